@@ -1,0 +1,52 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "./http/app-env";
+import { ApiError, errorResponse } from "./http/errors";
+import { requestId } from "./http/request-id";
+import { registerTokensCreate } from "./routes/admin/tokens-create";
+import { registerTokensList } from "./routes/admin/tokens-list";
+import { registerTokensRevoke } from "./routes/admin/tokens-revoke";
+import { registerMetricList } from "./routes/telemetry/metric-list";
+import { registerMetricRead } from "./routes/telemetry/metric-read";
+import { registerMetricWrite } from "./routes/telemetry/metric-write";
+import { registerStreamDelete } from "./routes/telemetry/stream-delete";
+import { issuesToDetails, validationError } from "./schemas/validation";
+
+// Storage failures a client should retry (CloudZero answers 503 "exponential backoff").
+const TRANSIENT = /D1_|SQLITE_BUSY|overloaded|Network connection lost|storage.*(reset|unavailable)|Durable Object.*(reset|exceeded)/i;
+
+export function createApp() {
+	const app = new OpenAPIHono<AppEnv>({
+		// Path and query parameters fail with the same error shape as bodies.
+		defaultHook: (result) => {
+			if (!result.success) throw validationError(issuesToDetails(result.error.issues));
+		},
+	});
+
+	app.use(requestId);
+
+	registerMetricList(app);
+	registerMetricRead(app);
+	registerMetricWrite(app);
+	registerStreamDelete(app);
+	registerTokensCreate(app);
+	registerTokensList(app);
+	registerTokensRevoke(app);
+
+	app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `No endpoint ${c.req.method} ${c.req.path}`)));
+
+	app.onError((err, c) => {
+		if (err instanceof ApiError) return errorResponse(c, err);
+		if (err instanceof HTTPException) return errorResponse(c, new ApiError(err.status as 400, "bad_request", err.message));
+		const transient = TRANSIENT.test(String(err)) || (err as { retryable?: boolean }).retryable === true;
+		console.error(JSON.stringify({ level: "error", request_id: c.get("requestId"), error: String(err), stack: (err as Error).stack }));
+		return errorResponse(
+			c,
+			transient
+				? new ApiError(503, "storage_unavailable", "Storage is temporarily unavailable; nothing was applied. Retry with exponential backoff.", [], { "Retry-After": "1" })
+				: new ApiError(500, "internal_error", "Internal error; the request may not have been applied"),
+		);
+	});
+
+	return app;
+}

@@ -1,0 +1,36 @@
+import { createMiddleware } from "hono/factory";
+import { ApiError, NOT_AUTHORIZED_MESSAGE } from "../http/errors";
+import type { AppEnv } from "../http/app-env";
+import { authenticate, secretsEqual, type Scope } from "./tokens";
+
+/** CloudZero sends the raw key in Authorization; many clients add "Bearer ": accept both. */
+export function presentedToken(header: string | undefined): string | null {
+	if (!header) return null;
+	const token = header.replace(/^Bearer\s+/i, "").trim();
+	return token === "" ? null : token;
+}
+
+/** Authenticates a stream token and requires one of its scopes. */
+export function requireScope(scope: Scope) {
+	return createMiddleware<AppEnv>(async (c, next) => {
+		const token = presentedToken(c.req.header("authorization"));
+		const identity = token ? await authenticate(c.env.TOKENS, c.env.DB, token) : null;
+		if (!identity) throw new ApiError(403, "not_authorized", NOT_AUTHORIZED_MESSAGE);
+		if (!identity.scopes.includes(scope)) {
+			throw new ApiError(403, "insufficient_scope", `This API key does not have the '${scope}' scope`);
+		}
+		c.set("token", identity);
+		await next();
+	});
+}
+
+/** The admin API is guarded by the ADMIN_TOKEN secret, sent as a bearer token. */
+export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+	const token = presentedToken(c.req.header("authorization"));
+	const expected = c.env.ADMIN_TOKEN;
+	if (!expected) throw new ApiError(503, "admin_disabled", "The admin API is disabled: set the ADMIN_TOKEN secret");
+	if (!token || !(await secretsEqual(token, expected))) {
+		throw new ApiError(403, "not_authorized", "Not authorized: the admin API needs 'Authorization: Bearer <ADMIN_TOKEN>'");
+	}
+	await next();
+});

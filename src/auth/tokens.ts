@@ -1,0 +1,111 @@
+import { isTokenRevoked, recordTokenRevocation } from "../storage/telemetry-store";
+
+/** CloudZero's key scopes: manage records, read, delete whole streams. */
+export const SCOPES = ["write", "read", "delete_stream"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** What a request authenticated with a stream token may act as. */
+export interface TokenIdentity {
+	id: string;
+	org: string;
+	scopes: Scope[];
+}
+
+/** A token as the admin API lists it: never the secret, never its hash. */
+export interface TokenRecord extends TokenIdentity {
+	name: string;
+	created_at: string;
+	revoked_at: string | null;
+}
+
+// KV layout:
+//   auth:<sha256 of token>  -> TokenIdentity            (the lookup on every request)
+//   token:<id>              -> TokenRecord & { hash }    (revocation by id)
+//   org:<org>:<id>          -> "" with TokenRecord as metadata (listing without a get per key)
+const authKey = (hash: string) => `auth:${hash}`;
+const tokenKey = (id: string) => `token:${id}`;
+const orgKey = (org: string, id: string) => `org:${org}:${id}`;
+
+type StoredToken = TokenRecord & { hash: string };
+
+/**
+ * Tokens are 256 random bits, so a plain SHA-256 is enough to make the stored form useless
+ * to a reader of KV; a slow password hash would only add latency to every request.
+ */
+export async function hashToken(token: string): Promise<string> {
+	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
+	return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function randomBase64Url(bytes: number): string {
+	const raw = crypto.getRandomValues(new Uint8Array(bytes));
+	return btoa(String.fromCharCode(...raw)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export async function createToken(
+	kv: KVNamespace,
+	input: { org: string; name: string; scopes: Scope[] },
+): Promise<{ token: string; record: TokenRecord }> {
+	const token = `mlt_${randomBase64Url(32)}`;
+	const hash = await hashToken(token);
+	const record: TokenRecord = {
+		id: `tok_${randomBase64Url(12)}`,
+		org: input.org,
+		name: input.name,
+		scopes: [...new Set(input.scopes)],
+		created_at: new Date().toISOString(),
+		revoked_at: null,
+	};
+	const identity: TokenIdentity = { id: record.id, org: record.org, scopes: record.scopes };
+	const stored: StoredToken = { ...record, hash };
+	// The auth entry is written last so a token never authenticates before it can be listed and revoked.
+	await kv.put(tokenKey(record.id), JSON.stringify(stored));
+	await kv.put(orgKey(record.org, record.id), "", { metadata: record });
+	await kv.put(authKey(hash), JSON.stringify(identity));
+	return { token, record };
+}
+
+export async function listTokens(kv: KVNamespace, org: string): Promise<TokenRecord[]> {
+	const tokens: TokenRecord[] = [];
+	let cursor: string | undefined;
+	do {
+		const page = await kv.list<TokenRecord>({ prefix: `org:${org}:`, cursor });
+		for (const key of page.keys) if (key.metadata) tokens.push(key.metadata);
+		cursor = page.list_complete ? undefined : page.cursor;
+	} while (cursor);
+	return tokens.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+}
+
+/**
+ * Revokes a token: D1 first (strongly consistent, checked on every request), then KV,
+ * whose deletion takes up to a minute to reach every location.
+ */
+export async function revokeToken(kv: KVNamespace, db: D1Database, id: string): Promise<TokenRecord | null> {
+	const stored = await kv.get<StoredToken>(tokenKey(id), "json");
+	if (!stored) return null;
+	const { hash, ...record } = stored;
+	if (record.revoked_at) return record;
+	record.revoked_at = new Date().toISOString();
+	await recordTokenRevocation(db, id, record.revoked_at);
+	await kv.delete(authKey(hash));
+	await kv.put(tokenKey(id), JSON.stringify({ ...record, hash }));
+	await kv.put(orgKey(record.org, id), "", { metadata: record });
+	return record;
+}
+
+/** The identity behind a presented token, or null if it is unknown or revoked. */
+export async function authenticate(kv: KVNamespace, db: D1Database, token: string): Promise<TokenIdentity | null> {
+	const identity = await kv.get<TokenIdentity>(authKey(await hashToken(token)), "json");
+	if (!identity) return null;
+	// KV may still serve a revoked token for up to a minute elsewhere; D1 knows at once.
+	if (await isTokenRevoked(db, identity.id)) return null;
+	return identity;
+}
+
+/** Constant-time comparison of two secrets (through their digests, so lengths do not leak). */
+export async function secretsEqual(a: string, b: string): Promise<boolean> {
+	const [ha, hb] = await Promise.all([hashToken(a), hashToken(b)]);
+	let diff = 0;
+	for (let i = 0; i < ha.length; i++) diff |= ha.charCodeAt(i) ^ hb.charCodeAt(i);
+	return diff === 0;
+}

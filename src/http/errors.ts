@@ -1,0 +1,86 @@
+import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "./app-env";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** One problem with one part of a request, e.g. one record's field. */
+export const ErrorDetailSchema = z
+	.object({
+		code: z.string().openapi({ example: "negative_value" }),
+		message: z.string().openapi({ example: "value must not be negative" }),
+		record: z.number().int().optional().openapi({ description: "Index of the offending record in the request's records array", example: 3 }),
+		path: z.string().optional().openapi({ example: "records[3].value" }),
+	})
+	.openapi("ErrorDetail");
+
+/** The one error shape every endpoint answers with. */
+export const ErrorResponseSchema = z
+	.object({
+		error: z.object({
+			code: z.string().openapi({ description: "Machine-readable error code", example: "invalid_schema" }),
+			message: z.string().openapi({ example: "Invalid Schema: 1 record is invalid" }),
+			request_id: z.string().openapi({ example: "3f1c0a52-2a57-4cf3-9d2c-51b5b5b0f9c1" }),
+			details: z.array(ErrorDetailSchema).optional().openapi({ description: "Per-record problems (at most 100 are listed)" }),
+			details_total: z.number().int().optional().openapi({ description: "How many problems were found in all" }),
+		}),
+	})
+	.openapi("ErrorResponse");
+
+export type ErrorDetail = z.infer<typeof ErrorDetailSchema>;
+export type ErrorResponse = z.infer<typeof ErrorResponseSchema>;
+
+/** How many per-record problems one error response lists; the total is always given. */
+export const MAX_LISTED_DETAILS = 100;
+
+/** CloudZero's own wording for a missing or unknown key. */
+export const NOT_AUTHORIZED_MESSAGE = "Not authorized, make sure you're using a valid API key in the header Authorization";
+
+/** An error meant for the client: thrown anywhere, rendered by the app's error handler. */
+export class ApiError extends Error {
+	constructor(
+		readonly status: ContentfulStatusCode,
+		readonly code: string,
+		message: string,
+		readonly details: ErrorDetail[] = [],
+		readonly headers: Record<string, string> = {},
+	) {
+		super(message);
+		this.name = "ApiError";
+	}
+}
+
+export function errorBody(c: Context<AppEnv>, err: ApiError): ErrorResponse {
+	const body: ErrorResponse = {
+		error: { code: err.code, message: err.message, request_id: c.get("requestId") ?? "" },
+	};
+	if (err.details.length > 0) {
+		body.error.details = err.details.slice(0, MAX_LISTED_DETAILS);
+		body.error.details_total = err.details.length;
+	}
+	return body;
+}
+
+export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
+	for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
+	return c.json(errorBody(c, err), err.status);
+}
+
+/** OpenAPI response entries for the errors a route can answer with. */
+export function errorResponses(...statuses: number[]) {
+	const descriptions: Record<number, string> = {
+		400: "Invalid request (see error.code and error.details)",
+		403: "Missing, unknown or revoked key, or a key without the needed scope",
+		404: "No such stream or token",
+		409: "Conflict with the stream's current state",
+		413: "Request body or record count over the limit",
+		415: "Unsupported content type",
+		429: "Rate limit exceeded",
+		503: "Storage temporarily unavailable; retry with exponential backoff",
+	};
+	return Object.fromEntries(
+		statuses.map((status) => [
+			status,
+			{ description: descriptions[status] ?? "Error", content: { "application/json": { schema: ErrorResponseSchema } } },
+		]),
+	);
+}

@@ -1,0 +1,67 @@
+import type { Context } from "hono";
+import { ApiError } from "./errors";
+import type { AppEnv } from "./app-env";
+
+const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/** The largest body a write endpoint accepts (wrangler.toml: MAX_BODY_BYTES). */
+export function maxBodyBytes(env: Env): number {
+	return Number(env.MAX_BODY_BYTES) || 5_000_000;
+}
+
+/**
+ * Reads and parses a JSON request body, refusing it before parsing when it is too large.
+ * The platform's own body limit is the zone's (100 MB), so the service enforces its own.
+ */
+export async function readJsonBody(c: Context<AppEnv>, maxBytes: number, { optional = false } = {}): Promise<unknown> {
+	const contentType = c.req.header("content-type");
+	if (contentType !== undefined && !JSON_CONTENT_TYPE.test(contentType)) {
+		throw new ApiError(415, "unsupported_media_type", `Content-Type must be application/json, not ${contentType.slice(0, 100)}`);
+	}
+	const declared = Number(c.req.header("content-length"));
+	if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
+
+	const text = await readLimited(c.req.raw, maxBytes);
+	if (text.trim() === "") {
+		if (optional) return undefined;
+		throw new ApiError(400, "invalid_json", "Invalid JSON: the request body is empty");
+	}
+	try {
+		return JSON.parse(text);
+	} catch (err) {
+		throw new ApiError(400, "invalid_json", `Invalid JSON: ${(err as Error).message}`);
+	}
+}
+
+function tooLarge(maxBytes: number): ApiError {
+	return new ApiError(413, "payload_too_large", `Request body is larger than the ${maxBytes} byte limit`);
+}
+
+// Counts bytes as they arrive so a chunked upload with no Content-Length cannot exceed the limit.
+async function readLimited(request: Request, maxBytes: number): Promise<string> {
+	if (!request.body) return "";
+	const reader = request.body.getReader();
+	const chunks: Uint8Array[] = [];
+	let size = 0;
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		size += value.byteLength;
+		if (size > maxBytes) {
+			await reader.cancel();
+			throw tooLarge(maxBytes);
+		}
+		chunks.push(value);
+	}
+	const bytes = new Uint8Array(size);
+	let offset = 0;
+	for (const chunk of chunks) {
+		bytes.set(chunk, offset);
+		offset += chunk.byteLength;
+	}
+	try {
+		return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+	} catch {
+		throw new ApiError(400, "invalid_json", "Invalid JSON: the body is not valid UTF-8");
+	}
+}

@@ -1,0 +1,5 @@
+import { createApp } from "./app";
+
+export { StreamObject } from "./stream/stream-object";
+
+export default createApp() satisfies ExportedHandler<Env>;

@@ -1,0 +1,27 @@
+import { SIGNIFICANT_DIGITS } from "../schemas/telemetry";
+
+/** A stored value as the API shows it: a string of at most 15 significant digits (0.1 × 10 reads "1"). */
+export function formatValue(value: number): string {
+	return String(Number(value.toPrecision(SIGNIFICANT_DIGITS)) + 0);
+}
+
+/** Opaque keyset cursors: base64url of a JSON value. */
+export function encodeCursor(value: unknown): string {
+	return btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function decodeCursor(cursor: string): unknown {
+	try {
+		return JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")));
+	} catch {
+		return undefined;
+	}
+}
+
+export function csvField(value: string): string {
+	return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+export function csvLine(fields: string[]): string {
+	return `${fields.map(csvField).join(",")}\r\n`;
+}

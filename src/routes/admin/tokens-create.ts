@@ -1,0 +1,32 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { requireAdmin } from "../../auth/middleware";
+import { createToken } from "../../auth/tokens";
+import type { AppEnv } from "../../http/app-env";
+import { errorResponses } from "../../http/errors";
+import { readJsonBody } from "../../http/json-body";
+import { CreatedTokenSchema, CreateTokenBodySchema } from "../../schemas/tokens";
+import { parseOrThrow } from "../../schemas/validation";
+
+const route = createRoute({
+	method: "post",
+	path: "/admin/v1/tokens",
+	tags: ["Admin"],
+	summary: "Create a stream token for an organization",
+	security: [{ adminToken: [] }],
+	middleware: [requireAdmin] as const,
+	request: { body: { content: { "application/json": { schema: CreateTokenBodySchema } }, required: true } },
+	responses: {
+		201: { description: "The token; its secret is shown only here", content: { "application/json": { schema: CreatedTokenSchema } } },
+		...errorResponses(400, 403, 415),
+	},
+});
+
+export function registerTokensCreate(app: OpenAPIHono<AppEnv>) {
+	const { body: _documentedOnly, ...request } = route.request;
+	app.openAPIRegistry.registerPath(route);
+	app.openapi({ ...route, request, hide: true }, async (c) => {
+		const input = parseOrThrow(CreateTokenBodySchema, await readJsonBody(c, 10_000));
+		const { token, record } = await createToken(c.env.TOKENS, input);
+		return c.json({ ...record, token }, 201);
+	});
+}

@@ -1,0 +1,30 @@
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { requireAdmin } from "../../auth/middleware";
+import { revokeToken } from "../../auth/tokens";
+import type { AppEnv } from "../../http/app-env";
+import { ApiError, errorResponses } from "../../http/errors";
+import { TokenInfoSchema } from "../../schemas/tokens";
+
+const route = createRoute({
+	method: "delete",
+	path: "/admin/v1/tokens/{id}",
+	tags: ["Admin"],
+	summary: "Revoke a token",
+	description: "Takes effect at once: every request checks D1's revocation list as well as KV.",
+	security: [{ adminToken: [] }],
+	middleware: [requireAdmin] as const,
+	request: { params: z.object({ id: z.string().regex(/^tok_[A-Za-z0-9_-]{1,64}$/, "not a token id") }) },
+	responses: {
+		200: { description: "The revoked token", content: { "application/json": { schema: TokenInfoSchema } } },
+		...errorResponses(400, 403, 404),
+	},
+});
+
+export function registerTokensRevoke(app: OpenAPIHono<AppEnv>) {
+	app.openapi(route, async (c) => {
+		const { id } = c.req.valid("param");
+		const record = await revokeToken(c.env.TOKENS, c.env.DB, id);
+		if (!record) throw new ApiError(404, "token_not_found", `No token with id '${id}'`);
+		return c.json(record, 200);
+	});
+}

@@ -1,0 +1,127 @@
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { requireScope } from "../../auth/middleware";
+import type { AppEnv } from "../../http/app-env";
+import { ApiError, errorResponses, type ErrorDetail } from "../../http/errors";
+import { csvLine, decodeCursor, encodeCursor, formatValue } from "../../lib/values";
+import { DaySchema, StreamParamsSchema } from "../../schemas/common";
+import { findLiveStream, readValues, seriesOfStream } from "../../storage/telemetry-store";
+
+/** Page size ceiling: a year of 200 series (73,000 rows) fits in two pages. */
+export const MAX_READ_LIMIT = 50_000;
+
+const QuerySchema = z.object({
+	start_date: DaySchema.optional().openapi({ description: "First day, inclusive (YYYY-MM-DD)", example: "2023-12-01" }),
+	end_date: DaySchema.optional().openapi({ description: "Last day, inclusive (YYYY-MM-DD)", example: "2023-12-31" }),
+	limit: z.coerce.number().int().min(1).max(MAX_READ_LIMIT).default(1000),
+	cursor: z.string().max(300).optional().openapi({ description: "next_cursor of the previous page" }),
+	format: z.enum(["json", "csv"]).default("json"),
+});
+const RESERVED = new Set(Object.keys(QuerySchema.shape));
+
+const ReadRecordSchema = z
+	.object({
+		timestamp: z.string().openapi({ example: "2023-12-07" }),
+		value: z.string().openapi({ description: "At most 15 significant digits", example: "67890" }),
+		associated_cost: z.record(z.string(), z.string()).optional().openapi({ example: { "custom:Client": "Patric Star" } }),
+	})
+	.openapi("TelemetryReadRecord");
+
+const route = createRoute({
+	method: "get",
+	path: "/unit-cost/v1/telemetry/metric/{name}",
+	tags: ["CloudZero telemetry"],
+	summary: "Read a stream's daily values",
+	description:
+		"Daily values in date order, deleted data excluded, in the shape they are written. Any other query parameter filters by a dimension of the stream (e.g. `custom:Client=Patric%20Star`); repeat it to match any of several values.",
+	security: [{ apiKey: [] }],
+	middleware: [requireScope("read")] as const,
+	request: { params: StreamParamsSchema, query: QuerySchema },
+	responses: {
+		200: {
+			description: "Daily values (JSON, or CSV with format=csv and the next cursor in X-Next-Cursor)",
+			content: {
+				"application/json": {
+					schema: z.object({ records: z.array(ReadRecordSchema), next_cursor: z.string().nullable() }).openapi("TelemetryReadPage"),
+				},
+				"text/csv": { schema: z.string() },
+			},
+		},
+		...errorResponses(400, 403, 404),
+	},
+});
+
+export function registerMetricRead(app: OpenAPIHono<AppEnv>) {
+	app.openapi(route, async (c) => {
+		const { name } = c.req.valid("param");
+		const query = c.req.valid("query");
+		const stream = await findLiveStream(c.env.DB, c.get("token").org, name);
+		if (!stream) throw new ApiError(404, "stream_not_found", `Stream '${name}' does not exist`);
+
+		const startDay = query.start_date ?? "0000-01-01";
+		const endDay = query.end_date ?? "9999-12-31";
+		if (startDay > endDay) throw new ApiError(400, "invalid_date_range", "start_date must not be after end_date");
+		let after: [string, number] | null = null;
+		if (query.cursor !== undefined) {
+			const decoded = decodeCursor(query.cursor);
+			if (!Array.isArray(decoded) || typeof decoded[0] !== "string" || !Number.isInteger(decoded[1])) {
+				throw new ApiError(400, "invalid_cursor", "cursor is not one this service returned");
+			}
+			after = decoded as [string, number];
+		}
+
+		const seriesIds = await filteredSeries(c.env.DB, stream.id, stream.dimension_keys, c.req.queries());
+		const rows =
+			seriesIds?.length === 0
+				? []
+				: await readValues(c.env.DB, { streamId: stream.id, startDay, endDay, seriesIds, after, limit: query.limit + 1 });
+		const page = rows.slice(0, query.limit);
+		const last = page[page.length - 1];
+		const nextCursor = rows.length > query.limit ? encodeCursor([last.day, last.series_id]) : null;
+
+		if (query.format === "csv") {
+			const keys = stream.dimension_keys;
+			let csv = csvLine(["timestamp", "value", ...keys]);
+			for (const row of page) {
+				const dims = JSON.parse(row.series_key) as Record<string, string>;
+				csv += csvLine([row.day, formatValue(row.value), ...keys.map((k) => dims[k] ?? "")]);
+			}
+			if (nextCursor) c.header("X-Next-Cursor", nextCursor);
+			return c.body(csv, 200, { "Content-Type": "text/csv; charset=utf-8" });
+		}
+		const hasDimensions = stream.dimension_keys.length > 0;
+		const records = page.map((row) => ({
+			timestamp: row.day,
+			value: formatValue(row.value),
+			...(hasDimensions ? { associated_cost: JSON.parse(row.series_key) as Record<string, string> } : {}),
+		}));
+		return c.json({ records, next_cursor: nextCursor }, 200);
+	});
+}
+
+/** Series ids matching the dimension filters among the query parameters, or null for no filter. */
+async function filteredSeries(
+	db: D1Database,
+	streamId: number,
+	dimensionKeys: string[],
+	params: Record<string, string[]>,
+): Promise<number[] | null> {
+	const filters = Object.entries(params).filter(([key]) => !RESERVED.has(key));
+	if (filters.length === 0) return null;
+	const known = new Set(dimensionKeys);
+	const unknown = filters.filter(([key]) => !known.has(key));
+	if (unknown.length > 0) {
+		const details: ErrorDetail[] = unknown.map(([key]) => ({
+			code: "unknown_filter_keys",
+			message: `'${key}' is neither a query option nor a dimension of this stream (${dimensionKeys.join(", ") || "none"})`,
+			path: key,
+		}));
+		throw new ApiError(400, "unknown_filter_keys", "Invalid Schema: Unrecognized filter keys", details);
+	}
+	const wanted = filters.map(([key, values]) => [key, new Set(values)] as const);
+	return (await seriesOfStream(db, streamId))
+		.filter(({ series_key }) => {
+			const dims = JSON.parse(series_key) as Record<string, string>;
+			return wanted.every(([key, values]) => values.has(dims[key]));
+		})
+		.map(({ id }) => id);
+}

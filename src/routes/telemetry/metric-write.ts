@@ -1,0 +1,124 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { requireScope } from "../../auth/middleware";
+import type { AppEnv } from "../../http/app-env";
+import { ApiError, errorResponses, type ErrorDetail } from "../../http/errors";
+import { maxBodyBytes, readJsonBody } from "../../http/json-body";
+import { StreamParamsSchema } from "../../schemas/common";
+import {
+	DeleteBodySchema,
+	seriesKey,
+	SumBodySchema,
+	WriteAcceptedSchema,
+	type DeleteMatch,
+	type ValueRow,
+	type WriteAccepted,
+	type WriteOperation,
+} from "../../schemas/telemetry";
+import { parseOrThrow, validationError } from "../../schemas/validation";
+import { failureToError, streamObject } from "../../stream/client";
+import type { WriteCommand } from "../../stream/protocol";
+
+const BASE = "/unit-cost/v1/telemetry/metric/{name}";
+
+const DESCRIPTIONS: Record<WriteOperation | "legacy", string> = {
+	sum: "Adds each record's value to the day's value of its dimension set. Creates the stream if it does not exist.",
+	legacy: "Deprecated CloudZero endpoint, identical to /sum.",
+	replace: "Sets the day's value of each record's dimension set (adding it if none exists). Creates the stream if it does not exist.",
+	delete: "Soft-deletes, for each record's day, every series matching the supplied dimensions (all series of that day when none are supplied). The stream must exist.",
+};
+
+function writeRoute(variant: WriteOperation | "legacy") {
+	const op: WriteOperation = variant === "legacy" ? "sum" : variant;
+	return createRoute({
+		method: "post",
+		path: variant === "legacy" ? BASE : `${BASE}/${variant}`,
+		tags: ["CloudZero telemetry"],
+		summary: variant === "legacy" ? "Sum records (legacy path)" : `${op[0].toUpperCase()}${op.slice(1)} records`,
+		description: DESCRIPTIONS[variant],
+		deprecated: variant === "legacy",
+		security: [{ apiKey: [] }],
+		middleware: [requireScope("write")] as const,
+		request: {
+			params: StreamParamsSchema,
+			// Documented here; parsed by the handler, which enforces the size limits first.
+			body: {
+				content: { "application/json": { schema: op === "delete" ? DeleteBodySchema : SumBodySchema } },
+				required: false,
+			},
+		},
+		responses: {
+			200: { description: "Telemetry accepted", content: { "application/json": { schema: WriteAcceptedSchema } } },
+			...errorResponses(400, 403, ...(op === "delete" ? [404] : []), 413, 415, 503),
+		},
+	});
+}
+
+export function registerMetricWrite(app: OpenAPIHono<AppEnv>) {
+	for (const variant of ["legacy", "sum", "replace", "delete"] as const) {
+		const op: WriteOperation = variant === "legacy" ? "sum" : variant;
+		const route = writeRoute(variant);
+		// The body is parsed by the handler (size limits first, then every record's errors at once),
+		// so the handler is registered without it and the full route only documents it.
+		const { body: _documentedOnly, ...request } = route.request;
+		app.openAPIRegistry.registerPath(route);
+		app.openapi({ ...route, request, hide: true }, async (c) => {
+			const { name } = c.req.valid("param");
+			const token = c.get("token");
+			const command = await parseWrite(c.env, op, await readJsonBody(c, maxBodyBytes(c.env)));
+			const result = await streamObject(c.env, token.org, name).write({
+				...command,
+				org: token.org,
+				stream: name,
+				requestId: c.get("requestId"),
+			} as WriteCommand);
+			if (!result.ok) throw failureToError(result);
+			const body: WriteAccepted = {
+				message: "Telemetry accepted",
+				operation: op,
+				stream: name,
+				records: result.applied,
+				...(result.seriesDeleted === undefined ? {} : { series_deleted: result.seriesDeleted }),
+				stream_created: result.streamCreated,
+				request_id: c.get("requestId"),
+			};
+			return c.json(body, 200);
+		});
+	}
+}
+
+type ParsedWrite =
+	| { op: "sum" | "replace"; dimensionKeys: string[]; rows: ValueRow[] }
+	| { op: "delete"; matches: DeleteMatch[] };
+
+/** Validates a write body completely, listing every problem, before anything is written. */
+async function parseWrite(env: Env, op: WriteOperation, body: unknown): Promise<ParsedWrite> {
+	const maxRecords = Number(env.MAX_RECORDS_PER_REQUEST) || 10_000;
+	const records = (body as { records?: unknown } | null)?.records;
+	if (Array.isArray(records) && records.length > maxRecords) {
+		throw new ApiError(413, "too_many_records", `A request may carry at most ${maxRecords} records; this one has ${records.length}. Split it into several requests.`);
+	}
+	if (op === "delete") {
+		const parsed = parseOrThrow(DeleteBodySchema, body);
+		return { op, matches: parsed.records.map((r) => [r.timestamp, r.associated_cost ?? {}]) };
+	}
+	const { records: valid } = parseOrThrow(SumBodySchema, body);
+
+	// The first record fixes the request's dimension keys; the stream's object checks them against the stream's.
+	const keysOf = (dims: Record<string, string> | undefined) => (dims ? Object.keys(dims).sort() : []);
+	const dimensionKeys = keysOf(valid[0].associated_cost);
+	const expected = JSON.stringify(dimensionKeys);
+	const details: ErrorDetail[] = [];
+	const rows: ValueRow[] = valid.map((r, record) => {
+		if (JSON.stringify(keysOf(r.associated_cost)) !== expected) {
+			details.push({
+				code: "inconsistent_filter_keys",
+				message: `All records in a stream must contain the same filter keys: record 0 has [${dimensionKeys.join(", ")}], this record has [${keysOf(r.associated_cost).join(", ")}]`,
+				record,
+				path: `records[${record}].associated_cost`,
+			});
+		}
+		return [r.timestamp, seriesKey(r.associated_cost), r.value];
+	});
+	if (details.length > 0) throw validationError(details);
+	return { op, dimensionKeys, rows };
+}

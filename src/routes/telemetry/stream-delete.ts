@@ -1,0 +1,50 @@
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { requireScope } from "../../auth/middleware";
+import type { AppEnv } from "../../http/app-env";
+import { errorResponses } from "../../http/errors";
+import { readJsonBody } from "../../http/json-body";
+import { StreamParamsSchema } from "../../schemas/common";
+import { parseOrThrow } from "../../schemas/validation";
+import { failureToError, streamObject } from "../../stream/client";
+
+const BodySchema = z
+	.strictObject({ force: z.boolean().default(false).openapi({ description: "Delete even if the stream has data" }) })
+	.openapi("DeleteStreamBody");
+
+const route = createRoute({
+	method: "delete",
+	path: "/unit-cost/v1/telemetry/{name}",
+	tags: ["CloudZero telemetry"],
+	summary: "Delete a whole stream (soft)",
+	description: "Hides the stream and its data; the name can then be used for a new stream. A stream with data is refused unless the body is {\"force\": true}.",
+	security: [{ apiKey: [] }],
+	middleware: [requireScope("delete_stream")] as const,
+	request: { params: StreamParamsSchema },
+	responses: {
+		200: {
+			description: "Stream deleted",
+			content: {
+				"application/json": {
+					schema: z.object({ message: z.string(), stream: z.string(), deleted_at: z.string(), request_id: z.string() }).openapi("StreamDeleted"),
+				},
+			},
+		},
+		...errorResponses(400, 403, 404, 409),
+	},
+});
+
+export function registerStreamDelete(app: OpenAPIHono<AppEnv>) {
+	app.openapi(route, async (c) => {
+		const { name } = c.req.valid("param");
+		const { force } = parseOrThrow(BodySchema, (await readJsonBody(c, 10_000, { optional: true })) ?? {});
+		const token = c.get("token");
+		const result = await streamObject(c.env, token.org, name).deleteStream({
+			org: token.org,
+			stream: name,
+			force,
+			requestId: c.get("requestId"),
+		});
+		if (!result.ok) throw failureToError(result);
+		return c.json({ message: "Stream deleted", stream: name, deleted_at: result.deletedAt, request_id: c.get("requestId") }, 200);
+	});
+}

@@ -1,0 +1,27 @@
+import { z } from "@hono/zod-openapi";
+
+/** CloudZero: up to 256 characters of [A-Za-z0-9_.-]. */
+export const StreamNameSchema = z
+	.string()
+	.regex(/^[A-Za-z0-9_.-]{1,256}$/, "stream names are 1 to 256 characters of A-Z, a-z, 0-9, '_', '.' and '-'")
+	.openapi({ param: { name: "name", in: "path" }, example: "my-metric-stream" });
+
+export const StreamParamsSchema = z.object({ name: StreamNameSchema });
+
+/** Organization ids name a tenant; kept plain because they are part of KV keys and object names. */
+export const OrgSchema = z
+	.string()
+	.regex(/^[A-Za-z0-9_.-]{1,64}$/, "org must be 1 to 64 characters of A-Z, a-z, 0-9, '_', '.' and '-'")
+	.openapi({ example: "acme" });
+
+export const DaySchema = z
+	.string()
+	.regex(/^\d{4}-\d{2}-\d{2}$/, "dates are YYYY-MM-DD")
+	.refine((s) => isValidDay(s), "not a calendar date");
+
+export function isValidDay(day: string): boolean {
+	const [y, m, d] = day.split("-").map(Number);
+	const date = new Date(Date.UTC(2000, m - 1, d));
+	date.setUTCFullYear(y);
+	return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}

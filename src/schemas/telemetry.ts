@@ -1,0 +1,152 @@
+import { z } from "@hono/zod-openapi";
+
+/** The three ways a write changes a stream; the legacy endpoint is a sum. */
+export const WRITE_OPERATIONS = ["sum", "replace", "delete"] as const;
+export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
+
+/** CloudZero allows 5 associated_cost dimensions per unit metric. */
+export const MAX_DIMENSIONS = 5;
+/** Values beyond CloudZero's 15 significant digits are rounded. */
+export const SIGNIFICANT_DIGITS = 15;
+/** Timestamps further ahead than this are refused (CloudZero: "Timestamp too far into the future"). */
+export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+
+// `custom:<Name>` for an organization's own dimensions, or a CloudZero built-in name such as `Region`.
+const DIMENSION_KEY = /^(?:custom:[^\u0000-\u001f\u007f]{1,128}|[A-Za-z][A-Za-z0-9 _-]{0,127})$/;
+const MAX_DIMENSION_VALUE_LENGTH = 1024;
+
+// Issues raised by our own checks carry a machine-readable code in params.code.
+function fail(ctx: z.RefinementCtx, code: string, message: string): typeof z.NEVER {
+	ctx.addIssue({ code: "custom", message, params: { code } });
+	return z.NEVER;
+}
+
+const TIMESTAMP =
+	/^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?(?:\s*(Z|[+-]\d{2}(?::?\d{2})?))?)?$/i;
+
+/** A CloudZero timestamp reduced to its UTC day, or the reason it cannot be. */
+export function parseTimestamp(input: string): { day: string; epochMs: number } | { error: string } {
+	const m = TIMESTAMP.exec(input.trim());
+	if (!m) return { error: `'${input.slice(0, 64)}' is not an ISO 8601 date or date-time` };
+	const [, y, mo, d, hh = "0", mi = "0", ss = "0", offset] = m;
+	const year = Number(y);
+	const month = Number(mo);
+	const dayOfMonth = Number(d);
+	if (year < 1900) return { error: "timestamp must be in 1900 or later" };
+	if (Number(hh) > 23 || Number(mi) > 59 || Number(ss) > 59) return { error: `'${input}' has an invalid time of day` };
+	const calendar = Date.UTC(year, month - 1, dayOfMonth);
+	const check = new Date(calendar);
+	if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== dayOfMonth) {
+		return { error: `'${input}' is not a calendar date` };
+	}
+	let offsetMinutes = 0;
+	if (offset && offset.toUpperCase() !== "Z") {
+		const sign = offset[0] === "-" ? -1 : 1;
+		const digits = offset.slice(1).replace(":", "");
+		const oh = Number(digits.slice(0, 2));
+		const om = Number(digits.slice(2) || "0");
+		if (oh > 14 || om > 59) return { error: `'${input}' has an invalid UTC offset` };
+		offsetMinutes = sign * (oh * 60 + om);
+	}
+	const epochMs = calendar + ((Number(hh) * 60 + Number(mi)) * 60 + Number(ss)) * 1000 - offsetMinutes * 60_000;
+	return { day: new Date(epochMs).toISOString().slice(0, 10), epochMs };
+}
+
+const NUMERIC_STRING = /^\+?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/** A CloudZero value: a finite, non-negative number or numeric string, rounded to 15 significant digits. */
+export function parseValue(input: number | string): number | { code: string; error: string } {
+	let n: number;
+	if (typeof input === "number") {
+		n = input;
+	} else {
+		const s = input.trim();
+		if (s.includes(",")) return { code: "invalid_value", error: "value must not contain commas" };
+		if (s.startsWith("-") && NUMERIC_STRING.test(s.slice(1))) return { code: "negative_value", error: "value must not be negative" };
+		if (!NUMERIC_STRING.test(s)) return { code: "invalid_value", error: `'${s.slice(0, 64)}' is not a number` };
+		n = Number(s);
+	}
+	if (!Number.isFinite(n)) return { code: "invalid_value", error: "value must be a finite number" };
+	if (n < 0) return { code: "negative_value", error: "value must not be negative" };
+	return Number(n.toPrecision(SIGNIFICANT_DIGITS)) + 0; // + 0 turns -0 into 0
+}
+
+const TimestampSchema = z
+	.string({ error: (iss) => (iss.input === undefined ? "timestamp is required" : "timestamp must be a string") })
+	.openapi({ description: "ISO 8601 date or date-time; converted to UTC and reduced to its day", example: "2023-12-07T00:00:00" })
+	.transform((input, ctx) => {
+		const parsed = parseTimestamp(input);
+		if ("error" in parsed) return fail(ctx, "invalid_timestamp", parsed.error);
+		if (parsed.epochMs > Date.now() + MAX_FUTURE_MS) {
+			return fail(ctx, "future_timestamp", "Timestamp too far into the future (more than 24 hours ahead)");
+		}
+		return parsed.day;
+	});
+
+const ValueSchema = z
+	.union([z.number(), z.string()], {
+		error: (iss) => (iss.input === undefined ? "value is required" : "value must be a number or a numeric string"),
+	})
+	.openapi({ description: "Number or numeric string, no commas, not negative; rounded to 15 significant digits", example: "12345" })
+	.transform((input, ctx) => {
+		const parsed = parseValue(input);
+		return typeof parsed === "number" ? parsed : fail(ctx, parsed.code, parsed.error);
+	});
+
+const AssociatedCostSchema = z
+	.record(
+		z.string().regex(DIMENSION_KEY, "dimension names are 'custom:<Name>' or a built-in dimension such as 'Region'"),
+		z
+			.string({ error: "a dimension value must be a single string (not a list, number or object)" })
+			.min(1, "a dimension value must not be empty")
+			.max(MAX_DIMENSION_VALUE_LENGTH, `a dimension value is at most ${MAX_DIMENSION_VALUE_LENGTH} characters`),
+		{ error: "associated_cost must be an object of dimension name to value" },
+	)
+	.refine((dims) => Object.keys(dims).length <= MAX_DIMENSIONS, {
+		message: `at most ${MAX_DIMENSIONS} associated_cost dimensions are allowed`,
+		params: { code: "too_many_dimensions" },
+	})
+	.openapi({
+		description: "Up to 5 dimensions; keys are 'custom:<Name>' or a built-in dimension name",
+		example: { "custom:Client": "Patric Star", Region: "Australia" },
+	});
+
+export const SumRecordSchema = z
+	.strictObject({ timestamp: TimestampSchema, value: ValueSchema, associated_cost: AssociatedCostSchema.optional() })
+	.openapi("TelemetryRecord");
+
+export const DeleteRecordSchema = z
+	.strictObject({ timestamp: TimestampSchema, associated_cost: AssociatedCostSchema.optional() })
+	.openapi("TelemetryDeleteRecord");
+
+export const SumBodySchema = z.strictObject({ records: z.array(SumRecordSchema).min(1, "records must not be empty") }).openapi("TelemetryBody");
+export const DeleteBodySchema = z
+	.strictObject({ records: z.array(DeleteRecordSchema).min(1, "records must not be empty") })
+	.openapi("TelemetryDeleteBody");
+
+export const WriteAcceptedSchema = z
+	.object({
+		message: z.literal("Telemetry accepted"),
+		operation: z.enum(WRITE_OPERATIONS),
+		stream: z.string(),
+		records: z.number().int().openapi({ description: "Records applied" }),
+		series_deleted: z.number().int().optional().openapi({ description: "delete only: day-series hidden by this request" }),
+		stream_created: z.boolean().openapi({ description: "Whether this request created the stream" }),
+		request_id: z.string(),
+	})
+	.openapi("TelemetryAccepted");
+export type WriteAccepted = z.infer<typeof WriteAcceptedSchema>;
+
+/** A stream's identity for a series: its dimensions as canonical JSON, keys sorted. */
+export function seriesKey(dims: Record<string, string> | undefined): string {
+	if (!dims) return "{}";
+	const keys = Object.keys(dims).sort();
+	const sorted: Record<string, string> = {};
+	for (const key of keys) sorted[key] = dims[key];
+	return JSON.stringify(sorted);
+}
+
+/** Validated sum/replace rows as sent to the stream's Durable Object: [day, series key, value]. */
+export type ValueRow = [day: string, seriesKey: string, value: number];
+/** Validated delete matches: [day, dimensions that must match]. */
+export type DeleteMatch = [day: string, dims: Record<string, string>];

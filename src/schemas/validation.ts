@@ -1,0 +1,53 @@
+import type { z } from "@hono/zod-openapi";
+import { ApiError, type ErrorDetail } from "../http/errors";
+
+/** A 400 listing every problem, with the shared code and headline when they agree. */
+export function validationError(details: ErrorDetail[]): ApiError {
+	const { code, message } = summarizeDetails(details);
+	return new ApiError(400, code, message, details);
+}
+
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+	const parsed = schema.safeParse(input);
+	if (!parsed.success) throw validationError(issuesToDetails(parsed.error.issues));
+	return parsed.data;
+}
+
+/** Turns zod issues into the service's error details (record index, field path, code, message). */
+export function issuesToDetails(issues: z.core.$ZodIssue[]): ErrorDetail[] {
+	return issues.map((issue) => {
+		const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
+		const record = issue.path[0] === "records" && typeof issue.path[1] === "number" ? issue.path[1] : undefined;
+		let code: string;
+		let message = issue.message;
+		if (issue.code === "custom") code = (issue.params as { code?: string } | undefined)?.code ?? "invalid_value";
+		else if (issue.code === "unrecognized_keys") {
+			code = "unknown_field";
+			message = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
+		} else if (issue.code === "invalid_type" && issue.input === undefined) code = "missing_field";
+		else if (issue.code === "invalid_key") code = "invalid_dimension_key";
+		else code = issue.code;
+		return record === undefined ? { code, message, path: path || undefined } : { code, message, record, path };
+	});
+}
+
+const HEADLINES: Record<string, string> = {
+	future_timestamp: "Timestamp too far into the future",
+	inconsistent_filter_keys: "All records in a stream must contain the same filter keys",
+	missing_field: "Invalid Schema: Missing required fields",
+	unknown_filter_keys: "Invalid Schema: Unrecognized filter keys",
+};
+
+/** The top-level code and message for a set of details: the shared one if all agree. */
+export function summarizeDetails(details: ErrorDetail[]): { code: string; message: string } {
+	const codes = new Set(details.map((d) => d.code));
+	const records = new Set(details.map((d) => d.record).filter((r) => r !== undefined)).size;
+	const where = records > 0 ? ` in ${records} record${records === 1 ? "" : "s"}` : "";
+	const count = `${details.length} problem${details.length === 1 ? "" : "s"}${where}`;
+	if (codes.size === 1) {
+		const [code] = codes;
+		const headline = HEADLINES[code];
+		return { code, message: headline ? `${headline} (${count})` : `Invalid Schema: ${details[0].message} (${count})` };
+	}
+	return { code: "invalid_schema", message: `Invalid Schema: ${count}` };
+}

@@ -1,0 +1,201 @@
+// All SQL of the service. Statements are parameterized; record data travels as one JSON
+// parameter per statement and is unpacked with json_each, so a 10,000-record request is a
+// handful of statements in one transaction rather than 10,000 round trips.
+import type { ValueRow } from "../schemas/telemetry";
+
+export interface StreamRow {
+	id: number;
+	name: string;
+	dimension_keys: string[];
+	created_at: string;
+}
+
+export interface StreamSummary extends StreamRow {
+	first_day: string | null;
+	last_day: string | null;
+	series_count: number;
+}
+
+export interface ValueReadRow {
+	day: string;
+	series_id: number;
+	series_key: string;
+	value: number;
+}
+
+// D1 allows 2 MB per string value; chunks stay well below it.
+const MAX_JSON_PARAM_CHARS = 400_000;
+
+/** Splits rows into JSON arrays no longer than the per-parameter budget. */
+export function jsonChunks(rows: unknown[]): string[] {
+	const chunks: string[] = [];
+	let current: string[] = [];
+	let size = 2;
+	for (const row of rows) {
+		const json = JSON.stringify(row);
+		if (current.length > 0 && size + json.length + 1 > MAX_JSON_PARAM_CHARS) {
+			chunks.push(`[${current.join(",")}]`);
+			current = [];
+			size = 2;
+		}
+		current.push(json);
+		size += json.length + 1;
+	}
+	if (current.length > 0) chunks.push(`[${current.join(",")}]`);
+	return chunks;
+}
+
+// ---- tokens ---------------------------------------------------------------------------
+
+export async function isTokenRevoked(db: D1Database, tokenId: string): Promise<boolean> {
+	return (await db.prepare("SELECT 1 FROM token_revocations WHERE token_id = ?").bind(tokenId).first()) !== null;
+}
+
+export async function recordTokenRevocation(db: D1Database, tokenId: string, revokedAt: string): Promise<void> {
+	await db
+		.prepare("INSERT INTO token_revocations (token_id, revoked_at) VALUES (?, ?) ON CONFLICT (token_id) DO NOTHING")
+		.bind(tokenId, revokedAt)
+		.run();
+}
+
+// ---- streams --------------------------------------------------------------------------
+
+type RawStream = Omit<StreamRow, "dimension_keys"> & { dimension_keys: string };
+const parseStream = <T extends RawStream>(row: T) => ({ ...row, dimension_keys: JSON.parse(row.dimension_keys) as string[] });
+
+export async function findLiveStream(db: D1Database, org: string, name: string): Promise<StreamRow | null> {
+	const row = await db
+		.prepare("SELECT id, name, dimension_keys, created_at FROM streams WHERE org_id = ? AND name = ? AND deleted_at IS NULL")
+		.bind(org, name)
+		.first<RawStream>();
+	return row ? parseStream(row) : null;
+}
+
+export async function listStreams(db: D1Database, org: string, after: string, limit: number): Promise<StreamSummary[]> {
+	const { results } = await db
+		.prepare(
+			`SELECT s.id, s.name, s.dimension_keys, s.created_at,
+				(SELECT MIN(day) FROM daily_values WHERE stream_id = s.id) AS first_day,
+				(SELECT MAX(day) FROM daily_values WHERE stream_id = s.id) AS last_day,
+				(SELECT COUNT(DISTINCT series_id) FROM daily_values WHERE stream_id = s.id) AS series_count
+			FROM streams s
+			WHERE s.org_id = ? AND s.deleted_at IS NULL AND s.name > ?
+			ORDER BY s.name LIMIT ?`,
+		)
+		.bind(org, after, limit)
+		.all<RawStream & Pick<StreamSummary, "first_day" | "last_day" | "series_count">>();
+	return results.map(parseStream);
+}
+
+/** Creates a stream (inside the write's batch, so a failed write leaves no empty stream behind). */
+export function insertStream(db: D1Database, org: string, name: string, dimensionKeys: string[], now: string): D1PreparedStatement {
+	return db
+		.prepare("INSERT INTO streams (org_id, name, dimension_keys, created_at) VALUES (?, ?, ?, ?) RETURNING id")
+		.bind(org, name, JSON.stringify(dimensionKeys), now);
+}
+
+export async function streamHasData(db: D1Database, streamId: number): Promise<boolean> {
+	return (await db.prepare("SELECT 1 FROM daily_values WHERE stream_id = ? LIMIT 1").bind(streamId).first()) !== null;
+}
+
+export async function markStreamDeleted(db: D1Database, streamId: number, now: string): Promise<void> {
+	await db.prepare("UPDATE streams SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL").bind(now, streamId).run();
+}
+
+// ---- writes ---------------------------------------------------------------------------
+
+// The stream is looked up by name inside each statement so the same statements work in the
+// batch that creates it.
+const LIVE_STREAM = "(SELECT id FROM streams WHERE org_id = ?1 AND name = ?2 AND deleted_at IS NULL)";
+
+/** Statements that add (sum) or set (replace) each row's daily value. Run them in one batch. */
+export function valueWriteStatements(
+	db: D1Database,
+	org: string,
+	name: string,
+	mode: "sum" | "replace",
+	rows: ValueRow[],
+): D1PreparedStatement[] {
+	const insertSeries = db.prepare(
+		`INSERT INTO series (stream_id, series_key)
+		SELECT ${LIVE_STREAM}, key FROM (SELECT DISTINCT value ->> 1 AS key FROM json_each(?3)) WHERE true
+		ON CONFLICT (stream_id, series_key) DO NOTHING`,
+	);
+	// Rows repeating a (day, series) in one request are applied in order, as separate calls would be.
+	const upsertValues = db.prepare(
+		`INSERT INTO daily_values (stream_id, day, series_id, value)
+		SELECT se.stream_id, r.value ->> 0, se.id, r.value ->> 2
+		FROM json_each(?3) r JOIN series se ON se.stream_id = ${LIVE_STREAM} AND se.series_key = r.value ->> 1
+		WHERE true
+		ON CONFLICT (stream_id, day, series_id) DO UPDATE SET value = ${mode === "sum" ? "value + excluded.value" : "excluded.value"}`,
+	);
+	return jsonChunks(rows).flatMap((json) => [insertSeries.bind(org, name, json), upsertValues.bind(org, name, json)]);
+}
+
+/** The live series of a stream that hold a value on any of the given days. */
+export async function seriesOnDays(db: D1Database, streamId: number, days: string[]): Promise<ValueReadRow[]> {
+	const { results } = await db
+		.prepare(
+			`SELECT v.day, v.series_id, s.series_key, v.value
+			FROM daily_values v JOIN series s ON s.id = v.series_id
+			WHERE v.stream_id = ?1 AND v.day IN (SELECT value FROM json_each(?2))`,
+		)
+		.bind(streamId, JSON.stringify(days))
+		.all<ValueReadRow>();
+	return results;
+}
+
+/** Statements that move the given (day, series) values to deleted_daily_values (soft delete). */
+export function softDeleteStatements(
+	db: D1Database,
+	streamId: number,
+	targets: Array<[day: string, seriesId: number]>,
+	now: string,
+	requestId: string,
+): D1PreparedStatement[] {
+	const archive = db.prepare(
+		`INSERT INTO deleted_daily_values (stream_id, day, series_id, value, deleted_at, request_id)
+		SELECT v.stream_id, v.day, v.series_id, v.value, ?3, ?4
+		FROM json_each(?2) t JOIN daily_values v ON v.stream_id = ?1 AND v.day = t.value ->> 0 AND v.series_id = t.value ->> 1`,
+	);
+	const remove = db.prepare(
+		`DELETE FROM daily_values WHERE stream_id = ?1 AND (day, series_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))`,
+	);
+	return jsonChunks(targets).flatMap((json) => [archive.bind(streamId, json, now, requestId), remove.bind(streamId, json)]);
+}
+
+// ---- reads ----------------------------------------------------------------------------
+
+export async function seriesOfStream(db: D1Database, streamId: number): Promise<Array<{ id: number; series_key: string }>> {
+	const { results } = await db.prepare("SELECT id, series_key FROM series WHERE stream_id = ?").bind(streamId).all<{ id: number; series_key: string }>();
+	return results;
+}
+
+export interface ValueQuery {
+	streamId: number;
+	startDay: string;
+	endDay: string;
+	/** Only these series; all when null. */
+	seriesIds: number[] | null;
+	/** Keyset cursor: rows after this (day, series id). */
+	after: [day: string, seriesId: number] | null;
+	limit: number;
+}
+
+/** Daily values of a stream in (day, series) order. */
+export async function readValues(db: D1Database, q: ValueQuery): Promise<ValueReadRow[]> {
+	const [afterDay, afterSeries] = q.after ?? ["", 0];
+	const { results } = await db
+		.prepare(
+			`SELECT v.day, v.series_id, s.series_key, v.value
+			FROM daily_values v JOIN series s ON s.id = v.series_id
+			WHERE v.stream_id = ?1 AND v.day BETWEEN ?2 AND ?3
+				AND (?4 IS NULL OR v.series_id IN (SELECT value FROM json_each(?4)))
+				AND (v.day, v.series_id) > (?5, ?6)
+			ORDER BY v.day, v.series_id
+			LIMIT ?7`,
+		)
+		.bind(q.streamId, q.startDay, q.endDay, q.seriesIds ? JSON.stringify(q.seriesIds) : null, afterDay, afterSeries, q.limit)
+		.all<ValueReadRow>();
+	return results;
+}

@@ -1,0 +1,11 @@
+import { ApiError, type ErrorDetail } from "../http/errors";
+import { streamObjectName, type StreamFailure } from "./protocol";
+
+/** The Durable Object that owns (org, stream). */
+export function streamObject(env: Env, org: string, stream: string) {
+	return env.STREAM.get(env.STREAM.idFromName(streamObjectName(org, stream)));
+}
+
+export function failureToError(failure: StreamFailure): ApiError {
+	return new ApiError(failure.status, failure.code, failure.message, failure.details as ErrorDetail[] | undefined);
+}

@@ -1,0 +1,78 @@
+import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
+
+export const ADMIN = { Authorization: "Bearer test-admin-token" };
+
+export function api(path: string, init: RequestInit = {}): Promise<Response> {
+	return exports.default.fetch(new Request(`http://meterline.test${path}`, init));
+}
+
+export function json(method: string, body: unknown, headers: Record<string, string> = {}): RequestInit {
+	return {
+		method,
+		headers: { "Content-Type": "application/json", ...headers },
+		body: typeof body === "string" ? body : JSON.stringify(body),
+	};
+}
+
+let orgCounter = 0;
+/** A fresh organization name per call, so tests never see each other's streams. */
+export function uniqueOrg(prefix = "org"): string {
+	return `${prefix}-${Date.now().toString(36)}-${++orgCounter}`;
+}
+
+export async function createToken(org: string, scopes = ["write", "read", "delete_stream"]): Promise<{ id: string; token: string }> {
+	const res = await api("/admin/v1/tokens", json("POST", { org, name: "test", scopes }, ADMIN));
+	expect(res.status).toBe(201);
+	return res.json();
+}
+
+export type Op = "sum" | "replace" | "delete" | "legacy";
+
+export function write(token: string, stream: string, op: Op, body: unknown, headers: Record<string, string> = {}) {
+	const path = `/unit-cost/v1/telemetry/metric/${stream}${op === "legacy" ? "" : `/${op}`}`;
+	return api(path, json("POST", body, { Authorization: token, ...headers }));
+}
+
+export async function expectAccepted(res: Response, records?: number) {
+	const body = await res.json<Record<string, unknown>>();
+	expect(res.status, JSON.stringify(body)).toBe(200);
+	expect(body.message).toBe("Telemetry accepted");
+	if (records !== undefined) expect(body.records).toBe(records);
+	return body;
+}
+
+export interface ApiErrorBody {
+	error: {
+		code: string;
+		message: string;
+		request_id: string;
+		details?: Array<{ code: string; message: string; record?: number; path?: string }>;
+		details_total?: number;
+	};
+}
+
+export async function expectError(res: Response, status: number, code: string): Promise<ApiErrorBody["error"]> {
+	const body = await res.json<ApiErrorBody>();
+	expect(res.status, JSON.stringify(body)).toBe(status);
+	expect(body.error.code, JSON.stringify(body)).toBe(code);
+	expect(body.error.message.length).toBeGreaterThan(0);
+	expect(body.error.request_id).toBe(res.headers.get("X-Request-Id"));
+	return body.error;
+}
+
+export type ReadRecord = { timestamp: string; value: string; associated_cost?: Record<string, string> };
+
+export async function readStream(token: string, stream: string, query = ""): Promise<ReadRecord[]> {
+	const res = await api(`/unit-cost/v1/telemetry/metric/${stream}${query ? `?${query}` : ""}`, { headers: { Authorization: token } });
+	const body = await res.json<{ records: ReadRecord[] }>();
+	expect(res.status, JSON.stringify(body)).toBe(200);
+	return body.records;
+}
+
+/** Everything stored in D1, to prove a rejected request changed nothing. */
+export async function storageSnapshot(): Promise<string> {
+	const tables = ["streams", "series", "daily_values", "deleted_daily_values"];
+	const parts = await Promise.all(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3`).all()));
+	return JSON.stringify(parts.map((p) => p.results));
+}
