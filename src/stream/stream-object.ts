@@ -12,17 +12,15 @@ import {
 	valueWriteStatements,
 	type StreamRow,
 } from "../storage/telemetry-store";
+import { SerialQueue } from "./serial-queue";
 import type { DeleteStreamCommand, DeleteStreamResult, StreamFailure, WriteCommand, WriteResult } from "./protocol";
 
 /**
- * One object per stream; every change to the stream goes through it.
- *
- * An object's input gate only holds other calls back while it awaits its *own* storage;
- * while it awaits D1 the next call runs. So the object keeps its own queue: each change
- * (check the stream's state, then write to D1) runs to completion before the next starts.
+ * One object per stream; every change to the stream goes through it, and through its queue:
+ * each change (check the stream's state, then write to D1) completes before the next starts.
  */
 export class StreamObject extends DurableObject<Env> {
-	private queue: Promise<unknown> = Promise.resolve();
+	private readonly queue = new SerialQueue();
 	/** The stream as last read or written here; undefined until first loaded. */
 	private cached: StreamRow | null | undefined;
 
@@ -50,9 +48,7 @@ export class StreamObject extends DurableObject<Env> {
 	}
 
 	private serialized<T>(change: () => Promise<T>): Promise<T> {
-		const run = this.queue.then(change, change);
-		this.queue = run.catch(() => undefined);
-		return run.catch((err) => {
+		return this.queue.run(change).catch((err) => {
 			// D1's outcome is unknown after an error: forget what we think the stream looks like.
 			this.cached = undefined;
 			throw err;
