@@ -19,7 +19,7 @@ export function createApp() {
 	const app = new OpenAPIHono<AppEnv>({
 		// Path and query parameters fail with the same error shape as bodies.
 		defaultHook: (result) => {
-			if (!result.success) throw validationError(issuesToDetails(result.error.issues));
+			if (!result.success) throw validationError(issuesToDetails(result.error.issues, undefined));
 		},
 	});
 

@@ -9,12 +9,12 @@ export function validationError(details: ErrorDetail[]): ApiError {
 
 export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
 	const parsed = schema.safeParse(input);
-	if (!parsed.success) throw validationError(issuesToDetails(parsed.error.issues));
+	if (!parsed.success) throw validationError(issuesToDetails(parsed.error.issues, input));
 	return parsed.data;
 }
 
 /** Turns zod issues into the service's error details (record index, field path, code, message). */
-export function issuesToDetails(issues: z.core.$ZodIssue[]): ErrorDetail[] {
+export function issuesToDetails(issues: z.core.$ZodIssue[], input: unknown): ErrorDetail[] {
 	return issues.map((issue) => {
 		const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
 		const record = issue.path[0] === "records" && typeof issue.path[1] === "number" ? issue.path[1] : undefined;
@@ -24,11 +24,23 @@ export function issuesToDetails(issues: z.core.$ZodIssue[]): ErrorDetail[] {
 		else if (issue.code === "unrecognized_keys") {
 			code = "unknown_field";
 			message = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
-		} else if (issue.code === "invalid_type" && issue.input === undefined) code = "missing_field";
+		} else if ((issue.code === "invalid_type" || issue.code === "invalid_union") && isMissing(input, issue.path)) code = "missing_field";
+		else if (issue.code === "invalid_union") code = "invalid_type";
 		else if (issue.code === "invalid_key") code = "invalid_dimension_key";
 		else code = issue.code;
 		return record === undefined ? { code, message, path: path || undefined } : { code, message, record, path };
 	});
+}
+
+/** Whether the value at path is absent from an object that exists (zod does not report inputs). */
+function isMissing(input: unknown, path: PropertyKey[]): boolean {
+	if (path.length === 0) return input === undefined;
+	let parent = input;
+	for (const key of path.slice(0, -1)) {
+		if (parent === null || typeof parent !== "object") return false;
+		parent = (parent as Record<PropertyKey, unknown>)[key];
+	}
+	return parent !== null && typeof parent === "object" && !Array.isArray(parent) && !Object.hasOwn(parent, path[path.length - 1]);
 }
 
 const HEADLINES: Record<string, string> = {
