@@ -13,13 +13,15 @@ import { registerStreamDelete } from "./routes/telemetry/stream-delete";
 import { issuesToDetails, validationError } from "./schemas/validation";
 
 // Storage failures a client should retry (CloudZero answers 503 "exponential backoff").
-const TRANSIENT = /D1_|SQLITE_BUSY|overloaded|Network connection lost|storage.*(reset|unavailable)|Durable Object.*(reset|exceeded)/i;
+const TRANSIENT = /SQLITE_BUSY|overloaded|Network connection lost|reset because|D1_RESET|timed out|try again/i;
 
 export function createApp() {
 	const app = new OpenAPIHono<AppEnv>({
 		// Path and query parameters fail with the same error shape as bodies.
-		defaultHook: (result) => {
-			if (!result.success) throw validationError(issuesToDetails(result.error.issues, undefined));
+		defaultHook: (result, c) => {
+			if (result.success) return;
+			const input = result.target === "query" ? c.req.query() : result.target === "param" ? c.req.param() : undefined;
+			throw validationError(issuesToDetails(result.error.issues, input));
 		},
 	});
 

@@ -17,7 +17,7 @@ export const OrgSchema = z
 export const DaySchema = z
 	.string()
 	.regex(/^\d{4}-\d{2}-\d{2}$/, "dates are YYYY-MM-DD")
-	.refine((s) => isValidDay(s), "not a calendar date");
+	.refine((s) => isValidDay(s), { message: "not a calendar date", params: { code: "invalid_date" } });
 
 export function isValidDay(day: string): boolean {
 	const [y, m, d] = day.split("-").map(Number);

@@ -1,0 +1,126 @@
+// Authentication, scopes, tenant isolation and the admin API's guard.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ADMIN, api, createToken, expectAccepted, expectError, json, readStream, uniqueOrg, write } from "./helpers";
+
+const NOT_AUTHORIZED = "Not authorized, make sure you're using a valid API key in the header Authorization";
+const record = { timestamp: "2024-01-01", value: 1 };
+
+describe("stream tokens", () => {
+	it("a missing, empty or unknown key → 403 with CloudZero's message", async () => {
+		for (const headers of [{} as Record<string, string>, { Authorization: "" }, { Authorization: "mlt_not-a-real-token" }, { Authorization: "Bearer " }]) {
+			const error = await expectError(await api("/unit-cost/v1/telemetry/metric/s/sum", json("POST", { records: [record] }, headers)), 403, "not_authorized");
+			expect(error.message).toBe(NOT_AUTHORIZED);
+		}
+	});
+
+	it("accepts the raw key (as CloudZero sends it) and 'Bearer <key>'", async () => {
+		const { token } = await createToken(uniqueOrg());
+		await expectAccepted(await write(token, "s", "sum", { records: [record] }));
+		await expectAccepted(await write(`Bearer ${token}`, "s", "sum", { records: [record] }));
+		expect(await readStream(token, "s")).toEqual([{ timestamp: "2024-01-01", value: "2" }]);
+	});
+
+	it("a revoked key is refused at once, even though KV may still hold it elsewhere", async () => {
+		const org = uniqueOrg();
+		const { id, token } = await createToken(org);
+		await expectAccepted(await write(token, "s", "sum", { records: [record] }));
+		const revoked = await api(`/admin/v1/tokens/${id}`, { method: "DELETE", headers: ADMIN });
+		expect(revoked.status).toBe(200);
+		expect((await revoked.json<{ revoked_at: string | null }>()).revoked_at).not.toBeNull();
+		await expectError(await write(token, "s", "sum", { records: [record] }), 403, "not_authorized");
+		await expectError(await api("/unit-cost/v1/telemetry/metric/s", { headers: { Authorization: token } }), 403, "not_authorized");
+	});
+
+	it("KV stores only a hash of each token", async () => {
+		const { token } = await createToken(uniqueOrg());
+		const keys = await env.TOKENS.list();
+		for (const key of keys.keys) {
+			expect(key.name).not.toContain(token);
+			expect(JSON.stringify(key.metadata ?? "")).not.toContain(token);
+			expect((await env.TOKENS.get(key.name)) ?? "").not.toContain(token);
+		}
+	});
+
+	it("each call needs its scope: write, read, delete_stream", async () => {
+		const org = uniqueOrg();
+		const { token: writer } = await createToken(org, ["write"]);
+		const { token: reader } = await createToken(org, ["read"]);
+		const { token: deleter } = await createToken(org, ["delete_stream"]);
+		await expectAccepted(await write(writer, "scoped", "sum", { records: [record] }));
+
+		await expectError(await write(reader, "scoped", "sum", { records: [record] }), 403, "insufficient_scope");
+		await expectError(await write(deleter, "scoped", "delete", { records: [{ timestamp: "2024-01-01" }] }), 403, "insufficient_scope");
+		await expectError(await api("/unit-cost/v1/telemetry/metric/scoped", { headers: { Authorization: writer } }), 403, "insufficient_scope");
+		await expectError(await api("/unit-cost/v1/telemetry/metric", { headers: { Authorization: writer } }), 403, "insufficient_scope");
+		await expectError(await api("/unit-cost/v1/telemetry/scoped", json("DELETE", { force: true }, { Authorization: writer })), 403, "insufficient_scope");
+
+		expect(await readStream(reader, "scoped")).toHaveLength(1);
+		const del = await api("/unit-cost/v1/telemetry/scoped", json("DELETE", { force: true }, { Authorization: deleter }));
+		expect(del.status).toBe(200);
+	});
+});
+
+describe("tenant isolation", () => {
+	it("one organization can neither read, list, change nor delete another's stream of the same name", async () => {
+		const { token: alice } = await createToken(uniqueOrg("alice"));
+		const { token: bob } = await createToken(uniqueOrg("bob"));
+		const dims = { "custom:Client": "a" };
+		await expectAccepted(await write(alice, "shared-name", "sum", { records: [{ ...record, value: 5, associated_cost: dims }] }));
+
+		// Reads and deletes from the other tenant find nothing.
+		await expectError(await api("/unit-cost/v1/telemetry/metric/shared-name", { headers: { Authorization: bob } }), 404, "stream_not_found");
+		await expectError(await write(bob, "shared-name", "delete", { records: [{ timestamp: "2024-01-01" }] }), 404, "stream_not_found");
+		await expectError(await api("/unit-cost/v1/telemetry/shared-name", json("DELETE", { force: true }, { Authorization: bob })), 404, "stream_not_found");
+		const list = await api("/unit-cost/v1/telemetry/metric", { headers: { Authorization: bob } });
+		expect((await list.json<{ streams: unknown[] }>()).streams).toEqual([]);
+
+		// A write under the same name creates the other tenant's own stream, with its own dimension keys.
+		await expectAccepted(await write(bob, "shared-name", "replace", { records: [{ ...record, value: 7, associated_cost: { Region: "eu" } }] }));
+		expect(await readStream(alice, "shared-name")).toEqual([{ timestamp: "2024-01-01", value: "5", associated_cost: dims }]);
+		expect(await readStream(bob, "shared-name")).toEqual([{ timestamp: "2024-01-01", value: "7", associated_cost: { Region: "eu" } }]);
+	});
+});
+
+describe("admin API", () => {
+	it("needs the ADMIN_TOKEN as a bearer token", async () => {
+		for (const headers of [{} as Record<string, string>, { Authorization: "Bearer wrong" }, { Authorization: "test-admin-token-x" }]) {
+			await expectError(await api("/admin/v1/tokens", json("POST", { org: "x", name: "y" }, headers)), 403, "not_authorized");
+			await expectError(await api("/admin/v1/tokens?org=x", { headers }), 403, "not_authorized");
+			await expectError(await api("/admin/v1/tokens/tok_abc", { method: "DELETE", headers }), 403, "not_authorized");
+		}
+	});
+
+	it("a stream token is not an admin token", async () => {
+		const { token } = await createToken(uniqueOrg());
+		await expectError(await api(`/admin/v1/tokens?org=x`, { headers: { Authorization: `Bearer ${token}` } }), 403, "not_authorized");
+	});
+
+	it("creates (201, secret shown once), lists without secrets, revokes", async () => {
+		const org = uniqueOrg();
+		const created = await api("/admin/v1/tokens", json("POST", { org, name: "exporter", scopes: ["read"] }, ADMIN));
+		expect(created.status).toBe(201);
+		const token = await created.json<{ id: string; token: string; org: string; scopes: string[]; revoked_at: null }>();
+		expect(token).toMatchObject({ org, name: "exporter", scopes: ["read"], revoked_at: null });
+		expect(token.token).toMatch(/^mlt_[A-Za-z0-9_-]{43}$/);
+
+		const listed = await (await api(`/admin/v1/tokens?org=${org}`, { headers: ADMIN })).json<{ tokens: Record<string, unknown>[] }>();
+		expect(listed.tokens).toHaveLength(1);
+		expect(listed.tokens[0]).toEqual({ id: token.id, org, name: "exporter", scopes: ["read"], created_at: expect.any(String), revoked_at: null });
+		expect(JSON.stringify(listed)).not.toContain(token.token);
+
+		expect((await api(`/admin/v1/tokens/${token.id}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
+		const after = await (await api(`/admin/v1/tokens?org=${org}`, { headers: ADMIN })).json<{ tokens: Array<{ revoked_at: string | null }> }>();
+		expect(after.tokens[0].revoked_at).not.toBeNull();
+		await expectError(await api("/admin/v1/tokens/tok_doesnotexist", { method: "DELETE", headers: ADMIN }), 404, "token_not_found");
+	});
+
+	it("rejects bad token requests with the error shape", async () => {
+		await expectError(await api("/admin/v1/tokens", json("POST", { org: "bad/org", name: "x" }, ADMIN)), 400, "invalid_format");
+		await expectError(await api("/admin/v1/tokens", json("POST", { org: "x", name: "x", scopes: ["admin"] }, ADMIN)), 400, "invalid_value");
+		await expectError(await api("/admin/v1/tokens", json("POST", { org: "x", name: "x", extra: 1 }, ADMIN)), 400, "unknown_field");
+		await expectError(await api("/admin/v1/tokens", json("POST", { name: "x" }, ADMIN)), 400, "missing_field");
+		await expectError(await api("/admin/v1/tokens", json("POST", "{", ADMIN)), 400, "invalid_json");
+		await expectError(await api("/admin/v1/tokens", { headers: ADMIN }), 400, "missing_field");
+	});
+});
