@@ -16,5 +16,7 @@ export default defineConfig(async () => ({
 	test: {
 		include: ["test/**/*.test.ts"],
 		setupFiles: ["./test/apply-migrations.ts"],
+		// The service's one-JSON-line-per-request logs are tested explicitly; keep them out of the output.
+		onConsoleLog: (log: string) => !log.startsWith('{"level":'),
 	},
 }));

@@ -3,6 +3,8 @@ import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./http/app-env";
 import { ApiError, errorResponse } from "./http/errors";
 import { requestId } from "./http/request-id";
+import { requestLog } from "./http/request-log";
+import { registerIngestLog } from "./routes/telemetry/ingest-log";
 import { registerTokensCreate } from "./routes/admin/tokens-create";
 import { registerTokensList } from "./routes/admin/tokens-list";
 import { registerTokensRevoke } from "./routes/admin/tokens-revoke";
@@ -26,10 +28,12 @@ export function createApp() {
 	});
 
 	app.use(requestId);
+	app.use(requestLog);
 
 	registerMetricList(app);
 	registerMetricRead(app);
 	registerMetricWrite(app);
+	registerIngestLog(app);
 	registerStreamDelete(app);
 	registerTokensCreate(app);
 	registerTokensList(app);

@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { ApiError, NOT_AUTHORIZED_MESSAGE } from "../http/errors";
 import type { AppEnv } from "../http/app-env";
+import { enforceRateLimit } from "./rate-limit";
 import { authenticate, secretsEqual, type Scope } from "./tokens";
 
 /** CloudZero sends the raw key in Authorization; many clients add "Bearer ": accept both. */
@@ -20,6 +21,7 @@ export function requireScope(scope: Scope) {
 			throw new ApiError(403, "insufficient_scope", `This API key does not have the '${scope}' scope`);
 		}
 		c.set("token", identity);
+		await enforceRateLimit(c, identity.id);
 		await next();
 	});
 }

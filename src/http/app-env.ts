@@ -7,5 +7,13 @@ export type AppEnv = {
 		requestId: string;
 		/** The authenticated stream token (set by requireScope). */
 		token: TokenIdentity;
+		/** What the request log line says the request was about (set by handlers). */
+		logFields: RequestLogFields;
 	};
 };
+
+export interface RequestLogFields {
+	stream?: string;
+	operation?: string;
+	records?: number;
+}

@@ -9,11 +9,17 @@ export function maxBodyBytes(env: Env): number {
 	return Number(env.MAX_BODY_BYTES) || 5_000_000;
 }
 
+/** A parsed JSON body and its text (the text identifies the request for idempotency keys). */
+export interface JsonBody {
+	json: unknown;
+	text: string;
+}
+
 /**
  * Reads and parses a JSON request body, refusing it before parsing when it is too large.
  * The platform's own body limit is the zone's (100 MB), so the service enforces its own.
  */
-export async function readJsonBody(c: Context<AppEnv>, maxBytes: number, { optional = false } = {}): Promise<unknown> {
+export async function readJsonBody(c: Context<AppEnv>, maxBytes: number, { optional = false } = {}): Promise<JsonBody> {
 	const contentType = c.req.header("content-type");
 	if (contentType !== undefined && !JSON_CONTENT_TYPE.test(contentType)) {
 		throw new ApiError(415, "unsupported_media_type", `Content-Type must be application/json, not ${contentType.slice(0, 100)}`);
@@ -23,11 +29,11 @@ export async function readJsonBody(c: Context<AppEnv>, maxBytes: number, { optio
 
 	const text = await readLimited(c.req.raw, maxBytes);
 	if (text.trim() === "") {
-		if (optional) return undefined;
+		if (optional) return { json: undefined, text };
 		throw new ApiError(400, "invalid_json", "Invalid JSON: the request body is empty");
 	}
 	try {
-		return JSON.parse(text);
+		return { json: JSON.parse(text), text };
 	} catch (err) {
 		throw new ApiError(400, "invalid_json", `Invalid JSON: ${(err as Error).message}`);
 	}

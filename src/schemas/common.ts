@@ -25,3 +25,15 @@ export function isValidDay(day: string): boolean {
 	date.setUTCFullYear(y);
 	return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 }
+
+/** Documents the Idempotency-Key header of write endpoints (checked by the handler). */
+export const IdempotencyHeadersSchema = z.object({
+	"idempotency-key": z
+		.string()
+		.optional()
+		.openapi({
+			description:
+				"Makes a retry safe: the same key with the same body within 24 hours returns the first response and applies nothing; with a different body, 409.",
+			example: "backfill-2024-01-batch-0007",
+		}),
+});

@@ -98,8 +98,8 @@ export async function streamHasData(db: D1Database, streamId: number): Promise<b
 	return (await db.prepare("SELECT 1 FROM daily_values WHERE stream_id = ? LIMIT 1").bind(streamId).first()) !== null;
 }
 
-export async function markStreamDeleted(db: D1Database, streamId: number, now: string): Promise<void> {
-	await db.prepare("UPDATE streams SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL").bind(now, streamId).run();
+export function markStreamDeleted(db: D1Database, streamId: number, now: string): D1PreparedStatement {
+	return db.prepare("UPDATE streams SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL").bind(now, streamId);
 }
 
 // ---- writes ---------------------------------------------------------------------------
@@ -197,5 +197,91 @@ export async function readValues(db: D1Database, q: ValueQuery): Promise<ValueRe
 		)
 		.bind(q.streamId, q.startDay, q.endDay, q.seriesIds ? JSON.stringify(q.seriesIds) : null, afterDay, afterSeries, q.limit)
 		.all<ValueReadRow>();
+	return results;
+}
+
+// ---- ingest log and idempotency keys ------------------------------------------------------
+
+export interface IngestLogEntry {
+	requestId: string;
+	org: string;
+	stream: string;
+	operation: string;
+	tokenId: string;
+	recordCount: number;
+	createdAt: string;
+	idempotency?: { key: string; requestHash: string; response: string };
+}
+
+/** The log row of an accepted write; goes into the same batch as the write itself. */
+export function ingestLogStatement(db: D1Database, e: IngestLogEntry): D1PreparedStatement {
+	return db
+		.prepare(
+			`INSERT INTO ingest_log (request_id, org_id, stream, operation, token_id, record_count, created_at, idempotency_key, request_hash, response)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		)
+		.bind(
+			e.requestId,
+			e.org,
+			e.stream,
+			e.operation,
+			e.tokenId,
+			e.recordCount,
+			e.createdAt,
+			e.idempotency?.key ?? null,
+			e.idempotency?.requestHash ?? null,
+			e.idempotency?.response ?? null,
+		);
+}
+
+/** The request hash and response recorded under an idempotency key since the given time. */
+export async function findIdempotentWrite(
+	db: D1Database,
+	org: string,
+	stream: string,
+	key: string,
+	since: string,
+): Promise<{ request_hash: string; response: string } | null> {
+	return db
+		.prepare("SELECT request_hash, response FROM ingest_log WHERE org_id = ? AND stream = ? AND idempotency_key = ? AND created_at >= ?")
+		.bind(org, stream, key, since)
+		.first();
+}
+
+/** Forgets the idempotency keys recorded before the given time; returns when the oldest remaining one was recorded. */
+export async function expireIdempotencyKeys(db: D1Database, org: string, stream: string, before: string): Promise<string | null> {
+	const [, oldest] = await db.batch<{ created_at: string }>([
+		db
+			.prepare(
+				`UPDATE ingest_log SET idempotency_key = NULL, request_hash = NULL, response = NULL
+				WHERE org_id = ? AND stream = ? AND idempotency_key IS NOT NULL AND created_at < ?`,
+			)
+			.bind(org, stream, before),
+		db
+			.prepare("SELECT MIN(created_at) AS created_at FROM ingest_log WHERE org_id = ? AND stream = ? AND idempotency_key IS NOT NULL")
+			.bind(org, stream),
+	]);
+	return oldest.results[0]?.created_at ?? null;
+}
+
+export interface IngestLogRow {
+	id: number;
+	request_id: string;
+	operation: string;
+	token_id: string;
+	record_count: number;
+	created_at: string;
+	idempotency_key: string | null;
+}
+
+/** A stream's ingest log, newest first, before the given row id. */
+export async function readIngestLog(db: D1Database, org: string, stream: string, beforeId: number, limit: number): Promise<IngestLogRow[]> {
+	const { results } = await db
+		.prepare(
+			`SELECT id, request_id, operation, token_id, record_count, created_at, idempotency_key
+			FROM ingest_log WHERE org_id = ? AND stream = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+		)
+		.bind(org, stream, beforeId, limit)
+		.all<IngestLogRow>();
 	return results;
 }

@@ -1,11 +1,14 @@
 // What the Worker sends to a stream's Durable Object and what it answers (over RPC).
 import type { ErrorDetail } from "../http/errors";
-import type { DeleteMatch, ValueRow } from "../schemas/telemetry";
+import type { DeleteMatch, ValueRow, WriteAccepted } from "../schemas/telemetry";
 
 interface StreamCall {
 	org: string;
 	stream: string;
 	requestId: string;
+	tokenId: string;
+	/** The client's Idempotency-Key and a hash of what it asked for (operation and body). */
+	idempotency?: { key: string; requestHash: string };
 }
 
 export type WriteCommand = StreamCall &
@@ -16,6 +19,13 @@ export type WriteCommand = StreamCall &
 
 export type DeleteStreamCommand = StreamCall & { force: boolean };
 
+export interface StreamDeleted {
+	message: "Stream deleted";
+	stream: string;
+	deleted_at: string;
+	request_id: string;
+}
+
 /** Errors travel as values: an exception thrown over RPC keeps only its message. */
 export interface StreamFailure {
 	ok: false;
@@ -25,8 +35,11 @@ export interface StreamFailure {
 	details?: ErrorDetail[];
 }
 
-export type WriteResult = { ok: true; applied: number; streamCreated: boolean; seriesDeleted?: number } | StreamFailure;
-export type DeleteStreamResult = { ok: true; deletedAt: string } | StreamFailure;
+/** replayed: the response recorded for this idempotency key, nothing applied now. */
+export type StreamSuccess<T> = { ok: true; response: T; replayed: boolean };
+
+export type WriteResult = StreamSuccess<WriteAccepted> | StreamFailure;
+export type DeleteStreamResult = StreamSuccess<StreamDeleted> | StreamFailure;
 
 /** One Durable Object per (organization, stream): the name cannot collide because orgs contain no '/'. */
 export function streamObjectName(org: string, stream: string): string {

@@ -25,7 +25,7 @@ export function registerTokensCreate(app: OpenAPIHono<AppEnv>) {
 	const { body: _documentedOnly, ...request } = route.request;
 	app.openAPIRegistry.registerPath(route);
 	app.openapi({ ...route, request, hide: true }, async (c) => {
-		const input = parseOrThrow(CreateTokenBodySchema, await readJsonBody(c, 10_000));
+		const input = parseOrThrow(CreateTokenBodySchema, (await readJsonBody(c, 10_000)).json);
 		const { token, record } = await createToken(c.env.TOKENS, input);
 		return c.json({ ...record, token }, 201);
 	});

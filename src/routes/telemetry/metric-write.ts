@@ -2,8 +2,9 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { ApiError, errorResponses, type ErrorDetail } from "../../http/errors";
+import { idempotencyOf, markReplayed } from "../../http/idempotency";
 import { maxBodyBytes, readJsonBody } from "../../http/json-body";
-import { StreamParamsSchema } from "../../schemas/common";
+import { IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
 import {
 	DeleteBodySchema,
 	seriesKey,
@@ -11,7 +12,6 @@ import {
 	WriteAcceptedSchema,
 	type DeleteMatch,
 	type ValueRow,
-	type WriteAccepted,
 	type WriteOperation,
 } from "../../schemas/telemetry";
 import { parseOrThrow, validationError } from "../../schemas/validation";
@@ -40,6 +40,7 @@ function writeRoute(variant: WriteOperation | "legacy") {
 		middleware: [requireScope("write")] as const,
 		request: {
 			params: StreamParamsSchema,
+			headers: IdempotencyHeadersSchema,
 			// Documented here; parsed by the handler, which enforces the size limits first.
 			body: {
 				content: { "application/json": { schema: op === "delete" ? DeleteBodySchema : SumBodySchema } },
@@ -48,7 +49,7 @@ function writeRoute(variant: WriteOperation | "legacy") {
 		},
 		responses: {
 			200: { description: "Telemetry accepted", content: { "application/json": { schema: WriteAcceptedSchema } } },
-			...errorResponses(400, 403, ...(op === "delete" ? [404] : []), 413, 415, 503),
+			...errorResponses(400, 403, ...(op === "delete" ? [404] : []), 409, 413, 415, 429, 503),
 		},
 	});
 }
@@ -64,24 +65,22 @@ export function registerMetricWrite(app: OpenAPIHono<AppEnv>) {
 		app.openapi({ ...route, request, hide: true }, async (c) => {
 			const { name } = c.req.valid("param");
 			const token = c.get("token");
-			const command = await parseWrite(c.env, op, await readJsonBody(c, maxBodyBytes(c.env)));
+			c.set("logFields", { stream: name, operation: op });
+			const body = await readJsonBody(c, maxBodyBytes(c.env));
+			const command = parseWrite(c.env, op, body.json);
+			c.set("logFields", { stream: name, operation: op, records: command.op === "delete" ? command.matches.length : command.rows.length });
+			const idempotency = await idempotencyOf(c, op, body.text);
 			const result = await streamObject(c.env, token.org, name).write({
 				...command,
 				org: token.org,
 				stream: name,
 				requestId: c.get("requestId"),
+				tokenId: token.id,
+				idempotency,
 			} as WriteCommand);
 			if (!result.ok) throw failureToError(result);
-			const body: WriteAccepted = {
-				message: "Telemetry accepted",
-				operation: op,
-				stream: name,
-				records: result.applied,
-				...(result.seriesDeleted === undefined ? {} : { series_deleted: result.seriesDeleted }),
-				stream_created: result.streamCreated,
-				request_id: c.get("requestId"),
-			};
-			return c.json(body, 200);
+			markReplayed(c, result.replayed);
+			return c.json(result.response, 200);
 		});
 	}
 }
@@ -91,7 +90,7 @@ type ParsedWrite =
 	| { op: "delete"; matches: DeleteMatch[] };
 
 /** Validates a write body completely, listing every problem, before anything is written. */
-async function parseWrite(env: Env, op: WriteOperation, body: unknown): Promise<ParsedWrite> {
+function parseWrite(env: Env, op: WriteOperation, body: unknown): ParsedWrite {
 	const maxRecords = Number(env.MAX_RECORDS_PER_REQUEST) || 10_000;
 	const records = (body as { records?: unknown } | null)?.records;
 	if (Array.isArray(records) && records.length > maxRecords) {

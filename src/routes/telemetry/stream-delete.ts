@@ -2,8 +2,9 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
+import { idempotencyOf, markReplayed } from "../../http/idempotency";
 import { readJsonBody } from "../../http/json-body";
-import { StreamParamsSchema } from "../../schemas/common";
+import { IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
 import { parseOrThrow } from "../../schemas/validation";
 import { failureToError, streamObject } from "../../stream/client";
 
@@ -19,7 +20,7 @@ const route = createRoute({
 	description: "Hides the stream and its data; the name can then be used for a new stream. A stream with data is refused unless the body is {\"force\": true}.",
 	security: [{ apiKey: [] }],
 	middleware: [requireScope("delete_stream")] as const,
-	request: { params: StreamParamsSchema },
+	request: { params: StreamParamsSchema, headers: IdempotencyHeadersSchema },
 	responses: {
 		200: {
 			description: "Stream deleted",
@@ -29,22 +30,27 @@ const route = createRoute({
 				},
 			},
 		},
-		...errorResponses(400, 403, 404, 409),
+		...errorResponses(400, 403, 404, 409, 429, 503),
 	},
 });
 
 export function registerStreamDelete(app: OpenAPIHono<AppEnv>) {
 	app.openapi(route, async (c) => {
 		const { name } = c.req.valid("param");
-		const { force } = parseOrThrow(BodySchema, (await readJsonBody(c, 10_000, { optional: true })) ?? {});
+		c.set("logFields", { stream: name, operation: "delete_stream" });
+		const body = await readJsonBody(c, 10_000, { optional: true });
+		const { force } = parseOrThrow(BodySchema, body.json ?? {});
 		const token = c.get("token");
 		const result = await streamObject(c.env, token.org, name).deleteStream({
 			org: token.org,
 			stream: name,
 			force,
 			requestId: c.get("requestId"),
+			tokenId: token.id,
+			idempotency: await idempotencyOf(c, "delete_stream", body.text),
 		});
 		if (!result.ok) throw failureToError(result);
-		return c.json({ message: "Stream deleted", stream: name, deleted_at: result.deletedAt, request_id: c.get("requestId") }, 200);
+		markReplayed(c, result.replayed);
+		return c.json(result.response, 200);
 	});
 }

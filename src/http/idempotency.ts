@@ -1,0 +1,24 @@
+import type { Context } from "hono";
+import { hashToken } from "../auth/tokens";
+import type { AppEnv } from "./app-env";
+import { ApiError } from "./errors";
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * The request's Idempotency-Key, if any, with a hash of what it asks for: the operation and
+ * the exact body. A repeat must match both to be answered with the first response.
+ */
+export async function idempotencyOf(c: Context<AppEnv>, operation: string, body: string) {
+	const key = c.req.header("idempotency-key");
+	if (key === undefined) return undefined;
+	if (!IDEMPOTENCY_KEY.test(key)) {
+		throw new ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces");
+	}
+	return { key, requestHash: await hashToken(`${operation}\n${body}`) };
+}
+
+/** Marks a response that repeats the one recorded for its idempotency key. */
+export function markReplayed(c: Context<AppEnv>, replayed: boolean): void {
+	if (replayed) c.header("Idempotent-Replayed", "true");
+}

@@ -1,0 +1,25 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "./app-env";
+
+/** One structured JSON line per request, for Workers Logs / `wrangler tail`. */
+export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
+	const started = performance.now();
+	await next();
+	const token = c.get("token");
+	const fields = c.get("logFields");
+	console.log(
+		JSON.stringify({
+			level: c.res.status >= 500 ? "error" : "info",
+			request_id: c.get("requestId"),
+			method: c.req.method,
+			path: c.req.path,
+			org: token?.org ?? null,
+			token_id: token?.id ?? null,
+			stream: fields?.stream ?? null,
+			operation: fields?.operation ?? null,
+			records: fields?.records ?? null,
+			status: c.res.status,
+			duration_ms: Math.round(performance.now() - started),
+		}),
+	);
+});

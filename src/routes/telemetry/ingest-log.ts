@@ -1,0 +1,66 @@
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { requireScope } from "../../auth/middleware";
+import type { AppEnv } from "../../http/app-env";
+import { ApiError, errorResponses } from "../../http/errors";
+import { StreamParamsSchema } from "../../schemas/common";
+import { findLiveStream, readIngestLog } from "../../storage/telemetry-store";
+
+const IngestLogEntrySchema = z
+	.object({
+		request_id: z.string(),
+		operation: z.enum(["sum", "replace", "delete", "delete_stream"]),
+		token_id: z.string().openapi({ description: "The token that made the request" }),
+		record_count: z.number().int(),
+		created_at: z.string(),
+		idempotency_key: z.string().nullable().openapi({ description: "Kept for 24 hours" }),
+	})
+	.openapi("IngestLogEntry");
+
+const route = createRoute({
+	method: "get",
+	path: "/unit-cost/v1/telemetry/metric/{name}/log",
+	tags: ["CloudZero telemetry"],
+	summary: "A stream's ingest log",
+	description: "One entry per accepted write request, newest first, written in the same transaction as the data.",
+	security: [{ apiKey: [] }],
+	middleware: [requireScope("read")] as const,
+	request: {
+		params: StreamParamsSchema,
+		query: z.object({
+			limit: z.coerce.number().int().min(1).max(1000).default(100),
+			cursor: z.string().regex(/^\d+$/, "cursor is not one this service returned").optional().openapi({ description: "next_cursor of the previous page" }),
+		}),
+	},
+	responses: {
+		200: {
+			description: "Log entries, newest first",
+			content: {
+				"application/json": {
+					schema: z.object({ entries: z.array(IngestLogEntrySchema), next_cursor: z.string().nullable() }).openapi("IngestLogPage"),
+				},
+			},
+		},
+		...errorResponses(400, 403, 404, 429),
+	},
+});
+
+export function registerIngestLog(app: OpenAPIHono<AppEnv>) {
+	app.openapi(route, async (c) => {
+		const { name } = c.req.valid("param");
+		const { limit, cursor } = c.req.valid("query");
+		const org = c.get("token").org;
+		const rows = await readIngestLog(c.env.DB, org, name, cursor ? Number(cursor) : Number.MAX_SAFE_INTEGER, limit + 1);
+		// The log outlives a deleted stream; a name never written to is unknown.
+		if (rows.length === 0 && !cursor && !(await findLiveStream(c.env.DB, org, name))) {
+			throw new ApiError(404, "stream_not_found", `Stream '${name}' does not exist`);
+		}
+		const page = rows.slice(0, limit);
+		return c.json(
+			{
+				entries: page.map(({ id: _internal, ...entry }) => entry as z.infer<typeof IngestLogEntrySchema>),
+				next_cursor: rows.length > limit ? String(page[page.length - 1].id) : null,
+			},
+			200,
+		);
+	});
+}
