@@ -248,6 +248,19 @@ export async function findIdempotentWrite(
 		.first();
 }
 
+/**
+ * Releases one idempotency key if it was recorded before the given time: its 24 hours are over
+ * but the alarm that clears it has not run yet. Runs in the batch that records the key again.
+ */
+export function releaseExpiredIdempotencyKey(db: D1Database, org: string, stream: string, key: string, before: string): D1PreparedStatement {
+	return db
+		.prepare(
+			`UPDATE ingest_log SET idempotency_key = NULL, request_hash = NULL, response = NULL
+			WHERE org_id = ? AND stream = ? AND idempotency_key = ? AND created_at < ?`,
+		)
+		.bind(org, stream, key, before);
+}
+
 /** Forgets the idempotency keys recorded before the given time; returns when the oldest remaining one was recorded. */
 export async function expireIdempotencyKeys(db: D1Database, org: string, stream: string, before: string): Promise<string | null> {
 	const [, oldest] = await db.batch<{ created_at: string }>([

@@ -9,6 +9,7 @@ import {
 	ingestLogStatement,
 	insertStream,
 	markStreamDeleted,
+	releaseExpiredIdempotencyKey,
 	seriesOnDays,
 	softDeleteStatements,
 	streamHasData,
@@ -78,8 +79,8 @@ export class StreamObject extends DurableObject<Env> {
 		return this.queue
 			.run(async () => {
 				const now = new Date();
+				const since = new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS).toISOString();
 				if (cmd.idempotency) {
-					const since = new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS).toISOString();
 					const earlier = await findIdempotentWrite(this.env.DB, cmd.org, cmd.stream, cmd.idempotency.key, since);
 					if (earlier && earlier.request_hash !== cmd.idempotency.requestHash) {
 						return failure(409, "idempotency_key_reused", "This Idempotency-Key was already used with a different request in the last 24 hours");
@@ -98,7 +99,8 @@ export class StreamObject extends DurableObject<Env> {
 					createdAt: now.toISOString(),
 					idempotency: cmd.idempotency && { ...cmd.idempotency, response: JSON.stringify(applied.response) },
 				});
-				await this.env.DB.batch([...applied.statements, log]);
+				const release = cmd.idempotency ? [releaseExpiredIdempotencyKey(this.env.DB, cmd.org, cmd.stream, cmd.idempotency.key, since)] : [];
+				await this.env.DB.batch([...applied.statements, ...release, log]);
 				applied.afterCommit?.();
 				if (cmd.idempotency) await this.scheduleExpiry(cmd, now.getTime());
 				return { ok: true as const, response: applied.response, replayed: false };
