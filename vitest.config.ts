@@ -1,7 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-export default defineConfig(async () => ({
+export default defineConfig(async ({ mode }) => ({
 	plugins: [
 		cloudflareTest({
 			wrangler: { configPath: "./wrangler.toml" },
@@ -9,6 +9,8 @@ export default defineConfig(async () => ({
 				bindings: {
 					ADMIN_TOKEN: "test-admin-token",
 					TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+					// `npm run test:fuzz` (vitest --mode fuzz) generates ten times more bad input.
+					FUZZ_SCALE: mode === "fuzz" ? "10" : "1",
 				},
 			},
 		}),

@@ -39,7 +39,7 @@ function generateCalls(seed: number, streams: string[], count: number): Call[] {
 			if (op === "delete") {
 				// Match all series of the day, one client, or one exact series.
 				const kind = next();
-				const associated_cost = kind < 0.3 ? undefined : kind < 0.7 ? { "custom:Client": pick(CLIENTS) } : { "custom:Client": pick(CLIENTS), Region: pick(REGIONS) };
+				const associated_cost: Dims | undefined = kind < 0.3 ? undefined : kind < 0.7 ? { "custom:Client": pick(CLIENTS) } : { "custom:Client": pick(CLIENTS), Region: pick(REGIONS) };
 				return associated_cost ? { timestamp, associated_cost } : { timestamp };
 			}
 			return { timestamp, value: (Math.floor(next() * 1000) / 10).toString(), associated_cost: { "custom:Client": pick(CLIENTS), Region: pick(REGIONS) } };

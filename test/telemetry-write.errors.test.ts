@@ -135,6 +135,17 @@ describe("associated_cost", () => {
 		await rejected("s", "sum", { records: [{ ...ok, associated_cost: { "custom:": "v" } }] }, 400, "invalid_dimension_key");
 	});
 
+	it("a __proto__ dimension name is refused, not silently dropped", async () => {
+		const body = `{"records":[${JSON.stringify(ok).slice(0, -1)},"associated_cost":{"__proto__":"x"}}]}`;
+		const error = await rejected("s", "sum", body, 400, "forbidden_key");
+		expect(error.details).toEqual([expect.objectContaining({ record: 0, path: "records[0].associated_cost.__proto__" })]);
+	});
+
+	it("a dimension value that is not valid Unicode (a lone surrogate) → 400", async () => {
+		const error = await rejected("s", "sum", { records: [{ ...ok, associated_cost: { "custom:Client": "a\ud800" } }] }, 400, "invalid_unicode");
+		expect(error.details?.[0].path).toBe("records[0].associated_cost.custom:Client");
+	});
+
 	it("records with different dimension keys in one request → 400 naming each record", async () => {
 		const error = await rejected(
 			"s",

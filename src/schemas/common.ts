@@ -37,3 +37,16 @@ export const IdempotencyHeadersSchema = z.object({
 			example: "backfill-2024-01-batch-0007",
 		}),
 });
+
+/**
+ * JSON.parse keeps a "__proto__" key as an own property, but z.record skips it silently; a key
+ * must never be dropped without an error, so it is refused before the record is parsed.
+ */
+export function withoutProtoKey<T extends z.ZodType>(schema: T) {
+	return z.preprocess((input, ctx) => {
+		if (input !== null && typeof input === "object" && Object.hasOwn(input, "__proto__")) {
+			ctx.addIssue({ code: "custom", message: "'__proto__' is not allowed as a key", path: ["__proto__"], params: { code: "forbidden_key" } });
+		}
+		return input;
+	}, schema);
+}

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { withoutProtoKey } from "./common";
 
 /** The three ways a write changes a stream; the legacy endpoint is a sum. */
 export const WRITE_OPERATIONS = ["sum", "replace", "delete"] as const;
@@ -60,7 +61,8 @@ export function parseValue(input: number | string): number | { code: string; err
 	if (typeof input === "number") {
 		n = input;
 	} else {
-		const s = input.trim();
+		// ASCII whitespace only: a no-break or thin space inside a number is more likely a formatting slip.
+		const s = input.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
 		if (s.includes(",")) return { code: "invalid_value", error: "value must not contain commas" };
 		if (s.startsWith("-") && NUMERIC_STRING.test(s.slice(1))) return { code: "negative_value", error: "value must not be negative" };
 		if (!NUMERIC_STRING.test(s)) return { code: "invalid_value", error: `'${s.slice(0, 64)}' is not a number` };
@@ -93,20 +95,24 @@ const ValueSchema = z
 		return typeof parsed === "number" ? parsed : fail(ctx, parsed.code, parsed.error);
 	});
 
-const AssociatedCostSchema = z
-	.record(
-		z.string().regex(DIMENSION_KEY, "dimension names are 'custom:<Name>' or a built-in dimension such as 'Region'"),
+const AssociatedCostSchema = withoutProtoKey(
+	z.record(
+		z
+			.string()
+			.regex(DIMENSION_KEY, "dimension names are 'custom:<Name>' or a built-in dimension such as 'Region'")
+			.refine((key) => key.isWellFormed(), { message: "dimension names must be valid Unicode (no lone surrogates)", params: { code: "invalid_unicode" } }),
 		z
 			.string({ error: "a dimension value must be a single string (not a list, number or object)" })
 			.min(1, "a dimension value must not be empty")
-			.max(MAX_DIMENSION_VALUE_LENGTH, `a dimension value is at most ${MAX_DIMENSION_VALUE_LENGTH} characters`),
+			.max(MAX_DIMENSION_VALUE_LENGTH, `a dimension value is at most ${MAX_DIMENSION_VALUE_LENGTH} characters`)
+			// A lone surrogate cannot be stored as UTF-8 and would come back altered.
+			.refine((value) => value.isWellFormed(), { message: "a dimension value must be valid Unicode (no lone surrogates)", params: { code: "invalid_unicode" } }),
 		{ error: "associated_cost must be an object of dimension name to value" },
-	)
-	.refine((dims) => Object.keys(dims).length <= MAX_DIMENSIONS, {
+	).refine((dims) => Object.keys(dims).length <= MAX_DIMENSIONS, {
 		message: `at most ${MAX_DIMENSIONS} associated_cost dimensions are allowed`,
 		params: { code: "too_many_dimensions" },
-	})
-	.openapi({
+	}),
+).openapi({
 		description: "Up to 5 dimensions; keys are 'custom:<Name>' or a built-in dimension name",
 		example: { "custom:Client": "Patric Star", Region: "Australia" },
 	});

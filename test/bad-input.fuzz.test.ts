@@ -1,0 +1,269 @@
+// Generated bad input: every malformed request gets a 4xx with a clear error, never a 5xx,
+// and leaves storage exactly as it was. `npm test` runs a small sample; `npm run test:fuzz`
+// runs FUZZ_SCALE times more (vitest --mode fuzz). Generation is seeded, so runs repeat.
+import { env } from "cloudflare:workers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { api, createToken, expectAccepted, readStream, storageSnapshot, uniqueOrg, write } from "./helpers";
+
+const SCALE = Number(env.FUZZ_SCALE) || 1;
+const PER_CATEGORY = 25 * SCALE;
+const STREAM = "fuzzed";
+const DIMS = { "custom:Client": "Patric Star", Region: "us-east-1" };
+const VALID = { timestamp: "2024-06-01T00:00:00Z", value: "12.5", associated_cost: DIMS };
+
+function rng(seed: number) {
+	let s = seed >>> 0;
+	const next = () => {
+		s = (s + 0x6d2b79f5) >>> 0;
+		let t = Math.imul(s ^ (s >>> 15), s | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+	const int = (n: number) => Math.floor(next() * n);
+	const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
+	const chars = (alphabet: string, length: number) => Array.from({ length }, () => alphabet[int(alphabet.length)]).join("");
+	return { next, int, pick, chars };
+}
+type Rng = ReturnType<typeof rng>;
+
+/** One bad request: a path suffix (op), a raw body, extra headers. */
+interface BadRequest {
+	op?: "sum" | "replace" | "delete" | "";
+	stream?: string;
+	body?: string | ReadableStream<Uint8Array>;
+	headers?: Record<string, string>;
+}
+
+const withRecord = (record: Record<string, unknown>, extra: Record<string, unknown>[] = []) => JSON.stringify({ records: [VALID, ...extra, record] });
+const replaceField = (field: string, value: unknown) => withRecord({ ...VALID, [field]: value });
+const withDims = (dims: unknown) => withRecord({ ...VALID, associated_cost: dims });
+
+/** Categories of malformed input; each returns a generator of bad requests. */
+const CATEGORIES: Record<string, (r: Rng, i: number) => BadRequest> = {
+	"broken JSON": (r) => {
+		const text = JSON.stringify({ records: [VALID, { ...VALID, value: r.int(1000) }] });
+		const broken = [
+			() => text.slice(0, 1 + r.int(text.length - 2)),
+			() => text.replace(/"/g, "'"),
+			() => text.replace("}", "},"),
+			() => text.replace(/"records"/, "records"),
+			() => `${text}${r.pick(["}", "]", ",", "x", "{}"])}`,
+			() => {
+				const at = r.int(text.length);
+				return text.slice(0, at) + r.pick(["{", "[", ":", "\\", "\u0000", "NaN"]) + text.slice(at + 1);
+			},
+			() => text.replace('"12.5"', r.pick(["NaN", "Infinity", "-Infinity", "undefined", "0x10", "1.", ".5e"])),
+		];
+		// Keep only texts that really are not JSON.
+		for (;;) {
+			const candidate = r.pick(broken)();
+			try {
+				JSON.parse(candidate);
+			} catch {
+				return { body: candidate };
+			}
+		}
+	},
+	"wrong types": (r) => {
+		const wrong = [null, true, 0, 17.5, "text", [], {}, [1, 2], { a: 1 }];
+		const shape = r.int(5);
+		if (shape === 0) return { body: JSON.stringify(r.pick([null, true, 1, "records", [VALID], { records: r.pick(wrong.filter((w) => !Array.isArray(w))) }])) };
+		if (shape === 1) return { body: JSON.stringify({ records: [VALID, r.pick(wrong)] }) };
+		if (shape === 2) return { body: replaceField("timestamp", r.pick(wrong.filter((w) => typeof w !== "string"))) };
+		if (shape === 3) return { body: replaceField("value", r.pick([null, true, [], {}, [1], { value: 1 }])) };
+		return { body: withDims(r.pick([null, true, 1, "Client=a", [], [["custom:Client", "a"]]])) };
+	},
+	"bad values": (r) => {
+		const bad = [
+			() => r.pick(["NaN", "Infinity", "-Infinity", "+Inf", "nan"]),
+			() => `-${1 + r.int(10_000)}`,
+			() => -(1 + r.int(10_000)) / 10,
+			() => `${1 + r.int(999)},${String(r.int(1000)).padStart(3, "0")}`,
+			() => `${r.int(100)} ${r.int(1000)}`,
+			() => r.pick(["", " ", "1e", "e5", "--1", "1..2", "0x1F", "1_000", "١٢٣", "１２３", "12abc", "$12", "12%"]),
+			() => "9".repeat(309 + r.int(1000)), // overflows to Infinity
+		];
+		if (r.int(6) === 0) return { body: JSON.stringify({ records: [VALID] }).replace('"12.5"', `1e${309 + r.int(1000)}`) }; // a JSON number that parses to Infinity
+		return { body: replaceField("value", r.pick(bad)()) };
+	},
+	"bad timestamps": (r) => {
+		const bad = [
+			() => r.pick(["", " ", "yesterday", "2024/06/01", "06-01-2024", "2024-6-1", "20240601", "2024-06", "2024"]),
+			() => `2024-${String(13 + r.int(87)).padStart(2, "0")}-01`,
+			() => `2023-02-${29 + r.int(3)}`,
+			() => `2024-06-01T${24 + r.int(76)}:00:00Z`,
+			() => `2024-06-01T00:${60 + r.int(40)}:00Z`,
+			() => `2024-06-01T00:00:00+${15 + r.int(80)}:00`,
+			() => `${1000 + r.int(899)}-01-01`,
+			() => `${2100 + r.int(7000)}-01-01`, // far future
+			() => `2024-06-01T00:00:00Z${r.chars("abc;' ", 1 + r.int(5))}`,
+			() => 1_700_000_000 + r.int(1000),
+		];
+		const field = r.pick(["sum", "replace", "delete"] as const);
+		const value = r.pick(bad)();
+		if (field === "delete") return { op: "delete", body: JSON.stringify({ records: [{ timestamp: VALID.timestamp }, { timestamp: value }] }) };
+		return { op: field, body: replaceField("timestamp", value) };
+	},
+	"too many dimensions": (r) => {
+		const dims: Record<string, string> = {};
+		for (let i = 0; i < 6 + r.int(30); i++) dims[`custom:D${i}`] = `v${i}`;
+		return { op: r.pick(["sum", "delete"] as const), body: withDims(dims) };
+	},
+	"lists and non-strings as dimension values": (r) => withRecordDims(r, r.pick([["a"], [], ["a", "b"], { v: "a" }, 1, 0, true, null, ""])),
+	"__proto__ and constructor keys": (r) => {
+		const key = r.pick(["__proto__", "constructor", "prototype", "toString", "hasOwnProperty"]);
+		const where = r.int(4);
+		if (where === 0) return { body: `{"records":[${JSON.stringify(VALID)}],"${key}":{"polluted":true}}` };
+		if (where === 1) return { body: `{"records":[${JSON.stringify(VALID).slice(0, -1)},"${key}":{"value":"5"}}]}` };
+		if (where === 2) return { body: `{"records":[${JSON.stringify({ ...VALID, associated_cost: undefined }).slice(0, -1)},"associated_cost":{"${key}":"x","custom:Client":"a","Region":"b"}}]}` };
+		return { body: `{"${key}":{"records":[${JSON.stringify(VALID)}]}}` };
+	},
+	"SQL-looking strings": (r) => {
+		const sql = r.pick(["'; DROP TABLE daily_values; --", "1; DELETE FROM streams", "\" OR 1=1 --", "1' UNION SELECT * FROM ingest_log --", "?1", "); --"]);
+		const where = r.int(5);
+		if (where === 0) return { body: replaceField("value", sql) };
+		if (where === 1) return { body: replaceField("timestamp", `2024-06-01${sql}`) };
+		if (where === 2) return { body: withDims({ ...DIMS, [sql]: "x" }) };
+		if (where === 3) return { stream: encodeURIComponent(`fuzz${sql}`), body: JSON.stringify({ records: [VALID] }) };
+		return { body: JSON.stringify({ records: [VALID], [sql]: 1 }) };
+	},
+	"very long strings": (r) => {
+		const long = (n: number) => r.chars("abcdefghij0123456789", n);
+		const where = r.int(5);
+		if (where === 0) return { body: replaceField("value", "1".repeat(400 + r.int(100_000))) };
+		if (where === 1) return { body: replaceField("timestamp", `2024-06-01T${long(1000 + r.int(100_000))}`) };
+		if (where === 2) return { body: withDims({ "custom:Client": long(1025 + r.int(50_000)), Region: "us" }) };
+		if (where === 3) return { body: withDims({ [`custom:${long(129 + r.int(5000))}`]: "a", Region: "us" }) };
+		return { stream: `s${long(256 + r.int(2000))}`, body: JSON.stringify({ records: [VALID] }) };
+	},
+	unicode: (r) => {
+		const where = r.int(5);
+		if (where === 0) return { body: replaceField("value", r.pick(["١٢", "１２", "½", "12\u00a0", "\u20121", "1\u2009000", "𝟙𝟚"])) };
+		if (where === 1) return { body: replaceField("timestamp", r.pick(["２０２４-06-01", "2024‐06‐01", "2024-06-01T00:00:00\u2212", "۲۰۲۴-06-01"])) };
+		if (where === 2) return { body: withDims({ "custom:Client": r.pick(["\ud800", "a\udfffb", "\udc00\ud800"]), Region: "us" }) };
+		if (where === 3) return { stream: encodeURIComponent(r.pick(["стрим", "流", "stream😀", "ｓｔｒｅａｍ"])), body: JSON.stringify({ records: [VALID] }) };
+		// Bytes that are not UTF-8 at all.
+		const bytes = new TextEncoder().encode(JSON.stringify({ records: [VALID] }));
+		bytes[5 + r.int(bytes.length - 10)] = r.pick([0xff, 0xc0, 0xfe, 0x80]);
+		return { body: new Response(bytes).body! };
+	},
+	"empty bodies": (r) => ({ op: r.pick(["sum", "replace", "delete", ""] as const), body: r.pick(["", " ", "\n\t", "{}", "null", "[]", '{"records":[]}', '""', "0"]) }),
+	"over 5 MB bodies": (r) => {
+		const record = JSON.stringify(VALID);
+		const count = Math.ceil(5_000_001 / (record.length + 1)) + r.int(100);
+		const text = `{"records":[${Array(count).fill(record).join(",")}]}`;
+		// With a Content-Length, and streamed without one (chunked), which is counted as it arrives.
+		if (r.int(2) === 0) return { body: text };
+		const bytes = new TextEncoder().encode(text);
+		let offset = 0;
+		return {
+			body: new ReadableStream<Uint8Array>({
+				pull(controller) {
+					if (offset >= bytes.length) return controller.close();
+					controller.enqueue(bytes.slice(offset, offset + 65_536));
+					offset += 65_536;
+				},
+			}),
+		};
+	},
+	"wrong content types": (r) => ({
+		body: JSON.stringify({ records: [VALID] }),
+		headers: {
+			"Content-Type": r.pick([
+				"text/plain",
+				"application/x-www-form-urlencoded",
+				"multipart/form-data; boundary=x",
+				"application/xml",
+				"text/json",
+				"application/jsonx",
+				"application",
+				"*/*",
+				"image/png",
+			]),
+		},
+	}),
+	"oversized header values": (r): BadRequest => {
+		const big = r.chars("ABCDEFabcdef0123456789", 8_000 + r.int(8_000));
+		const body = JSON.stringify({ records: [VALID] });
+		const which = r.int(3);
+		if (which === 0) return { body, headers: { Authorization: big } };
+		if (which === 1) return { body, headers: { "Idempotency-Key": big } };
+		return { body, headers: { "Content-Type": `application/${big}` } };
+	},
+	"inconsistent dimension keys": (r) => ({
+		body: JSON.stringify({ records: [VALID, { ...VALID, associated_cost: r.pick([{ "custom:Client": "a" }, { ...DIMS, "custom:Extra": "x" }, {}]) }] }),
+	}),
+};
+
+function withRecordDims(r: Rng, value: unknown): BadRequest {
+	return { op: r.pick(["sum", "replace", "delete"] as const), body: withDims({ ...DIMS, [r.pick(Object.keys(DIMS))]: value }) };
+}
+
+let token: string;
+const tried: Record<string, number> = {};
+
+beforeAll(async () => {
+	({ token } = await createToken(uniqueOrg("fuzz")));
+	// The stream exists with fixed dimension keys, so writes reach every check.
+	await expectAccepted(await write(token, STREAM, "sum", { records: [VALID] }));
+});
+
+afterAll(() => {
+	const total = Object.values(tried).reduce((a, b) => a + b, 0);
+	console.info(
+		[`bad-input suite (scale ${SCALE}): ${total} inputs`, ...Object.entries(tried).map(([name, n]) => `  ${String(n).padStart(6)}  ${name}`)].join("\n"),
+	);
+});
+
+async function send(req: BadRequest): Promise<Response> {
+	const op = req.op ?? "sum";
+	const path = `/unit-cost/v1/telemetry/metric/${req.stream ?? STREAM}${op ? `/${op}` : ""}`;
+	const init: RequestInit & { duplex?: string } = {
+		method: "POST",
+		headers: { Authorization: token, "Content-Type": "application/json", ...req.headers },
+		body: req.body,
+	};
+	if (req.body instanceof ReadableStream) init.duplex = "half";
+	return api(path, init);
+}
+
+describe("bad input never causes a 5xx and never changes storage", () => {
+	for (const [category, generate] of Object.entries(CATEGORIES)) {
+		it(category, async () => {
+			const r = rng([...category].reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
+			const before = await storageSnapshot();
+			// 5 MB bodies are costly to build: fewer of them.
+			const count = category.startsWith("over 5 MB") ? 2 * SCALE : PER_CATEGORY;
+			for (let i = 0; i < count; i++) {
+				const req = generate(r, i);
+				const res = await send(req);
+				const text = await res.text();
+				const shown = typeof req.body === "string" ? req.body.slice(0, 300) : "(stream)";
+				expect(res.status, `${category} #${i}: ${shown}\n→ ${text.slice(0, 500)}`).toBeGreaterThanOrEqual(400);
+				expect(res.status, `${category} #${i}: ${shown}\n→ ${text.slice(0, 500)}`).toBeLessThan(500);
+				const { error } = JSON.parse(text) as { error: { code: string; message: string; request_id: string; details?: Array<{ path?: string; record?: number }> } };
+				expect(error.code, text).toMatch(/^[a-z_]+$/);
+				expect(error.message.length, text).toBeGreaterThan(5);
+				expect(error.request_id).toBe(res.headers.get("X-Request-Id"));
+				for (const d of error.details ?? []) if (d.record !== undefined) expect(d.path, text).toMatch(new RegExp(`^records\\[${d.record}\\]`));
+			}
+			tried[category] = count;
+			expect(await storageSnapshot(), `${category} changed storage`).toBe(before);
+		});
+	}
+
+	it("over 15 significant digits is not an error: the value is rounded, as CloudZero documents", async () => {
+		const r = rng(15);
+		let count = 0;
+		for (let i = 0; i < PER_CATEGORY; i++) {
+			const digits = `${1 + r.int(9)}${r.chars("0123456789", 15 + r.int(10))}`;
+			const dot = 1 + r.int(digits.length - 1);
+			const value = `${digits.slice(0, dot)}.${digits.slice(dot)}`;
+			const stream = `digits-${i}`;
+			await expectAccepted(await write(token, stream, "replace", { records: [{ timestamp: "2024-06-01", value }] }));
+			expect((await readStream(token, stream))[0].value).toBe(String(Number(Number(value).toPrecision(15))));
+			count++;
+		}
+		tried["over 15 significant digits (accepted, rounded)"] = count;
+	});
+});
