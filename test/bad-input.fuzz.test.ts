@@ -96,7 +96,7 @@ const CATEGORIES: Record<string, (r: Rng, i: number) => BadRequest> = {
 			() => `2024-06-01T00:00:00+${15 + r.int(80)}:00`,
 			() => `${1000 + r.int(899)}-01-01`,
 			() => `${2100 + r.int(7000)}-01-01`, // far future
-			() => `2024-06-01T00:00:00Z${r.chars("abc;' ", 1 + r.int(5))}`,
+			() => `2024-06-01T00:00:00Z${r.chars("abc;'", 1)}${r.chars("abc;' ", r.int(5))}`,
 			() => 1_700_000_000 + r.int(1000),
 		];
 		const field = r.pick(["sum", "replace", "delete"] as const);
@@ -199,11 +199,18 @@ function withRecordDims(r: Rng, value: unknown): BadRequest {
 	return { op: r.pick(["sum", "replace", "delete"] as const), body: withDims({ ...DIMS, [r.pick(Object.keys(DIMS))]: value }) };
 }
 
+let org: string;
 let token: string;
 const tried: Record<string, number> = {};
 
+/** A fresh token of the same organization per category: each stays under the per-token rate limit. */
+async function freshToken() {
+	({ token } = await createToken(org));
+}
+
 beforeAll(async () => {
-	({ token } = await createToken(uniqueOrg("fuzz")));
+	org = uniqueOrg("fuzz");
+	await freshToken();
 	// The stream exists with fixed dimension keys, so writes reach every check.
 	await expectAccepted(await write(token, STREAM, "sum", { records: [VALID] }));
 });
@@ -231,6 +238,7 @@ describe("bad input never causes a 5xx and never changes storage", () => {
 	for (const [category, generate] of Object.entries(CATEGORIES)) {
 		it(category, async () => {
 			const r = rng([...category].reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
+			await freshToken();
 			const before = await storageSnapshot();
 			// 5 MB bodies are costly to build: fewer of them.
 			const count = category.startsWith("over 5 MB") ? 2 * SCALE : PER_CATEGORY;
@@ -253,6 +261,7 @@ describe("bad input never causes a 5xx and never changes storage", () => {
 	}
 
 	it("over 15 significant digits is not an error: the value is rounded, as CloudZero documents", async () => {
+		await freshToken();
 		const r = rng(15);
 		let count = 0;
 		for (let i = 0; i < PER_CATEGORY; i++) {
