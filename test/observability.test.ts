@@ -161,7 +161,7 @@ describe("rate limits", () => {
 		expect(limited!.headers.get("RateLimit-Limit")).toBe("1000");
 
 		expect((await list(calm.token)).status).toBe(200);
-	});
+	}, 60_000);
 
 	it("the admin API is not counted against stream tokens", async () => {
 		const res = await api(`/admin/v1/tokens?org=${org}`, { headers: ADMIN });
