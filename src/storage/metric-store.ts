@@ -3,16 +3,21 @@
 import type { AggFunc } from "../schemas/cloudthread";
 import { jsonChunks } from "./telemetry-store";
 
-/** One metric's validated share of an ingest request, applied in one transaction. */
-export interface MetricWrite {
+/**
+ * A validated ingest request of one organization and aggregation function, ready to apply in
+ * one transaction. It may touch several metric names; every array is keyed by metric name.
+ */
+export interface IngestWrite {
 	org: string;
-	metricName: string;
 	aggFunc: AggFunc;
-	/** Distinct records: [record ID, canonical dimensions JSON]. */
-	records: Array<[recordId: string, dimensions: string]>;
-	/** Distinct (record, hour) points, last one wins already applied: [record ID, hour, value]. */
-	points: Array<[recordId: string, hour: string, value: number]>;
-	dimensionKeys: string[];
+	/** Each metric name with its earliest and latest hour and its number of data points in the request. */
+	metrics: Array<[metricName: string, firstHour: string, lastHour: string, dataPoints: number]>;
+	/** Each custom dimension key seen per metric. */
+	dimensionKeys: Array<[metricName: string, key: string]>;
+	/** Distinct records: record ID with its canonical dimensions JSON. */
+	records: Array<[metricName: string, recordId: string, dimensions: string]>;
+	/** Distinct (record, hour) points, the last of repeated ones kept. */
+	points: Array<[metricName: string, recordId: string, hour: string, value: number]>;
 }
 
 export interface MetricRow {
@@ -34,38 +39,36 @@ export interface MetricPointRow {
 	dimensions: string;
 }
 
-// Each write statement finds the metric by name, so they all work in the batch that creates it.
-const METRIC_ID = "(SELECT id FROM custom_metrics WHERE org_id = ?1 AND name = ?2 AND agg_func = ?3)";
+// The metric of a JSON row whose first element is the metric name (?1 org, ?2 function).
+const METRIC_OF_ROW = "custom_metrics m ON m.org_id = ?1 AND m.agg_func = ?2 AND m.name = r.value ->> 0";
 
 /**
- * Statements that upsert a metric's hourly points and recompute the daily aggregate of every
- * (record, day) they touch from that day's stored points. Run them in one batch: the
- * recomputation then reads the points as the same transaction left them, so the aggregates
- * always match the points whatever order concurrent batches commit in.
+ * Statements that create the request's metrics, upsert their hourly points and recompute the
+ * daily aggregate of every (record, day) touched from that day's stored points. Run them in
+ * one batch: the recomputation then reads the points as this same transaction left them, so
+ * the aggregates always match the points.
  */
-export function metricWriteStatements(db: D1Database, write: MetricWrite, now: string): D1PreparedStatement[] {
-	const { org, metricName, aggFunc } = write;
-	const hours = write.points.map(([, hour]) => hour).sort();
-	const upsertMetric = db
-		.prepare(
-			`INSERT INTO custom_metrics (org_id, name, agg_func, created_at, first_hour, last_hour) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-			ON CONFLICT (org_id, name, agg_func) DO UPDATE SET
-				first_hour = min(first_hour, excluded.first_hour), last_hour = max(last_hour, excluded.last_hour)`,
-		)
-		.bind(org, metricName, aggFunc, now, hours[0], hours[hours.length - 1]);
+export function ingestStatements(db: D1Database, write: IngestWrite, now: string): D1PreparedStatement[] {
+	const { org, aggFunc } = write;
+	const upsertMetrics = db.prepare(
+		`INSERT INTO custom_metrics (org_id, name, agg_func, created_at, first_hour, last_hour)
+		SELECT ?1, r.value ->> 0, ?2, ?4, r.value ->> 1, r.value ->> 2 FROM json_each(?3) r WHERE true
+		ON CONFLICT (org_id, name, agg_func) DO UPDATE SET
+			first_hour = min(first_hour, excluded.first_hour), last_hour = max(last_hour, excluded.last_hour)`,
+	);
 	const insertKeys = db.prepare(
 		`INSERT INTO custom_metric_dimension_keys (metric_id, key)
-		SELECT ${METRIC_ID}, value FROM json_each(?4) WHERE true
+		SELECT m.id, r.value ->> 1 FROM json_each(?3) r JOIN ${METRIC_OF_ROW} WHERE true
 		ON CONFLICT (metric_id, key) DO NOTHING`,
 	);
 	const insertRecords = db.prepare(
 		`INSERT INTO custom_metric_records (metric_id, record_id, dimensions)
-		SELECT ${METRIC_ID}, value ->> 0, value ->> 1 FROM json_each(?4) WHERE true
+		SELECT m.id, r.value ->> 1, r.value ->> 2 FROM json_each(?3) r JOIN ${METRIC_OF_ROW} WHERE true
 		ON CONFLICT (metric_id, record_id) DO NOTHING`,
 	);
 	const upsertPoints = db.prepare(
 		`INSERT INTO custom_metric_hourly_values (metric_id, record_id, hour, value)
-		SELECT ${METRIC_ID}, value ->> 0, value ->> 1, value ->> 2 FROM json_each(?4) WHERE true
+		SELECT m.id, r.value ->> 1, r.value ->> 2, r.value ->> 3 FROM json_each(?3) r JOIN ${METRIC_OF_ROW} WHERE true
 		ON CONFLICT (metric_id, record_id, hour) DO UPDATE SET value = excluded.value`,
 	);
 	// The function comes from the bound, validated metric_agg_func; an unknown one yields NULL,
@@ -73,21 +76,23 @@ export function metricWriteStatements(db: D1Database, write: MetricWrite, now: s
 	const recomputeDays = db.prepare(
 		`INSERT INTO custom_metric_daily_values (metric_id, day, record_id, value, hours)
 		SELECT h.metric_id, a.day, h.record_id,
-			CASE ?3 WHEN 'Sum' THEN SUM(h.value) WHEN 'Average' THEN AVG(h.value)
+			CASE ?2 WHEN 'Sum' THEN SUM(h.value) WHEN 'Average' THEN AVG(h.value)
 				WHEN 'Maximum' THEN MAX(h.value) WHEN 'Minimum' THEN MIN(h.value) END,
 			COUNT(*)
-		FROM (SELECT DISTINCT value ->> 0 AS record_id, value ->> 1 AS day FROM json_each(?4)) a
-		JOIN custom_metric_hourly_values h ON h.metric_id = ${METRIC_ID} AND h.record_id = a.record_id
+		FROM (SELECT DISTINCT m.id AS metric_id, r.value ->> 1 AS record_id, r.value ->> 2 AS day FROM json_each(?3) r JOIN ${METRIC_OF_ROW}) a
+		JOIN custom_metric_hourly_values h ON h.metric_id = a.metric_id AND h.record_id = a.record_id
 			AND h.hour BETWEEN a.day || 'T00:00:00Z' AND a.day || 'T23:00:00Z'
 		WHERE true
 		GROUP BY h.metric_id, a.day, h.record_id
 		ON CONFLICT (metric_id, day, record_id) DO UPDATE SET value = excluded.value, hours = excluded.hours`,
 	);
-	const recordDays = [...new Set(write.points.map(([id, hour]) => JSON.stringify([id, hour.slice(0, 10)])))].map((json) => JSON.parse(json));
-	const bindAll = (statement: D1PreparedStatement, rows: unknown[]) =>
-		jsonChunks(rows).map((json) => statement.bind(org, metricName, aggFunc, json));
+	const recordDays = [...new Set(write.points.map(([name, id, hour]) => JSON.stringify([name, id, hour.slice(0, 10)])))].map(
+		(json) => JSON.parse(json) as unknown,
+	);
+	const bindAll = (statement: D1PreparedStatement, rows: unknown[], ...extra: string[]) =>
+		jsonChunks(rows).map((json) => statement.bind(org, aggFunc, json, ...extra));
 	return [
-		upsertMetric,
+		...bindAll(upsertMetrics, write.metrics, now),
 		...bindAll(insertKeys, write.dimensionKeys),
 		...bindAll(insertRecords, write.records),
 		...bindAll(upsertPoints, write.points),

@@ -1,20 +1,31 @@
 import { DurableObject } from "cloudflare:workers";
-import { metricWriteStatements } from "../storage/metric-store";
-import type { MetricWriteCommand, MetricWriteResult } from "./metric-protocol";
-import { SerialQueue } from "./serial-queue";
+import { ingestStatements } from "../storage/metric-store";
+import { metricKeyScope, metricStreamName, type IngestCommand, type IngestResult } from "./metric-protocol";
+import { WriteLedger } from "./write-ledger";
 
 /**
- * One object per Cloudthread metric (org, name, function); every write to the metric goes
- * through its queue, so writes are applied one at a time in arrival order. The Worker has
- * validated the command completely: this object only applies it, in one D1 transaction.
+ * The writer of one organization's Cloudthread metrics of one aggregation function (see
+ * metricObject). The Worker has validated the request completely; this object applies it in
+ * its ledger's queue: idempotency key check, then one D1 batch with the points, the
+ * recomputed daily aggregates and one ingest log row per metric.
  */
 export class MetricObject extends DurableObject<Env> {
-	private readonly queue = new SerialQueue();
+	private readonly ledger = new WriteLedger(this.ctx.storage, this.env.DB);
 
-	async apply(cmd: MetricWriteCommand): Promise<MetricWriteResult> {
-		return this.queue.run(async () => {
-			await this.env.DB.batch(metricWriteStatements(this.env.DB, cmd, new Date().toISOString()));
-			return { ok: true, hourlyPoints: cmd.points.length };
-		});
+	async ingest(cmd: IngestCommand): Promise<IngestResult> {
+		const targets = cmd.metrics.map(([name, , , dataPoints]) => ({
+			stream: metricStreamName(cmd.aggFunc, name),
+			operation: "ingest",
+			recordCount: dataPoints,
+		}));
+		return this.ledger.change(cmd, metricKeyScope(cmd.org, cmd.aggFunc), targets, async () => ({
+			response: cmd.response,
+			statements: ingestStatements(this.env.DB, cmd, new Date().toISOString()),
+		}));
+	}
+
+	/** Expires this object's idempotency keys once their 24 hours are over. */
+	async alarm(): Promise<void> {
+		await this.ledger.expireKeys();
 	}
 }
