@@ -118,7 +118,7 @@ export function parseMetricValue(input: number | string): number | { error: stri
 }
 
 export const AggFuncSchema = z
-	.enum(AGG_FUNCS, { error: `must be one of ${AGG_FUNCS.join(", ")}` })
+	.enum(AGG_FUNCS, { error: (iss) => `${iss.input === undefined ? "required" : "must be"}: one of ${AGG_FUNCS.join(", ")}` })
 	.openapi({ description: "How a day's hourly points of a record are aggregated", example: "Sum" });
 
 export const MetricNameSchema = z
