@@ -5,6 +5,7 @@ import { ApiError, errorResponses, type ErrorDetail } from "../../http/errors";
 import { csvLine, decodeCursor, encodeCursor, formatValue } from "../../lib/values";
 import { MetricNameParamsSchema, MetricPointsQuerySchema, MetricPointsSchema } from "../../schemas/cloudthread";
 import { findMetric, readMetricPoints } from "../../storage/metric-store";
+import { metricStreamName } from "../../stream/metric-protocol";
 
 const RESERVED = new Set(Object.keys(MetricPointsQuerySchema.shape));
 
@@ -31,6 +32,7 @@ export function registerCustomMetricRead(app: OpenAPIHono<AppEnv>) {
 	app.openapi(route, async (c) => {
 		const { metric_name: name } = c.req.valid("param");
 		const query = c.req.valid("query");
+		c.set("logFields", { stream: metricStreamName(query.agg, name), operation: "read" });
 		const metric = await findMetric(c.env.DB, c.get("token").org, name, query.agg);
 		if (!metric) throw new ApiError(404, "metric_not_found", `No metric '${name}' with aggregation function ${query.agg}`);
 

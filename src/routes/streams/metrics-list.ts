@@ -24,6 +24,7 @@ const route = createRoute({
 export function registerCustomMetricsList(app: OpenAPIHono<AppEnv>) {
 	app.openapi(route, async (c) => {
 		const { limit, cursor } = c.req.valid("query");
+		c.set("logFields", { operation: "list_metrics" });
 		let after: [string, string] | null = null;
 		if (cursor !== undefined) {
 			const decoded = decodeCursor(cursor);
