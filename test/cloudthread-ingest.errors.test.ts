@@ -44,7 +44,7 @@ describe("body format", () => {
 	it("unknown fields at the top or in a data point → 400, never dropped", async () => {
 		const top = await rejected({ ...ingestBody(token, "Sum", [ok()]), metric_agg: "Sum" }, 400, "unknown_field");
 		expect(top.details).toEqual([{ code: "unknown_field", message: "unknown field 'metric_agg'" }]);
-		const rec = await rejected(ingestBody(token, "Sum", [ok(), { ...ok(), dimensions: { a: "b" } }]), 400, "unknown_field");
+		const rec = await rejected(ingestBody(token, "Sum", [ok(), { ...ok(), dimensions: { a: "b" } } as DataPoint]), 400, "unknown_field");
 		expect(rec.details).toEqual([{ code: "unknown_field", message: "unknown field 'dimensions'", record: 1, path: "data[1]" }]);
 	});
 
