@@ -48,6 +48,11 @@ describe("body format", () => {
 		expect(rec.details).toEqual([{ code: "unknown_field", message: "unknown field 'dimensions'", record: 1, path: "data[1]" }]);
 	});
 
+	it("a body over MAX_BODY_BYTES (5 MB) → 413", async () => {
+		const big = ingestBody(token, "Sum", [point("2022-10-01 00:00:00", "m", 1, { pad: "x".repeat(5_000_000) })]);
+		await rejected(big, 413, "payload_too_large");
+	});
+
 	it("more data points than MAX_RECORDS_PER_REQUEST → 413", async () => {
 		const data = Array.from({ length: 10_001 }, () => ok());
 		expect((await rejected(ingestBody(token, "Sum", data), 413, "too_many_records")).message).toMatch(/at most 10000 data points/);
