@@ -267,12 +267,12 @@ export async function findIdempotentWrites(db: D1Database, org: string, streams:
  * Frees a key whose 24 hours are over but which the expiry alarm has not cleared yet, so that
  * reusing it does not collide with the unique index. Runs first in the batch that reuses it.
  */
-export function retireExpiredKeyStatements(db: D1Database, org: string, streams: string[], key: string, since: string): D1PreparedStatement[] {
-	const retire = db.prepare(
+export function releaseExpiredIdempotencyKeys(db: D1Database, org: string, streams: string[], key: string, since: string): D1PreparedStatement[] {
+	const release = db.prepare(
 		`UPDATE ingest_log SET idempotency_key = NULL, request_hash = NULL, response = NULL
 		WHERE org_id = ?1 AND stream IN (SELECT value FROM json_each(?2)) AND idempotency_key = ?3 AND created_at < ?4`,
 	);
-	return jsonChunks(streams).map((json) => retire.bind(org, json, key, since));
+	return jsonChunks(streams).map((json) => release.bind(org, json, key, since));
 }
 
 /**

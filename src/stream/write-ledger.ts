@@ -2,7 +2,7 @@ import {
 	expireIdempotencyKeys,
 	findIdempotentWrites,
 	ingestLogStatements,
-	retireExpiredKeyStatements,
+	releaseExpiredIdempotencyKeys,
 	type IngestLogTarget,
 } from "../storage/telemetry-store";
 import type { StreamFailure, StreamSuccess } from "./protocol";
@@ -98,8 +98,8 @@ export class WriteLedger {
 				targets,
 				idempotency: idempotency && { ...idempotency, response: JSON.stringify(applied.response) },
 			});
-			const retire = idempotency ? retireExpiredKeyStatements(this.db, call.org, streams, idempotency.key, since) : [];
-			await this.db.batch([...retire, ...applied.statements, ...log]);
+			const release = idempotency ? releaseExpiredIdempotencyKeys(this.db, call.org, streams, idempotency.key, since) : [];
+			await this.db.batch([...release, ...applied.statements, ...log]);
 			applied.afterCommit?.();
 			if (idempotency) await this.scheduleExpiry(scope, now.getTime());
 			return { ok: true as const, response: applied.response, replayed: false };
