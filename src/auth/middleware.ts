@@ -1,8 +1,9 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { ApiError, NOT_AUTHORIZED_MESSAGE } from "../http/errors";
 import type { AppEnv } from "../http/app-env";
 import { enforceRateLimit } from "./rate-limit";
-import { authenticate, secretsEqual, type Scope } from "./tokens";
+import { authenticate, secretsEqual, type Scope, type TokenIdentity } from "./tokens";
 
 /** CloudZero sends the raw key in Authorization; many clients add "Bearer ": accept both. */
 export function presentedToken(header: string | undefined): string | null {
@@ -11,17 +12,30 @@ export function presentedToken(header: string | undefined): string | null {
 	return token === "" ? null : token;
 }
 
-/** Authenticates a stream token and requires one of its scopes. */
+/**
+ * Admits a request made with a stream token that has the scope: sets it as the request's
+ * token (for handlers and the request log) and counts the request against its rate limit.
+ */
+export async function authorizeToken(
+	c: Context<AppEnv>,
+	token: string | null,
+	scope: Scope,
+	notAuthorizedMessage = NOT_AUTHORIZED_MESSAGE,
+): Promise<TokenIdentity> {
+	const identity = token ? await authenticate(c.env.TOKENS, c.env.DB, token) : null;
+	if (!identity) throw new ApiError(403, "not_authorized", notAuthorizedMessage);
+	if (!identity.scopes.includes(scope)) {
+		throw new ApiError(403, "insufficient_scope", `This API key does not have the '${scope}' scope`);
+	}
+	c.set("token", identity);
+	await enforceRateLimit(c, identity.id);
+	return identity;
+}
+
+/** Authenticates the stream token in the Authorization header and requires one of its scopes. */
 export function requireScope(scope: Scope) {
 	return createMiddleware<AppEnv>(async (c, next) => {
-		const token = presentedToken(c.req.header("authorization"));
-		const identity = token ? await authenticate(c.env.TOKENS, c.env.DB, token) : null;
-		if (!identity) throw new ApiError(403, "not_authorized", NOT_AUTHORIZED_MESSAGE);
-		if (!identity.scopes.includes(scope)) {
-			throw new ApiError(403, "insufficient_scope", `This API key does not have the '${scope}' scope`);
-		}
-		c.set("token", identity);
-		await enforceRateLimit(c, identity.id);
+		await authorizeToken(c, presentedToken(c.req.header("authorization")), scope);
 		await next();
 	});
 }

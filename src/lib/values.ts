@@ -5,14 +5,16 @@ export function formatValue(value: number): string {
 	return String(Number(value.toPrecision(SIGNIFICANT_DIGITS)) + 0);
 }
 
-/** Opaque keyset cursors: base64url of a JSON value. */
+/** Opaque keyset cursors: base64url of a JSON value's UTF-8 (btoa alone fails beyond Latin-1). */
 export function encodeCursor(value: unknown): string {
-	return btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+	const bytes = new TextEncoder().encode(JSON.stringify(value));
+	return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 export function decodeCursor(cursor: string): unknown {
 	try {
-		return JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")));
+		const bytes = Uint8Array.from(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
+		return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
 	} catch {
 		return undefined;
 	}

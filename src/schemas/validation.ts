@@ -7,24 +7,27 @@ export function validationError(details: ErrorDetail[]): ApiError {
 	return new ApiError(400, code, message, details);
 }
 
-export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+/** recordsField names the body's array of records (CloudZero: records, Cloudthread: data). */
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, recordsField = "records"): z.output<S> {
 	const parsed = schema.safeParse(input);
-	if (!parsed.success) throw validationError(issuesToDetails(parsed.error.issues, input));
+	if (!parsed.success) throw validationError(issuesToDetails(parsed.error.issues, input, recordsField));
 	return parsed.data;
 }
 
 /** Turns zod issues into the service's error details (record index, field path, code, message). */
-export function issuesToDetails(issues: z.core.$ZodIssue[], input: unknown): ErrorDetail[] {
+export function issuesToDetails(issues: z.core.$ZodIssue[], input: unknown, recordsField = "records"): ErrorDetail[] {
 	return issues.map((issue) => {
 		const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
-		const record = issue.path[0] === "records" && typeof issue.path[1] === "number" ? issue.path[1] : undefined;
+		const record = issue.path[0] === recordsField && typeof issue.path[1] === "number" ? issue.path[1] : undefined;
 		let code: string;
 		let message = issue.message;
 		if (issue.code === "custom") code = (issue.params as { code?: string } | undefined)?.code ?? "invalid_value";
 		else if (issue.code === "unrecognized_keys") {
 			code = "unknown_field";
 			message = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
-		} else if ((issue.code === "invalid_type" || issue.code === "invalid_union") && isMissing(input, issue.path)) code = "missing_field";
+		} else if ((issue.code === "invalid_type" || issue.code === "invalid_union" || issue.code === "invalid_value") && isMissing(input, issue.path)) {
+			code = "missing_field";
+		}
 		else if (issue.code === "invalid_union") code = "invalid_type";
 		else if (issue.code === "invalid_key") code = "invalid_dimension_key";
 		else code = issue.code;

@@ -3,13 +3,9 @@ import type { ErrorDetail } from "../http/errors";
 import type { DeleteMatch, WriteAccepted } from "../schemas/telemetry";
 import { summarizeDetails } from "../schemas/validation";
 import {
-	expireIdempotencyKeys,
-	findIdempotentWrite,
 	findLiveStream,
-	ingestLogStatement,
 	insertStream,
 	markStreamDeleted,
-	releaseExpiredIdempotencyKey,
 	seriesOnDays,
 	softDeleteStatements,
 	streamHasData,
@@ -17,30 +13,27 @@ import {
 	type StreamRow,
 } from "../storage/telemetry-store";
 import type { DeleteStreamCommand, DeleteStreamResult, StreamDeleted, StreamFailure, WriteCommand, WriteResult } from "./protocol";
-import { SerialQueue } from "./serial-queue";
+import { WriteLedger, type Applied, type LedgerCall } from "./write-ledger";
 
-/** How long a repeated Idempotency-Key is answered with the first response. */
-export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
-
-type Call = { org: string; stream: string; idempotency?: { key: string; requestHash: string } };
-type Applied<T> = { response: T; statements: D1PreparedStatement[]; recordCount: number; afterCommit?: () => void };
+type Call = LedgerCall & { stream: string };
 
 /**
- * One object per stream; every change to the stream goes through it, and through its queue:
- * each change (check the stream's state and idempotency key, then one D1 transaction holding
- * the data, the ingest log row and the key) completes before the next starts.
+ * One object per stream; every change to the stream goes through its ledger's queue: each
+ * change (check the stream's state and idempotency key, then one D1 transaction holding the
+ * data, the ingest log row and the key) completes before the next starts.
  */
 export class StreamObject extends DurableObject<Env> {
-	private readonly queue = new SerialQueue();
+	private readonly ledger = new WriteLedger(this.ctx.storage, this.env.DB);
 	/** The stream as last read or written here; undefined until first loaded. */
 	private cached: StreamRow | null | undefined;
 
 	async write(cmd: WriteCommand): Promise<WriteResult> {
-		return this.change(cmd, cmd.op, () => (cmd.op === "delete" ? this.deleteRecords(cmd) : this.writeValues(cmd)));
+		const records = cmd.op === "delete" ? cmd.matches.length : cmd.rows.length;
+		return this.change(cmd, cmd.op, records, () => (cmd.op === "delete" ? this.deleteRecords(cmd) : this.writeValues(cmd)));
 	}
 
 	async deleteStream(cmd: DeleteStreamCommand): Promise<DeleteStreamResult> {
-		return this.change(cmd, "delete_stream", async () => {
+		return this.change(cmd, "delete_stream", 0, async () => {
 			const stream = await this.stream(cmd.org, cmd.stream);
 			if (!stream) return notFound(cmd.stream);
 			if (!cmd.force && (await streamHasData(this.env.DB, stream.id))) {
@@ -51,7 +44,6 @@ export class StreamObject extends DurableObject<Env> {
 			return {
 				response,
 				statements: [markStreamDeleted(this.env.DB, stream.id, deletedAt)],
-				recordCount: 0,
 				afterCommit: () => (this.cached = null),
 			};
 		});
@@ -59,63 +51,16 @@ export class StreamObject extends DurableObject<Env> {
 
 	/** Expires this stream's idempotency keys once their 24 hours are over. */
 	async alarm(): Promise<void> {
-		const identity = await this.ctx.storage.get<{ org: string; stream: string }>("identity");
-		if (!identity) return;
-		await this.queue.run(async () => {
-			const oldest = await expireIdempotencyKeys(this.env.DB, identity.org, identity.stream, new Date(Date.now() - IDEMPOTENCY_WINDOW_MS).toISOString());
-			if (oldest) await this.ctx.storage.setAlarm(Date.parse(oldest) + IDEMPOTENCY_WINDOW_MS);
+		await this.ledger.expireKeys();
+	}
+
+	private change<T>(cmd: Call, operation: string, recordCount: number, apply: () => Promise<Applied<T> | StreamFailure>) {
+		const scope = { org: cmd.org, firstStream: cmd.stream, lastStream: cmd.stream };
+		return this.ledger.change(cmd, scope, [{ stream: cmd.stream, operation, recordCount }], apply).catch((err) => {
+			// D1's outcome is unknown after an error: forget what we think the stream looks like.
+			this.cached = undefined;
+			throw err;
 		});
-	}
-
-	/**
-	 * Runs one change in the queue: answers a repeated idempotency key from the log, otherwise
-	 * commits the change's statements together with its ingest log row, then responds.
-	 */
-	private change<T>(
-		cmd: Call & { requestId: string; tokenId: string },
-		operation: string,
-		apply: () => Promise<Applied<T> | StreamFailure>,
-	): Promise<{ ok: true; response: T; replayed: boolean } | StreamFailure> {
-		return this.queue
-			.run(async () => {
-				const now = new Date();
-				const since = new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS).toISOString();
-				if (cmd.idempotency) {
-					const earlier = await findIdempotentWrite(this.env.DB, cmd.org, cmd.stream, cmd.idempotency.key, since);
-					if (earlier && earlier.request_hash !== cmd.idempotency.requestHash) {
-						return failure(409, "idempotency_key_reused", "This Idempotency-Key was already used with a different request in the last 24 hours");
-					}
-					if (earlier) return { ok: true as const, response: JSON.parse(earlier.response) as T, replayed: true };
-				}
-				const applied = await apply();
-				if ("ok" in applied) return applied;
-				const log = ingestLogStatement(this.env.DB, {
-					requestId: cmd.requestId,
-					org: cmd.org,
-					stream: cmd.stream,
-					operation,
-					tokenId: cmd.tokenId,
-					recordCount: applied.recordCount,
-					createdAt: now.toISOString(),
-					idempotency: cmd.idempotency && { ...cmd.idempotency, response: JSON.stringify(applied.response) },
-				});
-				const release = cmd.idempotency ? [releaseExpiredIdempotencyKey(this.env.DB, cmd.org, cmd.stream, cmd.idempotency.key, since)] : [];
-				await this.env.DB.batch([...applied.statements, ...release, log]);
-				applied.afterCommit?.();
-				if (cmd.idempotency) await this.scheduleExpiry(cmd, now.getTime());
-				return { ok: true as const, response: applied.response, replayed: false };
-			})
-			.catch((err) => {
-				// D1's outcome is unknown after an error: forget what we think the stream looks like.
-				this.cached = undefined;
-				throw err;
-			});
-	}
-
-	private async scheduleExpiry(cmd: Call, recordedAt: number): Promise<void> {
-		if ((await this.ctx.storage.getAlarm()) !== null) return;
-		await this.ctx.storage.put("identity", { org: cmd.org, stream: cmd.stream });
-		await this.ctx.storage.setAlarm(recordedAt + IDEMPOTENCY_WINDOW_MS);
 	}
 
 	private async stream(org: string, name: string): Promise<StreamRow | null> {
@@ -137,14 +82,13 @@ export class StreamObject extends DurableObject<Env> {
 		}
 		const statements = valueWriteStatements(this.env.DB, cmd.org, cmd.stream, cmd.op, cmd.rows);
 		const response = accepted(cmd, cmd.rows.length, !stream);
-		if (stream) return { response, statements, recordCount: cmd.rows.length };
+		if (stream) return { response, statements };
 
 		const now = new Date().toISOString();
 		const create = insertStream(this.env.DB, cmd.org, cmd.stream, cmd.dimensionKeys, now);
 		return {
 			response,
 			statements: [create, ...statements],
-			recordCount: cmd.rows.length,
 			// The new stream's id is only known after commit; it is read again on next use.
 			afterCommit: () => (this.cached = undefined),
 		};
@@ -179,7 +123,6 @@ export class StreamObject extends DurableObject<Env> {
 		return {
 			response: { ...accepted(cmd, cmd.matches.length, false), series_deleted: targets.size },
 			statements,
-			recordCount: cmd.matches.length,
 		};
 	}
 }

@@ -1,0 +1,111 @@
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { requireScope } from "../../auth/middleware";
+import type { AppEnv } from "../../http/app-env";
+import { ApiError, errorResponses, type ErrorDetail } from "../../http/errors";
+import { csvLine, decodeCursor, encodeCursor, formatValue } from "../../lib/values";
+import { MetricNameParamsSchema, MetricPointsQuerySchema, MetricPointsSchema } from "../../schemas/cloudthread";
+import { findMetric, readMetricPoints } from "../../storage/metric-store";
+import { metricStreamName } from "../../stream/metric-protocol";
+
+const RESERVED = new Set(Object.keys(MetricPointsQuerySchema.shape));
+
+const route = createRoute({
+	method: "get",
+	path: "/streams/metrics/{metric_name}",
+	tags: ["Cloudthread custom data"],
+	summary: "Read a custom metric's daily aggregates or hourly points",
+	description:
+		"Per record ID, in (timestamp, record ID) order. Any other query parameter filters by a custom dimension of the metric (e.g. `team=growth`); repeat it to match any of several values. A dimension whose key equals one of this endpoint's parameter names cannot be filtered on.",
+	security: [{ apiKey: [] }],
+	middleware: [requireScope("read")] as const,
+	request: { params: MetricNameParamsSchema, query: MetricPointsQuerySchema },
+	responses: {
+		200: {
+			description: "Points (JSON, or CSV with format=csv and the next cursor in X-Next-Cursor)",
+			content: { "application/json": { schema: MetricPointsSchema }, "text/csv": { schema: z.string() } },
+		},
+		...errorResponses(400, 403, 404),
+	},
+});
+
+export function registerCustomMetricRead(app: OpenAPIHono<AppEnv>) {
+	app.openapi(route, async (c) => {
+		const { metric_name: name } = c.req.valid("param");
+		const query = c.req.valid("query");
+		c.set("logFields", { stream: metricStreamName(query.agg, name), operation: "read" });
+		const metric = await findMetric(c.env.DB, c.get("token").org, name, query.agg);
+		if (!metric) throw new ApiError(404, "metric_not_found", `No metric '${name}' with aggregation function ${query.agg}`);
+
+		const startDay = query.start_date ?? "0000-01-01";
+		const endDay = query.end_date ?? "9999-12-31";
+		if (startDay > endDay) throw new ApiError(400, "invalid_date_range", "start_date must not be after end_date");
+		// The cursor names its granularity: a day cursor means nothing among hours.
+		const kind = query.granularity === "day" ? "d" : "h";
+		let after: [string, string] | null = null;
+		if (query.cursor !== undefined) {
+			const decoded = decodeCursor(query.cursor);
+			if (!Array.isArray(decoded) || decoded.length !== 3 || decoded[0] !== kind || typeof decoded[1] !== "string" || typeof decoded[2] !== "string") {
+				throw new ApiError(400, "invalid_cursor", "cursor is not one this service returned for this granularity");
+			}
+			after = [decoded[1], decoded[2]];
+		}
+
+		const filters = dimensionFilters(metric.dimension_keys, c.req.queries());
+		const rows = await readMetricPoints(c.env.DB, {
+			metricId: metric.id,
+			granularity: query.granularity,
+			startDay,
+			endDay,
+			filters,
+			after,
+			limit: query.limit + 1,
+		});
+		const page = rows.slice(0, query.limit);
+		const last = page[page.length - 1];
+		const nextCursor = rows.length > query.limit ? encodeCursor([kind, last.timestamp, last.record_id]) : null;
+
+		if (query.format === "csv") {
+			const keys = metric.dimension_keys;
+			const daily = query.granularity === "day";
+			let csv = csvLine(["timestamp", "record_id", "metric_value", ...(daily ? ["hours"] : []), ...keys]);
+			for (const row of page) {
+				const dims = JSON.parse(row.dimensions) as Record<string, string>;
+				csv += csvLine([row.timestamp, row.record_id, formatValue(row.value), ...(daily ? [String(row.hours)] : []), ...keys.map((k) => dims[k] ?? "")]);
+			}
+			if (nextCursor) c.header("X-Next-Cursor", nextCursor);
+			return c.body(csv, 200, { "Content-Type": "text/csv; charset=utf-8" });
+		}
+		return c.json(
+			{
+				metric_name: metric.name,
+				metric_agg_func: metric.agg_func,
+				granularity: query.granularity,
+				data: page.map((row) => ({
+					timestamp: row.timestamp,
+					record_id: row.record_id,
+					metric_value: formatValue(row.value),
+					...(row.hours === null ? {} : { hours: row.hours }),
+					custom_dimensions: JSON.parse(row.dimensions) as Record<string, string>,
+				})),
+				next_cursor: nextCursor,
+			},
+			200,
+		);
+	});
+}
+
+/** The dimension filters among the query parameters; a key the metric never had is an error. */
+function dimensionFilters(dimensionKeys: string[], params: Record<string, string[]>): Array<[string, string[]]> {
+	const filters = Object.entries(params).filter(([key]) => !RESERVED.has(key));
+	const known = new Set(dimensionKeys);
+	const unknown = filters.filter(([key]) => !known.has(key));
+	if (unknown.length > 0) {
+		const details: ErrorDetail[] = unknown.map(([key]) => ({
+			code: "unknown_filter_keys",
+			message: `'${key}' is neither a query option nor a custom dimension of this metric (${dimensionKeys.join(", ") || "none"})`,
+			path: key,
+		}));
+		throw new ApiError(400, "unknown_filter_keys", "Invalid Schema: Unrecognized filter keys", details);
+	}
+	return filters;
+}

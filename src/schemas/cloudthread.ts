@@ -1,0 +1,281 @@
+// Cloudthread-compatible custom data: POST /streams/ingest and the read-back under /streams/metrics.
+import { z } from "@hono/zod-openapi";
+import { DaySchema } from "./common";
+import { MAX_FUTURE_MS, SIGNIFICANT_DIGITS } from "./telemetry";
+
+export const AGG_FUNCS = ["Sum", "Average", "Maximum", "Minimum"] as const;
+export type AggFunc = (typeof AGG_FUNCS)[number];
+
+/** Cloudthread: a map of up to 10 custom dimensions. */
+export const MAX_CUSTOM_DIMENSIONS = 10;
+export const MAX_METRIC_NAME_LENGTH = 256;
+const MAX_DIMENSION_KEY_LENGTH = 128;
+const MAX_DIMENSION_VALUE_LENGTH = 1024;
+const HOUR_MS = 3_600_000;
+// Epoch seconds this large are years past 5000: almost certainly milliseconds.
+const EPOCH_MILLISECONDS_HINT = 100_000_000_000;
+
+function fail(ctx: z.RefinementCtx, code: string, message: string): typeof z.NEVER {
+	ctx.addIssue({ code: "custom", message, params: { code } });
+	return z.NEVER;
+}
+
+// 'YYYY-MM-DD HH:MM:SS' or ISO 8601 with 'T', optional fraction and offset.
+const DATE_TIME =
+	/^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+const COMPACT = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/;
+
+type HourResult = { hour: string; epochMs: number } | { code: string; error: string };
+
+/**
+ * A Cloudthread timestamp reduced to its UTC hour ('YYYY-MM-DDTHH:00:00Z'), or why it cannot be.
+ * Accepted: 'YYYY-MM-DD HH:MM:SS', ISO 8601 with 'T' and an optional offset, compact
+ * 'yyyyMMddHHmmss' (UTC) and epoch seconds as a JSON number. After conversion to UTC the
+ * minutes, seconds and fraction must all be zero.
+ */
+export function parseHourTimestamp(input: number | string): HourResult {
+	let epochMs: number;
+	if (typeof input === "number") {
+		if (!Number.isFinite(input)) return { code: "invalid_timestamp", error: "timestamp must be a finite number of epoch seconds" };
+		if (Math.abs(input) >= EPOCH_MILLISECONDS_HINT) {
+			return { code: "invalid_timestamp", error: `${input} is not epoch seconds (milliseconds? divide by 1000)` };
+		}
+		epochMs = input * 1000;
+	} else {
+		const parsed = parseTimestampString(input.trim());
+		if ("error" in parsed) return parsed;
+		epochMs = parsed.epochMs;
+	}
+	if (new Date(epochMs).getUTCFullYear() < 1900) return { code: "invalid_timestamp", error: "timestamp must be in 1900 or later" };
+	if (epochMs > Date.now() + MAX_FUTURE_MS) {
+		return { code: "future_timestamp", error: "Timestamp too far into the future (more than 24 hours ahead)" };
+	}
+	const iso = new Date(epochMs).toISOString();
+	if (epochMs % HOUR_MS !== 0) {
+		return {
+			code: "timestamp_not_hourly",
+			error: `timestamps must be on the hour: ${JSON.stringify(input).slice(0, 64)} is ${iso.slice(0, epochMs % 1000 === 0 ? 19 : 23).replace("T", " ")} UTC, which has non-zero minutes or seconds`,
+		};
+	}
+	return { hour: `${iso.slice(0, 13)}:00:00Z`, epochMs };
+}
+
+function parseTimestampString(input: string): { epochMs: number } | { code: string; error: string } {
+	const shown = `'${input.slice(0, 64)}'`;
+	let parts: string[];
+	let fraction = "";
+	let offset: string | undefined;
+	const dateTime = DATE_TIME.exec(input);
+	const compact = COMPACT.exec(input);
+	if (dateTime) {
+		const [, y, mo, d, hh, mi, ss = "0", frac = "", off] = dateTime;
+		parts = [y, mo, d, hh, mi, ss];
+		fraction = frac;
+		offset = off;
+	} else if (compact) {
+		parts = compact.slice(1);
+	} else if (/^\d{4}-\d{2}-\d{2}$/.test(input)) {
+		return { code: "invalid_timestamp", error: `${shown} has no time of day: send daily data as '${input} 00:00:00'` };
+	} else if (/^-?\d+(?:\.\d+)?$/.test(input)) {
+		return { code: "invalid_timestamp", error: `${shown} is neither yyyyMMddHHmmss nor a date-time; send epoch seconds as a JSON number` };
+	} else {
+		return { code: "invalid_timestamp", error: `${shown} is not a date-time such as '2022-10-01 00:00:00'` };
+	}
+	const [year, month, day, hour, minute, second] = parts.map(Number);
+	if (year < 1900) return { code: "invalid_timestamp", error: "timestamp must be in 1900 or later" };
+	if (hour > 23 || minute > 59 || second > 59) return { code: "invalid_timestamp", error: `${shown} has an invalid time of day` };
+	const calendar = Date.UTC(year, month - 1, day);
+	const check = new Date(calendar);
+	if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) {
+		return { code: "invalid_timestamp", error: `${shown} is not a calendar date` };
+	}
+	let offsetMinutes = 0;
+	if (offset && offset.toUpperCase() !== "Z") {
+		const digits = offset.slice(1).replace(":", "");
+		const oh = Number(digits.slice(0, 2));
+		const om = Number(digits.slice(2) || "0");
+		if (oh > 14 || om > 59) return { code: "invalid_timestamp", error: `${shown} has an invalid UTC offset` };
+		offsetMinutes = (offset[0] === "-" ? -1 : 1) * (oh * 60 + om);
+	}
+	// A non-zero fraction of a second is as much off the hour as non-zero seconds (at least 1 ms off).
+	const fractionMs = /[1-9]/.test(fraction) ? Math.max(1, Math.floor(Number(`0.${fraction}`) * 1000)) : 0;
+	return { epochMs: calendar + ((hour * 60 + minute) * 60 + second) * 1000 + fractionMs - offsetMinutes * 60_000 };
+}
+
+const SIGNED_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/** A Cloudthread metric value: a finite number or numeric string; negatives allowed. */
+export function parseMetricValue(input: number | string): number | { error: string } {
+	let n: number;
+	if (typeof input === "number") n = input;
+	else {
+		const s = input.trim();
+		if (!SIGNED_NUMBER.test(s)) return { error: `'${s.slice(0, 64)}' is not a number` };
+		n = Number(s);
+	}
+	if (!Number.isFinite(n)) return { error: "metric_value must be a finite number" };
+	return Number(n.toPrecision(SIGNIFICANT_DIGITS)) + 0; // + 0 turns -0 into 0
+}
+
+export const AggFuncSchema = z
+	.enum(AGG_FUNCS, { error: (iss) => `${iss.input === undefined ? "required" : "must be"}: one of ${AGG_FUNCS.join(", ")}` })
+	.openapi({ description: "How a day's hourly points of a record are aggregated", example: "Sum" });
+
+export const MetricNameSchema = z
+	.string({ error: (iss) => (iss.input === undefined ? "metric_name is required" : "metric_name must be a string") })
+	.min(1, "metric_name must not be empty")
+	.max(MAX_METRIC_NAME_LENGTH, `metric_name is at most ${MAX_METRIC_NAME_LENGTH} characters`)
+	.openapi({ example: "active_users" });
+
+const HourTimestampSchema = z
+	.union([z.number(), z.string()], {
+		error: (iss) =>
+			iss.input === undefined ? "timestamp is required" : "timestamp must be a date-time string or epoch seconds as a number",
+	})
+	.openapi({
+		description: "On the hour: '2022-10-01 00:00:00', ISO 8601 with 'T' and optional offset, 'yyyyMMddHHmmss' or epoch seconds (number)",
+		example: "2022-10-01 00:00:00",
+	})
+	.transform((input, ctx) => {
+		const parsed = parseHourTimestamp(input);
+		return "error" in parsed ? fail(ctx, parsed.code, parsed.error) : parsed.hour;
+	});
+
+const MetricValueSchema = z
+	.union([z.number(), z.string()], {
+		error: (iss) => (iss.input === undefined ? "metric_value is required" : "metric_value must be a number or a numeric string"),
+	})
+	.openapi({ description: "Float or numeric string; negative values allowed", example: 3.14 })
+	.transform((input, ctx) => {
+		const parsed = parseMetricValue(input);
+		return typeof parsed === "number" ? parsed : fail(ctx, "invalid_value", parsed.error);
+	});
+
+const CustomDimensionsSchema = z
+	.record(
+		z
+			.string()
+			.min(1, "a dimension key must not be empty")
+			.max(MAX_DIMENSION_KEY_LENGTH, `a dimension key is at most ${MAX_DIMENSION_KEY_LENGTH} characters`),
+		z
+			.string({ error: "a dimension value must be a string" })
+			.max(MAX_DIMENSION_VALUE_LENGTH, `a dimension value is at most ${MAX_DIMENSION_VALUE_LENGTH} characters`),
+		{ error: "custom_dimensions must be an object of string keys to string values" },
+	)
+	.refine((dims) => Object.keys(dims).length <= MAX_CUSTOM_DIMENSIONS, {
+		message: `at most ${MAX_CUSTOM_DIMENSIONS} custom_dimensions are allowed`,
+		params: { code: "too_many_dimensions" },
+	})
+	.openapi({ description: `Up to ${MAX_CUSTOM_DIMENSIONS} string key/value pairs`, example: { team: "growth", env: "prod" } });
+
+export const IngestRecordSchema = z
+	.strictObject({
+		timestamp: HourTimestampSchema,
+		metric_name: MetricNameSchema,
+		metric_value: MetricValueSchema,
+		custom_dimensions: CustomDimensionsSchema.optional(),
+	})
+	.openapi("CloudthreadDataPoint");
+
+export const IngestBodySchema = z
+	.strictObject({
+		data_stream_token: z.string().min(1).openapi({ description: "A Meterline token with the write scope", example: "mlt_3q2-Vf..." }),
+		metric_agg_func: AggFuncSchema,
+		data: z.array(IngestRecordSchema).min(1, "data must not be empty"),
+	})
+	.openapi("CloudthreadIngestBody");
+export type IngestBody = z.output<typeof IngestBodySchema>;
+
+export const IngestCreatedSchema = z
+	.object({
+		message: z.literal("Data ingested"),
+		metric_agg_func: AggFuncSchema,
+		record_ids: z.array(z.string()).openapi({ description: "The record ID of each data point, in request order" }),
+		counts: z.object({
+			data_points: z.number().int().openapi({ description: "Data points in the request" }),
+			hourly_points_written: z.number().int().openapi({ description: "Distinct (record ID, hour) pairs written; a repeated pair counts once (last one wins)" }),
+			record_ids: z.number().int().openapi({ description: "Distinct record IDs" }),
+			metrics: z.number().int().openapi({ description: "Distinct metric names" }),
+			daily_values_recomputed: z.number().int().openapi({ description: "(record ID, day) aggregates recomputed" }),
+		}),
+		request_id: z.string(),
+	})
+	.openapi("CloudthreadIngestCreated");
+export type IngestCreated = z.infer<typeof IngestCreatedSchema>;
+
+/** Dimensions as canonical JSON: keys sorted, so key order never changes a record's identity. */
+export function canonicalDimensions(dims: Record<string, string> | undefined): string {
+	const sorted: Record<string, string> = {};
+	for (const key of Object.keys(dims ?? {}).sort()) sorted[key] = dims![key];
+	return JSON.stringify(sorted);
+}
+
+/**
+ * Cloudthread's record ID: a hash of metric name, aggregation function and custom dimensions.
+ * JSON framing keeps the parts apart ('a'+'bc' never equals 'ab'+'c'); 128 bits of SHA-256.
+ */
+export async function recordId(metricName: string, aggFunc: AggFunc, canonicalDims: string): Promise<string> {
+	const framed = `[${JSON.stringify(metricName)},${JSON.stringify(aggFunc)},${canonicalDims}]`;
+	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(framed));
+	return [...new Uint8Array(digest, 0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// ---- read-back --------------------------------------------------------------------------
+
+export const MetricInfoSchema = z
+	.object({
+		metric_name: z.string(),
+		metric_agg_func: AggFuncSchema,
+		dimension_keys: z.array(z.string()).openapi({ description: "Every custom dimension key seen in the metric", example: ["env", "team"] }),
+		first_hour: z.string().openapi({ example: "2022-10-01T00:00:00Z" }),
+		last_hour: z.string().openapi({ example: "2022-10-31T23:00:00Z" }),
+		record_count: z.number().int().openapi({ description: "Distinct record IDs" }),
+		created_at: z.string(),
+	})
+	.openapi("CloudthreadMetricInfo");
+
+export const MetricListQuerySchema = z.object({
+	limit: z.coerce.number().int().min(1).max(1000).default(100),
+	cursor: z.string().max(4000).optional().openapi({ description: "next_cursor of the previous page" }),
+});
+
+export const MetricListSchema = z
+	.object({ metrics: z.array(MetricInfoSchema), next_cursor: z.string().nullable() })
+	.openapi("CloudthreadMetricList");
+
+/** Page size ceiling, as for the CloudZero read. */
+export const MAX_POINTS_READ_LIMIT = 50_000;
+
+export const MetricPointsQuerySchema = z.object({
+	agg: AggFuncSchema.openapi({ description: "The metric's aggregation function (a name exists once per function)" }),
+	start_date: DaySchema.optional().openapi({ description: "First UTC day, inclusive (YYYY-MM-DD)", example: "2022-10-01" }),
+	end_date: DaySchema.optional().openapi({ description: "Last UTC day, inclusive (YYYY-MM-DD)", example: "2022-10-31" }),
+	granularity: z.enum(["day", "hour"]).default("day").openapi({ description: "day: daily aggregates; hour: the hourly points as stored" }),
+	limit: z.coerce.number().int().min(1).max(MAX_POINTS_READ_LIMIT).default(1000),
+	cursor: z.string().max(4000).optional().openapi({ description: "next_cursor of the previous page" }),
+	format: z.enum(["json", "csv"]).default("json"),
+});
+
+export const MetricNameParamsSchema = z.object({
+	metric_name: MetricNameSchema.openapi({ param: { name: "metric_name", in: "path" }, example: "active_users" }),
+});
+
+const MetricPointSchema = z
+	.object({
+		timestamp: z.string().openapi({ description: "The day (YYYY-MM-DD) or hour (YYYY-MM-DDTHH:00:00Z), UTC", example: "2022-10-01" }),
+		record_id: z.string().openapi({ example: "5b1f0c7e0e3a4e8f9d2c6a1b3e4f5a6b" }),
+		metric_value: z.string().openapi({ description: "At most 15 significant digits", example: "42.5" }),
+		hours: z.number().int().optional().openapi({ description: "day granularity: how many hourly points the value aggregates" }),
+		custom_dimensions: z.record(z.string(), z.string()),
+	})
+	.openapi("CloudthreadMetricPoint");
+
+export const MetricPointsSchema = z
+	.object({
+		metric_name: z.string(),
+		metric_agg_func: AggFuncSchema,
+		granularity: z.enum(["day", "hour"]),
+		data: z.array(MetricPointSchema),
+		next_cursor: z.string().nullable(),
+	})
+	.openapi("CloudthreadMetricPoints");
