@@ -6,9 +6,9 @@ import { ADMIN, api, createToken, expectError, uniqueOrg } from "./helpers";
 
 const data = [point("2022-10-01 00:00:00", "secure", 1, { team: "a" })];
 
-async function refused(body: unknown, code: string, headers: Record<string, string> = {}) {
+async function refused(body: unknown, code: string, headers: Record<string, string> = {}, status = 403) {
 	const before = await customMetricSnapshot();
-	const error = await expectError(await ingest(body, headers), 403, code);
+	const error = await expectError(await ingest(body, headers), status, code);
 	expect(await customMetricSnapshot()).toBe(before);
 	return error;
 }
@@ -16,21 +16,23 @@ async function refused(body: unknown, code: string, headers: Record<string, stri
 afterEach(() => vi.restoreAllMocks());
 
 describe("data_stream_token", () => {
-	it("missing, empty, not a string, or unknown → 403, and nothing is validated or written", async () => {
+	it("missing → 400, empty or not a string → 400, unknown → 404 no stream found (as Cloudthread); nothing else is validated or written", async () => {
 		const { metric_agg_func, data: points } = ingestBody("", "Sum", data);
-		await refused({ metric_agg_func, data: points }, "not_authorized");
-		await refused(ingestBody("", "Sum", data), "not_authorized");
-		await refused({ data_stream_token: 42, metric_agg_func, data: points }, "not_authorized");
-		const error = await refused(ingestBody("mlt_not-a-real-token", "Sum", data), "not_authorized");
+		const missing = await refused({ metric_agg_func, data: points }, "missing_field", {}, 400);
+		expect(missing.details).toEqual([expect.objectContaining({ path: "data_stream_token" })]);
+		await refused(ingestBody("", "Sum", data), "invalid_type", {}, 400);
+		await refused({ data_stream_token: 42, metric_agg_func, data: points }, "invalid_type", {}, 400);
+		const error = await refused(ingestBody("mlt_not-a-real-token", "Sum", data), "no_stream_found", {}, 404);
 		expect(error.message).toMatch(/data_stream_token/);
 		// An unauthenticated caller learns nothing about its payload's validity.
-		await refused(ingestBody("mlt_unknown", "Median", [point("bad", "", "x")]), "not_authorized");
+		const unknown = await refused(ingestBody("mlt_unknown", "Median", [point("bad", "", "x")]), "no_stream_found", {}, 404);
+		expect(unknown.details ?? []).toEqual([]);
 	});
 
 	it("a token sent only in Authorization or X-API-Key does not authenticate the body", async () => {
 		const { token } = await createToken(uniqueOrg("ct-sec"));
 		const { metric_agg_func, data: points } = ingestBody(token, "Sum", data);
-		await refused({ metric_agg_func, data: points }, "not_authorized", { Authorization: token, "X-API-Key": token });
+		await refused({ metric_agg_func, data: points }, "missing_field", { Authorization: token, "X-API-Key": token }, 400);
 	});
 
 	it("X-API-Key is accepted and ignored: a different value does not refuse a valid body token", async () => {
@@ -53,7 +55,7 @@ describe("data_stream_token", () => {
 		const { id, token } = await createToken(uniqueOrg("ct-sec"));
 		await send(token, "Sum", data);
 		expect((await api(`/admin/v1/tokens/${id}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
-		await refused(ingestBody(token, "Sum", data), "not_authorized");
+		await refused(ingestBody(token, "Sum", data), "no_stream_found", {}, 404);
 	});
 
 	it("reads without a token → 403", async () => {

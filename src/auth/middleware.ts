@@ -20,10 +20,10 @@ export async function authorizeToken(
 	c: Context<AppEnv>,
 	token: string | null,
 	scope: Scope,
-	notAuthorizedMessage = NOT_AUTHORIZED_MESSAGE,
+	unknownToken = () => new ApiError(403, "not_authorized", NOT_AUTHORIZED_MESSAGE),
 ): Promise<TokenIdentity> {
 	const identity = token ? await authenticate(c.env.TOKENS, c.env.DB, token) : null;
-	if (!identity) throw new ApiError(403, "not_authorized", notAuthorizedMessage);
+	if (!identity) throw unknownToken();
 	if (!identity.scopes.includes(scope)) {
 		throw new ApiError(403, "insufficient_scope", `This API key does not have the '${scope}' scope`);
 	}

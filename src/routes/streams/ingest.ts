@@ -39,7 +39,7 @@ const route = createRoute({
 	},
 	responses: {
 		201: { description: "Data ingested", content: { "application/json": { schema: IngestCreatedSchema } } },
-		...errorResponses(400, 403, 409, 413, 415, 429, 503),
+		...errorResponses(400, 403, 404, 409, 413, 415, 429, 503),
 	},
 });
 
@@ -103,12 +103,14 @@ export function registerCloudthreadIngest(app: OpenAPIHono<AppEnv>) {
  */
 function authorizeBodyToken(c: Context<AppEnv>, body: unknown) {
 	const token = typeof body === "object" && body !== null ? (body as { data_stream_token?: unknown }).data_stream_token : undefined;
-	return authorizeToken(
-		c,
-		typeof token === "string" && token !== "" ? token : null,
-		"write",
-		"Not authorized: data_stream_token is missing, unknown or revoked",
-	);
+	if (typeof token !== "string" || token === "") {
+		const problem = token === undefined ? "is required" : "must be a non-empty string";
+		throw new ApiError(400, token === undefined ? "missing_field" : "invalid_type", `Invalid Schema: data_stream_token ${problem}`, [
+			{ code: token === undefined ? "missing_field" : "invalid_type", message: `data_stream_token ${problem}`, path: "data_stream_token" },
+		]);
+	}
+	// Cloudthread answers a token that matches no data stream with 404 "no stream found".
+	return authorizeToken(c, token, "write", () => new ApiError(404, "no_stream_found", "No stream found: the data_stream_token is unknown or has been revoked"));
 }
 
 /**
