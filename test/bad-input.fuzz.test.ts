@@ -28,6 +28,8 @@ type Rng = ReturnType<typeof rng>;
 
 /** One bad request: a path suffix (op), a raw body, extra headers. */
 interface BadRequest {
+	/** The endpoint, when not the CloudZero write of `op` on `stream`. */
+	path?: string;
 	op?: "sum" | "replace" | "delete" | "";
 	stream?: string;
 	body?: string | ReadableStream<Uint8Array>;
@@ -199,6 +201,89 @@ function withRecordDims(r: Rng, value: unknown): BadRequest {
 	return { op: r.pick(["sum", "replace", "delete"] as const), body: withDims({ ...DIMS, [r.pick(Object.keys(DIMS))]: value }) };
 }
 
+// ---- Cloudthread ingestion: the same kinds of bad input on POST /streams/ingest -----------------
+
+const POINT = { timestamp: "2022-10-01 05:00:00", metric_name: "fuzz_metric", metric_value: 3.5, custom_dimensions: { team: "growth" } };
+const ingestText = (body: Record<string, unknown>) => JSON.stringify({ data_stream_token: token, metric_agg_func: "Sum", ...body });
+const withPoint = (point: Record<string, unknown>) => ({ path: "/streams/ingest", body: ingestText({ data: [POINT, point] }) });
+
+const CLOUDTHREAD_CATEGORIES: Record<string, (r: Rng, i: number) => BadRequest> = {
+	"ingest: broken JSON": (r) => {
+		const text = ingestText({ data: [POINT] });
+		for (;;) {
+			const at = r.int(text.length);
+			const candidate = r.int(2) ? text.slice(0, at) : text.slice(0, at) + r.pick(["{", "]", ",", "'", "\\"]) + text.slice(at);
+			try {
+				JSON.parse(candidate);
+			} catch {
+				return { path: "/streams/ingest", body: candidate };
+			}
+		}
+	},
+	"ingest: wrong types": (r) => {
+		const wrong = r.pick([null, true, 7, "text", [], {}, [1]]);
+		const where = r.int(4);
+		if (where === 0) return { path: "/streams/ingest", body: ingestText({ data: r.pick([null, 1, "data", {}]) }) };
+		if (where === 1) return { path: "/streams/ingest", body: ingestText({ data: [POINT, wrong] }) };
+		if (where === 2) return withPoint({ ...POINT, [r.pick(["timestamp", "metric_name", "metric_value"])]: r.pick([null, true, [], {}]) });
+		return withPoint({ ...POINT, custom_dimensions: r.pick([null, 1, "team=a", [], [["team", "a"]]]) });
+	},
+	"ingest: aggregation functions": (r) => ({
+		path: "/streams/ingest",
+		body: ingestText({ metric_agg_func: r.pick(["sum", "SUM", "Median", "Count", "", " Sum", null, 1, ["Sum"], "Average,Sum"]), data: [POINT] }),
+	}),
+	"ingest: bad values": (r) =>
+		withPoint({ ...POINT, metric_value: r.pick(["NaN", "Infinity", "-Infinity", "1,5", "", " ", "abc", "0x10", "9".repeat(400), "1e999", "١٢"]) }),
+	"ingest: timestamps off the hour or invalid": (r) =>
+		withPoint({
+			...POINT,
+			timestamp: r.pick([
+				`2022-10-01 0${r.int(10)}:${String(1 + r.int(59)).padStart(2, "0")}:00`,
+				`2022-10-01 05:00:${String(1 + r.int(59)).padStart(2, "0")}`,
+				"2022-10-01T05:00:00.5Z",
+				"2022-10-01T05:00:00+05:30",
+				1_664_600_000 + 1 + r.int(3599),
+				1_664_600_000.5,
+				`202210010${r.int(10)}${String(1 + r.int(59)).padStart(2, "0")}00`,
+				"2022-13-01 00:00:00",
+				"2022-02-30 00:00:00",
+				"2022-10-01 24:00:00",
+				"yesterday",
+				"",
+				"2999-01-01 00:00:00",
+			]),
+		}),
+	"ingest: too many dimensions": (r) => {
+		const dims: Record<string, string> = {};
+		for (let i = 0; i < 11 + r.int(40); i++) dims[`k${i}`] = `v${i}`;
+		return withPoint({ ...POINT, custom_dimensions: dims });
+	},
+	"ingest: lists and non-strings as dimension values": (r) =>
+		withPoint({ ...POINT, custom_dimensions: { team: r.pick([["a"], [], { v: "a" }, 1, true, null]) } }),
+	"ingest: __proto__ and constructor keys": (r) => {
+		const key = r.pick(["__proto__", "constructor", "prototype"]);
+		const where = r.int(3);
+		const point = JSON.stringify(POINT);
+		if (where === 0) return { path: "/streams/ingest", body: ingestText({ data: [POINT] }).replace(/}$/, `,"${key}":{"x":1}}`) };
+		if (where === 1) return { path: "/streams/ingest", body: ingestText({ data: [] }).replace('"data":[]', `"data":[${point.slice(0, -1)},"${key}":{"metric_value":9}}]`) };
+		// Dimension keys are free-form here ("constructor" is a fine one); only __proto__ cannot be kept.
+		return { path: "/streams/ingest", body: ingestText({ data: [] }).replace('"data":[]', `"data":[${point.replace('{"team":"growth"}', '{"__proto__":"x"}')}]`) };
+	},
+	"ingest: very long and unicode strings": (r) => {
+		const long = r.chars("abcdefghij", 1025 + r.int(20_000));
+		return withPoint(
+			r.pick([
+				{ ...POINT, metric_name: long },
+				{ ...POINT, custom_dimensions: { team: long } },
+				{ ...POINT, custom_dimensions: { [long]: "x" } },
+				{ ...POINT, metric_name: "a\ud800" },
+				{ ...POINT, custom_dimensions: { team: "\udc00" } },
+			]),
+		);
+	},
+	"ingest: empty bodies": (r) => ({ path: "/streams/ingest", body: r.pick(["", " ", "{}", "null", "[]", '""']) }),
+};
+
 let org: string;
 let token: string;
 const tried: Record<string, number> = {};
@@ -224,7 +309,7 @@ afterAll(() => {
 
 async function send(req: BadRequest): Promise<Response> {
 	const op = req.op ?? "sum";
-	const path = `/unit-cost/v1/telemetry/metric/${req.stream ?? STREAM}${op ? `/${op}` : ""}`;
+	const path = req.path ?? `/unit-cost/v1/telemetry/metric/${req.stream ?? STREAM}${op ? `/${op}` : ""}`;
 	const init: RequestInit & { duplex?: string } = {
 		method: "POST",
 		headers: { Authorization: token, "Content-Type": "application/json", ...req.headers },
@@ -235,7 +320,7 @@ async function send(req: BadRequest): Promise<Response> {
 }
 
 describe("bad input never causes a 5xx and never changes storage", () => {
-	for (const [category, generate] of Object.entries(CATEGORIES)) {
+	for (const [category, generate] of Object.entries({ ...CATEGORIES, ...CLOUDTHREAD_CATEGORIES })) {
 		it(category, async () => {
 			const r = rng([...category].reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
 			await freshToken();
@@ -253,7 +338,8 @@ describe("bad input never causes a 5xx and never changes storage", () => {
 				expect(error.code, text).toMatch(/^[a-z_]+$/);
 				expect(error.message.length, text).toBeGreaterThan(5);
 				expect(error.request_id).toBe(res.headers.get("X-Request-Id"));
-				for (const d of error.details ?? []) if (d.record !== undefined) expect(d.path, text).toMatch(new RegExp(`^records\\[${d.record}\\]`));
+				const recordsField = req.path === "/streams/ingest" ? "data" : "records";
+				for (const d of error.details ?? []) if (d.record !== undefined) expect(d.path, text).toMatch(new RegExp(`^${recordsField}\\[${d.record}\\]`));
 			}
 			tried[category] = count;
 			expect(await storageSnapshot(), `${category} changed storage`).toBe(before);

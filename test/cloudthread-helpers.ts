@@ -1,4 +1,3 @@
-import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { api, json } from "./helpers";
 
@@ -91,10 +90,3 @@ export async function listMetrics(token: string, query = ""): Promise<{ metrics:
 	return body;
 }
 
-/** Everything the custom-metric tables and the ingest log hold, to prove a request changed nothing. */
-export async function customMetricSnapshot(): Promise<string> {
-	const tables = ["custom_metrics", "custom_metric_dimension_keys", "custom_metric_records", "custom_metric_hourly_values", "custom_metric_daily_values", "ingest_log"];
-	// Every table has at least two columns; the first two or three identify a row.
-	const parts = await Promise.all(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY 1, 2${t.endsWith("_keys") ? "" : ", 3"}`).all()));
-	return JSON.stringify(parts.map((p) => p.results));
-}

@@ -1,8 +1,8 @@
 // Every rejection of POST /streams/ingest: status, code, message, and for a data point's fault
 // its index and field path (data[3].timestamp); a rejected request changes nothing.
 import { beforeAll, describe, expect, it } from "vitest";
-import { customMetricSnapshot, ingest, ingestBody, point, send, values, type DataPoint } from "./cloudthread-helpers";
-import { api, createToken, expectError, uniqueOrg } from "./helpers";
+import { ingest, ingestBody, point, send, values, type DataPoint } from "./cloudthread-helpers";
+import { api, createToken, expectError, storageSnapshot, uniqueOrg } from "./helpers";
 
 let token: string;
 beforeAll(async () => {
@@ -14,9 +14,9 @@ const ok = (ts: unknown = "2022-10-01 00:00:00"): DataPoint => point(ts, "m", 1)
 
 /** Sends a body that must be rejected, and checks that storage (data and ingest log) did not change. */
 async function rejected(body: unknown, status: number, code: string, headers: Record<string, string> = {}) {
-	const before = await customMetricSnapshot();
+	const before = await storageSnapshot();
 	const error = await expectError(await ingest(body, headers), status, code);
-	expect(await customMetricSnapshot()).toBe(before);
+	expect(await storageSnapshot()).toBe(before);
 	return error;
 }
 
@@ -27,10 +27,10 @@ describe("body format", () => {
 	});
 
 	it("a wrong content type → 415", async () => {
-		const before = await customMetricSnapshot();
+		const before = await storageSnapshot();
 		const res = await api("/streams/ingest", { method: "POST", headers: { "Content-Type": "text/plain" }, body: JSON.stringify(ingestBody(token, "Sum", [ok()])) });
 		await expectError(res, 415, "unsupported_media_type");
-		expect(await customMetricSnapshot()).toBe(before);
+		expect(await storageSnapshot()).toBe(before);
 	});
 
 	it("missing or empty data → 400", async () => {

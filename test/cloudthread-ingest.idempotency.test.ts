@@ -5,8 +5,8 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { metricObject } from "../src/stream/metric-protocol";
-import { customMetricSnapshot, expectCreated, ingest, ingestBody, point, send, values, type IngestCreated } from "./cloudthread-helpers";
-import { createToken, expectError, uniqueOrg } from "./helpers";
+import { expectCreated, ingest, ingestBody, point, send, values, type IngestCreated } from "./cloudthread-helpers";
+import { createToken, expectError, storageSnapshot, uniqueOrg } from "./helpers";
 
 let org: string;
 let token: string;
@@ -46,7 +46,7 @@ describe("a repeated Idempotency-Key with the same body", () => {
 		const firstRes = await ingest(body, headers);
 		const first = await expectCreated(firstRes);
 		expect(firstRes.headers.get("Idempotent-Replayed")).toBeNull();
-		const before = await customMetricSnapshot();
+		const before = await storageSnapshot();
 
 		const againRes = await ingest(body, headers);
 		expect(againRes.status).toBe(201);
@@ -55,7 +55,7 @@ describe("a repeated Idempotency-Key with the same body", () => {
 		// The recorded response, original request id included; this request has its own id.
 		expect(again).toEqual(first);
 		expect(againRes.headers.get("X-Request-Id")).not.toBe(first.request_id);
-		expect(await customMetricSnapshot()).toBe(before);
+		expect(await storageSnapshot()).toBe(before);
 	});
 
 	it("a replay does not re-apply: a value changed in between stays changed", async () => {
@@ -100,20 +100,20 @@ describe("the same key with a different body", () => {
 	it("→ 409 idempotency_key_reused, nothing written", async () => {
 		const headers = key("conflict");
 		await expectCreated(await ingest(ingestBody(token, "Sum", [point("2022-10-01 00:00:00", "idem-conflict", 10)]), headers));
-		const before = await customMetricSnapshot();
+		const before = await storageSnapshot();
 		const error = await expectError(await ingest(ingestBody(token, "Sum", [point("2022-10-01 00:00:00", "idem-conflict", 11)]), headers), 409, "idempotency_key_reused");
 		expect(error.message).toMatch(/different request/);
-		expect(await customMetricSnapshot()).toBe(before);
+		expect(await storageSnapshot()).toBe(before);
 		expect(await values(token, "idem-conflict", "agg=Sum")).toEqual([["2022-10-01", "10"]]);
 	});
 
 	it("→ 409 when any metric of the request recorded the key for another body", async () => {
 		const headers = key("overlap");
 		await expectCreated(await ingest(ingestBody(token, "Sum", [point("2022-10-01 00:00:00", "idem-o1", 1)]), headers));
-		const before = await customMetricSnapshot();
+		const before = await storageSnapshot();
 		const both = ingestBody(token, "Sum", [point("2022-10-01 00:00:00", "idem-o2", 1), point("2022-10-01 00:00:00", "idem-o1", 1)]);
 		await expectError(await ingest(both, headers), 409, "idempotency_key_reused");
-		expect(await customMetricSnapshot()).toBe(before);
+		expect(await storageSnapshot()).toBe(before);
 	});
 
 	it("is a new key for another metric or another function (keys are scoped to the metric)", async () => {
@@ -141,9 +141,9 @@ describe("key format and expiry", () => {
 	it("an invalid key → 400 before anything is written", async () => {
 		const body = ingestBody(token, "Sum", [point("2022-10-01 00:00:00", "idem-bad-key", 1)]);
 		for (const bad of ["has space", "x".repeat(256), "tab\there"]) {
-			const before = await customMetricSnapshot();
+			const before = await storageSnapshot();
 			await expectError(await ingest(body, { "Idempotency-Key": bad }), 400, "invalid_idempotency_key");
-			expect(await customMetricSnapshot()).toBe(before);
+			expect(await storageSnapshot()).toBe(before);
 		}
 	});
 

@@ -1,15 +1,15 @@
 // Who may ingest and read Cloudthread metrics: the body's data_stream_token decides the
 // organization; tenants never see or change each other's metrics.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { customMetricSnapshot, expectCreated, ingest, ingestBody, listMetrics, point, readMetric, readMetricRaw, send } from "./cloudthread-helpers";
-import { ADMIN, api, createToken, expectError, uniqueOrg } from "./helpers";
+import { expectCreated, ingest, ingestBody, listMetrics, point, readMetric, readMetricRaw, send } from "./cloudthread-helpers";
+import { ADMIN, api, createToken, expectError, storageSnapshot, uniqueOrg } from "./helpers";
 
 const data = [point("2022-10-01 00:00:00", "secure", 1, { team: "a" })];
 
 async function refused(body: unknown, code: string, headers: Record<string, string> = {}, status = 403) {
-	const before = await customMetricSnapshot();
+	const before = await storageSnapshot();
 	const error = await expectError(await ingest(body, headers), status, code);
-	expect(await customMetricSnapshot()).toBe(before);
+	expect(await storageSnapshot()).toBe(before);
 	return error;
 }
 

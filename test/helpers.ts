@@ -70,9 +70,11 @@ export async function readStream(token: string, stream: string, query = ""): Pro
 	return body.records;
 }
 
-/** Everything stored in D1, to prove a rejected request changed nothing. */
+/** Everything stored in D1 (every table the migrations created), to prove a rejected request changed nothing. */
 export async function storageSnapshot(): Promise<string> {
-	const tables = ["streams", "series", "daily_values", "deleted_daily_values"];
-	const parts = await Promise.all(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3`).all()));
-	return JSON.stringify(parts.map((p) => p.results));
+	const { results } = await env.DB.prepare(
+		"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations' ORDER BY name",
+	).all<{ name: string }>();
+	const parts = await Promise.all(results.map(({ name }) => env.DB.prepare(`SELECT * FROM "${name}" ORDER BY 1, 2`).all()));
+	return JSON.stringify(parts.map((p, i) => [results[i].name, p.results]));
 }

@@ -1,6 +1,6 @@
 // Cloudthread-compatible custom data: POST /streams/ingest and the read-back under /streams/metrics.
 import { z } from "@hono/zod-openapi";
-import { DaySchema } from "./common";
+import { DaySchema, wellFormed, withoutProtoKey } from "./common";
 import { MAX_FUTURE_MS, SIGNIFICANT_DIGITS } from "./telemetry";
 
 export const AGG_FUNCS = ["Sum", "Average", "Maximum", "Minimum"] as const;
@@ -121,11 +121,13 @@ export const AggFuncSchema = z
 	.enum(AGG_FUNCS, { error: (iss) => `${iss.input === undefined ? "required" : "must be"}: one of ${AGG_FUNCS.join(", ")}` })
 	.openapi({ description: "How a day's hourly points of a record are aggregated", example: "Sum" });
 
-export const MetricNameSchema = z
-	.string({ error: (iss) => (iss.input === undefined ? "metric_name is required" : "metric_name must be a string") })
-	.min(1, "metric_name must not be empty")
-	.max(MAX_METRIC_NAME_LENGTH, `metric_name is at most ${MAX_METRIC_NAME_LENGTH} characters`)
-	.openapi({ example: "active_users" });
+export const MetricNameSchema = wellFormed(
+	z
+		.string({ error: (iss) => (iss.input === undefined ? "metric_name is required" : "metric_name must be a string") })
+		.min(1, "metric_name must not be empty")
+		.max(MAX_METRIC_NAME_LENGTH, `metric_name is at most ${MAX_METRIC_NAME_LENGTH} characters`),
+	"metric_name",
+).openapi({ example: "active_users" });
 
 const HourTimestampSchema = z
 	.union([z.number(), z.string()], {
@@ -151,22 +153,29 @@ const MetricValueSchema = z
 		return typeof parsed === "number" ? parsed : fail(ctx, "invalid_value", parsed.error);
 	});
 
-const CustomDimensionsSchema = z
-	.record(
-		z
-			.string()
-			.min(1, "a dimension key must not be empty")
-			.max(MAX_DIMENSION_KEY_LENGTH, `a dimension key is at most ${MAX_DIMENSION_KEY_LENGTH} characters`),
-		z
-			.string({ error: "a dimension value must be a string" })
-			.max(MAX_DIMENSION_VALUE_LENGTH, `a dimension value is at most ${MAX_DIMENSION_VALUE_LENGTH} characters`),
-		{ error: "custom_dimensions must be an object of string keys to string values" },
-	)
-	.refine((dims) => Object.keys(dims).length <= MAX_CUSTOM_DIMENSIONS, {
-		message: `at most ${MAX_CUSTOM_DIMENSIONS} custom_dimensions are allowed`,
-		params: { code: "too_many_dimensions" },
-	})
-	.openapi({ description: `Up to ${MAX_CUSTOM_DIMENSIONS} string key/value pairs`, example: { team: "growth", env: "prod" } });
+const CustomDimensionsSchema = withoutProtoKey(
+	z
+		.record(
+			wellFormed(
+				z
+					.string()
+					.min(1, "a dimension key must not be empty")
+					.max(MAX_DIMENSION_KEY_LENGTH, `a dimension key is at most ${MAX_DIMENSION_KEY_LENGTH} characters`),
+				"a dimension key",
+			),
+			wellFormed(
+				z
+					.string({ error: "a dimension value must be a string" })
+					.max(MAX_DIMENSION_VALUE_LENGTH, `a dimension value is at most ${MAX_DIMENSION_VALUE_LENGTH} characters`),
+				"a dimension value",
+			),
+			{ error: "custom_dimensions must be an object of string keys to string values" },
+		)
+		.refine((dims) => Object.keys(dims).length <= MAX_CUSTOM_DIMENSIONS, {
+			message: `at most ${MAX_CUSTOM_DIMENSIONS} custom_dimensions are allowed`,
+			params: { code: "too_many_dimensions" },
+		}),
+).openapi({ description: `Up to ${MAX_CUSTOM_DIMENSIONS} string key/value pairs`, example: { team: "growth", env: "prod" } });
 
 export const IngestRecordSchema = z
 	.strictObject({

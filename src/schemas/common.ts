@@ -50,3 +50,8 @@ export function withoutProtoKey<T extends z.ZodType>(schema: T) {
 		return input;
 	}, schema);
 }
+
+/** A lone UTF-16 surrogate cannot be stored as UTF-8: it would come back altered. */
+export function wellFormed<T extends z.ZodType<string>>(schema: T, what: string) {
+	return schema.refine((s) => s.isWellFormed(), { message: `${what} must be valid Unicode (no lone surrogates)`, params: { code: "invalid_unicode" } });
+}

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { withoutProtoKey } from "./common";
+import { wellFormed, withoutProtoKey } from "./common";
 
 /** The three ways a write changes a stream; the legacy endpoint is a sum. */
 export const WRITE_OPERATIONS = ["sum", "replace", "delete"] as const;
@@ -97,16 +97,14 @@ const ValueSchema = z
 
 const AssociatedCostSchema = withoutProtoKey(
 	z.record(
-		z
-			.string()
-			.regex(DIMENSION_KEY, "dimension names are 'custom:<Name>' or a built-in dimension such as 'Region'")
-			.refine((key) => key.isWellFormed(), { message: "dimension names must be valid Unicode (no lone surrogates)", params: { code: "invalid_unicode" } }),
-		z
-			.string({ error: "a dimension value must be a single string (not a list, number or object)" })
-			.min(1, "a dimension value must not be empty")
-			.max(MAX_DIMENSION_VALUE_LENGTH, `a dimension value is at most ${MAX_DIMENSION_VALUE_LENGTH} characters`)
-			// A lone surrogate cannot be stored as UTF-8 and would come back altered.
-			.refine((value) => value.isWellFormed(), { message: "a dimension value must be valid Unicode (no lone surrogates)", params: { code: "invalid_unicode" } }),
+		wellFormed(z.string().regex(DIMENSION_KEY, "dimension names are 'custom:<Name>' or a built-in dimension such as 'Region'"), "a dimension name"),
+		wellFormed(
+			z
+				.string({ error: "a dimension value must be a single string (not a list, number or object)" })
+				.min(1, "a dimension value must not be empty")
+				.max(MAX_DIMENSION_VALUE_LENGTH, `a dimension value is at most ${MAX_DIMENSION_VALUE_LENGTH} characters`),
+			"a dimension value",
+		),
 		{ error: "associated_cost must be an object of dimension name to value" },
 	).refine((dims) => Object.keys(dims).length <= MAX_DIMENSIONS, {
 		message: `at most ${MAX_DIMENSIONS} associated_cost dimensions are allowed`,
