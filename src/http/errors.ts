@@ -80,7 +80,37 @@ export function errorResponses(...statuses: number[]) {
 	return Object.fromEntries(
 		statuses.map((status) => [
 			status,
-			{ description: descriptions[status] ?? "Error", content: { "application/json": { schema: ErrorResponseSchema } } },
+			{
+				description: descriptions[status] ?? "Error",
+				...(status === 429 || status === 503 ? { headers: { "Retry-After": RETRY_AFTER_HEADER } } : {}),
+				content: { "application/json": { schema: ErrorResponseSchema, ...(ERROR_EXAMPLES[status] ? { example: ERROR_EXAMPLES[status] } : {}) } },
+			},
 		]),
 	);
 }
+
+const RETRY_AFTER_HEADER = { description: "Seconds to wait before retrying", schema: { type: "integer" as const, example: 1 } };
+
+const exampleError = (code: string, message: string, details?: ErrorDetail[]): ErrorResponse => ({
+	error: {
+		code,
+		message,
+		request_id: "3f1c0a52-2a57-4cf3-9d2c-51b5b5b0f9c1",
+		...(details ? { details, details_total: details.length } : {}),
+	},
+});
+
+/** One realistic body per status, shown in the OpenAPI document. */
+const ERROR_EXAMPLES: Record<number, ErrorResponse> = {
+	400: exampleError("invalid_schema", "Invalid Schema: 2 problems in 2 records", [
+		{ code: "negative_value", message: "value must not be negative", record: 3, path: "records[3].value" },
+		{ code: "unknown_field", message: "unknown field 'filters'", record: 7, path: "records[7]" },
+	]),
+	403: exampleError("not_authorized", NOT_AUTHORIZED_MESSAGE),
+	404: exampleError("stream_not_found", "Stream 'my-metric-stream' does not exist"),
+	409: exampleError("stream_not_empty", "Stream 'my-metric-stream' has data; send {\"force\": true} to delete it anyway"),
+	413: exampleError("too_many_records", "A request may carry at most 10000 records; this one has 12000. Split it into several requests."),
+	415: exampleError("unsupported_media_type", "Content-Type must be application/json, not text/plain"),
+	429: exampleError("rate_limited", "Rate limit exceeded; retry after a short delay"),
+	503: exampleError("storage_unavailable", "Storage is temporarily unavailable; nothing was applied. Retry with exponential backoff."),
+};
