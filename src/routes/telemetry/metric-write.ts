@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { ApiError, errorResponses } from "../../http/errors";
-import { idempotencyOf, markReplayed } from "../../http/idempotency";
+import { ApiError, errorResponses, IDEMPOTENCY_KEY_REUSED } from "../../http/errors";
+import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { maxBodyBytes, readJsonBody } from "../../http/json-body";
 import { IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
 import {
@@ -53,8 +53,12 @@ function writeRoute(variant: WriteOperation | "legacy") {
 			},
 		},
 		responses: {
-			200: { description: "Telemetry accepted", content: { "application/json": { schema: WriteAcceptedSchema } } },
-			...errorResponses(400, 403, ...(op === "delete" ? [404] : []), 409, 413, 415, 429, 503),
+			200: {
+				description: "Telemetry accepted (durably written), or the first response again for a repeated Idempotency-Key",
+				headers: IDEMPOTENT_REPLAYED_HEADER,
+				content: { "application/json": { schema: WriteAcceptedSchema } },
+			},
+			...errorResponses(400, 403, ...(op === "delete" ? [404] : []), IDEMPOTENCY_KEY_REUSED, 413, 415, 429, 503),
 		},
 	});
 }
