@@ -24,14 +24,14 @@ const EMPTY_BODY_BYTES = PREFIX.length + SUFFIX.length;
  * Splits records into request bodies of at most maxRecords records and fewer than maxBytes bytes,
  * keeping file order (a replace of the same day twice must apply in file order).
  */
-export function* batches(records: unknown[], opts: { maxRecords: number; maxBytes: number; stream: string; op: string }): Generator<Batch> {
+export function* batches(records: unknown[], opts: { maxRecords: number; maxBytes: number; stream: string; op: string; runId: string }): Generator<Batch> {
 	let parts: string[] = [];
 	let bytes = EMPTY_BODY_BYTES;
 	let first = 0;
 	let index = 0;
 	const finish = (): Batch => {
 		const body = PREFIX + parts.join(",") + SUFFIX;
-		return { index: index++, first, count: parts.length, body, bytes, idempotencyKey: idempotencyKey(opts.stream, opts.op, body) };
+		return { index: index++, first, count: parts.length, body, bytes, idempotencyKey: idempotencyKey(opts.stream, opts.op, opts.runId, body) };
 	};
 	for (let i = 0; i < records.length; i++) {
 		const json = JSON.stringify(records[i]);
@@ -54,7 +54,8 @@ export function* batches(records: unknown[], opts: { maxRecords: number; maxByte
 /**
  * Derived from what is sent, so re-sending the same batch (a retry, or a re-run of the same file
  * with the same batch size) carries the same key and the service applies it only once.
+ * A run id makes an intentional repeat of the same data a new request.
  */
-export function idempotencyKey(stream: string, op: string, body: string): string {
-	return createHash("sha256").update(`meterline-cli/1\n${stream}\n${op}\n`).update(body).digest("hex");
+export function idempotencyKey(stream: string, op: string, runId: string, body: string): string {
+	return createHash("sha256").update(`meterline-cli/1\n${stream}\n${op}\n${runId}\n`).update(body).digest("hex");
 }

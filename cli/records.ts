@@ -110,7 +110,7 @@ function readCsv(text: string, mapping: CsvMapping): FileRecords {
 		if (unmapped.length > 0 && !mapping.ignoreExtraColumns) {
 			throw new InputError(
 				`column${unmapped.length > 1 ? "s" : ""} ${unmapped.map((c) => `'${c}'`).join(", ")} ${unmapped.length > 1 ? "are" : "is"} not mapped: ` +
-					`pass --dimension "custom:Name=column" for each dimension, --dimensions-from-columns to use every other column, or --ignore-extra-columns`,
+					`pass --dimension "custom:Name=column" for each dimension, leave out --dimension to use every other column, or pass --ignore-extra-columns`,
 				header.line,
 			);
 		}

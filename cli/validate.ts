@@ -9,10 +9,10 @@ export type { ErrorDetail };
 export function validateRecords(op: WriteOperation, records: unknown[]): ErrorDetail[] {
 	if (op === "delete") {
 		const parsed = DeleteBodySchema.safeParse({ records });
-		return parsed.success ? [] : issuesToDetails(parsed.error.issues);
+		return parsed.success ? [] : issuesToDetails(parsed.error.issues, { records });
 	}
 	const parsed = SumBodySchema.safeParse({ records });
-	if (!parsed.success) return issuesToDetails(parsed.error.issues);
+	if (!parsed.success) return issuesToDetails(parsed.error.issues, { records });
 	return checkDimensionKeys(parsed.data.records).details;
 }
 

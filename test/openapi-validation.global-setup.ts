@@ -20,8 +20,13 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
-	// The document route needs no bindings, so the app answers it outside workerd too.
-	const res = await createApp().request("http://meterline.test/openapi.json");
+	// The document route needs no bindings, so the app answers it outside workerd too
+	// (its one-line request log is muted here, as in the suite).
+	const log = console.log;
+	console.log = () => {};
+	const res = await createApp()
+		.request("http://meterline.test/openapi.json")
+		.finally(() => (console.log = log));
 	const document = (await res.json()) as Record<string, unknown>;
 	const validator = new Validator();
 	const result = await validator.validate(structuredClone(document));
