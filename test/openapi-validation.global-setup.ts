@@ -24,9 +24,7 @@ export default async function setup(project: TestProject) {
 	// (its one-line request log is muted here, as in the suite).
 	const log = console.log;
 	console.log = () => {};
-	const res = await createApp()
-		.request("http://meterline.test/openapi.json")
-		.finally(() => (console.log = log));
+	const res = await Promise.resolve(createApp().request("http://meterline.test/openapi.json")).finally(() => (console.log = log));
 	const document = (await res.json()) as Record<string, unknown>;
 	const validator = new Validator();
 	const result = await validator.validate(structuredClone(document));

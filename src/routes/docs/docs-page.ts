@@ -4,8 +4,9 @@ import type { AppEnv } from "../../http/app-env";
 import { OPENAPI_PATH } from "./openapi";
 
 /**
- * Where the Scalar bundle is served from: a static asset of this Worker (copied from
- * node_modules/@scalar/api-reference by scripts/build.mjs), so the page needs no CDN.
+ * Where the Scalar bundle is served from: a static asset of this Worker (wrangler.toml [assets],
+ * copied from node_modules/@scalar/api-reference by scripts/build.mjs), so the page needs no CDN.
+ * Not in the Worker script itself: the 4 MB bundle would count against the script size limit.
  */
 export const SCALAR_BUNDLE_PATH = "/docs/scalar/standalone.js";
 
@@ -26,6 +27,10 @@ export function registerDocsPage(app: OpenAPIHono<AppEnv>) {
 			url: OPENAPI_PATH,
 			cdn: SCALAR_BUNDLE_PATH,
 			pageTitle: "Meterline API",
+			// A small API: every tag open, so every endpoint is visible without clicking.
+			defaultOpenAllTags: true,
+			// No link to Scalar's hosted MCP generator.
+			mcp: { disabled: true },
 			// Offline: no web fonts from Scalar's font CDN, no telemetry, no hosted AI agent.
 			withDefaultFonts: false,
 			telemetry: false,
