@@ -34,6 +34,11 @@ export class Progress {
 		private readonly batchCount: number,
 	) {}
 
+	/** Draws the empty bar on a terminal, so a slow first request shows something. */
+	start(): void {
+		if (this.sink.isTTY) this.draw(renderBar(0, this.total, 0));
+	}
+
 	/** A batch was accepted. */
 	advance(records: number, batchIndex: number): void {
 		this.done += records;

@@ -92,6 +92,7 @@ export async function send(positionals: string[], values: SendValues, url: strin
 	// 3. Send in file order: a replace or delete must apply after the records before it.
 	const endpoint = `${url}/unit-cost/v1/telemetry/metric/${encodeURIComponent(stream)}/${op}`;
 	const progress = new Progress(io.progress, records.length, planned.length);
+	progress.start();
 	let replayed = 0;
 	let retries = 0;
 	for (const batch of planned) {
