@@ -4,7 +4,7 @@
 // with its line number. Run with `npm run test:cli` (ports 8811-8812 and 8815).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -85,6 +85,7 @@ before(async () => {
 });
 after(async () => {
 	await service?.stop();
+	rmSync(work, { recursive: true, force: true });
 });
 
 describe("meterline tokens", () => {
