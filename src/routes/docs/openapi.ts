@@ -14,7 +14,9 @@ The \`/unit-cost/v1/telemetry\` endpoints are compatible with CloudZero's Unit C
 
 **Limits.** A write request carries at most 10,000 records and 5,000,000 bytes (413 otherwise). Records are validated all together before anything is written: a 400 lists every problem with the record's index.
 
-**Errors.** Every error has the same shape: \`{"error": {"code", "message", "request_id", "details"?}}\`. A 503 means nothing was applied; retry it with exponential backoff.`;
+**Errors.** Every error has the same shape: \`{"error": {"code", "message", "request_id", "details"?}}\`. A 503 means nothing was applied; retry it with exponential backoff.
+
+**Safe retries.** Write endpoints take an \`Idempotency-Key\` header: the same key with the same body within 24 hours returns the first response (with \`Idempotent-Replayed: true\`) and applies nothing again; the same key with another body is refused with 409 \`idempotency_key_reused\`. Each stream token is rate limited: over the limit, 429 with \`Retry-After\` and \`RateLimit-*\` headers.`;
 
 // The document answers { openapi, info, paths, ... }; its full shape is the OpenAPI 3.1 schema itself.
 const OpenApiDocumentSchema = z.looseObject({ openapi: z.string().openapi({ example: "3.1.0" }) }).openapi({ description: "OpenAPI 3.1 document" });
