@@ -1,7 +1,7 @@
 // The `meterline` CLI against the real service (`wrangler dev`, fresh local state):
 // tokens, a 25,000-row CSV in several requests with its totals read back, 429/503/dropped
 // connections retried through a faulty proxy without double counting, and a bad row reported
-// with its line number. Run with `npm run test:cli` (ports 8811-8812 and 8815).
+// with its line number. Run with `npm run test:cli` (ports 8811, 8812, 8815, 8816).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ROOT, startService } from "./service.mjs";
 
-const SERVICE_PORT = 8811;
-const INSPECTOR_PORT = 8812;
+// The service and its inspector take the first two free ones.
+const SERVICE_PORTS = [8811, 8812, 8816];
 const PROXY_PORT = 8815;
 const CLI = join(ROOT, "bin", "meterline.mjs");
 const work = mkdtempSync(join(tmpdir(), "meterline-cli-"));
@@ -81,7 +81,7 @@ function dayTotals(values) {
 }
 
 before(async () => {
-	service = await startService({ port: SERVICE_PORT, inspectorPort: INSPECTOR_PORT });
+	service = await startService({ ports: SERVICE_PORTS });
 });
 after(async () => {
 	await service?.stop();

@@ -1,7 +1,7 @@
 // Loads /docs in headless Chromium (Debian's package, driven by playwright-core) from the service
 // in `wrangler dev`, with every request to another host refused: the page must render offline and
 // list every operation of /openapi.json. Saves test-results/docs.png. Run with `npm run test:browser`
-// (ports 8813-8814).
+// (ports 8813, 8814, 8817).
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -17,7 +17,7 @@ let browser;
 
 before(async () => {
 	assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
-	service = await startService({ port: 8813, inspectorPort: 8814 });
+	service = await startService({ ports: [8813, 8814, 8817] });
 	browser = await chromium.launch({
 		executablePath: CHROMIUM,
 		// No background connections to Google's services: this machine's network is closed.

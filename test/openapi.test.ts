@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { createApp } from "../src/app";
 import { ErrorResponseSchema } from "../src/http/errors";
-import { api, createToken, expectAccepted, uniqueOrg, write, type Op } from "./helpers";
+import { api, createToken, expectAccepted, json, uniqueOrg, write, type Op } from "./helpers";
 
 type Operation = {
 	security?: Record<string, string[]>[];
@@ -145,6 +145,17 @@ describe("the request examples of the document", () => {
 			await expectAccepted(await write(token, stream, "sum", { records: body.records.map((r) => ({ ...r, value: 1 })) }));
 			const deleted = await expectAccepted(await write(token, stream, "delete", body), body.records.length);
 			expect(deleted.series_deleted, name).toBeGreaterThan(0);
+		}
+	});
+
+	it("has Cloudthread ingest examples, each accepted with a real token in data_stream_token", async () => {
+		const media = doc.paths["/streams/ingest"].post.requestBody?.content["application/json"];
+		const examples = Object.entries(media?.examples ?? {});
+		expect(examples.length).toBeGreaterThanOrEqual(2);
+		for (const [name, example] of examples) {
+			const body = { ...(example.value as Record<string, unknown>), data_stream_token: token };
+			const res = await api("/streams/ingest", json("POST", body));
+			expect(res.status, `${name}: ${await res.clone().text()}`).toBe(201);
 		}
 	});
 });

@@ -8,9 +8,9 @@ type OpenAPIDocument = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
 
 const DESCRIPTION = `Meterline stores unit-cost metric telemetry: daily values per stream, optionally broken out by up to five dimensions.
 
-The \`/unit-cost/v1/telemetry\` endpoints are compatible with CloudZero's Unit Cost Metric Telemetry API.
+The \`/unit-cost/v1/telemetry\` endpoints are compatible with CloudZero's Unit Cost Metric Telemetry API; \`/streams/ingest\` is compatible with Cloudthread's custom data ingestion (hourly points, Sum/Average/Maximum/Minimum daily rollups), read back with \`/streams/metrics\`.
 
-**Authentication.** Stream endpoints take a stream token in the \`Authorization\` header, sent raw as CloudZero expects (\`Authorization: mlt_...\`); \`Bearer mlt_...\` is accepted too. Tokens are created with the admin API, which takes \`Authorization: Bearer <ADMIN_TOKEN>\`.
+**Authentication.** Stream endpoints take a stream token in the \`Authorization\` header, sent raw as CloudZero expects (\`Authorization: mlt_...\`); \`Bearer mlt_...\` is accepted too. \`/streams/ingest\` takes the same token in its body (\`data_stream_token\`), as Cloudthread clients send it. Tokens are created with the admin API, which takes \`Authorization: Bearer <ADMIN_TOKEN>\`.
 
 **Limits.** A write request carries at most 10,000 records and 5,000,000 bytes (413 otherwise). Records are validated all together before anything is written: a 400 lists every problem with the record's index.
 
@@ -51,6 +51,7 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
 			info: { title: "Meterline", version, description: DESCRIPTION },
 			tags: [
 				{ name: "CloudZero telemetry", description: "Send, replace, delete and read unit cost metric telemetry (CloudZero-compatible)" },
+				{ name: "Cloudthread custom data", description: "Ingest hourly custom data points and read their daily rollups (Cloudthread-compatible)" },
 				{ name: "Admin", description: "Stream tokens, behind the deployment's ADMIN_TOKEN" },
 				{ name: "Documentation", description: "This document and its rendering" },
 			],
