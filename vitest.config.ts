@@ -18,6 +18,7 @@ export default defineConfig(async ({ mode }) => ({
 	test: {
 		include: ["test/**/*.test.ts"],
 		setupFiles: ["./test/apply-migrations.ts"],
+		globalSetup: ["./test/openapi-validation.global-setup.ts"],
 		// The service's one-JSON-line-per-request logs are tested explicitly; keep them out of the output.
 		onConsoleLog: (log: string) => !log.startsWith('{"level":'),
 	},

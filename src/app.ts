@@ -8,6 +8,8 @@ import { registerIngestLog } from "./routes/telemetry/ingest-log";
 import { registerTokensCreate } from "./routes/admin/tokens-create";
 import { registerTokensList } from "./routes/admin/tokens-list";
 import { registerTokensRevoke } from "./routes/admin/tokens-revoke";
+import { registerDocsPage } from "./routes/docs/docs-page";
+import { registerOpenApi } from "./routes/docs/openapi";
 import { registerCloudthreadIngest } from "./routes/streams/ingest";
 import { registerCustomMetricRead } from "./routes/streams/metric-read";
 import { registerCustomMetricsList } from "./routes/streams/metrics-list";
@@ -44,6 +46,8 @@ export function createApp() {
 	registerTokensCreate(app);
 	registerTokensList(app);
 	registerTokensRevoke(app);
+	registerDocsPage(app);
+	registerOpenApi(app);
 
 	app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `No endpoint ${c.req.method} ${c.req.path}`)));
 

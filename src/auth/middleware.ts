@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { ApiError, NOT_AUTHORIZED_MESSAGE } from "../http/errors";
+import { ApiError, NOT_AUTHORIZED_MESSAGE, type DocumentedError } from "../http/errors";
 import type { AppEnv } from "../http/app-env";
 import { enforceRateLimit } from "./rate-limit";
 import { authenticate, secretsEqual, type Scope, type TokenIdentity } from "./tokens";
@@ -40,13 +40,24 @@ export function requireScope(scope: Scope) {
 	});
 }
 
+export const ADMIN_DISABLED = {
+	status: 503 as const,
+	code: "admin_disabled",
+	message: "The admin API is disabled: set the ADMIN_TOKEN secret",
+	description: "The deployment has no ADMIN_TOKEN secret",
+} satisfies DocumentedError;
+export const ADMIN_FORBIDDEN = {
+	status: 403 as const,
+	code: "not_authorized",
+	message: "Not authorized: the admin API needs 'Authorization: Bearer <ADMIN_TOKEN>'",
+	description: "Missing or wrong admin token",
+} satisfies DocumentedError;
+
 /** The admin API is guarded by the ADMIN_TOKEN secret, sent as a bearer token. */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
 	const token = presentedToken(c.req.header("authorization"));
 	const expected = c.env.ADMIN_TOKEN;
-	if (!expected) throw new ApiError(503, "admin_disabled", "The admin API is disabled: set the ADMIN_TOKEN secret");
-	if (!token || !(await secretsEqual(token, expected))) {
-		throw new ApiError(403, "not_authorized", "Not authorized: the admin API needs 'Authorization: Bearer <ADMIN_TOKEN>'");
-	}
+	if (!expected) throw new ApiError(ADMIN_DISABLED.status, ADMIN_DISABLED.code, ADMIN_DISABLED.message);
+	if (!token || !(await secretsEqual(token, expected))) throw new ApiError(ADMIN_FORBIDDEN.status, ADMIN_FORBIDDEN.code, ADMIN_FORBIDDEN.message);
 	await next();
 });

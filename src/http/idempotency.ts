@@ -18,6 +18,14 @@ export async function idempotencyOf(c: Context<AppEnv>, operation: string, body:
 	return { key, requestHash: await hashToken(`${operation}\n${body}`) };
 }
 
+/** Documents the header markReplayed sets. */
+export const IDEMPOTENT_REPLAYED_HEADER = {
+	"Idempotent-Replayed": {
+		description: "`true` when this is the recorded response of an earlier request with the same Idempotency-Key and body (nothing was applied this time)",
+		schema: { type: "string" as const, enum: ["true"] },
+	},
+};
+
 /** Marks a response that repeats the one recorded for its idempotency key. */
 export function markReplayed(c: Context<AppEnv>, replayed: boolean): void {
 	if (replayed) c.header("Idempotent-Replayed", "true");

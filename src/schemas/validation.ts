@@ -46,6 +46,31 @@ function isMissing(input: unknown, path: PropertyKey[]): boolean {
 	return parent !== null && typeof parent === "object" && !Array.isArray(parent) && !Object.hasOwn(parent, path[path.length - 1]);
 }
 
+/**
+ * The first record fixes a request's dimension keys; every other record must have the same ones.
+ * Shared with the CLI, which checks a whole file before sending any of it.
+ */
+export function checkDimensionKeys(records: { associated_cost?: Record<string, string> }[]): {
+	dimensionKeys: string[];
+	details: ErrorDetail[];
+} {
+	const keysOf = (dims: Record<string, string> | undefined) => (dims ? Object.keys(dims).sort() : []);
+	const dimensionKeys = records.length > 0 ? keysOf(records[0].associated_cost) : [];
+	const expected = JSON.stringify(dimensionKeys);
+	const details: ErrorDetail[] = [];
+	records.forEach((r, record) => {
+		const keys = keysOf(r.associated_cost);
+		if (JSON.stringify(keys) === expected) return;
+		details.push({
+			code: "inconsistent_filter_keys",
+			message: `All records in a stream must contain the same filter keys: record 0 has [${dimensionKeys.join(", ")}], this record has [${keys.join(", ")}]`,
+			record,
+			path: `records[${record}].associated_cost`,
+		});
+	});
+	return { dimensionKeys, details };
+}
+
 const HEADLINES: Record<string, string> = {
 	future_timestamp: "Timestamp too far into the future",
 	inconsistent_filter_keys: "All records in a stream must contain the same filter keys",

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { requireAdmin } from "../../auth/middleware";
+import { ADMIN_DISABLED, ADMIN_FORBIDDEN, requireAdmin } from "../../auth/middleware";
 import { createToken } from "../../auth/tokens";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
@@ -17,7 +17,7 @@ const route = createRoute({
 	request: { body: { content: { "application/json": { schema: CreateTokenBodySchema } }, required: true } },
 	responses: {
 		201: { description: "The token; its secret is shown only here", content: { "application/json": { schema: CreatedTokenSchema } } },
-		...errorResponses(400, 403, 415),
+		...errorResponses(400, ADMIN_FORBIDDEN, 413, 415, ADMIN_DISABLED),
 	},
 });
 

@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { requireAdmin } from "../../auth/middleware";
+import { ADMIN_DISABLED, ADMIN_FORBIDDEN, requireAdmin } from "../../auth/middleware";
 import { listTokens } from "../../auth/tokens";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
@@ -16,7 +16,7 @@ const route = createRoute({
 	request: { query: z.object({ org: OrgSchema }) },
 	responses: {
 		200: { description: "Tokens, oldest first", content: { "application/json": { schema: z.object({ tokens: z.array(TokenInfoSchema) }) } } },
-		...errorResponses(400, 403),
+		...errorResponses(400, ADMIN_FORBIDDEN, ADMIN_DISABLED),
 	},
 });
 

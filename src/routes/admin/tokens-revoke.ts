@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { requireAdmin } from "../../auth/middleware";
+import { ADMIN_DISABLED, ADMIN_FORBIDDEN, requireAdmin } from "../../auth/middleware";
 import { revokeToken } from "../../auth/tokens";
 import type { AppEnv } from "../../http/app-env";
 import { ApiError, errorResponses } from "../../http/errors";
@@ -16,7 +16,7 @@ const route = createRoute({
 	request: { params: z.object({ id: z.string().regex(/^tok_[A-Za-z0-9_-]{1,64}$/, "not a token id") }) },
 	responses: {
 		200: { description: "The revoked token", content: { "application/json": { schema: TokenInfoSchema } } },
-		...errorResponses(400, 403, 404),
+		...errorResponses(400, ADMIN_FORBIDDEN, { status: 404, code: "token_not_found", message: "No token with id 'tok_8fK2mQ'" }, ADMIN_DISABLED),
 	},
 });
 

@@ -2,8 +2,8 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { authorizeToken } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { ApiError, errorResponses } from "../../http/errors";
-import { idempotencyOf, markReplayed } from "../../http/idempotency";
+import { ApiError, errorResponses, IDEMPOTENCY_KEY_REUSED, type DocumentedError } from "../../http/errors";
+import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { maxBodyBytes, readJsonBody } from "../../http/json-body";
 import {
 	canonicalDimensions,
@@ -14,12 +14,21 @@ import {
 	type IngestCreated,
 } from "../../schemas/cloudthread";
 import { IdempotencyHeadersSchema } from "../../schemas/common";
+import { INGEST_BODY_EXAMPLES } from "../../schemas/cloudthread-examples";
 import { parseOrThrow } from "../../schemas/validation";
 import type { IngestWrite } from "../../storage/metric-store";
 import { failureToError } from "../../stream/client";
 import { metricObject, metricStreamName } from "../../stream/metric-protocol";
 
 const OPERATION = "ingest";
+
+/** Cloudthread answers a token that matches no data stream with 404 "no stream found". */
+const UNKNOWN_DATA_STREAM_TOKEN = {
+	status: 404 as const,
+	code: "no_stream_found",
+	message: "No stream found: the data_stream_token is unknown or has been revoked",
+	description: "The data_stream_token is unknown or revoked (Cloudthread's answer)",
+} satisfies DocumentedError;
 
 const route = createRoute({
 	method: "post",
@@ -35,11 +44,11 @@ const route = createRoute({
 	request: {
 		headers: IdempotencyHeadersSchema,
 		// Documented here; parsed by the handler, which enforces the size limits and authenticates first.
-		body: { content: { "application/json": { schema: IngestBodySchema } }, required: true },
+		body: { content: { "application/json": { schema: IngestBodySchema, examples: INGEST_BODY_EXAMPLES } }, required: true },
 	},
 	responses: {
-		201: { description: "Data ingested", content: { "application/json": { schema: IngestCreatedSchema } } },
-		...errorResponses(400, 403, 404, 409, 413, 415, 429, 503),
+		201: { description: "Data ingested", headers: IDEMPOTENT_REPLAYED_HEADER, content: { "application/json": { schema: IngestCreatedSchema } } },
+		...errorResponses(400, 403, UNKNOWN_DATA_STREAM_TOKEN, IDEMPOTENCY_KEY_REUSED, 413, 415, 429, 503),
 	},
 });
 
@@ -109,8 +118,7 @@ function authorizeBodyToken(c: Context<AppEnv>, body: unknown) {
 			{ code: token === undefined ? "missing_field" : "invalid_type", message: `data_stream_token ${problem}`, path: "data_stream_token" },
 		]);
 	}
-	// Cloudthread answers a token that matches no data stream with 404 "no stream found".
-	return authorizeToken(c, token, "write", () => new ApiError(404, "no_stream_found", "No stream found: the data_stream_token is unknown or has been revoked"));
+	return authorizeToken(c, token, "write", () => new ApiError(UNKNOWN_DATA_STREAM_TOKEN.status, UNKNOWN_DATA_STREAM_TOKEN.code, UNKNOWN_DATA_STREAM_TOKEN.message));
 }
 
 /**

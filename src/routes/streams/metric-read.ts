@@ -24,7 +24,7 @@ const route = createRoute({
 			description: "Points (JSON, or CSV with format=csv and the next cursor in X-Next-Cursor)",
 			content: { "application/json": { schema: MetricPointsSchema }, "text/csv": { schema: z.string() } },
 		},
-		...errorResponses(400, 403, 404),
+		...errorResponses(400, 403, 404, 429),
 	},
 });
 

@@ -17,7 +17,7 @@ const route = createRoute({
 	request: { query: MetricListQuerySchema },
 	responses: {
 		200: { description: "Metrics in name order", content: { "application/json": { schema: MetricListSchema } } },
-		...errorResponses(400, 403),
+		...errorResponses(400, 403, 429),
 	},
 });
 

@@ -37,7 +37,7 @@ const route = createRoute({
 				},
 			},
 		},
-		...errorResponses(400, 403),
+		...errorResponses(400, 403, 429),
 	},
 });
 

@@ -46,7 +46,7 @@ const route = createRoute({
 				"text/csv": { schema: z.string() },
 			},
 		},
-		...errorResponses(400, 403, 404),
+		...errorResponses(400, 403, 404, 429),
 	},
 });
 

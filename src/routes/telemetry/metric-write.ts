@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { ApiError, errorResponses, type ErrorDetail } from "../../http/errors";
-import { idempotencyOf, markReplayed } from "../../http/idempotency";
+import { ApiError, errorResponses, IDEMPOTENCY_KEY_REUSED } from "../../http/errors";
+import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { maxBodyBytes, readJsonBody } from "../../http/json-body";
 import { IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
 import {
@@ -14,7 +14,8 @@ import {
 	type ValueRow,
 	type WriteOperation,
 } from "../../schemas/telemetry";
-import { parseOrThrow, validationError } from "../../schemas/validation";
+import { DELETE_BODY_EXAMPLES, VALUE_BODY_EXAMPLES } from "../../schemas/telemetry-examples";
+import { checkDimensionKeys, parseOrThrow, validationError } from "../../schemas/validation";
 import { failureToError, streamObject } from "../../stream/client";
 import type { WriteCommand } from "../../stream/protocol";
 
@@ -43,13 +44,21 @@ function writeRoute(variant: WriteOperation | "legacy") {
 			headers: IdempotencyHeadersSchema,
 			// Documented here; parsed by the handler, which enforces the size limits first.
 			body: {
-				content: { "application/json": { schema: op === "delete" ? DeleteBodySchema : SumBodySchema } },
-				required: false,
+				content: {
+					"application/json": op === "delete"
+						? { schema: DeleteBodySchema, examples: DELETE_BODY_EXAMPLES }
+						: { schema: SumBodySchema, examples: VALUE_BODY_EXAMPLES },
+				},
+				required: true,
 			},
 		},
 		responses: {
-			200: { description: "Telemetry accepted", content: { "application/json": { schema: WriteAcceptedSchema } } },
-			...errorResponses(400, 403, ...(op === "delete" ? [404] : []), 409, 413, 415, 429, 503),
+			200: {
+				description: "Telemetry accepted (durably written), or the first response again for a repeated Idempotency-Key",
+				headers: IDEMPOTENT_REPLAYED_HEADER,
+				content: { "application/json": { schema: WriteAcceptedSchema } },
+			},
+			...errorResponses(400, 403, ...(op === "delete" ? [404] : []), IDEMPOTENCY_KEY_REUSED, 413, 415, 429, 503),
 		},
 	});
 }
@@ -102,22 +111,9 @@ function parseWrite(env: Env, op: WriteOperation, body: unknown): ParsedWrite {
 	}
 	const { records: valid } = parseOrThrow(SumBodySchema, body);
 
-	// The first record fixes the request's dimension keys; the stream's object checks them against the stream's.
-	const keysOf = (dims: Record<string, string> | undefined) => (dims ? Object.keys(dims).sort() : []);
-	const dimensionKeys = keysOf(valid[0].associated_cost);
-	const expected = JSON.stringify(dimensionKeys);
-	const details: ErrorDetail[] = [];
-	const rows: ValueRow[] = valid.map((r, record) => {
-		if (JSON.stringify(keysOf(r.associated_cost)) !== expected) {
-			details.push({
-				code: "inconsistent_filter_keys",
-				message: `All records in a stream must contain the same filter keys: record 0 has [${dimensionKeys.join(", ")}], this record has [${keysOf(r.associated_cost).join(", ")}]`,
-				record,
-				path: `records[${record}].associated_cost`,
-			});
-		}
-		return [r.timestamp, seriesKey(r.associated_cost), r.value];
-	});
+	// The stream's object then checks the request's dimension keys against the stream's.
+	const { dimensionKeys, details } = checkDimensionKeys(valid);
 	if (details.length > 0) throw validationError(details);
+	const rows: ValueRow[] = valid.map((r) => [r.timestamp, seriesKey(r.associated_cost), r.value]);
 	return { op, dimensionKeys, rows };
 }

@@ -1,8 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { errorResponses } from "../../http/errors";
-import { idempotencyOf, markReplayed } from "../../http/idempotency";
+import { errorResponses, IDEMPOTENCY_KEY_REUSED } from "../../http/errors";
+import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { readJsonBody } from "../../http/json-body";
 import { IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
 import { parseOrThrow } from "../../schemas/validation";
@@ -20,22 +20,30 @@ const route = createRoute({
 	description: "Hides the stream and its data; the name can then be used for a new stream. A stream with data is refused unless the body is {\"force\": true}.",
 	security: [{ apiKey: [] }],
 	middleware: [requireScope("delete_stream")] as const,
-	request: { params: StreamParamsSchema, headers: IdempotencyHeadersSchema },
+	request: {
+		params: StreamParamsSchema,
+		headers: IdempotencyHeadersSchema,
+		// Documented here; parsed by the handler (an absent body means {"force": false}).
+		body: { content: { "application/json": { schema: BodySchema, example: { force: true } } }, required: false },
+	},
 	responses: {
 		200: {
 			description: "Stream deleted",
+			headers: IDEMPOTENT_REPLAYED_HEADER,
 			content: {
 				"application/json": {
 					schema: z.object({ message: z.string(), stream: z.string(), deleted_at: z.string(), request_id: z.string() }).openapi("StreamDeleted"),
 				},
 			},
 		},
-		...errorResponses(400, 403, 404, 409, 429, 503),
+		...errorResponses(400, 403, 404, 409, IDEMPOTENCY_KEY_REUSED, 413, 415, 429, 503),
 	},
 });
 
 export function registerStreamDelete(app: OpenAPIHono<AppEnv>) {
-	app.openapi(route, async (c) => {
+	const { body: _documentedOnly, ...request } = route.request;
+	app.openAPIRegistry.registerPath(route);
+	app.openapi({ ...route, request, hide: true }, async (c) => {
 		const { name } = c.req.valid("param");
 		c.set("logFields", { stream: name, operation: "delete_stream" });
 		const body = await readJsonBody(c, 10_000, { optional: true });

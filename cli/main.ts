@@ -1,0 +1,142 @@
+// `meterline`: send telemetry files to a Meterline deployment and manage its stream tokens.
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { version } from "../package.json";
+import { send, SEND_OPTIONS } from "./send";
+import { tokens, TOKENS_OPTIONS } from "./tokens";
+
+export const HELP = `meterline ${version}: send unit-cost telemetry to Meterline and manage its tokens
+
+Usage:
+  meterline send <file> --stream <name> [--op sum|replace|delete] [options]
+  meterline tokens create --org <org> --name <name> [--scopes write,read,delete_stream]
+  meterline tokens list --org <org>
+  meterline tokens revoke <token-id>
+
+send: reads a CSV, JSON ({"records": [...]} or an array) or JSONL file, checks every record
+locally with the service's own rules (errors name the file line), then sends it in requests
+under the service's limits, each with its own Idempotency-Key, retrying 429, 503 and network
+errors with exponential backoff (honouring Retry-After). Exits 1 if anything was not accepted.
+  --stream <name>            stream to write to (required)
+  --op sum|replace|delete    default sum
+  --format csv|json|jsonl    default: from the file extension
+  --timestamp-column <col>   CSV column of the timestamp (default "timestamp")
+  --value-column <col>       CSV column of the value (default "value"; not read for delete)
+  --dimension <key>=<col>    a dimension from a CSV column, e.g. --dimension "custom:Client=client"
+                             (repeatable); without any, every other column is a dimension named
+                             by its header (e.g. a column "custom:Client" or "Region")
+  --ignore-extra-columns     with --dimension: skip CSV columns that are not mapped
+  --batch-size <n>           records per request (default and maximum 10000)
+  --max-bytes <n>            bytes per request body (default 5000000)
+  --run-id <id>              mixed into the idempotency keys; by default they derive from each
+                             request's content, so re-running the same file within 24 hours (after
+                             a crash, say) applies nothing twice. Pass a new id to send it again.
+  --max-retries <n>          retries per request (default 8)
+  --max-errors <n>           problems listed when validation fails (default 20)
+  --dry-run                  validate and plan the requests, send nothing
+
+tokens: the admin API, with the deployment's ADMIN_TOKEN.
+
+Common options:
+  --url <url>                service base URL       (env METERLINE_URL, default http://localhost:8787)
+  --token <token>            stream token for send  (env METERLINE_TOKEN)
+  --admin-token <token>      admin token for tokens (env METERLINE_ADMIN_TOKEN)
+  -h, --help                 this help
+  -v, --version              the CLI's version
+`;
+
+/** Thrown for a bad command line: the message and a pointer to --help, exit code 2. */
+export class UsageError extends Error {}
+
+export interface Io {
+	out: (text: string) => void;
+	err: (text: string) => void;
+	/** Where the progress bar goes (stderr). */
+	progress: { isTTY?: boolean; columns?: number; write(text: string): unknown };
+	env: Record<string, string | undefined>;
+}
+
+const COMMON_OPTIONS = {
+	url: { type: "string" },
+	token: { type: "string" },
+	"admin-token": { type: "string" },
+	help: { type: "boolean", short: "h" },
+	version: { type: "boolean", short: "v" },
+} satisfies ParseArgsConfig["options"];
+
+export type CommonOptions = { url: string };
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+	const [command, ...rest] = argv;
+	try {
+		if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+			io.out(HELP);
+			return command === undefined ? 2 : 0;
+		}
+		if (command === "--version" || command === "-v") {
+			io.out(`${version}\n`);
+			return 0;
+		}
+		if (command === "send") {
+			const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, ...SEND_OPTIONS });
+			if (values.help) return (io.out(HELP), 0);
+			return await send(positionals, values, baseUrl(values.url, io), io);
+		}
+		if (command === "tokens") {
+			const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, ...TOKENS_OPTIONS });
+			if (values.help) return (io.out(HELP), 0);
+			return await tokens(positionals, values, baseUrl(values.url, io), io);
+		}
+		throw new UsageError(`unknown command '${command}'`);
+	} catch (err) {
+		if (err instanceof UsageError) {
+			io.err(`meterline: ${err.message}\nRun 'meterline --help' for usage.\n`);
+			return 2;
+		}
+		throw err;
+	}
+}
+
+function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: O) {
+	try {
+		return parseArgs({ args, options, allowPositionals: true, strict: true });
+	} catch (err) {
+		throw new UsageError((err as Error).message);
+	}
+}
+
+function baseUrl(flag: string | undefined, io: Io): string {
+	const raw = flag ?? io.env.METERLINE_URL ?? "http://localhost:8787";
+	let url: URL;
+	try {
+		url = new URL(raw);
+	} catch {
+		throw new UsageError(`--url '${raw}' is not a URL`);
+	}
+	if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--url must be http or https, not ${url.protocol}`);
+	return url.href.replace(/\/+$/, "");
+}
+
+/** A required secret from its flag or environment variable. */
+export function secret(flag: string | undefined, envName: string, flagName: string, io: Io): string {
+	const value = flag ?? io.env[envName];
+	if (!value) throw new UsageError(`no ${flagName.replace(/^--/, "").replace("-", " ")}: pass ${flagName} or set ${envName}`);
+	return value;
+}
+
+/** A positive integer flag, at most max. */
+export function intFlag(value: string | undefined, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+	if (value === undefined) return fallback;
+	const n = Number(value);
+	if (!Number.isInteger(n) || n < 0 || n > max) throw new UsageError(`${name} must be an integer from 0 to ${max}`);
+	return n;
+}
+
+function processIo(): Io {
+	return {
+		out: (text) => process.stdout.write(text),
+		err: (text) => process.stderr.write(text),
+		progress: process.stderr,
+		env: process.env,
+	};
+}

@@ -1,0 +1,165 @@
+// `meterline send`: validate a whole file locally, then send it in batches that are safe to retry.
+import { readFile } from "node:fs/promises";
+import type { ParseArgsConfig } from "node:util";
+import { StreamNameSchema } from "../src/schemas/common";
+import { WRITE_OPERATIONS, type WriteOperation } from "../src/schemas/telemetry";
+import { batches, SERVICE_MAX_BODY_BYTES, SERVICE_MAX_RECORDS, type Batch } from "./batches";
+import { DEFAULT_RETRY_POLICY, describeError, GaveUpError, requestWithRetry, USER_AGENT } from "./http";
+import { intFlag, secret, UsageError, type Io } from "./main";
+import { formatRate, Progress } from "./progress";
+import { formatOf, InputError, readRecords, type CsvMapping } from "./records";
+import { describeDetails, validateRecords, type ErrorDetail } from "./validate";
+
+export const SEND_OPTIONS = {
+	stream: { type: "string" },
+	op: { type: "string" },
+	format: { type: "string" },
+	"timestamp-column": { type: "string" },
+	"value-column": { type: "string" },
+	dimension: { type: "string", multiple: true },
+	"ignore-extra-columns": { type: "boolean" },
+	"batch-size": { type: "string" },
+	"max-bytes": { type: "string" },
+	"run-id": { type: "string" },
+	"max-retries": { type: "string" },
+	"max-errors": { type: "string" },
+	"dry-run": { type: "boolean" },
+} satisfies ParseArgsConfig["options"];
+
+type SendValues = { [K in keyof typeof SEND_OPTIONS]?: (typeof SEND_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof SEND_OPTIONS)[K] extends { type: "boolean" } ? boolean : string } & {
+	token?: string;
+};
+
+export async function send(positionals: string[], values: SendValues, url: string, io: Io): Promise<number> {
+	if (positionals.length !== 1) throw new UsageError("send takes exactly one file");
+	const [file] = positionals;
+	const stream = values.stream;
+	if (stream === undefined) throw new UsageError("--stream is required");
+	if (!StreamNameSchema.safeParse(stream).success) throw new UsageError(`--stream '${stream}': stream names are 1 to 256 characters of A-Z, a-z, 0-9, '_', '.' and '-'`);
+	const op = (values.op ?? "sum") as WriteOperation;
+	if (!WRITE_OPERATIONS.includes(op)) throw new UsageError(`--op must be one of ${WRITE_OPERATIONS.join(", ")}`);
+	const maxRecords = intFlag(values["batch-size"], "--batch-size", SERVICE_MAX_RECORDS, SERVICE_MAX_RECORDS);
+	const maxBytes = intFlag(values["max-bytes"], "--max-bytes", SERVICE_MAX_BODY_BYTES, SERVICE_MAX_BODY_BYTES);
+	if (maxRecords < 1 || maxBytes < 100) throw new UsageError("--batch-size must be at least 1 and --max-bytes at least 100");
+	const maxErrors = intFlag(values["max-errors"], "--max-errors", 20);
+	const policy = { ...DEFAULT_RETRY_POLICY, maxRetries: intFlag(values["max-retries"], "--max-retries", DEFAULT_RETRY_POLICY.maxRetries, 100) };
+	const token = values["dry-run"] ? "" : secret(values.token, "METERLINE_TOKEN", "--token", io);
+
+	// 1. Read and check the whole file before sending any of it: a file is all or nothing as far as validation goes.
+	let text: string;
+	try {
+		text = await readFile(file, "utf8");
+	} catch (err) {
+		io.err(`${file}: cannot read: ${(err as Error).message}\n`);
+		return 1;
+	}
+	let parsed;
+	try {
+		parsed = readRecords(text, formatOf(file, values.format), csvMapping(values, op));
+	} catch (err) {
+		if (!(err instanceof InputError)) throw err;
+		io.err(`${file}${err.line ? `:${err.line}` : ""}: ${err.message}\n`);
+		return 1;
+	}
+	const { records, lines } = parsed;
+	if (records.length === 0) {
+		io.err(`${file}: no records\n`);
+		return 1;
+	}
+	const problems = validateRecords(op, records);
+	if (problems.length > 0) {
+		io.err(describeDetails(problems, file, lines, maxErrors).join("\n") + "\n");
+		io.err(`${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"} found; nothing was sent.\n`);
+		return 1;
+	}
+
+	// 2. Plan the requests. Their bodies and idempotency keys are fixed now, so a retry resends the same bytes.
+	let planned: Batch[];
+	try {
+		planned = [...batches(records, { maxRecords, maxBytes, stream, op, runId: values["run-id"] ?? "" })];
+	} catch (err) {
+		if (!(err instanceof RangeError)) throw err;
+		io.err(`${file}: ${err.message}\n`);
+		return 1;
+	}
+	const summary = `${records.length.toLocaleString("en-US")} records to stream '${stream}' (${op}) in ${planned.length} request${planned.length === 1 ? "" : "s"}`;
+	if (values["dry-run"]) {
+		io.out(`${file}: valid. Would send ${summary}.\n`);
+		return 0;
+	}
+	io.err(`Sending ${summary} to ${url}\n`);
+
+	// 3. Send in file order: a replace or delete must apply after the records before it.
+	const endpoint = `${url}/unit-cost/v1/telemetry/metric/${encodeURIComponent(stream)}/${op}`;
+	const progress = new Progress(io.progress, records.length, planned.length);
+	progress.start();
+	let replayed = 0;
+	let retries = 0;
+	for (const batch of planned) {
+		const where = `request ${batch.index + 1}/${planned.length} (lines ${lines[batch.first]}-${lines[batch.first + batch.count - 1]})`;
+		let result;
+		try {
+			result = await requestWithRetry(
+				endpoint,
+				{
+					method: "POST",
+					headers: { Authorization: token, "Content-Type": "application/json", "Idempotency-Key": batch.idempotencyKey, "User-Agent": USER_AGENT },
+					body: batch.body,
+				},
+				policy,
+				(notice) => {
+					retries++;
+					progress.note(`${where}: ${notice.reason}; retry ${notice.attempt} in ${(notice.delayMs / 1000).toFixed(1)} s`);
+				},
+			);
+		} catch (err) {
+			if (!(err instanceof GaveUpError)) throw err;
+			return failed(io, progress, `${where}: ${err.message}`, batch.index);
+		}
+		if (result.status !== 200) {
+			const rejected = (result.json as { error?: { details?: ErrorDetail[] } } | undefined)?.error?.details ?? [];
+			// The service numbers records within the request; the file's lines are what the user can fix.
+			const inFile = rejected.map((d) => (d.record === undefined ? d : { ...d, record: d.record + batch.first }));
+			const listed = inFile.length > 0 ? `\n${describeDetails(inFile, file, lines, maxErrors).join("\n")}` : "";
+			return failed(io, progress, `${where}: HTTP ${result.status}${describeError(result.json)}${listed}`, batch.index);
+		}
+		if (result.headers.get("idempotent-replayed") === "true") replayed++;
+		progress.advance(batch.count, batch.index);
+	}
+	progress.finish();
+	const elapsed = progress.elapsedMs();
+	const notes = [
+		retries > 0 ? `${retries} retr${retries === 1 ? "y" : "ies"}` : "",
+		replayed > 0 ? `${replayed} request${replayed === 1 ? " was" : "s were"} already applied earlier (same Idempotency-Key) and not applied again` : "",
+	].filter(Boolean);
+	io.out(
+		`Sent ${summary} in ${(elapsed / 1000).toFixed(1)} s (${formatRate(records.length, elapsed)})${notes.length ? `; ${notes.join("; ")}` : ""}.\n`,
+	);
+	return 0;
+}
+
+function failed(io: Io, progress: Progress, message: string, batchIndex: number): number {
+	progress.finish();
+	io.err(`${message}\n`);
+	io.err(
+		batchIndex === 0
+			? "Nothing was applied.\n"
+			: `Requests 1-${batchIndex} were applied; the rest were not. Re-running the same command re-sends them all, and the applied ones are not applied twice (same Idempotency-Keys, within 24 hours).\n`,
+	);
+	return 1;
+}
+
+function csvMapping(values: SendValues, op: WriteOperation): CsvMapping {
+	const dimensions = values.dimension?.map((spec): [string, string] => {
+		const at = spec.lastIndexOf("=");
+		if (at <= 0 || at === spec.length - 1) throw new UsageError(`--dimension '${spec}' must be <dimension>=<column>, e.g. "custom:Client=client"`);
+		return [spec.slice(0, at), spec.slice(at + 1)];
+	});
+	return {
+		timestampColumn: values["timestamp-column"] ?? "timestamp",
+		valueColumn: values["value-column"] ?? "value",
+		dimensions: dimensions ?? null,
+		ignoreExtraColumns: values["ignore-extra-columns"] ?? false,
+		withValue: op !== "delete",
+	};
+}

@@ -1,0 +1,37 @@
+// Runs in Node before the workerd suite: validates the app's OpenAPI document with the offline
+// validator, which needs Node (it reads its JSON Schemas from disk and compiles them deeper than
+// workerd's stack allows). test/openapi.test.ts then checks that the document the Worker serves
+// is this same document.
+import { Validator } from "@seriousme/openapi-schema-validator";
+import type { TestProject } from "vitest/node";
+import { createApp } from "../src/app";
+
+export interface OpenApiValidation {
+	document: Record<string, unknown>;
+	valid: boolean;
+	version: string | undefined;
+	errors: string;
+}
+
+declare module "vitest" {
+	export interface ProvidedContext {
+		openApiValidation: OpenApiValidation;
+	}
+}
+
+export default async function setup(project: TestProject) {
+	// The document route needs no bindings, so the app answers it outside workerd too
+	// (its one-line request log is muted here, as in the suite).
+	const log = console.log;
+	console.log = () => {};
+	const res = await Promise.resolve(createApp().request("http://meterline.test/openapi.json")).finally(() => (console.log = log));
+	const document = (await res.json()) as Record<string, unknown>;
+	const validator = new Validator();
+	const result = await validator.validate(structuredClone(document));
+	project.provide("openApiValidation", {
+		document,
+		valid: result.valid,
+		version: validator.version,
+		errors: result.valid ? "" : JSON.stringify(result.errors, null, 1).slice(0, 4000),
+	});
+}

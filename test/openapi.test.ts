@@ -1,0 +1,174 @@
+// The OpenAPI document: valid OpenAPI 3.1, exactly the app's routes, and examples that really work.
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { createApp } from "../src/app";
+import { ErrorResponseSchema } from "../src/http/errors";
+import { api, createToken, expectAccepted, json, uniqueOrg, write, type Op } from "./helpers";
+
+type Operation = {
+	security?: Record<string, string[]>[];
+	parameters?: { name: string; in: string }[];
+	requestBody?: { content: Record<string, { schema?: unknown; example?: unknown; examples?: Record<string, { value: unknown }> }> };
+	responses: Record<string, { content?: Record<string, { schema?: { $ref?: string }; example?: unknown }>; headers?: Record<string, unknown> }>;
+};
+type Document = { openapi: string; paths: Record<string, Record<string, Operation>>; servers?: { url: string }[] };
+
+const HTTP_METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
+
+let doc: Document;
+beforeAll(async () => {
+	const res = await api("/openapi.json");
+	expect(res.status).toBe(200);
+	expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+	doc = await res.json();
+});
+
+/** Every (method, path) of the document, as "GET /a/{b}". */
+function documentedOperations(): string[] {
+	return Object.entries(doc.paths).flatMap(([path, item]) =>
+		Object.keys(item)
+			.filter((method) => HTTP_METHODS.has(method))
+			.map((method) => `${method.toUpperCase()} ${path}`),
+	);
+}
+
+function operations(): [string, Operation][] {
+	return Object.entries(doc.paths).flatMap(([path, item]) =>
+		Object.entries(item)
+			.filter(([method]) => HTTP_METHODS.has(method))
+			.map(([method, op]) => [`${method.toUpperCase()} ${path}`, op] as [string, Operation]),
+	);
+}
+
+describe("GET /openapi.json", () => {
+	it("is a valid OpenAPI 3.1 document (offline validator: JSON Schema of OpenAPI 3.1, then every $ref)", () => {
+		// Validated in Node by openapi-validation.global-setup.ts; this is the document the Worker serves.
+		const validation = inject("openApiValidation");
+		expect(validation.errors).toBe("");
+		expect(validation.valid).toBe(true);
+		expect(validation.version).toBe("3.1");
+		expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+		expect({ ...doc, servers: undefined }).toEqual({ ...validation.document, servers: undefined });
+	});
+
+	it("documents exactly the routes the app serves, no more and no fewer", () => {
+		// Derived from the router itself: a route added anywhere (e.g. another API family) must be documented.
+		const served = createApp()
+			.routes.filter((route) => route.method !== "ALL") // app.use() middleware
+			.map((route) => `${route.method} ${route.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}")}`);
+		// A route's middleware and validators are router entries of their own: compare the sets.
+		const servedOperations = [...new Set(served)].sort();
+		expect(servedOperations.length).toBeGreaterThan(10);
+		expect(servedOperations).toEqual(documentedOperations().sort());
+	});
+
+	it("points its server at the deployment it was fetched from", () => {
+		expect(doc.servers).toEqual([{ url: "http://meterline.test" }]);
+	});
+
+	it("gives every error response the one error schema, with an example body of that shape", () => {
+		let errorResponses = 0;
+		for (const [name, op] of operations()) {
+			for (const [status, response] of Object.entries(op.responses)) {
+				if (Number(status) < 400) continue;
+				errorResponses++;
+				const media = response.content?.["application/json"];
+				expect(media?.schema?.$ref, `${name} ${status}`).toBe("#/components/schemas/ErrorResponse");
+				expect(ErrorResponseSchema.safeParse(media?.example).success, `${name} ${status} example`).toBe(true);
+			}
+		}
+		expect(errorResponses).toBeGreaterThan(40);
+	});
+
+	it("documents authentication, rate limits and Retry-After on every endpoint that takes a stream token", () => {
+		const streamTokenOps = operations().filter(([, op]) => op.security?.some((s) => "apiKey" in s));
+		expect(streamTokenOps.length).toBeGreaterThanOrEqual(8);
+		for (const [name, op] of streamTokenOps) {
+			expect(Object.keys(op.responses), name).toEqual(expect.arrayContaining(["403", "429"]));
+			expect(Object.keys(op.responses["429"].headers ?? {}), name).toEqual(expect.arrayContaining(["Retry-After", "RateLimit-Limit"]));
+		}
+		const adminOps = operations().filter(([, op]) => op.security?.some((s) => "adminToken" in s));
+		expect(adminOps.length).toBe(3);
+	});
+
+	it("documents the Idempotency-Key header and the 409/413/415/429 answers of every write endpoint", () => {
+		const writes = operations().filter(([name]) => name.startsWith("POST /unit-cost/") || name.startsWith("DELETE /unit-cost/"));
+		expect(writes.length).toBe(5);
+		for (const [name, op] of writes) {
+			expect(op.parameters?.some((p) => p.in === "header" && p.name.toLowerCase() === "idempotency-key"), name).toBe(true);
+			expect(Object.keys(op.responses), name).toEqual(expect.arrayContaining(["200", "400", "403", "409", "413", "415", "429", "503"]));
+			expect(Object.keys(op.responses["200"].headers ?? {}), name).toContain("Idempotent-Replayed");
+		}
+		const sum = doc.paths["/unit-cost/v1/telemetry/metric/{name}/sum"].post;
+		expect(sum.responses["409"].content?.["application/json"].example).toMatchObject({ error: { code: "idempotency_key_reused" } });
+	});
+
+	it("documents the ingest log and the admin token endpoints", () => {
+		expect(Object.keys(doc.paths)).toEqual(
+			expect.arrayContaining(["/unit-cost/v1/telemetry/metric/{name}/log", "/admin/v1/tokens", "/admin/v1/tokens/{id}"]),
+		);
+		expect(Object.keys(doc.paths["/admin/v1/tokens"]).sort()).toEqual(["get", "post"]);
+	});
+});
+
+describe("the request examples of the document", () => {
+	let token: string;
+	beforeAll(async () => {
+		({ token } = await createToken(uniqueOrg("openapi")));
+	});
+
+	function examplesOf(path: string, method = "post"): [string, { records: Record<string, unknown>[] }][] {
+		const media = doc.paths[path][method].requestBody?.content["application/json"];
+		return Object.entries(media?.examples ?? {}).map(([name, example]) => [name, example.value as { records: Record<string, unknown>[] }]);
+	}
+
+	it("has the seeds' examples on every value write, each accepted as documented", async () => {
+		const variants: [Op, string][] = [
+			["legacy", "/unit-cost/v1/telemetry/metric/{name}"],
+			["sum", "/unit-cost/v1/telemetry/metric/{name}/sum"],
+			["replace", "/unit-cost/v1/telemetry/metric/{name}/replace"],
+		];
+		for (const [op, path] of variants) {
+			const examples = examplesOf(path);
+			expect(examples.length, path).toBeGreaterThanOrEqual(4);
+			for (const [name, body] of examples) {
+				// One stream per example: each fixes its own dimension keys.
+				await expectAccepted(await write(token, `example-${op}-${name}`, op, body), body.records.length);
+			}
+		}
+	});
+
+	it("has delete examples, each accepted on a stream holding the matching data", async () => {
+		const examples = examplesOf("/unit-cost/v1/telemetry/metric/{name}/delete");
+		expect(examples.length).toBeGreaterThanOrEqual(2);
+		for (const [name, body] of examples) {
+			const stream = `example-delete-${name}`;
+			await expectAccepted(await write(token, stream, "sum", { records: body.records.map((r) => ({ ...r, value: 1 })) }));
+			const deleted = await expectAccepted(await write(token, stream, "delete", body), body.records.length);
+			expect(deleted.series_deleted, name).toBeGreaterThan(0);
+		}
+	});
+
+	it("has Cloudthread ingest examples, each accepted with a real token in data_stream_token", async () => {
+		const media = doc.paths["/streams/ingest"].post.requestBody?.content["application/json"];
+		const examples = Object.entries(media?.examples ?? {});
+		expect(examples.length).toBeGreaterThanOrEqual(2);
+		for (const [name, example] of examples) {
+			const body = { ...(example.value as Record<string, unknown>), data_stream_token: token };
+			const res = await api("/streams/ingest", json("POST", body));
+			expect(res.status, `${name}: ${await res.clone().text()}`).toBe(201);
+		}
+	});
+});
+
+describe("GET /docs", () => {
+	it("is an HTML page that renders /openapi.json with the Scalar bundle this Worker serves (no CDN)", async () => {
+		const res = await api("/docs");
+		expect(res.status).toBe(200);
+		expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+		const html = await res.text();
+		const scripts = [...html.matchAll(/<script[^>]*\bsrc="([^"]+)"/g)].map((m) => m[1]);
+		expect(scripts).toEqual(["/docs/scalar/standalone.js"]);
+		expect(html).toContain("/openapi.json");
+		expect(html).not.toMatch(/https?:\/\/(cdn\.|fonts\.|unpkg|jsdelivr)/);
+	});
+});
