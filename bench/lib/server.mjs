@@ -9,15 +9,26 @@ import http from "node:http";
 // Same as scripts/start.mjs: offline and quiet.
 const WRANGLER_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
-export function freePort() {
-	return new Promise((resolve, reject) => {
+// The only ports the benchmark may use (shared machine): the service, then wrangler's inspector.
+export const BENCH_PORTS = [8801, 8802, 8803, 8804, 8805, 8806, 8807, 8808, 8809];
+
+function portIsFree(port) {
+	return new Promise((resolve) => {
 		const server = createServer();
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address();
-			server.close(() => resolve(port));
-		});
+		server.once("error", () => resolve(false));
+		server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
 	});
+}
+
+/** The first `count` free ports of BENCH_PORTS. */
+export async function benchPorts(count) {
+	const free = [];
+	for (const port of BENCH_PORTS) {
+		if (free.length === count) break;
+		if (await portIsFree(port)) free.push(port);
+	}
+	if (free.length < count) throw new Error(`need ${count} free ports among ${BENCH_PORTS[0]}-${BENCH_PORTS.at(-1)}, found ${free.length}`);
+	return free;
 }
 
 /**
@@ -35,14 +46,17 @@ export async function startService({ root, stateDir, logFile }) {
 	});
 	if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
 
-	const port = await freePort();
-	const inspectorPort = await freePort(); // the default 9229 may be taken by another wrangler
+	// An explicit inspector port: the default 9229 may be taken by another wrangler.
+	const [port, inspectorPort] = await benchPorts(2);
 	const adminToken = `adm_${randomBytes(24).toString("base64url")}`;
 	const log = openSync(logFile, "a");
 	const child = spawn(
 		process.execPath,
 		[wranglerJs, "dev", ...persist, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
-			"--var", `ADMIN_TOKEN:${adminToken}`, "--log-level", "warn", "--show-interactive-dev-session=false"],
+			"--var", `ADMIN_TOKEN:${adminToken}`,
+			// The per-token rate limiter (1,000 requests / 10 s) would cap the small-request cases.
+			"--var", "RATE_LIMITS:off",
+			"--log-level", "warn", "--show-interactive-dev-session=false"],
 		{ cwd: root, env: WRANGLER_ENV, stdio: ["ignore", log, log], detached: true },
 	);
 	closeSync(log);

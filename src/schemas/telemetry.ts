@@ -25,8 +25,26 @@ function fail(ctx: z.RefinementCtx, code: string, message: string): typeof z.NEV
 const TIMESTAMP =
 	/^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?(?:\s*(Z|[+-]\d{2}(?::?\d{2})?))?)?$/i;
 
+type ParsedTimestamp = { day: string; epochMs: number } | { error: string };
+
+// A backfill repeats the same few timestamps thousands of times, and parsing one (regex and
+// Date arithmetic) was the largest single cost of validating a request. The result depends on
+// the input alone, so it is remembered; the cache is emptied when it fills.
+const parsedTimestamps = new Map<string, ParsedTimestamp>();
+const MAX_CACHED_TIMESTAMPS = 4096;
+
 /** A CloudZero timestamp reduced to its UTC day, or the reason it cannot be. */
-export function parseTimestamp(input: string): { day: string; epochMs: number } | { error: string } {
+export function parseTimestamp(input: string): ParsedTimestamp {
+	let parsed = parsedTimestamps.get(input);
+	if (parsed === undefined) {
+		if (parsedTimestamps.size >= MAX_CACHED_TIMESTAMPS) parsedTimestamps.clear();
+		parsed = parseTimestampUncached(input);
+		parsedTimestamps.set(input, parsed);
+	}
+	return parsed;
+}
+
+function parseTimestampUncached(input: string): ParsedTimestamp {
 	const m = TIMESTAMP.exec(input.trim());
 	if (!m) return { error: `'${input.slice(0, 64)}' is not an ISO 8601 date or date-time` };
 	const [, y, mo, d, hh = "0", mi = "0", ss = "0", offset] = m;
@@ -54,6 +72,9 @@ export function parseTimestamp(input: string): { day: string; epochMs: number } 
 }
 
 const NUMERIC_STRING = /^\+?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+// At most 15 digits and no exponent: already exact to 15 significant digits as a double
+// (DBL_DIG), so rounding it again (toPrecision) cannot change it.
+const SHORT_DECIMAL = /^\+?(?=(?:\.?\d){1,15}$)\d*\.?\d*$/;
 
 /** A CloudZero value: a finite, non-negative number or numeric string, rounded to 15 significant digits. */
 export function parseValue(input: number | string): number | { code: string; error: string } {
@@ -67,6 +88,7 @@ export function parseValue(input: number | string): number | { code: string; err
 		if (s.startsWith("-") && NUMERIC_STRING.test(s.slice(1))) return { code: "negative_value", error: "value must not be negative" };
 		if (!NUMERIC_STRING.test(s)) return { code: "invalid_value", error: `'${s.slice(0, 64)}' is not a number` };
 		n = Number(s);
+		if (SHORT_DECIMAL.test(s)) return n + 0; // + 0 turns -0 into 0
 	}
 	if (!Number.isFinite(n)) return { code: "invalid_value", error: "value must be a finite number" };
 	if (n < 0) return { code: "negative_value", error: "value must not be negative" };
@@ -141,10 +163,9 @@ export const WriteAcceptedSchema = z
 	.openapi("TelemetryAccepted");
 export type WriteAccepted = z.infer<typeof WriteAcceptedSchema>;
 
-/** A stream's identity for a series: its dimensions as canonical JSON, keys sorted. */
-export function seriesKey(dims: Record<string, string> | undefined): string {
+/** A stream's identity for a series: its dimensions as canonical JSON, keys sorted (pass them if already known). */
+export function seriesKey(dims: Record<string, string> | undefined, keys = dims ? Object.keys(dims).sort() : []): string {
 	if (!dims) return "{}";
-	const keys = Object.keys(dims).sort();
 	const sorted: Record<string, string> = {};
 	for (const key of keys) sorted[key] = dims[key];
 	return JSON.stringify(sorted);
