@@ -141,6 +141,59 @@ export const SumRecordSchema = z
 	.strictObject({ timestamp: TimestampSchema, value: ValueSchema, associated_cost: AssociatedCostSchema.optional() })
 	.openapi("TelemetryRecord");
 
+type SumRecord = z.output<typeof SumRecordSchema>;
+
+/**
+ * The records of a sum/replace body that is valid in the plainest way, exactly as
+ * SumBodySchema would return them, or null to let SumBodySchema parse it (and list every problem).
+ * Validating 1,000 records through zod's generic machinery cost about a fifth of a request's
+ * time in the Worker; this checks the same rules with the same parsers in one loop. It only
+ * ever accepts: anything unusual, valid or not, goes to the schema, which stays the one source
+ * of error messages and of the OpenAPI document.
+ */
+export function plainSumRecords(body: unknown): SumRecord[] | null {
+	if (!isPlainObject(body)) return null;
+	const records = body.records;
+	if (!Array.isArray(records) || records.length === 0) return null;
+	for (const key in body) if (key !== "records") return null;
+	const latest = Date.now() + MAX_FUTURE_MS;
+	const out: SumRecord[] = new Array(records.length);
+	for (let i = 0; i < records.length; i++) {
+		const r: unknown = records[i];
+		if (!isPlainObject(r)) return null;
+		let fields = 0;
+		for (const key in r) {
+			if (key !== "timestamp" && key !== "value" && key !== "associated_cost") return null;
+			fields++;
+		}
+		const { timestamp, value, associated_cost: dims } = r;
+		if (typeof timestamp !== "string" || (typeof value !== "number" && typeof value !== "string")) return null;
+		if (fields !== (dims === undefined ? 2 : 3)) return null;
+		if (dims !== undefined && !plainDimensions(dims)) return null;
+		const time = parseTimestamp(timestamp);
+		if ("error" in time || time.epochMs > latest) return null;
+		const parsedValue = parseValue(value);
+		if (typeof parsedValue !== "number") return null;
+		out[i] = dims === undefined ? { timestamp: time.day, value: parsedValue } : { timestamp: time.day, value: parsedValue, associated_cost: dims };
+	}
+	return out;
+}
+
+function plainDimensions(dims: unknown): dims is Record<string, string> {
+	if (!isPlainObject(dims)) return false;
+	let count = 0;
+	for (const key in dims) {
+		const value = dims[key];
+		if (++count > MAX_DIMENSIONS || !DIMENSION_KEY.test(key)) return false;
+		if (typeof value !== "string" || value.length === 0 || value.length > MAX_DIMENSION_VALUE_LENGTH) return false;
+	}
+	return true;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
 export const DeleteRecordSchema = z
 	.strictObject({ timestamp: TimestampSchema, associated_cost: AssociatedCostSchema.optional() })
 	.openapi("TelemetryDeleteRecord");
