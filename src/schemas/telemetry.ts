@@ -184,8 +184,9 @@ function plainDimensions(dims: unknown): dims is Record<string, string> {
 	let count = 0;
 	for (const key in dims) {
 		const value = dims[key];
-		if (++count > MAX_DIMENSIONS || !DIMENSION_KEY.test(key)) return false;
-		if (typeof value !== "string" || value.length === 0 || value.length > MAX_DIMENSION_VALUE_LENGTH) return false;
+		// DIMENSION_KEY also excludes "__proto__", which the schema refuses.
+		if (++count > MAX_DIMENSIONS || !DIMENSION_KEY.test(key) || !key.isWellFormed()) return false;
+		if (typeof value !== "string" || value.length === 0 || value.length > MAX_DIMENSION_VALUE_LENGTH || !value.isWellFormed()) return false;
 	}
 	return true;
 }
