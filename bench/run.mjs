@@ -25,6 +25,9 @@ const results = {
 	settings: { seconds_per_case: SECONDS, connections: CONNECTIONS, write_grid: `${WRITE_DAYS} days x 200 series`, dimensions: 5, server: "wrangler dev --var RATE_LIMITS:off" },
 };
 let service;
+// Ctrl-C and kill end Node without its 'exit' event unless handled; on 'exit' the server's
+// process group is killed (scripts/lib/dev-server.mjs).
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.once(signal, () => process.exit(130));
 const agentForReads = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 try {
@@ -44,7 +47,7 @@ async function main() {
 	log(`  ${fmt(results.service_sql_in_node.records_per_second)} records/s, totals ${results.service_sql_in_node.verified ? "ok" : "MISMATCH"}`);
 
 	log("Starting wrangler dev on fresh local state (migrations applied, RATE_LIMITS=off: the per-token rate limiter would cap the load)…");
-	service = await startService({ root, stateDir: join(tmp, "state"), logFile: join(tmp, "wrangler.log") });
+	service = await startService({ stateDir: join(tmp, "state"), logFile: join(tmp, "wrangler.log") });
 	const { port } = service;
 	const created = await request(undefined, {
 		port,
@@ -60,19 +63,25 @@ async function main() {
 	// Warm-up: JIT, first Durable Object instances, first D1 statements.
 	await writeCase(ctx, { name: "warm-up", op: "sum", streams: 2, recordsPerRequest: 1000, seconds: 2, quiet: true });
 
+	// Small requests are timed twice: on the fresh server, and after the bulk cases have grown
+	// workerd's memory (its own latency floor rises then too); the target is checked on the worse.
+	const small = (when) => ({ name: `sum 1 x 1 stream, 1 conn, ${when}`, op: "sum", streams: 1, recordsPerRequest: 1, connections: 1, seconds: Math.min(SECONDS, 10) });
 	results.cases = {};
+	results.latency_floor = {};
+	results.latency_floor["before bulk"] = await harnessFloor(ctx, "before bulk");
 	const cases = [
+		small("before bulk"),
 		{ name: "sum 1000 x 1 stream", op: "sum", streams: 1, recordsPerRequest: 1000 },
 		{ name: "sum 1000 x 16 streams", op: "sum", streams: 16, recordsPerRequest: 1000 },
 		{ name: "replace 1000 x 1 stream", op: "replace", streams: 1, recordsPerRequest: 1000 },
 		{ name: "replace 1000 x 16 streams", op: "replace", streams: 16, recordsPerRequest: 1000 },
 		{ name: "sum 2000 x 1 stream", op: "sum", streams: 1, recordsPerRequest: 2000 },
-		{ name: "sum 1 x 1 stream, 1 conn", op: "sum", streams: 1, recordsPerRequest: 1, connections: 1, seconds: Math.min(SECONDS, 10) },
+		small("after bulk"),
 		{ name: "sum 1 x 16 streams", op: "sum", streams: 16, recordsPerRequest: 1 },
 	];
 	for (const spec of cases) results.cases[spec.name] = await writeCase(ctx, spec);
+	results.latency_floor["after bulk"] = await harnessFloor(ctx, "after bulk");
 
-	results.harness_floor = await harnessFloor(ctx);
 	results.reads = await readCase(ctx);
 	results.memory = memorySnapshot(service.pid, port);
 	results.derived = derive(results);
@@ -170,7 +179,7 @@ async function verifyWrites(ctx, op, streamNames, targets) {
  * 404 by the app's router), sent like the 1-record case (one keep-alive connection). Whatever a
  * small write takes beyond this is the service's own work.
  */
-async function harnessFloor(ctx) {
+async function harnessFloor(ctx, when) {
 	const samples = [];
 	for (let i = 0; i < 1100; i++) {
 		const res = await request(agentForReads, { port: ctx.port, method: "GET", path: "/bench-no-such-endpoint" });
@@ -178,7 +187,7 @@ async function harnessFloor(ctx) {
 		if (i >= 100) samples.push(res.ms);
 	}
 	const ms = summarize(samples);
-	log(`Latency floor (GET of an unknown path, 1 connection): p50 ${ms.p50} ms, p99 ${ms.p99} ms`);
+	log(`Latency floor ${when} (GET of an unknown path, 1 connection): p50 ${ms.p50} ms, p99 ${ms.p99} ms`);
 	return { what: "GET of an unknown path answered 404 by the router, 1 keep-alive connection", ms };
 }
 
@@ -278,6 +287,7 @@ function derive(r) {
 	const [bestName, best] = ingest.reduce((a, b) => (b[1].records_per_second > a[1].records_per_second ? b : a));
 	const sum1000 = r.cases["sum 1000 x 1 stream"].records_per_second;
 	const sum2000 = r.cases["sum 2000 x 1 stream"].records_per_second;
+	const smallP99 = Math.max(...Object.entries(r.cases).filter(([name]) => name.startsWith("sum 1 x 1 stream")).map(([, c]) => c.latency_ms.p99));
 	return {
 		best_ingest_case: bestName,
 		best_ingest_records_per_second: best.records_per_second,
@@ -286,7 +296,7 @@ function derive(r) {
 		targets: {
 			"ingest >= 100,000 records/s": best.records_per_second >= 100_000,
 			"ingest >= 35% of raw SQLite": best.records_per_second >= 0.35 * r.raw_sqlite.records_per_second,
-			"1-record p99 <= 10 ms": r.cases["sum 1 x 1 stream, 1 conn"].latency_ms.p99 <= 10,
+			"1-record p99 <= 10 ms (before and after bulk)": smallP99 <= 10,
 			"73,000-row read <= 500 ms (p50)": r.reads.full.ms.p50 <= 500,
 			"one filtered series <= 50 ms (p50)": r.reads.filtered.ms.p50 <= 50,
 			"2,000-record requests not slower per record": sum2000 >= sum1000,
@@ -307,7 +317,9 @@ function printTable(r) {
 		const cpu = c.cpu_percent_of_wall;
 		rows.push([name, fmt(c.records_per_second), String(c.requests_per_second), String(c.latency_ms.p50), String(c.latency_ms.p99), `${cpu.runtime}/${cpu.proxy}/${cpu.client}`, c.verification.status]);
 	}
-	rows.push(["latency floor: GET unknown path, 1 conn", "", "", String(r.harness_floor.ms.p50), String(r.harness_floor.ms.p99), "", ""]);
+	for (const [when, floor] of Object.entries(r.latency_floor)) {
+		rows.push([`latency floor ${when}: GET unknown path`, "", "", String(floor.ms.p50), String(floor.ms.p99), "", ""]);
+	}
 	rows.push([`load read stream (5000-rec requests)`, fmt(r.reads.load.records_per_second), "", "", "", "", r.reads.load.verification.status]);
 	rows.push([`read ${r.reads.full.rows} rows (${r.reads.full.pages} pages)`, "", "", String(r.reads.full.ms.p50), `max ${r.reads.full.ms.max}`, "", ""]);
 	rows.push([`read filtered (${r.reads.filtered.rows} rows)`, "", "", String(r.reads.filtered.ms.p50), String(r.reads.filtered.ms.p99), "", ""]);

@@ -1,119 +1,18 @@
-// Runs the service under `wrangler dev` on fresh local state, and reads what its processes use.
-import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { join } from "node:path";
-import http from "node:http";
-
-// Same as scripts/start.mjs: offline and quiet.
-const WRANGLER_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+// Runs the service under `wrangler dev` on fresh local state for the benchmark, and reads what
+// its processes use from /proc.
+import { readdirSync, readFileSync } from "node:fs";
+import { startService as startDevServer } from "../../scripts/lib/dev-server.mjs";
 
 // The only ports the benchmark may use (shared machine): the service, then wrangler's inspector.
 export const BENCH_PORTS = [8801, 8802, 8803, 8804, 8805, 8806, 8807, 8808, 8809];
 
-function portIsFree(port) {
-	return new Promise((resolve) => {
-		const server = createServer();
-		server.once("error", () => resolve(false));
-		server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-	});
-}
-
-/** The first `count` free ports of BENCH_PORTS. */
-export async function benchPorts(count) {
-	const free = [];
-	for (const port of BENCH_PORTS) {
-		if (free.length === count) break;
-		if (await portIsFree(port)) free.push(port);
-	}
-	if (free.length < count) throw new Error(`need ${count} free ports among ${BENCH_PORTS[0]}-${BENCH_PORTS.at(-1)}, found ${free.length}`);
-	return free;
-}
-
 /**
- * Applies the migrations to `stateDir`, starts `wrangler dev` on it and waits until it answers.
- * Wrangler runs in its own process group so that stop() ends it and everything it spawned.
+ * Applies the migrations to `stateDir` and starts `wrangler dev` on it, with the per-token rate
+ * limiter off (it would cap the load at 1,000 requests per 10 s). Its process group is
+ * stopped by stop().
  */
-export async function startService({ root, stateDir, logFile }) {
-	// Run wrangler's JS with this Node: the one on PATH may be older than wrangler needs.
-	const wranglerJs = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
-	const persist = ["--persist-to", stateDir];
-	const migrate = spawnSync(process.execPath, [wranglerJs, "d1", "migrations", "apply", "DB", "--local", ...persist], {
-		cwd: root,
-		env: { ...WRANGLER_ENV, CI: "true" },
-		encoding: "utf8",
-	});
-	if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
-
-	// An explicit inspector port: the default 9229 may be taken by another wrangler.
-	const [port, inspectorPort] = await benchPorts(2);
-	const adminToken = `adm_${randomBytes(24).toString("base64url")}`;
-	const log = openSync(logFile, "a");
-	const child = spawn(
-		process.execPath,
-		[wranglerJs, "dev", ...persist, "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
-			"--var", `ADMIN_TOKEN:${adminToken}`,
-			// The per-token rate limiter (1,000 requests / 10 s) would cap the small-request cases.
-			"--var", "RATE_LIMITS:off",
-			"--log-level", "warn", "--show-interactive-dev-session=false"],
-		{ cwd: root, env: WRANGLER_ENV, stdio: ["ignore", log, log], detached: true },
-	);
-	closeSync(log);
-	let exited = false;
-	child.on("exit", () => (exited = true));
-
-	const stop = async () => {
-		if (exited) return;
-		const gone = new Promise((resolve) => child.once("exit", resolve));
-		killGroup(child.pid, "SIGTERM");
-		const timer = setTimeout(() => killGroup(child.pid, "SIGKILL"), 5000);
-		await gone;
-		clearTimeout(timer);
-		killGroup(child.pid, "SIGKILL"); // anything of the group that outlived wrangler
-	};
-	// Last resort on a crash or Ctrl-C: a synchronous kill is all that 'exit' allows.
-	process.on("exit", () => exited || killGroup(child.pid, "SIGKILL"));
-	// Signals end Node without 'exit' unless handled.
-	for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.once(signal, () => process.exit(130));
-
-	const deadline = Date.now() + 90_000;
-	while (!(await answers(port))) {
-		if (exited) throw new Error(`wrangler dev exited early; see ${logFile}:\n${tail(logFile)}`);
-		if (Date.now() > deadline) {
-			await stop();
-			throw new Error(`wrangler dev did not answer within 90 s; see ${logFile}:\n${tail(logFile)}`);
-		}
-		await new Promise((r) => setTimeout(r, 250));
-	}
-	return { port, adminToken, pid: child.pid, stop };
-}
-
-function killGroup(pid, signal) {
-	try {
-		process.kill(-pid, signal);
-	} catch {
-		// already gone
-	}
-}
-
-function answers(port) {
-	return new Promise((resolve) => {
-		const req = http.get({ host: "127.0.0.1", port, path: "/", timeout: 2000 }, (res) => {
-			res.resume();
-			resolve(true);
-		});
-		req.on("error", () => resolve(false));
-		req.on("timeout", () => req.destroy());
-	});
-}
-
-function tail(file) {
-	try {
-		return readFileSync(file, "utf8").split("\n").slice(-30).join("\n");
-	} catch {
-		return "";
-	}
+export function startService({ stateDir, logFile }) {
+	return startDevServer({ stateDir, logFile, ports: BENCH_PORTS, vars: { RATE_LIMITS: "off" } });
 }
 
 // ---- /proc ------------------------------------------------------------------------------
