@@ -130,6 +130,16 @@ describe("associated_cost", () => {
 		expect(error.details?.[0].message).toMatch(/single string/);
 	});
 
+	// Valid bodies take a fast validation path; each of these must still fall through to the schema.
+	it.each([
+		["null", null, "invalid_type", "records[1].associated_cost"],
+		["an empty dimension value", { "custom:Client": "" }, "too_small", "records[1].associated_cost.custom:Client"],
+		["a dimension value over 1,024 characters", { "custom:Client": "x".repeat(1025) }, "too_big", "records[1].associated_cost.custom:Client"],
+	])("associated_cost that is %s → 400", async (_, dims, code, path) => {
+		const error = await rejected("s", "sum", { records: [ok, { ...ok, associated_cost: dims }] }, 400, code);
+		expect(error.details?.[0]).toMatchObject({ record: 1, path });
+	});
+
 	it("a dimension name that is neither custom:<Name> nor a built-in name → 400", async () => {
 		await rejected("s", "sum", { records: [{ ...ok, associated_cost: { "__proto__ x": "v" } }] }, 400, "invalid_dimension_key");
 		await rejected("s", "sum", { records: [{ ...ok, associated_cost: { "custom:": "v" } }] }, 400, "invalid_dimension_key");

@@ -25,8 +25,26 @@ function fail(ctx: z.RefinementCtx, code: string, message: string): typeof z.NEV
 const TIMESTAMP =
 	/^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?(?:\s*(Z|[+-]\d{2}(?::?\d{2})?))?)?$/i;
 
+type ParsedTimestamp = { day: string; epochMs: number } | { error: string };
+
+// A backfill repeats the same few timestamps thousands of times, and parsing one (regex and
+// Date arithmetic) was the largest single cost of validating a request. The result depends on
+// the input alone, so it is remembered; the cache is emptied when it fills.
+const parsedTimestamps = new Map<string, ParsedTimestamp>();
+const MAX_CACHED_TIMESTAMPS = 4096;
+
 /** A CloudZero timestamp reduced to its UTC day, or the reason it cannot be. */
-export function parseTimestamp(input: string): { day: string; epochMs: number } | { error: string } {
+export function parseTimestamp(input: string): ParsedTimestamp {
+	let parsed = parsedTimestamps.get(input);
+	if (parsed === undefined) {
+		if (parsedTimestamps.size >= MAX_CACHED_TIMESTAMPS) parsedTimestamps.clear();
+		parsed = parseTimestampUncached(input);
+		parsedTimestamps.set(input, parsed);
+	}
+	return parsed;
+}
+
+function parseTimestampUncached(input: string): ParsedTimestamp {
 	const m = TIMESTAMP.exec(input.trim());
 	if (!m) return { error: `'${input.slice(0, 64)}' is not an ISO 8601 date or date-time` };
 	const [, y, mo, d, hh = "0", mi = "0", ss = "0", offset] = m;
@@ -54,6 +72,9 @@ export function parseTimestamp(input: string): { day: string; epochMs: number } 
 }
 
 const NUMERIC_STRING = /^\+?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+// At most 15 digits and no exponent: already exact to 15 significant digits as a double
+// (DBL_DIG), so rounding it again (toPrecision) cannot change it.
+const SHORT_DECIMAL = /^\+?(?=(?:\.?\d){1,15}$)\d*\.?\d*$/;
 
 /** A CloudZero value: a finite, non-negative number or numeric string, rounded to 15 significant digits. */
 export function parseValue(input: number | string): number | { code: string; error: string } {
@@ -67,6 +88,7 @@ export function parseValue(input: number | string): number | { code: string; err
 		if (s.startsWith("-") && NUMERIC_STRING.test(s.slice(1))) return { code: "negative_value", error: "value must not be negative" };
 		if (!NUMERIC_STRING.test(s)) return { code: "invalid_value", error: `'${s.slice(0, 64)}' is not a number` };
 		n = Number(s);
+		if (SHORT_DECIMAL.test(s)) return n + 0; // + 0 turns -0 into 0
 	}
 	if (!Number.isFinite(n)) return { code: "invalid_value", error: "value must be a finite number" };
 	if (n < 0) return { code: "negative_value", error: "value must not be negative" };
@@ -119,6 +141,60 @@ export const SumRecordSchema = z
 	.strictObject({ timestamp: TimestampSchema, value: ValueSchema, associated_cost: AssociatedCostSchema.optional() })
 	.openapi("TelemetryRecord");
 
+type SumRecord = z.output<typeof SumRecordSchema>;
+
+/**
+ * The records of a sum/replace body that is valid in the plainest way, exactly as
+ * SumBodySchema would return them, or null to let SumBodySchema parse it (and list every problem).
+ * Validating 1,000 records through zod's generic machinery cost about a fifth of a request's
+ * time in the Worker; this checks the same rules with the same parsers in one loop. It only
+ * ever accepts: anything unusual, valid or not, goes to the schema, which stays the one source
+ * of error messages and of the OpenAPI document.
+ */
+export function plainSumRecords(body: unknown): SumRecord[] | null {
+	if (!isPlainObject(body)) return null;
+	const records = body.records;
+	if (!Array.isArray(records) || records.length === 0) return null;
+	for (const key in body) if (key !== "records") return null;
+	const latest = Date.now() + MAX_FUTURE_MS;
+	const out: SumRecord[] = new Array(records.length);
+	for (let i = 0; i < records.length; i++) {
+		const r: unknown = records[i];
+		if (!isPlainObject(r)) return null;
+		let fields = 0;
+		for (const key in r) {
+			if (key !== "timestamp" && key !== "value" && key !== "associated_cost") return null;
+			fields++;
+		}
+		const { timestamp, value, associated_cost: dims } = r;
+		if (typeof timestamp !== "string" || (typeof value !== "number" && typeof value !== "string")) return null;
+		if (fields !== (dims === undefined ? 2 : 3)) return null;
+		if (dims !== undefined && !plainDimensions(dims)) return null;
+		const time = parseTimestamp(timestamp);
+		if ("error" in time || time.epochMs > latest) return null;
+		const parsedValue = parseValue(value);
+		if (typeof parsedValue !== "number") return null;
+		out[i] = dims === undefined ? { timestamp: time.day, value: parsedValue } : { timestamp: time.day, value: parsedValue, associated_cost: dims };
+	}
+	return out;
+}
+
+function plainDimensions(dims: unknown): dims is Record<string, string> {
+	if (!isPlainObject(dims)) return false;
+	let count = 0;
+	for (const key in dims) {
+		const value = dims[key];
+		// DIMENSION_KEY also excludes "__proto__", which the schema refuses.
+		if (++count > MAX_DIMENSIONS || !DIMENSION_KEY.test(key) || !key.isWellFormed()) return false;
+		if (typeof value !== "string" || value.length === 0 || value.length > MAX_DIMENSION_VALUE_LENGTH || !value.isWellFormed()) return false;
+	}
+	return true;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
 export const DeleteRecordSchema = z
 	.strictObject({ timestamp: TimestampSchema, associated_cost: AssociatedCostSchema.optional() })
 	.openapi("TelemetryDeleteRecord");
@@ -141,10 +217,9 @@ export const WriteAcceptedSchema = z
 	.openapi("TelemetryAccepted");
 export type WriteAccepted = z.infer<typeof WriteAcceptedSchema>;
 
-/** A stream's identity for a series: its dimensions as canonical JSON, keys sorted. */
-export function seriesKey(dims: Record<string, string> | undefined): string {
+/** A stream's identity for a series: its dimensions as canonical JSON, keys sorted (pass them if already known). */
+export function seriesKey(dims: Record<string, string> | undefined, keys = dims ? Object.keys(dims).sort() : []): string {
 	if (!dims) return "{}";
-	const keys = Object.keys(dims).sort();
 	const sorted: Record<string, string> = {};
 	for (const key of keys) sorted[key] = dims[key];
 	return JSON.stringify(sorted);

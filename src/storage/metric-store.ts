@@ -40,6 +40,8 @@ export interface MetricPointRow {
 }
 
 // The metric of a JSON row whose first element is the metric name (?1 org, ?2 function).
+// Always after CROSS JOIN: json_each must stay the outer loop, or SQLite may scan the
+// organization's metrics outside and re-read the whole JSON parameter once per metric.
 const METRIC_OF_ROW = "custom_metrics m ON m.org_id = ?1 AND m.agg_func = ?2 AND m.name = r.value ->> 0";
 
 /**
@@ -58,17 +60,17 @@ export function ingestStatements(db: D1Database, write: IngestWrite, now: string
 	);
 	const insertKeys = db.prepare(
 		`INSERT INTO custom_metric_dimension_keys (metric_id, key)
-		SELECT m.id, r.value ->> 1 FROM json_each(?3) r JOIN ${METRIC_OF_ROW} WHERE true
+		SELECT m.id, r.value ->> 1 FROM json_each(?3) r CROSS JOIN ${METRIC_OF_ROW} WHERE true
 		ON CONFLICT (metric_id, key) DO NOTHING`,
 	);
 	const insertRecords = db.prepare(
 		`INSERT INTO custom_metric_records (metric_id, record_id, dimensions)
-		SELECT m.id, r.value ->> 1, r.value ->> 2 FROM json_each(?3) r JOIN ${METRIC_OF_ROW} WHERE true
+		SELECT m.id, r.value ->> 1, r.value ->> 2 FROM json_each(?3) r CROSS JOIN ${METRIC_OF_ROW} WHERE true
 		ON CONFLICT (metric_id, record_id) DO NOTHING`,
 	);
 	const upsertPoints = db.prepare(
 		`INSERT INTO custom_metric_hourly_values (metric_id, record_id, hour, value)
-		SELECT m.id, r.value ->> 1, r.value ->> 2, r.value ->> 3 FROM json_each(?3) r JOIN ${METRIC_OF_ROW} WHERE true
+		SELECT m.id, r.value ->> 1, r.value ->> 2, r.value ->> 3 FROM json_each(?3) r CROSS JOIN ${METRIC_OF_ROW} WHERE true
 		ON CONFLICT (metric_id, record_id, hour) DO UPDATE SET value = excluded.value`,
 	);
 	// The function comes from the bound, validated metric_agg_func; an unknown one yields NULL,
@@ -79,7 +81,7 @@ export function ingestStatements(db: D1Database, write: IngestWrite, now: string
 			CASE ?2 WHEN 'Sum' THEN SUM(h.value) WHEN 'Average' THEN AVG(h.value)
 				WHEN 'Maximum' THEN MAX(h.value) WHEN 'Minimum' THEN MIN(h.value) END,
 			COUNT(*)
-		FROM (SELECT DISTINCT m.id AS metric_id, r.value ->> 1 AS record_id, r.value ->> 2 AS day FROM json_each(?3) r JOIN ${METRIC_OF_ROW}) a
+		FROM (SELECT DISTINCT m.id AS metric_id, r.value ->> 1 AS record_id, r.value ->> 2 AS day FROM json_each(?3) r CROSS JOIN ${METRIC_OF_ROW}) a
 		JOIN custom_metric_hourly_values h ON h.metric_id = a.metric_id AND h.record_id = a.record_id
 			AND h.hour BETWEEN a.day || 'T00:00:00Z' AND a.day || 'T23:00:00Z'
 		WHERE true

@@ -7,6 +7,7 @@ import { maxBodyBytes, readJsonBody } from "../../http/json-body";
 import { IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
 import {
 	DeleteBodySchema,
+	plainSumRecords,
 	seriesKey,
 	SumBodySchema,
 	WriteAcceptedSchema,
@@ -109,7 +110,7 @@ function parseWrite(env: Env, op: WriteOperation, body: unknown): ParsedWrite {
 		const parsed = parseOrThrow(DeleteBodySchema, body);
 		return { op, matches: parsed.records.map((r) => [r.timestamp, r.associated_cost ?? {}]) };
 	}
-	const { records: valid } = parseOrThrow(SumBodySchema, body);
+	const valid = plainSumRecords(body) ?? parseOrThrow(SumBodySchema, body).records;
 
 	// The stream's object then checks the request's dimension keys against the stream's.
 	const { dimensionKeys, details } = checkDimensionKeys(valid);

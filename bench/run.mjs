@@ -1,0 +1,347 @@
+#!/usr/bin/env node
+// `npm run bench`: Meterline's ingest and read benchmark (issue 5). One run measures plain
+// SQLite upserting the same rows (the denominator), then the service under
+// `wrangler dev` over HTTP, verifies every write case against what was acknowledged, prints one
+// table and writes bench/results.json. BENCH_SECONDS shortens or lengthens each timed case.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import http from "node:http";
+import { closedLoop, request, round, summarize } from "./lib/load.mjs";
+import { rawSqliteUpsertRate, serviceSqlRate } from "./lib/raw-sqlite.mjs";
+import { processTree, startService, workerdProcesses } from "./lib/server.mjs";
+import { cellKey, dayString, READ_DAYS, requestBodies, seriesKey, valueOf, WRITE_DAYS } from "./lib/workload.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const SECONDS = Number(process.env.BENCH_SECONDS) || 15;
+const CONNECTIONS = 8;
+const ORG = "bench";
+
+const tmp = mkdtempSync(join(os.tmpdir(), "meterline-bench-"));
+const results = {
+	started_at: new Date().toISOString(),
+	machine: { cpus: os.cpus().length, memory_gib: round(os.totalmem() / 2 ** 30, 1), node: process.version, loadavg_at_start: os.loadavg().map((l) => round(l)) },
+	settings: { seconds_per_case: SECONDS, connections: CONNECTIONS, write_grid: `${WRITE_DAYS} days x 200 series`, dimensions: 5, server: "wrangler dev --var RATE_LIMITS:off" },
+};
+let service;
+// Ctrl-C and kill end Node without its 'exit' event unless handled; on 'exit' the server's
+// process group is killed (scripts/lib/dev-server.mjs).
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.once(signal, () => process.exit(130));
+const agentForReads = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+try {
+	await main();
+} finally {
+	await service?.stop();
+	rmSync(tmp, { recursive: true, force: true });
+}
+
+async function main() {
+	const rawSeconds = Math.min(SECONDS, 5);
+	log(`Raw SQLite: prepared upsert per row, 1,000-row transactions, ${rawSeconds} s`);
+	results.raw_sqlite = rawSqliteUpsertRate({ dbFile: join(tmp, "raw.sqlite"), migrationsDir: join(root, "migrations"), seconds: rawSeconds });
+	log(`  ${fmt(results.raw_sqlite.records_per_second)} records/s, totals ${results.raw_sqlite.verified ? "ok" : "MISMATCH"}`);
+	log(`Diagnostic: the service's own SQL on the same engine, ${rawSeconds} s`);
+	results.service_sql_in_node = serviceSqlRate({ dbFile: join(tmp, "service-sql.sqlite"), migrationsDir: join(root, "migrations"), seconds: rawSeconds });
+	log(`  ${fmt(results.service_sql_in_node.records_per_second)} records/s, totals ${results.service_sql_in_node.verified ? "ok" : "MISMATCH"}`);
+
+	log("Starting wrangler dev on fresh local state (migrations applied, RATE_LIMITS=off: the per-token rate limiter would cap the load)…");
+	service = await startService({ stateDir: join(tmp, "state"), logFile: join(tmp, "wrangler.log") });
+	const { port } = service;
+	const created = await request(undefined, {
+		port,
+		method: "POST",
+		path: "/admin/v1/tokens",
+		headers: { Authorization: `Bearer ${service.adminToken}` },
+		body: Buffer.from(JSON.stringify({ org: ORG, name: "bench", scopes: ["write", "read"] })),
+	});
+	if (created.status !== 201) throw new Error(`token creation failed: ${created.status} ${created.text}`);
+	const auth = { Authorization: JSON.parse(created.text).token };
+	const ctx = { port, auth };
+
+	// Warm-up: JIT, first Durable Object instances, first D1 statements.
+	await writeCase(ctx, { name: "warm-up", op: "sum", streams: 2, recordsPerRequest: 1000, seconds: 2, quiet: true });
+
+	// Small requests are timed twice: on the fresh server, and after the bulk cases have grown
+	// workerd's memory (its own latency floor rises then too); the target is checked on the worse.
+	const small = (when) => ({ name: `sum 1 x 1 stream, 1 conn, ${when}`, op: "sum", streams: 1, recordsPerRequest: 1, connections: 1, seconds: Math.min(SECONDS, 10) });
+	results.cases = {};
+	results.latency_floor = {};
+	results.latency_floor["before bulk"] = await harnessFloor(ctx, "before bulk");
+	const cases = [
+		small("before bulk"),
+		{ name: "sum 1000 x 1 stream", op: "sum", streams: 1, recordsPerRequest: 1000 },
+		{ name: "sum 1000 x 16 streams", op: "sum", streams: 16, recordsPerRequest: 1000 },
+		{ name: "replace 1000 x 1 stream", op: "replace", streams: 1, recordsPerRequest: 1000 },
+		{ name: "replace 1000 x 16 streams", op: "replace", streams: 16, recordsPerRequest: 1000 },
+		{ name: "sum 2000 x 1 stream", op: "sum", streams: 1, recordsPerRequest: 2000 },
+		small("after bulk"),
+		{ name: "sum 1 x 16 streams", op: "sum", streams: 16, recordsPerRequest: 1 },
+	];
+	for (const spec of cases) results.cases[spec.name] = await writeCase(ctx, spec);
+	results.latency_floor["after bulk"] = await harnessFloor(ctx, "after bulk");
+
+	results.reads = await readCase(ctx);
+	results.memory = memorySnapshot(service.pid, port);
+	results.derived = derive(results);
+	results.finished_at = new Date().toISOString();
+
+	writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, "\t")}\n`);
+	printTable(results);
+	log(`\nWrote bench/results.json. Caveat: other work on this ${results.machine.cpus}-core machine shares the CPU; compare ratios from one run, not absolute figures across runs.`);
+}
+
+// ---- writes -----------------------------------------------------------------------------
+
+async function writeCase(ctx, { name, op, streams, recordsPerRequest, connections = CONNECTIONS, seconds = SECONDS, quiet = false }) {
+	if (!quiet) log(`${name}: ${op}, ${recordsPerRequest}-record requests, ${streams} stream(s), ${connections} connection(s), ${seconds} s`);
+	const slug = name.replace(/[^A-Za-z0-9]+/g, "-");
+	const streamNames = Array.from({ length: streams }, (_, i) => `${slug}-${i}`);
+	const bodies = requestBodies(WRITE_DAYS, recordsPerRequest);
+	// Body-major order, so the connections' concurrent requests go to different streams.
+	const targets = [];
+	for (const body of bodies) {
+		for (const stream of streamNames) targets.push({ stream, cells: body.cells, body: body.buffer, path: `/unit-cost/v1/telemetry/metric/${stream}/${op}`, acked: 0 });
+	}
+
+	const before = cpuSnapshot(ctx.port);
+	const run = await closedLoop({ port: ctx.port, headers: ctx.auth, targets, connections, seconds });
+	const cpu = cpuDelta(before, cpuSnapshot(ctx.port), run.seconds);
+
+	const acked = targets.reduce((n, t) => n + t.acked, 0);
+	const records = targets.reduce((n, t) => n + t.acked * t.cells.length, 0);
+	const verification = await verifyWrites(ctx, op, streamNames, targets);
+	const result = {
+		op,
+		streams,
+		records_per_request: recordsPerRequest,
+		connections,
+		seconds: round(run.seconds),
+		requests_sent: run.sent,
+		requests_acknowledged: acked,
+		records_acknowledged: records,
+		records_per_second: Math.round(records / run.seconds),
+		requests_per_second: round(acked / run.seconds, 1),
+		latency_ms: run.latencies,
+		failures: run.failures,
+		cpu_percent_of_wall: cpu,
+		verification,
+	};
+	if (!quiet) {
+		log(`  ${fmt(result.records_per_second)} records/s, ${result.requests_per_second} req/s, p50 ${run.latencies.p50} ms, p99 ${run.latencies.p99} ms, totals ${verification.status}`);
+		if (Object.keys(run.failures).length > 0) log(`  failures: ${JSON.stringify(run.failures)}`);
+	}
+	return result;
+}
+
+/** Reads every case stream back and compares each cell with what the acknowledgements imply. */
+async function verifyWrites(ctx, op, streamNames, targets) {
+	const keys = Array.from({ length: 200 }, (_, s) => seriesKey(s));
+	let cellsChecked = 0;
+	let wrong = 0;
+	const examples = [];
+	for (const stream of streamNames) {
+		const expected = new Map();
+		for (const t of targets) {
+			if (t.stream !== stream || t.acked === 0) continue;
+			for (const [d, s] of t.cells) {
+				const key = cellKey(dayString(d), keys[s]);
+				const value = op === "sum" ? valueOf(d, s) * t.acked : valueOf(d, s);
+				expected.set(key, (op === "sum" ? expected.get(key) ?? 0 : 0) + value);
+			}
+		}
+		const { records, status } = await readAll(ctx, stream, "");
+		if (status === 404 && expected.size === 0) continue; // nothing acknowledged, nothing created
+		const seen = new Set();
+		for (const r of records) {
+			const key = cellKey(r.timestamp, JSON.stringify(r.associated_cost));
+			seen.add(key);
+			const want = expected.get(key);
+			if (want === undefined || Number(r.value) !== Number(want.toPrecision(15))) {
+				wrong++;
+				if (examples.length < 3) examples.push({ stream, key, stored: r.value, expected: want ?? null });
+			}
+		}
+		for (const key of expected.keys()) {
+			if (!seen.has(key)) {
+				wrong++;
+				if (examples.length < 3) examples.push({ stream, key, stored: null, expected: expected.get(key) });
+			}
+		}
+		cellsChecked += expected.size;
+	}
+	return { status: wrong === 0 ? "ok" : "MISMATCH", cells_checked: cellsChecked, cells_wrong: wrong, examples };
+}
+
+/**
+ * The latency floor of the local set-up: a request that does no work (an unknown path, answered
+ * 404 by the app's router), sent like the 1-record case (one keep-alive connection). Whatever a
+ * small write takes beyond this is the service's own work.
+ */
+async function harnessFloor(ctx, when) {
+	const samples = [];
+	for (let i = 0; i < 1100; i++) {
+		const res = await request(agentForReads, { port: ctx.port, method: "GET", path: "/bench-no-such-endpoint" });
+		if (res.status !== 404) throw new Error(`expected 404 from an unknown path, got ${res.status}`);
+		if (i >= 100) samples.push(res.ms);
+	}
+	const ms = summarize(samples);
+	log(`Latency floor ${when} (GET of an unknown path, 1 connection): p50 ${ms.p50} ms, p99 ${ms.p99} ms`);
+	return { what: "GET of an unknown path answered 404 by the router, 1 keep-alive connection", ms };
+}
+
+// ---- reads ------------------------------------------------------------------------------
+
+/** Follows next_cursor from the first page to the last; returns all records and the time taken. */
+async function readAll(ctx, stream, query) {
+	const started = performance.now();
+	const records = [];
+	let cursor = null;
+	let pages = 0;
+	do {
+		const qs = `limit=50000${query ? `&${query}` : ""}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+		const res = await request(agentForReads, { port: ctx.port, method: "GET", path: `/unit-cost/v1/telemetry/metric/${stream}?${qs}`, headers: ctx.auth });
+		if (res.status !== 200) return { records, status: res.status, ms: performance.now() - started, pages };
+		const page = JSON.parse(res.text);
+		for (const r of page.records) records.push(r);
+		cursor = page.next_cursor;
+		pages++;
+	} while (cursor);
+	return { records, status: 200, ms: performance.now() - started, pages };
+}
+
+async function readCase(ctx) {
+	const stream = "read-year";
+	log(`Reads: loading ${READ_DAYS} days x 200 series into '${stream}'…`);
+	const loadStarted = performance.now();
+	const targets = requestBodies(READ_DAYS, 5000).map((b) => ({ stream, cells: b.cells, body: b.buffer, path: `/unit-cost/v1/telemetry/metric/${stream}/sum`, acked: 0 }));
+	for (const t of targets) {
+		const res = await request(agentForReads, { port: ctx.port, method: "POST", path: t.path, headers: ctx.auth, body: t.body });
+		if (res.status !== 200) throw new Error(`loading the read stream failed: ${res.status} ${res.text.slice(0, 300)}`);
+		t.acked = 1;
+	}
+	const loadSeconds = (performance.now() - loadStarted) / 1000;
+	const verification = await verifyWrites(ctx, "sum", [stream], targets);
+
+	const full = [];
+	let rows = 0;
+	let pages = 0;
+	for (let i = 0; i < 5; i++) {
+		const r = await readAll(ctx, stream, "");
+		full.push(r.ms);
+		rows = r.records.length;
+		pages = r.pages;
+	}
+	const filter = "custom%3AClient=client-007";
+	const filtered = [];
+	let filteredRows = 0;
+	for (let i = 0; i < 30; i++) {
+		const r = await readAll(ctx, stream, filter);
+		filtered.push(r.ms);
+		filteredRows = r.records.length;
+	}
+	const result = {
+		load: { records: READ_DAYS * 200, seconds: round(loadSeconds), records_per_second: Math.round((READ_DAYS * 200) / loadSeconds), verification },
+		full: { rows, pages, runs: full.length, ms: summarize(full) },
+		filtered: { query: decodeURIComponent(filter), rows: filteredRows, runs: filtered.length, ms: summarize(filtered) },
+	};
+	log(`  load ${fmt(result.load.records_per_second)} records/s (${verification.status}); full read of ${rows} rows p50 ${result.full.ms.p50} ms; filtered (${filteredRows} rows) p50 ${result.filtered.ms.p50} ms, p99 ${result.filtered.ms.p99} ms`);
+	return result;
+}
+
+// ---- processes --------------------------------------------------------------------------
+
+function cpuSnapshot(port) {
+	const tree = processTree(service.pid);
+	const workerd = workerdProcesses(service.pid, port);
+	const sum = (list) => list.reduce((n, p) => n + p.cpuSeconds, 0);
+	const own = process.cpuUsage();
+	return {
+		runtime: sum(workerd.filter((p) => p.role === "runtime")),
+		proxy: sum(workerd.filter((p) => p.role === "proxy")),
+		wrangler: sum(tree.filter((p) => p.name !== "workerd")),
+		client: (own.user + own.system) / 1e6,
+	};
+}
+
+/** CPU used by each party during a case, as % of one core over the case's wall time. */
+function cpuDelta(a, b, seconds) {
+	return Object.fromEntries(Object.keys(a).map((k) => [k, Math.round(((b[k] - a[k]) / seconds) * 100)]));
+}
+
+function memorySnapshot(pid, port) {
+	const workerd = workerdProcesses(pid, port);
+	const others = processTree(pid).filter((p) => p.name !== "workerd");
+	return {
+		workerd_peak_rss_mib: round(workerd.reduce((n, p) => n + p.hwmMiB, 0), 1),
+		workerd: workerd.map((p) => ({ role: p.role, pid: p.pid, peak_rss_mib: round(p.hwmMiB, 1), rss_mib: round(p.rssMiB, 1) })),
+		wrangler_node_peak_rss_mib: round(others.reduce((n, p) => n + p.hwmMiB, 0), 1),
+	};
+}
+
+// ---- summary ----------------------------------------------------------------------------
+
+function derive(r) {
+	const ingest = Object.entries(r.cases).filter(([, c]) => c.records_per_request >= 1000);
+	const [bestName, best] = ingest.reduce((a, b) => (b[1].records_per_second > a[1].records_per_second ? b : a));
+	const sum1000 = r.cases["sum 1000 x 1 stream"].records_per_second;
+	const sum2000 = r.cases["sum 2000 x 1 stream"].records_per_second;
+	const smallP99 = Math.max(...Object.entries(r.cases).filter(([name]) => name.startsWith("sum 1 x 1 stream")).map(([, c]) => c.latency_ms.p99));
+	return {
+		best_ingest_case: bestName,
+		best_ingest_records_per_second: best.records_per_second,
+		best_ingest_over_raw_sqlite: round(best.records_per_second / r.raw_sqlite.records_per_second, 3),
+		linearity_2000_over_1000: round(sum2000 / sum1000, 3),
+		targets: {
+			"ingest >= 100,000 records/s": best.records_per_second >= 100_000,
+			"ingest >= 35% of raw SQLite": best.records_per_second >= 0.35 * r.raw_sqlite.records_per_second,
+			"1-record p99 <= 10 ms (before and after bulk)": smallP99 <= 10,
+			"73,000-row read <= 500 ms (p50)": r.reads.full.ms.p50 <= 500,
+			"one filtered series <= 50 ms (p50)": r.reads.filtered.ms.p50 <= 50,
+			"2,000-record requests not slower per record": sum2000 >= sum1000,
+		},
+		all_verified:
+			Object.values(r.cases).every((c) => c.verification.status === "ok") &&
+			r.reads.load.verification.status === "ok" &&
+			r.raw_sqlite.verified &&
+			r.service_sql_in_node.verified,
+	};
+}
+
+function printTable(r) {
+	const rows = [["case", "records/s", "req/s", "p50 ms", "p99 ms", "CPU% runtime/proxy/client", "totals"]];
+	rows.push(["raw SQLite: upsert per row, 1000-row tx", fmt(r.raw_sqlite.records_per_second), "", "", "", "", r.raw_sqlite.verified ? "ok" : "MISMATCH"]);
+	rows.push(["(diagnostic) service SQL in node:sqlite", fmt(r.service_sql_in_node.records_per_second), "", "", "", "", r.service_sql_in_node.verified ? "ok" : "MISMATCH"]);
+	for (const [name, c] of Object.entries(r.cases)) {
+		const cpu = c.cpu_percent_of_wall;
+		rows.push([name, fmt(c.records_per_second), String(c.requests_per_second), String(c.latency_ms.p50), String(c.latency_ms.p99), `${cpu.runtime}/${cpu.proxy}/${cpu.client}`, c.verification.status]);
+	}
+	for (const [when, floor] of Object.entries(r.latency_floor)) {
+		rows.push([`latency floor ${when}: GET unknown path`, "", "", String(floor.ms.p50), String(floor.ms.p99), "", ""]);
+	}
+	rows.push([`load read stream (5000-rec requests)`, fmt(r.reads.load.records_per_second), "", "", "", "", r.reads.load.verification.status]);
+	rows.push([`read ${r.reads.full.rows} rows (${r.reads.full.pages} pages)`, "", "", String(r.reads.full.ms.p50), `max ${r.reads.full.ms.max}`, "", ""]);
+	rows.push([`read filtered (${r.reads.filtered.rows} rows)`, "", "", String(r.reads.filtered.ms.p50), String(r.reads.filtered.ms.p99), "", ""]);
+	const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+	log("");
+	for (const [i, row] of rows.entries()) {
+		log(row.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join("  "));
+		if (i === 0) log(widths.map((w) => "-".repeat(w)).join("  "));
+	}
+	const d = r.derived;
+	log("");
+	log(`best ingest / raw SQLite: ${(d.best_ingest_over_raw_sqlite * 100).toFixed(1)}% (${d.best_ingest_case})`);
+	log(`2000-record / 1000-record sum records/s: ${d.linearity_2000_over_1000}`);
+	log(`peak RSS, workerd processes summed: ${r.memory.workerd_peak_rss_mib} MiB (${r.memory.workerd.map((p) => `${p.role} ${p.peak_rss_mib}`).join(", ")}); wrangler's node: ${r.memory.wrangler_node_peak_rss_mib} MiB`);
+	log(`all totals verified: ${d.all_verified ? "yes" : "NO"}`);
+	log(`targets: ${Object.entries(d.targets).map(([name, met]) => `${met ? "met" : "MISSED"}: ${name}`).join("; ")}`);
+}
+
+function fmt(n) {
+	return Math.round(n).toLocaleString("en-US");
+}
+
+function log(line) {
+	console.log(line);
+}
