@@ -86,7 +86,7 @@ export async function revokeToken(kv: KVNamespace, db: D1Database, id: string): 
 	const { hash, ...record } = stored;
 	if (record.revoked_at) return record;
 	record.revoked_at = new Date().toISOString();
-	await recordTokenRevocation(db, id, record.revoked_at);
+	await recordTokenRevocation(db, id, hash, record.revoked_at);
 	await kv.delete(authKey(hash));
 	await kv.put(tokenKey(id), JSON.stringify({ ...record, hash }));
 	await kv.put(orgKey(record.org, id), "", { metadata: record });
@@ -95,11 +95,11 @@ export async function revokeToken(kv: KVNamespace, db: D1Database, id: string): 
 
 /** The identity behind a presented token, or null if it is unknown or revoked. */
 export async function authenticate(kv: KVNamespace, db: D1Database, token: string): Promise<TokenIdentity | null> {
-	const identity = await kv.get<TokenIdentity>(authKey(await hashToken(token)), "json");
-	if (!identity) return null;
-	// KV may still serve a revoked token for up to a minute elsewhere; D1 knows at once.
-	if (await isTokenRevoked(db, identity.id)) return null;
-	return identity;
+	const hash = await hashToken(token);
+	// KV may still serve a revoked token for up to a minute elsewhere; D1 knows at once. Both are
+	// looked up by the hash, so the two lookups run side by side.
+	const [identity, revoked] = await Promise.all([kv.get<TokenIdentity>(authKey(hash), "json"), isTokenRevoked(db, hash)]);
+	return identity && !revoked ? identity : null;
 }
 
 /** Constant-time comparison of two secrets (through their digests, so lengths do not leak). */

@@ -47,14 +47,14 @@ export function jsonChunks(rows: unknown[]): string[] {
 
 // ---- tokens ---------------------------------------------------------------------------
 
-export async function isTokenRevoked(db: D1Database, tokenId: string): Promise<boolean> {
-	return (await db.prepare("SELECT 1 FROM token_revocations WHERE token_id = ?").bind(tokenId).first()) !== null;
+export async function isTokenRevoked(db: D1Database, tokenHash: string): Promise<boolean> {
+	return (await db.prepare("SELECT 1 FROM token_revocations WHERE token_hash = ?").bind(tokenHash).first()) !== null;
 }
 
-export async function recordTokenRevocation(db: D1Database, tokenId: string, revokedAt: string): Promise<void> {
+export async function recordTokenRevocation(db: D1Database, tokenId: string, tokenHash: string, revokedAt: string): Promise<void> {
 	await db
-		.prepare("INSERT INTO token_revocations (token_id, revoked_at) VALUES (?, ?) ON CONFLICT (token_id) DO NOTHING")
-		.bind(tokenId, revokedAt)
+		.prepare("INSERT INTO token_revocations (token_id, token_hash, revoked_at) VALUES (?, ?, ?) ON CONFLICT (token_id) DO NOTHING")
+		.bind(tokenId, tokenHash, revokedAt)
 		.run();
 }
 
