@@ -76,6 +76,9 @@ async function main() {
 		{ name: "replace 1000 x 1 stream", op: "replace", streams: 1, recordsPerRequest: 1000 },
 		{ name: "replace 1000 x 16 streams", op: "replace", streams: 16, recordsPerRequest: 1000 },
 		{ name: "sum 2000 x 1 stream", op: "sum", streams: 1, recordsPerRequest: 2000 },
+		// The largest request the service takes (and the CLI's batch size): a backfill's shape.
+		{ name: "sum 10000 x 1 stream", op: "sum", streams: 1, recordsPerRequest: 10_000, days: 50 },
+		{ name: "replace 10000 x 1 stream", op: "replace", streams: 1, recordsPerRequest: 10_000, days: 50 },
 		small("after bulk"),
 		{ name: "sum 1 x 16 streams", op: "sum", streams: 16, recordsPerRequest: 1 },
 	];
@@ -94,11 +97,11 @@ async function main() {
 
 // ---- writes -----------------------------------------------------------------------------
 
-async function writeCase(ctx, { name, op, streams, recordsPerRequest, connections = CONNECTIONS, seconds = SECONDS, quiet = false }) {
+async function writeCase(ctx, { name, op, streams, recordsPerRequest, days = WRITE_DAYS, connections = CONNECTIONS, seconds = SECONDS, quiet = false }) {
 	if (!quiet) log(`${name}: ${op}, ${recordsPerRequest}-record requests, ${streams} stream(s), ${connections} connection(s), ${seconds} s`);
 	const slug = name.replace(/[^A-Za-z0-9]+/g, "-");
 	const streamNames = Array.from({ length: streams }, (_, i) => `${slug}-${i}`);
-	const bodies = requestBodies(WRITE_DAYS, recordsPerRequest);
+	const bodies = requestBodies(days, recordsPerRequest);
 	// Body-major order, so the connections' concurrent requests go to different streams.
 	const targets = [];
 	for (const body of bodies) {

@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { insertStream, valueWriteStatements } from "../../src/storage/telemetry-store.ts";
+import { insertStream, valueChunks, valueWriteStatements } from "../../src/storage/telemetry-store.ts";
 import { cells, dayString, dimensions, seriesKey, valueOf, WRITE_DAYS } from "./workload.mjs";
 
 // Stands in for D1Database: captures each statement's SQL and parameters.
@@ -99,7 +99,7 @@ export function serviceSqlRate({ dbFile, migrationsDir, seconds, rowsPerTransact
 	const stream = "service-sql";
 	run(insertStream(recordingDb, org, stream, Object.keys(dimensions(0)).sort(), new Date().toISOString()));
 	const result = timedUpserts(db, workloadBatches(rowsPerTransaction), seconds, (batch) => {
-		for (const statement of valueWriteStatements(recordingDb, org, stream, "sum", batch)) run(statement);
+		for (const statement of valueWriteStatements(recordingDb, org, stream, "sum", valueChunks(batch))) run(statement);
 	});
 	db.close();
 	return { method: "node:sqlite, the service's json_each statements from src/storage", migrations, ...result };

@@ -152,13 +152,13 @@ export function valueChunks(rows: ValueRow[]): ValueChunk[] {
 	return chunks;
 }
 
-/** Statements that add (sum) or set (replace) each row's daily value. Run them in one batch. */
+/** Statements that add (sum) or set (replace) each row's daily value (rows as valueChunks encodes them). Run them in one batch. */
 export function valueWriteStatements(
 	db: D1Database,
 	org: string,
 	name: string,
 	mode: "sum" | "replace",
-	rows: ValueRow[],
+	chunks: ValueChunk[],
 ): D1PreparedStatement[] {
 	const insertSeries = db.prepare(
 		`INSERT INTO series (stream_id, series_key)
@@ -180,7 +180,7 @@ export function valueWriteStatements(
 		WHERE true
 		ON CONFLICT (stream_id, day, series_id) DO UPDATE SET value = ${mode === "sum" ? "value + excluded.value" : "excluded.value"}`,
 	);
-	return valueChunks(rows).flatMap(({ keys, rows: encoded }) => [insertSeries.bind(org, name, keys), upsertValues.bind(org, name, keys, encoded)]);
+	return chunks.flatMap(({ keys, rows }) => [insertSeries.bind(org, name, keys), upsertValues.bind(org, name, keys, rows)]);
 }
 
 /** The live series of a stream that hold a value on any of the given days. */

@@ -1,6 +1,7 @@
 // What the Worker sends to a stream's Durable Object and what it answers (over RPC).
 import type { ErrorDetail } from "../http/errors";
-import type { DeleteMatch, ValueRow, WriteAccepted } from "../schemas/telemetry";
+import type { DeleteMatch, WriteAccepted } from "../schemas/telemetry";
+import type { ValueChunk } from "../storage/telemetry-store";
 
 interface StreamCall {
 	org: string;
@@ -13,7 +14,9 @@ interface StreamCall {
 
 export type WriteCommand = StreamCall &
 	(
-		| { op: "sum" | "replace"; dimensionKeys: string[]; rows: ValueRow[] }
+		// Rows already in the compact form the SQL reads: a few strings cross the RPC boundary
+		// instead of one structured-clone array per record.
+		| { op: "sum" | "replace"; dimensionKeys: string[]; recordCount: number; chunks: ValueChunk[] }
 		| { op: "delete"; matches: DeleteMatch[] }
 	);
 

@@ -28,7 +28,7 @@ export class StreamObject extends DurableObject<Env> {
 	private cached: StreamRow | null | undefined;
 
 	async write(cmd: WriteCommand): Promise<WriteResult> {
-		const records = cmd.op === "delete" ? cmd.matches.length : cmd.rows.length;
+		const records = cmd.op === "delete" ? cmd.matches.length : cmd.recordCount;
 		return this.change(cmd, cmd.op, records, () => (cmd.op === "delete" ? this.deleteRecords(cmd) : this.writeValues(cmd)));
 	}
 
@@ -72,7 +72,7 @@ export class StreamObject extends DurableObject<Env> {
 		const stream = await this.stream(cmd.org, cmd.stream);
 		if (stream && !sameKeys(stream.dimension_keys, cmd.dimensionKeys)) {
 			const expected = describeKeys(stream.dimension_keys);
-			const details: ErrorDetail[] = cmd.rows.map((_, record) => ({
+			const details: ErrorDetail[] = Array.from({ length: cmd.recordCount }, (_, record) => ({
 				code: "inconsistent_filter_keys",
 				message: `All records in a stream must contain the same filter keys: stream '${cmd.stream}' has ${expected}, this record has ${describeKeys(cmd.dimensionKeys)}`,
 				record,
@@ -80,8 +80,8 @@ export class StreamObject extends DurableObject<Env> {
 			}));
 			return invalid(details);
 		}
-		const statements = valueWriteStatements(this.env.DB, cmd.org, cmd.stream, cmd.op, cmd.rows);
-		const response = accepted(cmd, cmd.rows.length, !stream);
+		const statements = valueWriteStatements(this.env.DB, cmd.org, cmd.stream, cmd.op, cmd.chunks);
+		const response = accepted(cmd, cmd.recordCount, !stream);
 		if (stream) return { response, statements };
 
 		const now = new Date().toISOString();

@@ -17,6 +17,7 @@ import {
 } from "../../schemas/telemetry";
 import { DELETE_BODY_EXAMPLES, VALUE_BODY_EXAMPLES } from "../../schemas/telemetry-examples";
 import { checkDimensionKeys, parseOrThrow, validationError } from "../../schemas/validation";
+import { valueChunks, type ValueChunk } from "../../storage/telemetry-store";
 import { failureToError, streamObject } from "../../stream/client";
 import type { WriteCommand } from "../../stream/protocol";
 
@@ -78,7 +79,7 @@ export function registerMetricWrite(app: OpenAPIHono<AppEnv>) {
 			c.set("logFields", { stream: name, operation: op });
 			const body = await readJsonBody(c, maxBodyBytes(c.env));
 			const command = parseWrite(c.env, op, body.json);
-			c.set("logFields", { stream: name, operation: op, records: command.op === "delete" ? command.matches.length : command.rows.length });
+			c.set("logFields", { stream: name, operation: op, records: command.op === "delete" ? command.matches.length : command.recordCount });
 			const idempotency = await idempotencyOf(c, op, body.text);
 			const result = await streamObject(c.env, token.org, name).write({
 				...command,
@@ -96,7 +97,7 @@ export function registerMetricWrite(app: OpenAPIHono<AppEnv>) {
 }
 
 type ParsedWrite =
-	| { op: "sum" | "replace"; dimensionKeys: string[]; rows: ValueRow[] }
+	| { op: "sum" | "replace"; dimensionKeys: string[]; recordCount: number; chunks: ValueChunk[] }
 	| { op: "delete"; matches: DeleteMatch[] };
 
 /** Validates a write body completely, listing every problem, before anything is written. */
@@ -115,6 +116,7 @@ function parseWrite(env: Env, op: WriteOperation, body: unknown): ParsedWrite {
 	// The stream's object then checks the request's dimension keys against the stream's.
 	const { dimensionKeys, details } = checkDimensionKeys(valid);
 	if (details.length > 0) throw validationError(details);
-	const rows: ValueRow[] = valid.map((r) => [r.timestamp, seriesKey(r.associated_cost), r.value]);
-	return { op, dimensionKeys, rows };
+	// Every record has exactly these keys now, already sorted.
+	const rows: ValueRow[] = valid.map((r) => [r.timestamp, seriesKey(r.associated_cost, dimensionKeys), r.value]);
+	return { op, dimensionKeys, recordCount: rows.length, chunks: valueChunks(rows) };
 }
