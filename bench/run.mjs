@@ -287,18 +287,25 @@ function memorySnapshot(pid, port) {
 
 function derive(r) {
 	const ingest = Object.entries(r.cases).filter(([, c]) => c.records_per_request >= 1000);
-	const [bestName, best] = ingest.reduce((a, b) => (b[1].records_per_second > a[1].records_per_second ? b : a));
+	const bestOf = (cases) => cases.reduce((a, b) => (b[1].records_per_second > a[1].records_per_second ? b : a));
+	const [bestName, best] = bestOf(ingest);
+	// The targets hold for sum and for replace, each on its best request shape.
+	const [, bestSum] = bestOf(ingest.filter(([, c]) => c.op === "sum"));
+	const [, bestReplace] = bestOf(ingest.filter(([, c]) => c.op === "replace"));
+	const raw = r.raw_sqlite.records_per_second;
 	const sum1000 = r.cases["sum 1000 x 1 stream"].records_per_second;
 	const sum2000 = r.cases["sum 2000 x 1 stream"].records_per_second;
 	const smallP99 = Math.max(...Object.entries(r.cases).filter(([name]) => name.startsWith("sum 1 x 1 stream")).map(([, c]) => c.latency_ms.p99));
 	return {
 		best_ingest_case: bestName,
 		best_ingest_records_per_second: best.records_per_second,
-		best_ingest_over_raw_sqlite: round(best.records_per_second / r.raw_sqlite.records_per_second, 3),
+		best_ingest_over_raw_sqlite: round(best.records_per_second / raw, 3),
+		best_sum_over_raw_sqlite: round(bestSum.records_per_second / raw, 3),
+		best_replace_over_raw_sqlite: round(bestReplace.records_per_second / raw, 3),
 		linearity_2000_over_1000: round(sum2000 / sum1000, 3),
 		targets: {
-			"ingest >= 100,000 records/s": best.records_per_second >= 100_000,
-			"ingest >= 35% of raw SQLite": best.records_per_second >= 0.35 * r.raw_sqlite.records_per_second,
+			"sum and replace >= 100,000 records/s": Math.min(bestSum.records_per_second, bestReplace.records_per_second) >= 100_000,
+			"sum and replace >= 35% of raw SQLite": Math.min(bestSum.records_per_second, bestReplace.records_per_second) >= 0.35 * raw,
 			"1-record p99 <= 10 ms (before and after bulk)": smallP99 <= 10,
 			"73,000-row read <= 500 ms (p50)": r.reads.full.ms.p50 <= 500,
 			"one filtered series <= 50 ms (p50)": r.reads.filtered.ms.p50 <= 50,
@@ -334,7 +341,7 @@ function printTable(r) {
 	}
 	const d = r.derived;
 	log("");
-	log(`best ingest / raw SQLite: ${(d.best_ingest_over_raw_sqlite * 100).toFixed(1)}% (${d.best_ingest_case})`);
+	log(`best ingest / raw SQLite: ${(d.best_ingest_over_raw_sqlite * 100).toFixed(1)}% (${d.best_ingest_case}); best sum ${(d.best_sum_over_raw_sqlite * 100).toFixed(1)}%, best replace ${(d.best_replace_over_raw_sqlite * 100).toFixed(1)}%`);
 	log(`2000-record / 1000-record sum records/s: ${d.linearity_2000_over_1000}`);
 	log(`peak RSS, workerd processes summed: ${r.memory.workerd_peak_rss_mib} MiB (${r.memory.workerd.map((p) => `${p.role} ${p.peak_rss_mib}`).join(", ")}); wrangler's node: ${r.memory.wrangler_node_peak_rss_mib} MiB`);
 	log(`all totals verified: ${d.all_verified ? "yes" : "NO"}`);
