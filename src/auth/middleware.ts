@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { ApiError, NOT_AUTHORIZED_MESSAGE, type DocumentedError } from "../http/errors";
+import { ApiError, namedError, NOT_AUTHORIZED_MESSAGE, type NamedError } from "../http/errors";
 import type { AppEnv } from "../http/app-env";
 import { enforceRateLimit } from "./rate-limit";
 import { authenticate, secretsEqual, type Scope, type TokenIdentity } from "./tokens";
@@ -45,19 +45,19 @@ export const ADMIN_DISABLED = {
 	code: "admin_disabled",
 	message: "The admin API is disabled: set the ADMIN_TOKEN secret",
 	description: "The deployment has no ADMIN_TOKEN secret",
-} satisfies DocumentedError;
+} satisfies NamedError;
 export const ADMIN_FORBIDDEN = {
 	status: 403 as const,
 	code: "not_authorized",
 	message: "Not authorized: the admin API needs 'Authorization: Bearer <ADMIN_TOKEN>'",
 	description: "Missing or wrong admin token",
-} satisfies DocumentedError;
+} satisfies NamedError;
 
 /** The admin API is guarded by the ADMIN_TOKEN secret, sent as a bearer token. */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
 	const token = presentedToken(c.req.header("authorization"));
 	const expected = c.env.ADMIN_TOKEN;
-	if (!expected) throw new ApiError(ADMIN_DISABLED.status, ADMIN_DISABLED.code, ADMIN_DISABLED.message);
-	if (!token || !(await secretsEqual(token, expected))) throw new ApiError(ADMIN_FORBIDDEN.status, ADMIN_FORBIDDEN.code, ADMIN_FORBIDDEN.message);
+	if (!expected) throw namedError(ADMIN_DISABLED);
+	if (!token || !(await secretsEqual(token, expected))) throw namedError(ADMIN_FORBIDDEN);
 	await next();
 });

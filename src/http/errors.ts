@@ -65,8 +65,21 @@ export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
 	return c.json(errorBody(c, err), err.status);
 }
 
+/** An error with its own code and wording, documented in OpenAPI and thrown from the same constant. */
+export interface NamedError {
+	status: ContentfulStatusCode;
+	code: string;
+	message: string;
+	description?: string;
+}
+
 /** An error a route can answer with: a status, or a status with the route's own code and wording. */
-export type DocumentedError = number | { status: number; code: string; message: string; description?: string };
+export type DocumentedError = number | NamedError;
+
+/** The ApiError to throw for a named error. */
+export function namedError(error: NamedError): ApiError {
+	return new ApiError(error.status, error.code, error.message);
+}
 
 /** OpenAPI response entries for the errors a route can answer with, each with an example body. */
 export function errorResponses(...errors: DocumentedError[]) {
@@ -82,12 +95,12 @@ export function errorResponses(...errors: DocumentedError[]) {
 }
 
 /** Documents the 409 of write endpoints, so clients know a reused key is not a transient error. */
-export const IDEMPOTENCY_KEY_REUSED: DocumentedError = {
-	status: 409,
+export const IDEMPOTENCY_KEY_REUSED = {
+	status: 409 as const,
 	code: "idempotency_key_reused",
 	message: "This Idempotency-Key was already used with a different request in the last 24 hours",
 	description: "The Idempotency-Key was used in the last 24 hours with a different body; nothing was applied",
-};
+} satisfies NamedError;
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
 	400: "Invalid request (see error.code and error.details)",

@@ -27,8 +27,7 @@ export function issuesToDetails(issues: z.core.$ZodIssue[], input: unknown, reco
 			message = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
 		} else if ((issue.code === "invalid_type" || issue.code === "invalid_union" || issue.code === "invalid_value") && isMissing(input, issue.path)) {
 			code = "missing_field";
-		}
-		else if (issue.code === "invalid_union") code = "invalid_type";
+		} else if (issue.code === "invalid_union") code = "invalid_type";
 		else if (issue.code === "invalid_key") code = "invalid_dimension_key";
 		else code = issue.code;
 		return record === undefined ? { code, message, path: path || undefined } : { code, message, record, path };

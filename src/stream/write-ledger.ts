@@ -1,3 +1,4 @@
+import { IDEMPOTENCY_KEY_REUSED } from "../http/errors";
 import {
 	expireIdempotencyKeys,
 	findIdempotentWrites,
@@ -77,12 +78,8 @@ export class WriteLedger {
 			if (idempotency) {
 				const earlier = await findIdempotentWrites(this.db, call.org, streams, idempotency.key, since);
 				if (earlier.some((e) => e.request_hash !== idempotency.requestHash)) {
-					return {
-						ok: false as const,
-						status: 409 as const,
-						code: "idempotency_key_reused",
-						message: "This Idempotency-Key was already used with a different request in the last 24 hours",
-					};
+					const { status, code, message } = IDEMPOTENCY_KEY_REUSED;
+					return { ok: false as const, status, code, message };
 				}
 				// Rows of one request commit together, and the same body names the same streams.
 				const recorded = earlier.find((e) => e.response !== null);
