@@ -1,13 +1,14 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { ApiError, errorResponses, type ErrorDetail } from "../../http/errors";
+import { ApiError, errorResponses } from "../../http/errors";
+import { dayRange, dimensionFilters } from "../../http/read-query";
 import { csvLine, decodeCursor, encodeCursor, formatValue } from "../../lib/values";
 import { MetricNameParamsSchema, MetricPointsQuerySchema, MetricPointsSchema } from "../../schemas/cloudthread";
 import { findMetric, readMetricPoints } from "../../storage/metric-store";
 import { metricStreamName } from "../../stream/metric-protocol";
 
-const RESERVED = new Set(Object.keys(MetricPointsQuerySchema.shape));
+const QUERY_OPTIONS = new Set(Object.keys(MetricPointsQuerySchema.shape));
 
 const route = createRoute({
 	method: "get",
@@ -36,9 +37,7 @@ export function registerCustomMetricRead(app: OpenAPIHono<AppEnv>) {
 		const metric = await findMetric(c.env.DB, c.get("token").org, name, query.agg);
 		if (!metric) throw new ApiError(404, "metric_not_found", `No metric '${name}' with aggregation function ${query.agg}`);
 
-		const startDay = query.start_date ?? "0000-01-01";
-		const endDay = query.end_date ?? "9999-12-31";
-		if (startDay > endDay) throw new ApiError(400, "invalid_date_range", "start_date must not be after end_date");
+		const [startDay, endDay] = dayRange(query.start_date, query.end_date);
 		// The cursor names its granularity: a day cursor means nothing among hours.
 		const kind = query.granularity === "day" ? "d" : "h";
 		let after: [string, string] | null = null;
@@ -50,7 +49,7 @@ export function registerCustomMetricRead(app: OpenAPIHono<AppEnv>) {
 			after = [decoded[1], decoded[2]];
 		}
 
-		const filters = dimensionFilters(metric.dimension_keys, c.req.queries());
+		const filters = dimensionFilters(c.req.queries(), QUERY_OPTIONS, metric.dimension_keys, "custom dimension of this metric");
 		const rows = await readMetricPoints(c.env.DB, {
 			metricId: metric.id,
 			granularity: query.granularity,
@@ -92,20 +91,4 @@ export function registerCustomMetricRead(app: OpenAPIHono<AppEnv>) {
 			200,
 		);
 	});
-}
-
-/** The dimension filters among the query parameters; a key the metric never had is an error. */
-function dimensionFilters(dimensionKeys: string[], params: Record<string, string[]>): Array<[string, string[]]> {
-	const filters = Object.entries(params).filter(([key]) => !RESERVED.has(key));
-	const known = new Set(dimensionKeys);
-	const unknown = filters.filter(([key]) => !known.has(key));
-	if (unknown.length > 0) {
-		const details: ErrorDetail[] = unknown.map(([key]) => ({
-			code: "unknown_filter_keys",
-			message: `'${key}' is neither a query option nor a custom dimension of this metric (${dimensionKeys.join(", ") || "none"})`,
-			path: key,
-		}));
-		throw new ApiError(400, "unknown_filter_keys", "Invalid Schema: Unrecognized filter keys", details);
-	}
-	return filters;
 }

@@ -1,7 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { ApiError, errorResponses, type ErrorDetail } from "../../http/errors";
+import { ApiError, errorResponses } from "../../http/errors";
+import { dayRange, dimensionFilters } from "../../http/read-query";
 import { csvLine, decodeCursor, encodeCursor, formatValue } from "../../lib/values";
 import { DaySchema, StreamParamsSchema } from "../../schemas/common";
 import { findLiveStream, readValues, seriesOfStream } from "../../storage/telemetry-store";
@@ -16,7 +17,7 @@ const QuerySchema = z.object({
 	cursor: z.string().max(300).optional().openapi({ description: "next_cursor of the previous page" }),
 	format: z.enum(["json", "csv"]).default("json"),
 });
-const RESERVED = new Set(Object.keys(QuerySchema.shape));
+const QUERY_OPTIONS = new Set(Object.keys(QuerySchema.shape));
 
 const ReadRecordSchema = z
 	.object({
@@ -57,9 +58,7 @@ export function registerMetricRead(app: OpenAPIHono<AppEnv>) {
 		const stream = await findLiveStream(c.env.DB, c.get("token").org, name);
 		if (!stream) throw new ApiError(404, "stream_not_found", `Stream '${name}' does not exist`);
 
-		const startDay = query.start_date ?? "0000-01-01";
-		const endDay = query.end_date ?? "9999-12-31";
-		if (startDay > endDay) throw new ApiError(400, "invalid_date_range", "start_date must not be after end_date");
+		const [startDay, endDay] = dayRange(query.start_date, query.end_date);
 		let after: [string, number] | null = null;
 		if (query.cursor !== undefined) {
 			const decoded = decodeCursor(query.cursor);
@@ -105,18 +104,8 @@ async function filteredSeries(
 	dimensionKeys: string[],
 	params: Record<string, string[]>,
 ): Promise<number[] | null> {
-	const filters = Object.entries(params).filter(([key]) => !RESERVED.has(key));
+	const filters = dimensionFilters(params, QUERY_OPTIONS, dimensionKeys, "dimension of this stream");
 	if (filters.length === 0) return null;
-	const known = new Set(dimensionKeys);
-	const unknown = filters.filter(([key]) => !known.has(key));
-	if (unknown.length > 0) {
-		const details: ErrorDetail[] = unknown.map(([key]) => ({
-			code: "unknown_filter_keys",
-			message: `'${key}' is neither a query option nor a dimension of this stream (${dimensionKeys.join(", ") || "none"})`,
-			path: key,
-		}));
-		throw new ApiError(400, "unknown_filter_keys", "Invalid Schema: Unrecognized filter keys", details);
-	}
 	const wanted = filters.map(([key, values]) => [key, new Set(values)] as const);
 	return (await seriesOfStream(db, streamId))
 		.filter(({ series_key }) => {
