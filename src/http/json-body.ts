@@ -9,6 +9,17 @@ export function maxBodyBytes(env: Env): number {
 	return Number(env.MAX_BODY_BYTES) || 5_000_000;
 }
 
+/**
+ * Refuses a body whose array of records is longer than MAX_RECORDS_PER_REQUEST (wrangler.toml),
+ * before any record is validated. `noun` is what the API calls its records.
+ */
+export function enforceRecordLimit(env: Env, records: unknown, noun: string): void {
+	const maxRecords = Number(env.MAX_RECORDS_PER_REQUEST) || 10_000;
+	if (Array.isArray(records) && records.length > maxRecords) {
+		throw new ApiError(413, "too_many_records", `A request may carry at most ${maxRecords} ${noun}; this one has ${records.length}. Split it into several requests.`);
+	}
+}
+
 /** A parsed JSON body and its text (the text identifies the request for idempotency keys). */
 export interface JsonBody {
 	json: unknown;

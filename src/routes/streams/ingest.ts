@@ -2,9 +2,9 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { authorizeToken } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { ApiError, errorResponses, IDEMPOTENCY_KEY_REUSED, type DocumentedError } from "../../http/errors";
+import { ApiError, errorResponses, IDEMPOTENCY_KEY_REUSED, namedError, type NamedError } from "../../http/errors";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
-import { maxBodyBytes, readJsonBody } from "../../http/json-body";
+import { enforceRecordLimit, maxBodyBytes, readJsonBody } from "../../http/json-body";
 import {
 	canonicalDimensions,
 	IngestBodySchema,
@@ -28,7 +28,7 @@ const UNKNOWN_DATA_STREAM_TOKEN = {
 	code: "no_stream_found",
 	message: "No stream found: the data_stream_token is unknown or has been revoked",
 	description: "The data_stream_token is unknown or revoked (Cloudthread's answer)",
-} satisfies DocumentedError;
+} satisfies NamedError;
 
 const route = createRoute({
 	method: "post",
@@ -60,11 +60,7 @@ export function registerCloudthreadIngest(app: OpenAPIHono<AppEnv>) {
 		const raw = await readJsonBody(c, maxBodyBytes(c.env));
 		const token = await authorizeBodyToken(c, raw.json);
 
-		const maxRecords = Number(c.env.MAX_RECORDS_PER_REQUEST) || 10_000;
-		const data = (raw.json as { data?: unknown }).data;
-		if (Array.isArray(data) && data.length > maxRecords) {
-			throw new ApiError(413, "too_many_records", `A request may carry at most ${maxRecords} data points; this one has ${data.length}. Split it into several requests.`);
-		}
+		enforceRecordLimit(c.env, (raw.json as { data?: unknown }).data, "data points");
 		const body = parseOrThrow(IngestBodySchema, raw.json, "data");
 		const { write, recordIds } = await planIngest(token.org, body);
 		const names = write.metrics.map(([name]) => name);
@@ -113,12 +109,10 @@ export function registerCloudthreadIngest(app: OpenAPIHono<AppEnv>) {
 function authorizeBodyToken(c: Context<AppEnv>, body: unknown) {
 	const token = typeof body === "object" && body !== null ? (body as { data_stream_token?: unknown }).data_stream_token : undefined;
 	if (typeof token !== "string" || token === "") {
-		const problem = token === undefined ? "is required" : "must be a non-empty string";
-		throw new ApiError(400, token === undefined ? "missing_field" : "invalid_type", `Invalid Schema: data_stream_token ${problem}`, [
-			{ code: token === undefined ? "missing_field" : "invalid_type", message: `data_stream_token ${problem}`, path: "data_stream_token" },
-		]);
+		const [code, problem] = token === undefined ? ["missing_field", "is required"] : ["invalid_type", "must be a non-empty string"];
+		throw new ApiError(400, code, `Invalid Schema: data_stream_token ${problem}`, [{ code, message: `data_stream_token ${problem}`, path: "data_stream_token" }]);
 	}
-	return authorizeToken(c, token, "write", () => new ApiError(UNKNOWN_DATA_STREAM_TOKEN.status, UNKNOWN_DATA_STREAM_TOKEN.code, UNKNOWN_DATA_STREAM_TOKEN.message));
+	return authorizeToken(c, token, "write", () => namedError(UNKNOWN_DATA_STREAM_TOKEN));
 }
 
 /**

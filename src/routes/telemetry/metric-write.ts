@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { ApiError, errorResponses, IDEMPOTENCY_KEY_REUSED } from "../../http/errors";
+import { errorResponses, IDEMPOTENCY_KEY_REUSED } from "../../http/errors";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
-import { maxBodyBytes, readJsonBody } from "../../http/json-body";
+import { enforceRecordLimit, maxBodyBytes, readJsonBody } from "../../http/json-body";
 import { IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
 import {
 	DeleteBodySchema,
@@ -102,11 +102,7 @@ type ParsedWrite =
 
 /** Validates a write body completely, listing every problem, before anything is written. */
 function parseWrite(env: Env, op: WriteOperation, body: unknown): ParsedWrite {
-	const maxRecords = Number(env.MAX_RECORDS_PER_REQUEST) || 10_000;
-	const records = (body as { records?: unknown } | null)?.records;
-	if (Array.isArray(records) && records.length > maxRecords) {
-		throw new ApiError(413, "too_many_records", `A request may carry at most ${maxRecords} records; this one has ${records.length}. Split it into several requests.`);
-	}
+	enforceRecordLimit(env, (body as { records?: unknown } | null)?.records, "records");
 	if (op === "delete") {
 		const parsed = parseOrThrow(DeleteBodySchema, body);
 		return { op, matches: parsed.records.map((r) => [r.timestamp, r.associated_cost ?? {}]) };
