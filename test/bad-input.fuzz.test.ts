@@ -3,7 +3,7 @@
 // runs FUZZ_SCALE times more (vitest --mode fuzz). Generation is seeded, so runs repeat.
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, createToken, expectAccepted, readStream, storageSnapshot, uniqueOrg, write } from "./helpers";
+import { api, createToken, expectAccepted, readStream, seededRandom, storageSnapshot, uniqueOrg, write } from "./helpers";
 
 const SCALE = Number(env.FUZZ_SCALE) || 1;
 const PER_CATEGORY = 25 * SCALE;
@@ -11,20 +11,7 @@ const STREAM = "fuzzed";
 const DIMS = { "custom:Client": "Patric Star", Region: "us-east-1" };
 const VALID = { timestamp: "2024-06-01T00:00:00Z", value: "12.5", associated_cost: DIMS };
 
-function rng(seed: number) {
-	let s = seed >>> 0;
-	const next = () => {
-		s = (s + 0x6d2b79f5) >>> 0;
-		let t = Math.imul(s ^ (s >>> 15), s | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-	const int = (n: number) => Math.floor(next() * n);
-	const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
-	const chars = (alphabet: string, length: number) => Array.from({ length }, () => alphabet[int(alphabet.length)]).join("");
-	return { next, int, pick, chars };
-}
-type Rng = ReturnType<typeof rng>;
+type Rng = ReturnType<typeof seededRandom>;
 
 /** One bad request: a path suffix (op), a raw body, extra headers. */
 interface BadRequest {
@@ -322,7 +309,7 @@ async function send(req: BadRequest): Promise<Response> {
 describe("bad input never causes a 5xx and never changes storage", () => {
 	for (const [category, generate] of Object.entries({ ...CATEGORIES, ...CLOUDTHREAD_CATEGORIES })) {
 		it(category, async () => {
-			const r = rng([...category].reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
+			const r = seededRandom([...category].reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
 			await freshToken();
 			const before = await storageSnapshot();
 			// 5 MB bodies are costly to build: fewer of them.
@@ -348,7 +335,7 @@ describe("bad input never causes a 5xx and never changes storage", () => {
 
 	it("over 15 significant digits is not an error: the value is rounded, as CloudZero documents", async () => {
 		await freshToken();
-		const r = rng(15);
+		const r = seededRandom(15);
 		let count = 0;
 		for (let i = 0; i < PER_CATEGORY; i++) {
 			const digits = `${1 + r.int(9)}${r.chars("0123456789", 15 + r.int(10))}`;

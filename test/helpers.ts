@@ -78,3 +78,18 @@ export async function storageSnapshot(): Promise<string> {
 	const parts = await Promise.all(results.map(({ name }) => env.DB.prepare(`SELECT * FROM "${name}" ORDER BY 1, 2`).all()));
 	return JSON.stringify(parts.map((p, i) => [results[i].name, p.results]));
 }
+
+/** A small deterministic generator (mulberry32), so a generated test can be replayed from its seed. */
+export function seededRandom(seed: number) {
+	let s = seed >>> 0;
+	const next = () => {
+		s = (s + 0x6d2b79f5) >>> 0;
+		let t = Math.imul(s ^ (s >>> 15), s | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+	const int = (n: number) => Math.floor(next() * n);
+	const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
+	const chars = (alphabet: string, length: number) => Array.from({ length }, () => alphabet[int(alphabet.length)]).join("");
+	return { next, int, pick, chars };
+}

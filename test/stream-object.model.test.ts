@@ -4,7 +4,7 @@
 // response (how many series a delete removed) and the final state read back: the calls behaved
 // as that serial order, with no interleaving.
 import { describe, expect, it } from "vitest";
-import { api, createToken, expectAccepted, readStream, uniqueOrg, write } from "./helpers";
+import { api, createToken, expectAccepted, readStream, seededRandom, uniqueOrg, write } from "./helpers";
 
 type Dims = Record<string, string>;
 type Record_ = { timestamp: string; value?: string; associated_cost?: Dims };
@@ -14,22 +14,8 @@ const DAYS = ["2024-02-01", "2024-02-02", "2024-02-03"];
 const CLIENTS = ["a", "b", "c"];
 const REGIONS = ["us", "eu"];
 
-/** A small deterministic generator, so a failure can be replayed from its seed. */
-function random(seed: number) {
-	let s = seed >>> 0;
-	const next = () => {
-		s = (s + 0x6d2b79f5) >>> 0;
-		let t = s;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-	const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)];
-	return { next, pick };
-}
-
 function generateCalls(seed: number, streams: string[], count: number): Call[] {
-	const { next, pick } = random(seed);
+	const { next, pick } = seededRandom(seed);
 	return Array.from({ length: count }, () => {
 		const stream = pick(streams);
 		const roll = next();
