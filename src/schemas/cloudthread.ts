@@ -1,6 +1,6 @@
 // Cloudthread-compatible custom data: POST /streams/ingest and the read-back under /streams/metrics.
 import { z } from "@hono/zod-openapi";
-import { DaySchema, wellFormed, withoutProtoKey } from "./common";
+import { DaySchema, fail, utcEpochMs, wellFormed, withoutProtoKey } from "./common";
 import { MAX_FUTURE_MS, SIGNIFICANT_DIGITS } from "./telemetry";
 
 export const AGG_FUNCS = ["Sum", "Average", "Maximum", "Minimum"] as const;
@@ -14,11 +14,6 @@ const MAX_DIMENSION_VALUE_LENGTH = 1024;
 const HOUR_MS = 3_600_000;
 // Epoch seconds this large are years past 5000: almost certainly milliseconds.
 const EPOCH_MILLISECONDS_HINT = 100_000_000_000;
-
-function fail(ctx: z.RefinementCtx, code: string, message: string): typeof z.NEVER {
-	ctx.addIssue({ code: "custom", message, params: { code } });
-	return z.NEVER;
-}
 
 // 'YYYY-MM-DD HH:MM:SS' or ISO 8601 with 'T', optional fraction and offset.
 const DATE_TIME =
@@ -81,25 +76,11 @@ function parseTimestampString(input: string): { epochMs: number } | { code: stri
 	} else {
 		return { code: "invalid_timestamp", error: `${shown} is not a date-time such as '2022-10-01 00:00:00'` };
 	}
-	const [year, month, day, hour, minute, second] = parts.map(Number);
-	if (year < 1900) return { code: "invalid_timestamp", error: "timestamp must be in 1900 or later" };
-	if (hour > 23 || minute > 59 || second > 59) return { code: "invalid_timestamp", error: `${shown} has an invalid time of day` };
-	const calendar = Date.UTC(year, month - 1, day);
-	const check = new Date(calendar);
-	if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) {
-		return { code: "invalid_timestamp", error: `${shown} is not a calendar date` };
-	}
-	let offsetMinutes = 0;
-	if (offset && offset.toUpperCase() !== "Z") {
-		const digits = offset.slice(1).replace(":", "");
-		const oh = Number(digits.slice(0, 2));
-		const om = Number(digits.slice(2) || "0");
-		if (oh > 14 || om > 59) return { code: "invalid_timestamp", error: `${shown} has an invalid UTC offset` };
-		offsetMinutes = (offset[0] === "-" ? -1 : 1) * (oh * 60 + om);
-	}
+	const utc = utcEpochMs(shown, parts.map(Number), offset);
+	if ("error" in utc) return { code: "invalid_timestamp", error: utc.error };
 	// A non-zero fraction of a second is as much off the hour as non-zero seconds (at least 1 ms off).
 	const fractionMs = /[1-9]/.test(fraction) ? Math.max(1, Math.floor(Number(`0.${fraction}`) * 1000)) : 0;
-	return { epochMs: calendar + ((hour * 60 + minute) * 60 + second) * 1000 + fractionMs - offsetMinutes * 60_000 };
+	return { epochMs: utc.epochMs + fractionMs };
 }
 
 const SIGNED_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;

@@ -55,3 +55,36 @@ export function withoutProtoKey<T extends z.ZodType>(schema: T) {
 export function wellFormed<T extends z.ZodType<string>>(schema: T, what: string) {
 	return schema.refine((s) => s.isWellFormed(), { message: `${what} must be valid Unicode (no lone surrogates)`, params: { code: "invalid_unicode" } });
 }
+
+/** Raises an issue from one of our own checks, with its machine-readable code in params.code. */
+export function fail(ctx: z.RefinementCtx, code: string, message: string): typeof z.NEVER {
+	ctx.addIssue({ code: "custom", message, params: { code } });
+	return z.NEVER;
+}
+
+/**
+ * The UTC instant of a date-time given as its parts and an optional UTC offset ('Z', '+05:30',
+ * '-0800', '+05'), or why it is not one. `shown` is how error messages quote the input.
+ */
+export function utcEpochMs(
+	shown: string,
+	[year, month, day, hour, minute, second]: number[],
+	offset: string | undefined,
+): { epochMs: number } | { error: string } {
+	if (year < 1900) return { error: "timestamp must be in 1900 or later" };
+	if (hour > 23 || minute > 59 || second > 59) return { error: `${shown} has an invalid time of day` };
+	const calendar = Date.UTC(year, month - 1, day);
+	const check = new Date(calendar);
+	if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) {
+		return { error: `${shown} is not a calendar date` };
+	}
+	let offsetMinutes = 0;
+	if (offset && offset.toUpperCase() !== "Z") {
+		const digits = offset.slice(1).replace(":", "");
+		const oh = Number(digits.slice(0, 2));
+		const om = Number(digits.slice(2) || "0");
+		if (oh > 14 || om > 59) return { error: `${shown} has an invalid UTC offset` };
+		offsetMinutes = (offset[0] === "-" ? -1 : 1) * (oh * 60 + om);
+	}
+	return { epochMs: calendar + ((hour * 60 + minute) * 60 + second) * 1000 - offsetMinutes * 60_000 };
+}

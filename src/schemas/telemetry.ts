@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { wellFormed, withoutProtoKey } from "./common";
+import { fail, utcEpochMs, wellFormed, withoutProtoKey } from "./common";
 
 /** The three ways a write changes a stream; the legacy endpoint is a sum. */
 export const WRITE_OPERATIONS = ["sum", "replace", "delete"] as const;
@@ -15,12 +15,6 @@ export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 // `custom:<Name>` for an organization's own dimensions, or a CloudZero built-in name such as `Region`.
 const DIMENSION_KEY = /^(?:custom:[^\u0000-\u001f\u007f]{1,128}|[A-Za-z][A-Za-z0-9 _-]{0,127})$/;
 const MAX_DIMENSION_VALUE_LENGTH = 1024;
-
-// Issues raised by our own checks carry a machine-readable code in params.code.
-function fail(ctx: z.RefinementCtx, code: string, message: string): typeof z.NEVER {
-	ctx.addIssue({ code: "custom", message, params: { code } });
-	return z.NEVER;
-}
 
 const TIMESTAMP =
 	/^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?(?:\s*(Z|[+-]\d{2}(?::?\d{2})?))?)?$/i;
@@ -48,26 +42,9 @@ function parseTimestampUncached(input: string): ParsedTimestamp {
 	const m = TIMESTAMP.exec(input.trim());
 	if (!m) return { error: `'${input.slice(0, 64)}' is not an ISO 8601 date or date-time` };
 	const [, y, mo, d, hh = "0", mi = "0", ss = "0", offset] = m;
-	const year = Number(y);
-	const month = Number(mo);
-	const dayOfMonth = Number(d);
-	if (year < 1900) return { error: "timestamp must be in 1900 or later" };
-	if (Number(hh) > 23 || Number(mi) > 59 || Number(ss) > 59) return { error: `'${input}' has an invalid time of day` };
-	const calendar = Date.UTC(year, month - 1, dayOfMonth);
-	const check = new Date(calendar);
-	if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== dayOfMonth) {
-		return { error: `'${input}' is not a calendar date` };
-	}
-	let offsetMinutes = 0;
-	if (offset && offset.toUpperCase() !== "Z") {
-		const sign = offset[0] === "-" ? -1 : 1;
-		const digits = offset.slice(1).replace(":", "");
-		const oh = Number(digits.slice(0, 2));
-		const om = Number(digits.slice(2) || "0");
-		if (oh > 14 || om > 59) return { error: `'${input}' has an invalid UTC offset` };
-		offsetMinutes = sign * (oh * 60 + om);
-	}
-	const epochMs = calendar + ((Number(hh) * 60 + Number(mi)) * 60 + Number(ss)) * 1000 - offsetMinutes * 60_000;
+	const utc = utcEpochMs(`'${input}'`, [y, mo, d, hh, mi, ss].map(Number), offset);
+	if ("error" in utc) return utc;
+	const { epochMs } = utc;
 	return { day: new Date(epochMs).toISOString().slice(0, 10), epochMs };
 }
 
