@@ -1,8 +1,8 @@
-import { SIGNIFICANT_DIGITS } from "../schemas/telemetry";
+import { roundToSignificant } from "../schemas/telemetry";
 
 /** A stored value as the API shows it: a string of at most 15 significant digits (0.1 × 10 reads "1"). */
 export function formatValue(value: number): string {
-	return String(Number(value.toPrecision(SIGNIFICANT_DIGITS)) + 0);
+	return String(roundToSignificant(value));
 }
 
 /** Opaque keyset cursors: base64url of a JSON value's UTF-8 (btoa alone fails beyond Latin-1). */

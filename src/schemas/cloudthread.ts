@@ -1,7 +1,7 @@
 // Cloudthread-compatible custom data: POST /streams/ingest and the read-back under /streams/metrics.
 import { z } from "@hono/zod-openapi";
 import { DaySchema, fail, utcEpochMs, wellFormed, withoutProtoKey } from "./common";
-import { MAX_FUTURE_MS, SIGNIFICANT_DIGITS } from "./telemetry";
+import { MAX_FUTURE_MS, roundToSignificant } from "./telemetry";
 
 export const AGG_FUNCS = ["Sum", "Average", "Maximum", "Minimum"] as const;
 export type AggFunc = (typeof AGG_FUNCS)[number];
@@ -95,7 +95,7 @@ export function parseMetricValue(input: number | string): number | { error: stri
 		n = Number(s);
 	}
 	if (!Number.isFinite(n)) return { error: "metric_value must be a finite number" };
-	return Number(n.toPrecision(SIGNIFICANT_DIGITS)) + 0; // + 0 turns -0 into 0
+	return roundToSignificant(n);
 }
 
 export const AggFuncSchema = z

@@ -9,6 +9,12 @@ export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
 export const MAX_DIMENSIONS = 5;
 /** Values beyond CloudZero's 15 significant digits are rounded. */
 export const SIGNIFICANT_DIGITS = 15;
+
+/** A value rounded to 15 significant digits, as it is stored and shown. */
+export function roundToSignificant(n: number): number {
+	return Number(n.toPrecision(SIGNIFICANT_DIGITS)) + 0; // + 0 turns -0 into 0
+}
+
 /** Timestamps further ahead than this are refused (CloudZero: "Timestamp too far into the future"). */
 export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 
@@ -69,7 +75,7 @@ export function parseValue(input: number | string): number | { code: string; err
 	}
 	if (!Number.isFinite(n)) return { code: "invalid_value", error: "value must be a finite number" };
 	if (n < 0) return { code: "negative_value", error: "value must not be negative" };
-	return Number(n.toPrecision(SIGNIFICANT_DIGITS)) + 0; // + 0 turns -0 into 0
+	return roundToSignificant(n);
 }
 
 const TimestampSchema = z
