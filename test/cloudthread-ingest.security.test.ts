@@ -51,11 +51,13 @@ describe("data_stream_token", () => {
 		expect((await readMetric(reader.token, "secure", "agg=Sum")).data).toHaveLength(1);
 	});
 
-	it("a revoked token is refused at once", async () => {
+	it("a revoked token is refused at once, replays included", async () => {
 		const { id, token } = await createToken(uniqueOrg("ct-sec"));
-		await send(token, "Sum", data);
+		const key = { "Idempotency-Key": "ct-before-revocation" };
+		await expectCreated(await ingest(ingestBody(token, "Sum", data), key));
 		expect((await api(`/admin/v1/tokens/${id}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
 		await refused(ingestBody(token, "Sum", data), "no_stream_found", {}, 404);
+		await refused(ingestBody(token, "Sum", data), "no_stream_found", key, 404);
 	});
 
 	it("reads without a token → 403", async () => {

@@ -3,7 +3,9 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { valueChunks } from "../src/storage/telemetry-store";
 import { streamObject } from "../src/stream/client";
+import { TOKEN_REVOKED } from "../src/stream/protocol";
 import { createToken, expectAccepted, expectError, readStream, storageSnapshot, uniqueOrg, write } from "./helpers";
 
 describe("Idempotency-Key on CloudZero writes (shared write ledger)", () => {
@@ -36,5 +38,32 @@ describe("Idempotency-Key on CloudZero writes (shared write ledger)", () => {
 			{ idempotency_key: null, request_hash: null, response: null },
 			{ idempotency_key: null, request_hash: null, response: null },
 		]);
+	});
+});
+
+describe("revocation at commit", () => {
+	it("a token revoked after the Worker admitted its write (say, while it waited in the queue) is refused by the commit", async () => {
+		const org = uniqueOrg("ledger");
+		const { id, token } = await createToken(org);
+		await expectAccepted(await write(token, "queued", "sum", { records: [{ timestamp: "2024-01-01", value: 5 }] }));
+		await env.DB.prepare("INSERT INTO token_revocations (token_id, revoked_at) VALUES (?, ?)").bind(id, new Date().toISOString()).run();
+
+		const before = await storageSnapshot();
+		// The call the Worker makes once it has admitted the token: straight to the stream's object.
+		const result = await streamObject(env, org, "queued").write({
+			op: "sum",
+			org,
+			stream: "queued",
+			requestId: "req-after-revocation",
+			tokenId: id,
+			dimensionKeys: [],
+			recordCount: 1,
+			chunks: valueChunks([["2024-01-01", "{}", 7]]),
+		});
+		expect(result).toEqual(TOKEN_REVOKED);
+		expect(await storageSnapshot()).toBe(before);
+		// The object still writes for other tokens.
+		await expectAccepted(await write((await createToken(org)).token, "queued", "sum", { records: [{ timestamp: "2024-01-01", value: 1 }] }));
+		expect(await readStream((await createToken(org)).token, "queued")).toEqual([{ timestamp: "2024-01-01", value: "6" }]);
 	});
 });

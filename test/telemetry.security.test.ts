@@ -1,7 +1,7 @@
 // Authentication, scopes, tenant isolation and the admin API's guard.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN, api, createToken, expectAccepted, expectError, json, readStream, uniqueOrg, write } from "./helpers";
+import { ADMIN, api, createToken, expectAccepted, expectError, json, readStream, storageSnapshot, uniqueOrg, write } from "./helpers";
 import { hashToken } from "../src/auth/tokens";
 
 const NOT_AUTHORIZED = "Not authorized, make sure you're using a valid API key in the header Authorization";
@@ -36,6 +36,32 @@ describe("stream tokens", () => {
 		await env.TOKENS.put(`auth:${await hashToken(token)}`, JSON.stringify({ id, org, scopes: ["write", "read", "delete_stream"] }));
 		await expectError(await write(token, "s", "sum", { records: [record] }), 403, "not_authorized");
 		expect(await readStream((await createToken(org)).token, "s")).toEqual([{ timestamp: "2024-01-01", value: "1" }]);
+	});
+
+	it("a revoked key gets no replay, no other error and no write: every answer of its writes is 403", async () => {
+		const org = uniqueOrg();
+		const { id, token } = await createToken(org);
+		const key = { "Idempotency-Key": "before-revocation" };
+		await expectAccepted(await write(token, "s", "sum", { records: [record] }, key));
+		expect((await api(`/admin/v1/tokens/${id}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
+
+		const before = await storageSnapshot();
+		// A replay, a reused key (409), an unknown stream (404), other dimension keys (400), a stream deletion.
+		await expectError(await write(token, "s", "sum", { records: [record] }, key), 403, "not_authorized");
+		await expectError(await write(token, "s", "sum", { records: [{ ...record, value: 2 }] }, key), 403, "not_authorized");
+		await expectError(await write(token, "nowhere", "delete", { records: [{ timestamp: "2024-01-01" }] }), 403, "not_authorized");
+		await expectError(await write(token, "s", "sum", { records: [{ ...record, associated_cost: { a: "b" } }] }), 403, "not_authorized");
+		await expectError(await api("/unit-cost/v1/telemetry/s", json("DELETE", { force: true }, { Authorization: token })), 403, "not_authorized");
+		expect(await storageSnapshot()).toBe(before);
+	});
+
+	it("an unknown key is not remembered: it works as soon as it exists", async () => {
+		const org = uniqueOrg();
+		const token = `mlt_made-up-${org}`;
+		await expectError(await write(token, "s", "sum", { records: [record] }), 403, "not_authorized");
+		await env.TOKENS.put(`auth:${await hashToken(token)}`, JSON.stringify({ id: `tok_${org}`, org, scopes: ["write", "read"] }));
+		await expectAccepted(await write(token, "s", "sum", { records: [record] }));
+		expect(await readStream(token, "s")).toEqual([{ timestamp: "2024-01-01", value: "1" }]);
 	});
 
 	it("KV stores only a hash of each token", async () => {

@@ -3,7 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { ApiError, namedError, NOT_AUTHORIZED_MESSAGE, type NamedError } from "../http/errors";
 import type { AppEnv } from "../http/app-env";
 import { enforceRateLimit } from "./rate-limit";
-import { authenticate, secretsEqual, type Scope, type TokenIdentity } from "./tokens";
+import { authenticate, secretsEqual, type RevocationCheck, type Scope, type TokenIdentity } from "./tokens";
 
 /** CloudZero sends the raw key in Authorization; many clients add "Bearer ": accept both. */
 export function presentedToken(header: string | undefined): string | null {
@@ -12,30 +12,39 @@ export function presentedToken(header: string | undefined): string | null {
 	return token === "" ? null : token;
 }
 
+const unknownApiKey = () => new ApiError(403, "not_authorized", NOT_AUTHORIZED_MESSAGE);
+
 /**
  * Admits a request made with a stream token that has the scope: sets it as the request's
  * token (for handlers and the request log) and counts the request against its rate limit.
+ * unknownToken: the error for a token that is unknown or revoked, kept as refuseToken for a
+ * revocation found when a write commits.
  */
 export async function authorizeToken(
 	c: Context<AppEnv>,
 	token: string | null,
 	scope: Scope,
-	unknownToken = () => new ApiError(403, "not_authorized", NOT_AUTHORIZED_MESSAGE),
+	revocation: RevocationCheck,
+	unknownToken: () => ApiError = unknownApiKey,
 ): Promise<TokenIdentity> {
-	const identity = token ? await authenticate(c.env.TOKENS, c.env.DB, token) : null;
+	const identity = token ? await authenticate(c.env.TOKENS, c.env.DB, token, revocation) : null;
 	if (!identity) throw unknownToken();
 	if (!identity.scopes.includes(scope)) {
 		throw new ApiError(403, "insufficient_scope", `This API key does not have the '${scope}' scope`);
 	}
 	c.set("token", identity);
+	c.set("refuseToken", unknownToken);
 	await enforceRateLimit(c, identity.id);
 	return identity;
 }
 
-/** Authenticates the stream token in the Authorization header and requires one of its scopes. */
-export function requireScope(scope: Scope) {
+/**
+ * Authenticates the stream token in the Authorization header and requires one of its scopes.
+ * Routes that write through a stream's Durable Object pass "at_commit" (see RevocationCheck).
+ */
+export function requireScope(scope: Scope, revocation: RevocationCheck = "now") {
 	return createMiddleware<AppEnv>(async (c, next) => {
-		await authorizeToken(c, presentedToken(c.req.header("authorization")), scope);
+		await authorizeToken(c, presentedToken(c.req.header("authorization")), scope, revocation);
 		await next();
 	});
 }

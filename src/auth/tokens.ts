@@ -93,12 +93,63 @@ export async function revokeToken(kv: KVNamespace, db: D1Database, id: string): 
 	return record;
 }
 
-/** The identity behind a presented token, or null if it is unknown or revoked. */
-export async function authenticate(kv: KVNamespace, db: D1Database, token: string): Promise<TokenIdentity | null> {
+/**
+ * Where a request's token is checked against the revocations in D1, which (unlike KV, which
+ * may serve a deleted entry for up to a minute) know of a revocation at once:
+ * - "now": a D1 query beside the KV lookup, before the request is admitted;
+ * - "at_commit": for writes, which all commit through a stream's Durable Object into D1. That
+ *   commit refuses a revoked token (migration 0005; see WriteLedger), so admitting the request
+ *   needs no round trip to D1, and a token revoked while its write waited in the object's
+ *   queue is refused as well.
+ */
+export type RevocationCheck = "now" | "at_commit";
+
+/**
+ * Identities of tokens recently found in KV, kept by this isolate for as long as KV's own
+ * location cache may serve an entry (60 s). Revocation is never decided from it but by D1
+ * (RevocationCheck), and unknown tokens are not kept, so a new token works at once.
+ */
+class IdentityCache {
+	private readonly entries = new Map<string, { identity: TokenIdentity; until: number }>();
+
+	constructor(
+		private readonly ttlMs: number,
+		private readonly maxEntries: number,
+	) {}
+
+	get(hash: string, now: number): TokenIdentity | null {
+		const entry = this.entries.get(hash);
+		if (!entry) return null;
+		if (entry.until > now) return entry.identity;
+		this.entries.delete(hash);
+		return null;
+	}
+
+	set(hash: string, identity: TokenIdentity, now: number): void {
+		this.entries.delete(hash);
+		// Oldest first (Map keeps insertion order): drop it when full.
+		if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+		this.entries.set(hash, { identity, until: now + this.ttlMs });
+	}
+}
+
+const identities = new IdentityCache(60_000, 10_000);
+
+async function lookUpIdentity(kv: KVNamespace, hash: string): Promise<TokenIdentity | null> {
+	const now = Date.now();
+	const cached = identities.get(hash, now);
+	if (cached) return cached;
+	const identity = await kv.get<TokenIdentity>(authKey(hash), "json");
+	if (identity) identities.set(hash, identity, now);
+	return identity;
+}
+
+/** The identity behind a presented token, or null if it is unknown (or, checked now, revoked). */
+export async function authenticate(kv: KVNamespace, db: D1Database, token: string, revocation: RevocationCheck): Promise<TokenIdentity | null> {
 	const hash = await hashToken(token);
-	// KV may still serve a revoked token for up to a minute elsewhere; D1 knows at once. Both are
-	// looked up by the hash, so the two lookups run side by side.
-	const [identity, revoked] = await Promise.all([kv.get<TokenIdentity>(authKey(hash), "json"), isTokenRevoked(db, hash)]);
+	if (revocation === "at_commit") return lookUpIdentity(kv, hash);
+	// Both are looked up by the hash, so the two lookups run side by side.
+	const [identity, revoked] = await Promise.all([lookUpIdentity(kv, hash), isTokenRevoked(db, hash)]);
 	return identity && !revoked ? identity : null;
 }
 

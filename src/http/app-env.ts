@@ -1,4 +1,5 @@
 import type { TokenIdentity } from "../auth/tokens";
+import type { ApiError } from "./errors";
 
 /** Hono's typing for this app: the Worker's bindings and what middleware hands to handlers. */
 export type AppEnv = {
@@ -7,6 +8,8 @@ export type AppEnv = {
 		requestId: string;
 		/** The authenticated stream token (set by requireScope). */
 		token: TokenIdentity;
+		/** The error this route answers for an unknown or revoked token (set with token). */
+		refuseToken: () => ApiError;
 		/** What the request log line says the request was about (set by handlers). */
 		logFields: RequestLogFields;
 	};

@@ -32,11 +32,17 @@ export interface StreamDeleted {
 /** Errors travel as values: an exception thrown over RPC keeps only its message. */
 export interface StreamFailure {
 	ok: false;
-	status: 400 | 404 | 409;
+	status: 400 | 403 | 404 | 409;
 	code: string;
 	message: string;
 	details?: ErrorDetail[];
 }
+
+/**
+ * The request's token was revoked. Writes find out in the Durable Object (see WriteLedger);
+ * the route answers it as it answers an unknown token.
+ */
+export const TOKEN_REVOKED: StreamFailure = { ok: false, status: 403, code: "token_revoked", message: "The token was revoked" };
 
 /** replayed: the response recorded for this idempotency key, nothing applied now. */
 export type StreamSuccess<T> = { ok: true; response: T; replayed: boolean };

@@ -3,10 +3,12 @@ import {
 	expireIdempotencyKeys,
 	findIdempotentWrites,
 	ingestLogStatements,
+	isRevokedTokenError,
+	isTokenIdRevoked,
 	releaseExpiredIdempotencyKeys,
 	type IngestLogTarget,
 } from "../storage/telemetry-store";
-import type { StreamFailure, StreamSuccess } from "./protocol";
+import { TOKEN_REVOKED, type StreamFailure, type StreamSuccess } from "./protocol";
 import { SerialQueue } from "./serial-queue";
 
 /** How long a repeated Idempotency-Key is answered with the first response. */
@@ -51,6 +53,10 @@ const SCOPE_STORAGE_KEY = "idempotency_key_scope";
  * ingest log rows (key, request hash, response) in one D1 batch, then respond. The queue makes
  * the look-up and the commit one step: a Durable Object lets the next call run while it
  * awaits D1, so without it two retries with one key would both find nothing and both write.
+ *
+ * The Worker does not check a writing token against D1's revocations; this does. A commit is
+ * refused by D1 itself for a revoked token (migration 0005), and an answer given without a
+ * commit (a replay, a 409, a refused change) first asks D1 whether the token was revoked.
  */
 export class WriteLedger {
 	private readonly queue = new SerialQueue();
@@ -79,14 +85,14 @@ export class WriteLedger {
 				const earlier = await findIdempotentWrites(this.db, call.org, streams, idempotency.key, since);
 				if (earlier.some((e) => e.request_hash !== idempotency.requestHash)) {
 					const { status, code, message } = IDEMPOTENCY_KEY_REUSED;
-					return { ok: false as const, status, code, message };
+					return this.unlessRevoked(call, { ok: false as const, status, code, message });
 				}
 				// Rows of one request commit together, and the same body names the same streams.
 				const recorded = earlier.find((e) => e.response !== null);
-				if (recorded) return { ok: true as const, response: JSON.parse(recorded.response!) as T, replayed: true };
+				if (recorded) return this.unlessRevoked(call, { ok: true as const, response: JSON.parse(recorded.response!) as T, replayed: true });
 			}
 			const applied = await apply();
-			if ("ok" in applied) return applied;
+			if ("ok" in applied) return this.unlessRevoked(call, applied);
 			const log = ingestLogStatements(this.db, {
 				requestId: call.requestId,
 				org: call.org,
@@ -96,11 +102,21 @@ export class WriteLedger {
 				idempotency: idempotency && { ...idempotency, response: JSON.stringify(applied.response) },
 			});
 			const release = idempotency ? releaseExpiredIdempotencyKeys(this.db, call.org, streams, idempotency.key, since) : [];
-			await this.db.batch([...release, ...applied.statements, ...log]);
+			try {
+				await this.db.batch([...release, ...applied.statements, ...log]);
+			} catch (err) {
+				if (isRevokedTokenError(err)) return TOKEN_REVOKED; // rolled back: nothing applied
+				throw err;
+			}
 			applied.afterCommit?.();
 			if (idempotency) await this.scheduleExpiry(scope, now.getTime());
 			return { ok: true as const, response: applied.response, replayed: false };
 		});
+	}
+
+	/** An answer given without a commit goes only to a token that is not revoked. */
+	private async unlessRevoked<R>(call: LedgerCall, answer: R): Promise<R | StreamFailure> {
+		return (await isTokenIdRevoked(this.db, call.tokenId)) ? TOKEN_REVOKED : answer;
 	}
 
 	/** Call from the object's alarm(): forgets keys whose 24 hours are over. */

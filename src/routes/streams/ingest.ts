@@ -90,7 +90,7 @@ export function registerCloudthreadIngest(app: OpenAPIHono<AppEnv>) {
 			idempotency: await idempotencyOf(c, OPERATION, raw.text),
 			response,
 		});
-		if (!result.ok) throw failureToError(result);
+		if (!result.ok) throw failureToError(result, c.get("refuseToken"));
 		markReplayed(c, result.replayed);
 		return c.json(result.response, 201);
 	});
@@ -112,7 +112,7 @@ function authorizeBodyToken(c: Context<AppEnv>, body: unknown) {
 		const [code, problem] = token === undefined ? ["missing_field", "is required"] : ["invalid_type", "must be a non-empty string"];
 		throw new ApiError(400, code, `Invalid Schema: data_stream_token ${problem}`, [{ code, message: `data_stream_token ${problem}`, path: "data_stream_token" }]);
 	}
-	return authorizeToken(c, token, "write", () => namedError(UNKNOWN_DATA_STREAM_TOKEN));
+	return authorizeToken(c, token, "write", "at_commit", () => namedError(UNKNOWN_DATA_STREAM_TOKEN));
 }
 
 /**

@@ -40,7 +40,7 @@ function writeRoute(variant: WriteOperation | "legacy") {
 		description: DESCRIPTIONS[variant],
 		deprecated: variant === "legacy",
 		security: [{ apiKey: [] }],
-		middleware: [requireScope("write")] as const,
+		middleware: [requireScope("write", "at_commit")] as const,
 		request: {
 			params: StreamParamsSchema,
 			headers: IdempotencyHeadersSchema,
@@ -89,7 +89,7 @@ export function registerMetricWrite(app: OpenAPIHono<AppEnv>) {
 				tokenId: token.id,
 				idempotency,
 			} as WriteCommand);
-			if (!result.ok) throw failureToError(result);
+			if (!result.ok) throw failureToError(result, c.get("refuseToken"));
 			markReplayed(c, result.replayed);
 			return c.json(result.response, 200);
 		});

@@ -19,7 +19,7 @@ const route = createRoute({
 	summary: "Delete a whole stream (soft)",
 	description: "Hides the stream and its data; the name can then be used for a new stream. A stream with data is refused unless the body is {\"force\": true}.",
 	security: [{ apiKey: [] }],
-	middleware: [requireScope("delete_stream")] as const,
+	middleware: [requireScope("delete_stream", "at_commit")] as const,
 	request: {
 		params: StreamParamsSchema,
 		headers: IdempotencyHeadersSchema,
@@ -57,7 +57,7 @@ export function registerStreamDelete(app: OpenAPIHono<AppEnv>) {
 			tokenId: token.id,
 			idempotency: await idempotencyOf(c, "delete_stream", body.text),
 		});
-		if (!result.ok) throw failureToError(result);
+		if (!result.ok) throw failureToError(result, c.get("refuseToken"));
 		markReplayed(c, result.replayed);
 		return c.json(result.response, 200);
 	});
