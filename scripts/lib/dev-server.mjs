@@ -9,7 +9,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const WRANGLER_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+// Offline and quiet as `npm start` (see there), and without wrangler's local trace capture.
+const WRANGLER_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", X_LOCAL_OBSERVABILITY: "false" };
 // Run wrangler's JS with this Node (the `node` devDependency): the one on PATH may be too old.
 const WRANGLER_JS = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
