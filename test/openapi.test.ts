@@ -170,5 +170,12 @@ describe("GET /docs", () => {
 		expect(scripts).toEqual(["/docs/scalar/standalone.js"]);
 		expect(html).toContain("/openapi.json");
 		expect(html).not.toMatch(/https?:\/\/(cdn\.|fonts\.|unpkg|jsdelivr)/);
+
+		const script = await api("/docs/scalar/standalone.js");
+		expect(script.status).toBe(200);
+		expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+		const source = await script.text();
+		expect(source.length).toBeGreaterThan(1_000_000);
+		expect(source).toMatch(/createApiReference|Scalar/);
 	});
 });
