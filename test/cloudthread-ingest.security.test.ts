@@ -116,7 +116,7 @@ describe("rate limits and request logs apply to the Cloudthread endpoints", () =
 	it("one JSON log line per ingest with organization, token, metric, operation, record count and status", async () => {
 		const org = uniqueOrg("ct-sec");
 		const { id, token } = await createToken(org);
-		const log = vi.spyOn(console, "log");
+		const log = vi.spyOn(console, "info");
 		const res = await ingest(ingestBody(token, "Average", [...data, point("2022-10-01 01:00:00", "secure", 3)]), { "X-Request-Id": "ct-log-check-1" });
 		await expectCreated(res);
 		const lines = log.mock.calls.map(([line]) => String(line)).filter((line) => line.includes('"request_id":"ct-log-check-1"'));

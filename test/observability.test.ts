@@ -44,7 +44,7 @@ describe("X-Request-Id", () => {
 describe("structured request log", () => {
 	function captureLog() {
 		const lines: string[] = [];
-		vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+		for (const level of ["info", "error"] as const) vi.spyOn(console, level).mockImplementation((line: unknown) => void lines.push(String(line)));
 		return () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
 	}
 

@@ -1,15 +1,20 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app-env";
 
-/** One structured JSON line per request, for Workers Logs / `wrangler tail`. */
+/**
+ * One structured JSON line per request, for Workers Logs / `wrangler tail`, written at the
+ * line's level: console.info, or console.error for a 5xx. (`wrangler dev` also runs every
+ * console.log line through source mapping, about 0.5 ms of its CPU per request.)
+ */
 export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
 	const started = performance.now();
 	await next();
 	const token = c.get("token");
 	const fields = c.get("logFields");
-	console.log(
+	const level = c.res.status >= 500 ? "error" : "info";
+	console[level](
 		JSON.stringify({
-			level: c.res.status >= 500 ? "error" : "info",
+			level,
 			request_id: c.get("requestId"),
 			method: c.req.method,
 			path: c.req.path,
