@@ -22,7 +22,7 @@ const tmp = mkdtempSync(join(os.tmpdir(), "meterline-bench-"));
 const results = {
 	started_at: new Date().toISOString(),
 	machine: { cpus: os.cpus().length, memory_gib: round(os.totalmem() / 2 ** 30, 1), node: process.version, loadavg_at_start: os.loadavg().map((l) => round(l)) },
-	settings: { seconds_per_case: SECONDS, connections: CONNECTIONS, write_grid: `${WRITE_DAYS} days x 200 series`, dimensions: 5, server: "wrangler dev --var RATE_LIMITS:off" },
+	settings: { seconds_per_case: SECONDS, connections: CONNECTIONS, write_grid: `${WRITE_DAYS} days x 200 series`, dimensions: 5, server: "X_LOCAL_OBSERVABILITY=false wrangler dev --var RATE_LIMITS:off (as npm start, without the rate limiter)" },
 };
 let service;
 // Ctrl-C and kill end Node without its 'exit' event unless handled; on 'exit' the server's

@@ -10,7 +10,7 @@ const route = createRoute({
 	path: "/admin/v1/tokens/{id}",
 	tags: ["Admin"],
 	summary: "Revoke a token",
-	description: "Takes effect at once: every request checks D1's revocation list as well as KV.",
+	description: "Takes effect at once: D1's revocation list, not KV, decides (reads query it, writes are refused by their own commit).",
 	security: [{ adminToken: [] }],
 	middleware: [requireAdmin] as const,
 	request: { params: z.object({ id: z.string().regex(/^tok_[A-Za-z0-9_-]{1,64}$/, "not a token id") }) },
