@@ -3,8 +3,7 @@ import type { AppEnv } from "./app-env";
 
 /**
  * One structured JSON line per request, for Workers Logs / `wrangler tail`, written at the
- * line's level: console.info, or console.error for a 5xx. (`wrangler dev` also runs every
- * console.log line through source mapping, about 0.5 ms of its CPU per request.)
+ * line's level: console.info, or console.error for a 5xx.
  */
 export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
 	const started = performance.now();
