@@ -1,3 +1,4 @@
+import { base64Url, sha256Hex } from "../lib/encoding";
 import { isTokenRevoked, recordTokenRevocation } from "../storage/telemetry-store";
 
 /** CloudZero's key scopes: manage records, read, delete whole streams. */
@@ -32,14 +33,12 @@ type StoredToken = TokenRecord & { hash: string };
  * Tokens are 256 random bits, so a plain SHA-256 is enough to make the stored form useless
  * to a reader of KV; a slow password hash would only add latency to every request.
  */
-export async function hashToken(token: string): Promise<string> {
-	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
-	return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+export function hashToken(token: string): Promise<string> {
+	return sha256Hex(token);
 }
 
 function randomBase64Url(bytes: number): string {
-	const raw = crypto.getRandomValues(new Uint8Array(bytes));
-	return btoa(String.fromCharCode(...raw)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+	return base64Url(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
 export async function createToken(

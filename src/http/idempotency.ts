@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { hashToken } from "../auth/tokens";
+import { sha256Hex } from "../lib/encoding";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
 
@@ -15,7 +15,7 @@ export async function idempotencyOf(c: Context<AppEnv>, operation: string, body:
 	if (!IDEMPOTENCY_KEY.test(key)) {
 		throw new ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces");
 	}
-	return { key, requestHash: await hashToken(`${operation}\n${body}`) };
+	return { key, requestHash: await sha256Hex(`${operation}\n${body}`) };
 }
 
 /** Documents the header markReplayed sets. */

@@ -1,4 +1,5 @@
 import { roundToSignificant } from "../schemas/telemetry";
+import { base64Url } from "./encoding";
 
 /** A stored value as the API shows it: a string of at most 15 significant digits (0.1 × 10 reads "1"). */
 export function formatValue(value: number): string {
@@ -7,8 +8,7 @@ export function formatValue(value: number): string {
 
 /** Opaque keyset cursors: base64url of a JSON value's UTF-8 (btoa alone fails beyond Latin-1). */
 export function encodeCursor(value: unknown): string {
-	const bytes = new TextEncoder().encode(JSON.stringify(value));
-	return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+	return base64Url(new TextEncoder().encode(JSON.stringify(value)));
 }
 
 export function decodeCursor(cursor: string): unknown {

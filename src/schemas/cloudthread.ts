@@ -1,5 +1,6 @@
 // Cloudthread-compatible custom data: POST /streams/ingest and the read-back under /streams/metrics.
 import { z } from "@hono/zod-openapi";
+import { sha256Hex } from "../lib/encoding";
 import { DaySchema, fail, utcEpochMs, wellFormed, withoutProtoKey } from "./common";
 import { MAX_FUTURE_MS, roundToSignificant } from "./telemetry";
 
@@ -204,10 +205,9 @@ export function canonicalDimensions(dims: Record<string, string> | undefined): s
  * Cloudthread's record ID: a hash of metric name, aggregation function and custom dimensions.
  * JSON framing keeps the parts apart ('a'+'bc' never equals 'ab'+'c'); 128 bits of SHA-256.
  */
-export async function recordId(metricName: string, aggFunc: AggFunc, canonicalDims: string): Promise<string> {
+export function recordId(metricName: string, aggFunc: AggFunc, canonicalDims: string): Promise<string> {
 	const framed = `[${JSON.stringify(metricName)},${JSON.stringify(aggFunc)},${canonicalDims}]`;
-	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(framed));
-	return [...new Uint8Array(digest, 0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+	return sha256Hex(framed, 16);
 }
 
 // ---- read-back --------------------------------------------------------------------------
