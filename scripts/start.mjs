@@ -5,17 +5,13 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { ROOT as root, WRANGLER_ENV } from "./lib/dev-server.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
 const args = process.argv.slice(2);
-// Stay offline and quiet: no usage metrics, no fetch of the Request.cf object from Cloudflare.
-// X_LOCAL_OBSERVABILITY=false: wrangler dev otherwise records a trace of every invocation
-// (Worker, Durable Object, each D1 and KV call) for its Local Explorer dashboard, which this
-// API-only service does not use; it costs about 1.5 ms of CPU per request. Set it to opt in.
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false" };
+// Offline and quiet (see WRANGLER_ENV); X_LOCAL_OBSERVABILITY=true in the caller's environment opts in to wrangler's trace capture.
+const env = { ...WRANGLER_ENV, X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false" };
 
 const devVars = join(root, ".dev.vars");
 let adminToken = readVar(devVars, "ADMIN_TOKEN");
