@@ -194,13 +194,6 @@ export const IngestCreatedSchema = z
 	.openapi("CloudthreadIngestCreated");
 export type IngestCreated = z.infer<typeof IngestCreatedSchema>;
 
-/** Dimensions as canonical JSON: keys sorted, so key order never changes a record's identity. */
-export function canonicalDimensions(dims: Record<string, string> | undefined): string {
-	const sorted: Record<string, string> = {};
-	for (const key of Object.keys(dims ?? {}).sort()) sorted[key] = dims![key];
-	return JSON.stringify(sorted);
-}
-
 /**
  * Cloudthread's record ID: a hash of metric name, aggregation function and custom dimensions.
  * JSON framing keeps the parts apart ('a'+'bc' never equals 'ab'+'c'); 128 bits of SHA-256.

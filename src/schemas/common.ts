@@ -88,3 +88,14 @@ export function utcEpochMs(
 	}
 	return { epochMs: calendar + ((hour * 60 + minute) * 60 + second) * 1000 - offsetMinutes * 60_000 };
 }
+
+/**
+ * Dimensions as canonical JSON, keys sorted, so key order never changes an identity: a CloudZero
+ * stream's series key, a Cloudthread record's dimensions. Pass the sorted keys if already known.
+ */
+export function canonicalDimensions(dims: Record<string, string> | undefined, keys = dims ? Object.keys(dims).sort() : []): string {
+	if (!dims) return "{}";
+	const sorted: Record<string, string> = {};
+	for (const key of keys) sorted[key] = dims[key];
+	return JSON.stringify(sorted);
+}

@@ -200,14 +200,6 @@ export const WriteAcceptedSchema = z
 	.openapi("TelemetryAccepted");
 export type WriteAccepted = z.infer<typeof WriteAcceptedSchema>;
 
-/** A stream's identity for a series: its dimensions as canonical JSON, keys sorted (pass them if already known). */
-export function seriesKey(dims: Record<string, string> | undefined, keys = dims ? Object.keys(dims).sort() : []): string {
-	if (!dims) return "{}";
-	const sorted: Record<string, string> = {};
-	for (const key of keys) sorted[key] = dims[key];
-	return JSON.stringify(sorted);
-}
-
 /** Validated sum/replace rows as sent to the stream's Durable Object: [day, series key, value]. */
 export type ValueRow = [day: string, seriesKey: string, value: number];
 /** Validated delete matches: [day, dimensions that must match]. */

@@ -6,14 +6,13 @@ import { ApiError, errorResponses, IDEMPOTENCY_KEY_REUSED, namedError, type Name
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { enforceRecordLimit, maxBodyBytes, readJsonBody } from "../../http/json-body";
 import {
-	canonicalDimensions,
 	IngestBodySchema,
 	IngestCreatedSchema,
 	recordId,
 	type IngestBody,
 	type IngestCreated,
 } from "../../schemas/cloudthread";
-import { IdempotencyHeadersSchema } from "../../schemas/common";
+import { canonicalDimensions, IdempotencyHeadersSchema } from "../../schemas/common";
 import { INGEST_BODY_EXAMPLES } from "../../schemas/cloudthread-examples";
 import { parseOrThrow } from "../../schemas/validation";
 import type { IngestWrite } from "../../storage/metric-store";

@@ -4,11 +4,10 @@ import type { AppEnv } from "../../http/app-env";
 import { errorResponses, IDEMPOTENCY_KEY_REUSED } from "../../http/errors";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { enforceRecordLimit, maxBodyBytes, readJsonBody } from "../../http/json-body";
-import { IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
+import { canonicalDimensions, IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
 import {
 	DeleteBodySchema,
 	plainSumRecords,
-	seriesKey,
 	SumBodySchema,
 	WriteAcceptedSchema,
 	type DeleteMatch,
@@ -113,6 +112,6 @@ function parseWrite(env: Env, op: WriteOperation, body: unknown): ParsedWrite {
 	const { dimensionKeys, details } = checkDimensionKeys(valid);
 	if (details.length > 0) throw validationError(details);
 	// Every record has exactly these keys now, already sorted.
-	const rows: ValueRow[] = valid.map((r) => [r.timestamp, seriesKey(r.associated_cost, dimensionKeys), r.value]);
+	const rows: ValueRow[] = valid.map((r) => [r.timestamp, canonicalDimensions(r.associated_cost, dimensionKeys), r.value]);
 	return { op, dimensionKeys, recordCount: rows.length, chunks: valueChunks(rows) };
 }
