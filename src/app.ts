@@ -1,5 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { isTokenIdRevoked } from "./storage/telemetry-store";
 import type { AppEnv } from "./http/app-env";
 import { ApiError, errorResponse } from "./http/errors";
 import { requestId } from "./http/request-id";
@@ -21,6 +23,23 @@ import { issuesToDetails, validationError } from "./schemas/validation";
 
 // Storage failures a client should retry (CloudZero answers 503 "exponential backoff").
 const TRANSIENT = /SQLITE_BUSY|overloaded|Network connection lost|reset because|D1_RESET|timed out|try again/i;
+
+const STORAGE_UNAVAILABLE = () =>
+	new ApiError(503, "storage_unavailable", "Storage is temporarily unavailable; nothing was applied. Retry with exponential backoff.", [], { "Retry-After": "1" });
+
+/**
+ * A write's token is admitted without a D1 query (its commit checks revocation), and KV may serve
+ * a revoked token for a minute; a write refused before it reaches its commit (invalid body, too
+ * large, rate limited, ...) asks D1 first, so a revoked token gets its 403 on every path.
+ */
+async function unlessTokenRevoked(c: Context<AppEnv>, err: ApiError): Promise<ApiError> {
+	if (!c.get("revocationUnchecked") || err.status === 403) return err;
+	try {
+		return (await isTokenIdRevoked(c.env.DB, c.get("token").id)) ? c.get("refuseToken")() : err;
+	} catch {
+		return STORAGE_UNAVAILABLE(); // the token might be revoked: say nothing more than that
+	}
+}
 
 export function createApp() {
 	const app = new OpenAPIHono<AppEnv>({
@@ -51,15 +70,15 @@ export function createApp() {
 
 	app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `No endpoint ${c.req.method} ${c.req.path}`)));
 
-	app.onError((err, c) => {
-		if (err instanceof ApiError) return errorResponse(c, err);
+	app.onError(async (err, c) => {
+		if (err instanceof ApiError) return errorResponse(c, await unlessTokenRevoked(c, err));
 		if (err instanceof HTTPException) return errorResponse(c, new ApiError(err.status as 400, "bad_request", err.message));
 		const transient = TRANSIENT.test(String(err)) || (err as { retryable?: boolean }).retryable === true;
 		console.error(JSON.stringify({ level: "error", request_id: c.get("requestId"), error: String(err), stack: (err as Error).stack }));
 		return errorResponse(
 			c,
 			transient
-				? new ApiError(503, "storage_unavailable", "Storage is temporarily unavailable; nothing was applied. Retry with exponential backoff.", [], { "Retry-After": "1" })
+				? STORAGE_UNAVAILABLE()
 				: new ApiError(500, "internal_error", "Internal error; the request may not have been applied"),
 		);
 	});

@@ -37,7 +37,7 @@ describe("body format", () => {
 		expect((await rejected({ data_stream_token: token, metric_agg_func: "Sum" }, 400, "missing_field")).details).toEqual([
 			{ code: "missing_field", message: expect.any(String), path: "data" },
 		]);
-		await rejected(ingestBody(token, "Sum", []), 400, "too_small");
+		await rejected(ingestBody(token, "Sum", []), 400, "out_of_range");
 		await rejected({ ...ingestBody(token, "Sum", []), data: "x" }, 400, "invalid_type");
 	});
 
@@ -113,7 +113,7 @@ describe("metric_value, metric_name, custom_dimensions", () => {
 	const badValues: Array<[string, unknown, string]> = [
 		["a word", "ten", "invalid_value"],
 		["a comma", "1,000", "invalid_value"],
-		["an infinite string", "1e400", "invalid_value"],
+		["an infinite string", "1e400", "value_overflow"],
 		["NaN as a string", "NaN", "invalid_value"],
 		["a boolean", true, "invalid_type"],
 		["a list", [1], "invalid_type"],
@@ -132,8 +132,8 @@ describe("metric_value, metric_name, custom_dimensions", () => {
 	});
 
 	it("an empty or over-long metric_name → 400", async () => {
-		await rejected(ingestBody(token, "Sum", [point("2022-10-01 00:00:00", "", 1)]), 400, "too_small");
-		await rejected(ingestBody(token, "Sum", [point("2022-10-01 00:00:00", "x".repeat(257), 1)]), 400, "too_big");
+		await rejected(ingestBody(token, "Sum", [point("2022-10-01 00:00:00", "", 1)]), 400, "out_of_range");
+		await rejected(ingestBody(token, "Sum", [point("2022-10-01 00:00:00", "x".repeat(257), 1)]), 400, "out_of_range");
 	});
 
 	it("11 custom dimensions → 400 too_many_dimensions", async () => {
@@ -186,8 +186,10 @@ describe("read-back errors", () => {
 		await expectError(await read("agg=Sum&start_date=2022-10-02&end_date=2022-10-01"), 400, "invalid_date_range");
 		await expectError(await read("agg=Sum&granularity=week"), 400, "invalid_value");
 		await expectError(await read("agg=Sum&cursor=garbage"), 400, "invalid_cursor");
-		const unknown = await expectError(await read("agg=Sum&region=eu"), 400, "unknown_filter_keys");
-		expect(unknown.details?.[0]).toMatchObject({ path: "region" });
-		await expectError(await read("agg=Sum&limit=0"), 400, "too_small");
+		const unknown = await expectError(await read("agg=Sum&dim[region]=eu"), 400, "unknown_filter_keys");
+		expect(unknown.details?.[0]).toMatchObject({ path: "dim[region]" });
+		const bare = await expectError(await read("agg=Sum&region=eu"), 400, "invalid_filter");
+		expect(bare.details?.[0]).toMatchObject({ path: "region" });
+		await expectError(await read("agg=Sum&limit=0"), 400, "out_of_range");
 	});
 });

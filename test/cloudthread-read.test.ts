@@ -69,16 +69,16 @@ describe("GET /streams/metrics/{metric_name}", () => {
 	});
 
 	it("filters by dimension; a repeated parameter matches any of its values", async () => {
-		const teamA = await readMetric(token, "usage", "agg=Sum&team=a");
+		const teamA = await readMetric(token, "usage", "agg=Sum&dim[team]=a");
 		expect(teamA.data.map((p) => [p.timestamp, p.metric_value])).toEqual([
 			["2022-10-01", "3"],
 			["2022-10-02", "4"],
 		]);
-		const prodAB = await readMetric(token, "usage", "agg=Sum&env=prod&team=a&team=b&granularity=hour");
+		const prodAB = await readMetric(token, "usage", "agg=Sum&dim[env]=prod&dim[team]=a&dim[team]=b&granularity=hour");
 		expect(prodAB.data).toHaveLength(5);
-		const none = await readMetric(token, "usage", "agg=Sum&env=dev&team=a");
+		const none = await readMetric(token, "usage", "agg=Sum&dim[env]=dev&dim[team]=a");
 		expect(none.data).toEqual([]);
-		const special = await readMetric(token, "usage", `agg=Sum&team=${encodeURIComponent('c, "quoted"')}`);
+		const special = await readMetric(token, "usage", `agg=Sum&dim[team]=${encodeURIComponent('c, "quoted"')}`);
 		expect(special.data.map((p) => p.metric_value)).toEqual(["100"]);
 	});
 

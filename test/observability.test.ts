@@ -30,7 +30,7 @@ describe("X-Request-Id", () => {
 		expect(res.headers.get("X-Request-Id")).toBe("client-trace.42:abc");
 		expect((await expectAccepted(res)).request_id).toBe("client-trace.42:abc");
 		const bad = await write(token, "traced", "sum", { records: [] }, sent);
-		expect((await expectError(bad, 400, "too_small")).request_id).toBe("client-trace.42:abc");
+		expect((await expectError(bad, 400, "out_of_range")).request_id).toBe("client-trace.42:abc");
 	});
 
 	it("replaces an id that is too long or could forge log lines", async () => {
@@ -128,7 +128,7 @@ describe("ingest log", () => {
 		const stranger = await createToken(uniqueOrg("obs-stranger"));
 		await expectError(await logOf("private-log", "", stranger.token), 404, "stream_not_found");
 		await expectError(await logOf("never-written"), 404, "stream_not_found");
-		await expectError(await logOf("private-log", "?limit=0"), 400, "too_small");
+		await expectError(await logOf("private-log", "?limit=0"), 400, "out_of_range");
 		await expectError(await logOf("private-log", "?cursor=abc"), 400, "invalid_format");
 	});
 });

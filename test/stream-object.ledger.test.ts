@@ -58,7 +58,7 @@ describe("revocation at commit", () => {
 			tokenId: id,
 			dimensionKeys: [],
 			recordCount: 1,
-			chunks: valueChunks([["2024-01-01", "{}", 7]]),
+			chunks: valueChunks([["2024-01-01", "{}", 7, 0]]),
 		});
 		expect(result).toEqual(TOKEN_REVOKED);
 		expect(await storageSnapshot()).toBe(before);

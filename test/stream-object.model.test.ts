@@ -42,11 +42,14 @@ class Model {
 		const cells = this.streams.get(call.stream) ?? new Map<string, number>();
 		this.streams.set(call.stream, cells);
 		if (call.op !== "delete") {
+			// CloudZero keeps one value per day: a request's records of one (day, series) are summed
+			// first; sum adds that total, replace sets it.
+			const totals = new Map<string, number>();
 			for (const r of call.records) {
 				const cell = `${r.timestamp}|${r.associated_cost!["custom:Client"]}|${r.associated_cost!.Region}`;
-				const value = Number(r.value);
-				cells.set(cell, call.op === "sum" ? (cells.get(cell) ?? 0) + value : value);
+				totals.set(cell, (totals.get(cell) ?? 0) + Number(r.value));
 			}
+			for (const [cell, total] of totals) cells.set(cell, call.op === "sum" ? (cells.get(cell) ?? 0) + total : total);
 			return {};
 		}
 		const doomed = new Set<string>();

@@ -38,7 +38,7 @@ describe("GET /unit-cost/v1/telemetry/metric", () => {
 		}>();
 		expect(second.streams.map((s) => s.name)).toEqual(["plain"]);
 		expect(second.next_cursor).toBeNull();
-		await expectError(await api("/unit-cost/v1/telemetry/metric?limit=0", auth()), 400, "too_small");
+		await expectError(await api("/unit-cost/v1/telemetry/metric?limit=0", auth()), 400, "out_of_range");
 	});
 });
 
@@ -56,15 +56,15 @@ describe("GET /unit-cost/v1/telemetry/metric/{name}", () => {
 			"2024-01-02",
 			"2024-01-02",
 		]);
-		const patric = await readStream(token, "clients", "custom:Client=Patric%20Star");
+		const patric = await readStream(token, "clients", "dim[custom:Client]=Patric%20Star");
 		expect(patric.map((r) => [r.timestamp, r.associated_cost?.["custom:Client"]])).toEqual([
 			["2024-01-01", "Patric Star"],
 			["2024-01-02", "Patric Star"],
 			["2024-01-03", "Patric Star"],
 		]);
-		const two = await readStream(token, "clients", "custom:Client=Patric%20Star&custom:Client=Sponge%20Bob&end_date=2024-01-01");
+		const two = await readStream(token, "clients", "dim[custom:Client]=Patric%20Star&dim%5Bcustom%3AClient%5D=Sponge%20Bob&end_date=2024-01-01");
 		expect(two).toHaveLength(2);
-		expect(await readStream(token, "clients", "custom:Client=Nobody")).toEqual([]);
+		expect(await readStream(token, "clients", "dim[custom:Client]=Nobody")).toEqual([]);
 	});
 
 	it("pages through every row exactly once with limit and next_cursor", async () => {
@@ -98,12 +98,14 @@ describe("GET /unit-cost/v1/telemetry/metric/{name}", () => {
 	});
 
 	it("rejects bad queries", async () => {
-		await expectError(await api("/unit-cost/v1/telemetry/metric/clients?custom:Nope=x", auth()), 400, "unknown_filter_keys");
+		await expectError(await api("/unit-cost/v1/telemetry/metric/clients?dim[custom:Nope]=x", auth()), 400, "unknown_filter_keys");
 		await expectError(await api("/unit-cost/v1/telemetry/metric/clients?start_date=2024-02-01&end_date=2024-01-01", auth()), 400, "invalid_date_range");
 		await expectError(await api("/unit-cost/v1/telemetry/metric/clients?start_date=2024-02-30", auth()), 400, "invalid_date");
 		await expectError(await api("/unit-cost/v1/telemetry/metric/clients?cursor=garbage", auth()), 400, "invalid_cursor");
 		await expectError(await api("/unit-cost/v1/telemetry/metric/clients?format=xml", auth()), 400, "invalid_value");
-		await expectError(await api("/unit-cost/v1/telemetry/metric/clients?limit=50001", auth()), 400, "too_big");
+		const bare = await expectError(await api("/unit-cost/v1/telemetry/metric/clients?custom:Client=x&limt=3", auth()), 400, "invalid_filter");
+		expect(bare.details?.map((d) => d.path)).toEqual(["custom:Client", "limt"]);
+		await expectError(await api("/unit-cost/v1/telemetry/metric/clients?limit=50001", auth()), 400, "out_of_range");
 		await expectError(await api("/unit-cost/v1/telemetry/metric/missing", auth()), 404, "stream_not_found");
 	});
 });

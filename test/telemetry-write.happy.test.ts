@@ -94,7 +94,7 @@ describe("the telemetry API examples", () => {
 			{ timestamp: "2023-11-01", associated_cost: { "custom:Client": "Client 789", Region: "North America" }, value: 26 },
 		];
 		await expectAccepted(await write(token, "cost-per-client-region", "sum", { records }), 3);
-		expect(await readStream(token, "cost-per-client-region", "Region=Europe")).toEqual([
+		expect(await readStream(token, "cost-per-client-region", "dim[Region]=Europe")).toEqual([
 			{ timestamp: "2023-11-01", value: "2978", associated_cost: { "custom:Client": "Client 456", Region: "Europe" } },
 		]);
 	});

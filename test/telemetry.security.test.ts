@@ -55,6 +55,37 @@ describe("stream tokens", () => {
 		expect(await storageSnapshot()).toBe(before);
 	});
 
+	it("right after revocation, a write refused before its commit is 403 too, not its validation answer", async () => {
+		const org = uniqueOrg();
+		const { id, token } = await createToken(org);
+		// The token is now known to this isolate and to KV's cache, as it is for about a minute.
+		await expectAccepted(await write(token, "s", "sum", { records: [record] }));
+		expect((await api(`/admin/v1/tokens/${id}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
+		await env.TOKENS.put(`auth:${await hashToken(token)}`, JSON.stringify({ id, org, scopes: ["write", "read", "delete_stream"] }));
+
+		const before = await storageSnapshot();
+		const tooMany = { records: Array.from({ length: 10_001 }, () => record) };
+		const refusedBeforeCommit: Array<[string, Promise<Response>]> = [
+			["invalid record", write(token, "s", "sum", { records: [{ timestamp: "yesterday", value: -1 }] })],
+			["unknown field", write(token, "s", "replace", { records: [record], filters: {} })],
+			["empty body", api("/unit-cost/v1/telemetry/metric/s/sum", { method: "POST", headers: { Authorization: token } })],
+			["not JSON", api("/unit-cost/v1/telemetry/metric/s/sum", { method: "POST", headers: { Authorization: token }, body: "{" })],
+			["too many records", write(token, "s", "sum", tooMany)],
+			["wrong content type", api("/unit-cost/v1/telemetry/metric/s/sum", { method: "POST", headers: { Authorization: token, "Content-Type": "text/csv" }, body: "a,b" })],
+			["bad Idempotency-Key", write(token, "s", "sum", { records: [record] }, { "Idempotency-Key": "" })],
+			["ambiguous legacy name", write(token, "replace", "legacy", { records: [record] })],
+			["stream deletion body", api("/unit-cost/v1/telemetry/s", json("DELETE", { force: "yes" }, { Authorization: token }))],
+		];
+		for (const [what, res] of refusedBeforeCommit) {
+			const error = await expectError(await res, 403, "not_authorized");
+			expect(error.details, what).toBeUndefined();
+		}
+		// Cloudthread answers its documented 404 for a revoked data_stream_token, whatever the body's other problems.
+		const ingestBad = await api("/streams/ingest", json("POST", { data_stream_token: token, metric_agg_func: "Median", data: [] }));
+		await expectError(ingestBad, 404, "no_stream_found");
+		expect(await storageSnapshot()).toBe(before);
+	});
+
 	it("an unknown key is not remembered: it works as soon as it exists", async () => {
 		const org = uniqueOrg();
 		const token = `mlt_made-up-${org}`;

@@ -34,6 +34,7 @@ export async function authorizeToken(
 	}
 	c.set("token", identity);
 	c.set("refuseToken", unknownToken);
+	c.set("revocationUnchecked", revocation === "at_commit");
 	await enforceRateLimit(c, identity.id);
 	return identity;
 }

@@ -10,6 +10,8 @@ export type AppEnv = {
 		token: TokenIdentity;
 		/** The error this route answers for an unknown or revoked token (set with token). */
 		refuseToken: () => ApiError;
+		/** The token was admitted without asking D1 about revocation (writes: checked at commit). */
+		revocationUnchecked: boolean;
 		/** What the request log line says the request was about (set by handlers). */
 		logFields: RequestLogFields;
 	};

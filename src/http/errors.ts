@@ -2,11 +2,16 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "./app-env";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ERROR_CODES, errorCatalogMarkdown, type ErrorCode, type ErrorStatus } from "./error-catalog";
+
+export type { ErrorCode } from "./error-catalog";
+
+const ErrorCodeSchema = z.enum(ERROR_CODES);
 
 /** One problem with one part of a request, e.g. one record's field. */
 export const ErrorDetailSchema = z
 	.object({
-		code: z.string().openapi({ example: "negative_value" }),
+		code: ErrorCodeSchema.openapi({ description: "One of the service's error codes (see ErrorResponse)", example: "negative_value" }),
 		message: z.string().openapi({ example: "value must not be negative" }),
 		record: z.number().int().optional().openapi({ description: "Index of the offending record in the request's records array", example: 3 }),
 		path: z.string().optional().openapi({ example: "records[3].value" }),
@@ -17,7 +22,10 @@ export const ErrorDetailSchema = z
 export const ErrorResponseSchema = z
 	.object({
 		error: z.object({
-			code: z.string().openapi({ description: "Machine-readable error code", example: "invalid_schema" }),
+			code: ErrorCodeSchema.openapi({
+				description: `Machine-readable error code, one of a closed set:\n\n${errorCatalogMarkdown()}`,
+				example: "invalid_schema",
+			}),
 			message: z.string().openapi({ example: "Invalid Schema: 1 record is invalid" }),
 			request_id: z.string().openapi({ example: "3f1c0a52-2a57-4cf3-9d2c-51b5b5b0f9c1" }),
 			details: z.array(ErrorDetailSchema).optional().openapi({ description: "Per-record problems (at most 100 are listed)" }),
@@ -35,11 +43,14 @@ export const MAX_LISTED_DETAILS = 100;
 /** CloudZero's own wording for a missing or unknown key. */
 export const NOT_AUTHORIZED_MESSAGE = "Not authorized, make sure you're using a valid API key in the header Authorization";
 
-/** An error meant for the client: thrown anywhere, rendered by the app's error handler. */
-export class ApiError extends Error {
+/**
+ * An error meant for the client: thrown anywhere, rendered by the app's error handler. The
+ * code is one of the catalog's, and the status must be the one the catalog gives it.
+ */
+export class ApiError<C extends ErrorCode = ErrorCode> extends Error {
 	constructor(
-		readonly status: ContentfulStatusCode,
-		readonly code: string,
+		readonly status: ErrorStatus<C> & ContentfulStatusCode,
+		readonly code: C,
 		message: string,
 		readonly details: ErrorDetail[] = [],
 		readonly headers: Record<string, string> = {},
@@ -66,9 +77,9 @@ export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
 }
 
 /** An error with its own code and wording, documented in OpenAPI and thrown from the same constant. */
-export interface NamedError {
-	status: ContentfulStatusCode;
-	code: string;
+export interface NamedError<C extends ErrorCode = ErrorCode> {
+	status: ErrorStatus<C> & ContentfulStatusCode;
+	code: C;
 	message: string;
 	description?: string;
 }
@@ -79,6 +90,11 @@ export type DocumentedError = number | NamedError;
 /** The ApiError to throw for a named error. */
 export function namedError(error: NamedError): ApiError {
 	return new ApiError(error.status, error.code, error.message);
+}
+
+/** The 404 of every endpoint that names a CloudZero stream. */
+export function streamNotFound(stream: string): ApiError {
+	return new ApiError(404, "stream_not_found", `Stream '${stream}' does not exist`);
 }
 
 /** OpenAPI response entries for the errors a route can answer with, each with an example body. */
@@ -123,7 +139,7 @@ const RATE_LIMIT_HEADERS = {
 	"RateLimit-Reset": integerHeader("Seconds until the window resets"),
 };
 
-const exampleError = (code: string, message: string, details?: ErrorDetail[]): ErrorResponse => ({
+const exampleError = (code: ErrorCode, message: string, details?: ErrorDetail[]): ErrorResponse => ({
 	error: {
 		code,
 		message,

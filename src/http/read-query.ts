@@ -1,4 +1,5 @@
 // Query handling shared by the read endpoints of both APIs.
+import { FILTER_PARAM } from "../schemas/common";
 import { ApiError, type ErrorDetail } from "./errors";
 
 /** The inclusive day range of a read: open ends mean "from the first" and "to the last" day. */
@@ -10,8 +11,9 @@ export function dayRange(startDate: string | undefined, endDate: string | undefi
 }
 
 /**
- * The dimension filters among a read's query parameters: every parameter that is not one of
- * the endpoint's own options. A key the data has no dimension for is an error, not an empty page.
+ * The dimension filters among a read's query parameters. Any other parameter that is not one of
+ * the endpoint's options is refused (invalid_filter), and so is a dimension the data does not
+ * have (unknown_filter_keys): a typo is an error, not an empty page.
  */
 export function dimensionFilters(
 	params: Record<string, string[]>,
@@ -19,14 +21,27 @@ export function dimensionFilters(
 	dimensionKeys: string[],
 	whose: string,
 ): Array<[key: string, values: string[]]> {
-	const filters = Object.entries(params).filter(([key]) => !options.has(key));
+	const filters: Array<[string, string[]]> = [];
+	const malformed: ErrorDetail[] = [];
+	for (const [param, values] of Object.entries(params)) {
+		const filter = FILTER_PARAM.exec(param);
+		if (filter) filters.push([filter[1], values]);
+		else if (!options.has(param)) {
+			malformed.push({
+				code: "invalid_filter",
+				message: `'${param.slice(0, 200)}' is not a query option of this endpoint; filter by a ${whose} with dim[<name>]=<value>`,
+				path: param.slice(0, 200),
+			});
+		}
+	}
+	if (malformed.length > 0) throw new ApiError(400, "invalid_filter", "Invalid filter: filters are written dim[<dimension name>]=<value>", malformed);
 	const known = new Set(dimensionKeys);
 	const unknown = filters.filter(([key]) => !known.has(key));
 	if (unknown.length > 0) {
 		const details: ErrorDetail[] = unknown.map(([key]) => ({
 			code: "unknown_filter_keys",
-			message: `'${key}' is neither a query option nor a ${whose} (${dimensionKeys.join(", ") || "none"})`,
-			path: key,
+			message: `'${key.slice(0, 200)}' is not a ${whose} (${dimensionKeys.join(", ") || "none"})`,
+			path: `dim[${key.slice(0, 200)}]`,
 		}));
 		throw new ApiError(400, "unknown_filter_keys", "Invalid Schema: Unrecognized filter keys", details);
 	}

@@ -1,4 +1,4 @@
-import { roundToSignificant } from "../schemas/telemetry";
+import { roundToSignificant } from "./numbers";
 import { base64Url } from "./encoding";
 
 /** A stored value as the API shows it: a string of at most 15 significant digits (0.1 × 10 reads "1"). */
@@ -20,7 +20,17 @@ export function decodeCursor(cursor: string): unknown {
 	}
 }
 
+// A cell a spreadsheet would run as a formula (OWASP, CSV injection): it starts with =, +, -, @,
+// a tab or a carriage return. A plain number such as -5 is no formula and is left as it is.
+const FORMULA_START = /^[=+\-@\t\r]/;
+const PLAIN_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/**
+ * One CSV cell: a would-be formula is neutralized by a leading apostrophe (which spreadsheets
+ * show as text and do not evaluate) and quoted, as OWASP recommends; quotes are doubled.
+ */
 export function csvField(value: string): string {
+	if (FORMULA_START.test(value) && !PLAIN_NUMBER.test(value)) return `"'${value.replace(/"/g, '""')}"`;
 	return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 

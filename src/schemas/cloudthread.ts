@@ -1,8 +1,10 @@
 // Cloudthread-compatible custom data: POST /streams/ingest and the read-back under /streams/metrics.
 import { z } from "@hono/zod-openapi";
+import type { ErrorCode } from "../http/error-catalog";
 import { sha256Hex } from "../lib/encoding";
-import { DaySchema, fail, utcEpochMs, wellFormed, withoutProtoKey } from "./common";
-import { MAX_FUTURE_MS, roundToSignificant } from "./telemetry";
+import { DaySchema, DOT_SEGMENTS, filterParamDocumentation, EARLIEST_EPOCH_MS, NOT_DOT_SEGMENT_SCHEMA, fail, utcEpochMs, wellFormed, withoutProtoKey } from "./common";
+import { storableNumber } from "../lib/numbers";
+import { MAX_FUTURE_MS } from "./telemetry";
 
 export const AGG_FUNCS = ["Sum", "Average", "Maximum", "Minimum"] as const;
 export type AggFunc = (typeof AGG_FUNCS)[number];
@@ -21,7 +23,7 @@ const DATE_TIME =
 	/^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 const COMPACT = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/;
 
-type HourResult = { hour: string; epochMs: number } | { code: string; error: string };
+type HourResult = { hour: string; epochMs: number } | { code: ErrorCode; error: string };
 
 /**
  * A Cloudthread timestamp reduced to its UTC hour ('YYYY-MM-DDTHH:00:00Z'), or why it cannot be.
@@ -42,7 +44,7 @@ export function parseHourTimestamp(input: number | string): HourResult {
 		if ("error" in parsed) return parsed;
 		epochMs = parsed.epochMs;
 	}
-	if (new Date(epochMs).getUTCFullYear() < 1900) return { code: "invalid_timestamp", error: "timestamp must be in 1900 or later" };
+	if (epochMs < EARLIEST_EPOCH_MS) return { code: "invalid_timestamp", error: "timestamp must be 1900-01-01T00:00:00Z or later" };
 	if (epochMs > Date.now() + MAX_FUTURE_MS) {
 		return { code: "future_timestamp", error: "Timestamp too far into the future (more than 24 hours ahead)" };
 	}
@@ -56,7 +58,7 @@ export function parseHourTimestamp(input: number | string): HourResult {
 	return { hour: `${iso.slice(0, 13)}:00:00Z`, epochMs };
 }
 
-function parseTimestampString(input: string): { epochMs: number } | { code: string; error: string } {
+function parseTimestampString(input: string): { epochMs: number } | { code: ErrorCode; error: string } {
 	const shown = `'${input.slice(0, 64)}'`;
 	let parts: string[];
 	let fraction = "";
@@ -87,16 +89,18 @@ function parseTimestampString(input: string): { epochMs: number } | { code: stri
 const SIGNED_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
 
 /** A Cloudthread metric value: a finite number or numeric string; negatives allowed. */
-export function parseMetricValue(input: number | string): number | { error: string } {
+export function parseMetricValue(input: number | string): number | { code: ErrorCode; error: string } {
 	let n: number;
+	let source: string | undefined;
 	if (typeof input === "number") n = input;
 	else {
-		const s = input.trim();
-		if (!SIGNED_NUMBER.test(s)) return { error: `'${s.slice(0, 64)}' is not a number` };
-		n = Number(s);
+		source = input.trim();
+		if (!SIGNED_NUMBER.test(source)) return { code: "invalid_value", error: `'${source.slice(0, 64)}' is not a number` };
+		n = Number(source);
 	}
-	if (!Number.isFinite(n)) return { error: "metric_value must be a finite number" };
-	return roundToSignificant(n);
+	if (Number.isNaN(n)) return { code: "invalid_value", error: "metric_value must be a number" };
+	const stored = storableNumber(n, "metric_value", source);
+	return typeof stored === "number" ? stored : { code: stored.code, error: stored.error };
 }
 
 export const AggFuncSchema = z
@@ -107,9 +111,17 @@ export const MetricNameSchema = wellFormed(
 	z
 		.string({ error: (iss) => (iss.input === undefined ? "metric_name is required" : "metric_name must be a string") })
 		.min(1, "metric_name must not be empty")
-		.max(MAX_METRIC_NAME_LENGTH, `metric_name is at most ${MAX_METRIC_NAME_LENGTH} characters`),
+		.max(MAX_METRIC_NAME_LENGTH, `metric_name is at most ${MAX_METRIC_NAME_LENGTH} characters`)
+		.refine((name) => !DOT_SEGMENTS.includes(name), {
+			message: "metric_name must not be '.' or '..': it could not be read back at /streams/metrics/{metric_name}",
+			params: { code: "invalid_stream_name" },
+		}),
 	"metric_name",
-).openapi({ example: "active_users" });
+).openapi({
+	description: "1 to 256 characters of valid Unicode; not `.` or `..`, which no URL can address",
+	...NOT_DOT_SEGMENT_SCHEMA,
+	example: "active_users",
+});
 
 const HourTimestampSchema = z
 	.union([z.number(), z.string()], {
@@ -129,10 +141,14 @@ const MetricValueSchema = z
 	.union([z.number(), z.string()], {
 		error: (iss) => (iss.input === undefined ? "metric_value is required" : "metric_value must be a number or a numeric string"),
 	})
-	.openapi({ description: "Float or numeric string; negative values allowed", example: 3.14 })
+	.openapi({
+		description:
+			"Float or numeric string; negative values allowed; rounded to 15 significant digits. Values that overflow (beyond about ±1.79769313486232e308) or underflow (non-zero but too small to represent) are refused, and so is a write whose daily Sum or Average would not be a finite number.",
+		example: 3.14,
+	})
 	.transform((input, ctx) => {
 		const parsed = parseMetricValue(input);
-		return typeof parsed === "number" ? parsed : fail(ctx, "invalid_value", parsed.error);
+		return typeof parsed === "number" ? parsed : fail(ctx, parsed.code, parsed.error);
 	});
 
 const CustomDimensionsSchema = withoutProtoKey(
@@ -237,6 +253,7 @@ export const MetricPointsQuerySchema = z.object({
 	limit: z.coerce.number().int().min(1).max(MAX_POINTS_READ_LIMIT).default(1000),
 	cursor: z.string().max(4000).optional().openapi({ description: "next_cursor of the previous page" }),
 	format: z.enum(["json", "csv"]).default("json"),
+	dim: z.record(z.string(), z.string()).optional().openapi(filterParamDocumentation({ team: "growth" })),
 });
 
 export const MetricNameParamsSchema = z.object({

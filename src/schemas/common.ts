@@ -1,10 +1,30 @@
 import { z } from "@hono/zod-openapi";
+import type { ErrorCode } from "../http/error-catalog";
 
-/** CloudZero: up to 256 characters of [A-Za-z0-9_.-]. */
+/**
+ * "." and ".." cannot be addressed in a URL: clients and runtimes resolve them as dot segments
+ * (also written %2E), so `…/metric/./replace` would arrive as `…/metric/replace`.
+ */
+export const DOT_SEGMENTS: readonly string[] = [".", ".."];
+/** JSON Schema for "not a dot segment", shown in the OpenAPI document. */
+export const NOT_DOT_SEGMENT_SCHEMA: object = { not: { enum: DOT_SEGMENTS } };
+
+const STREAM_NAME = /^[A-Za-z0-9_.-]{1,256}$/;
+
+/** CloudZero: up to 256 characters of [A-Za-z0-9_.-], except the dot segments "." and "..". */
 export const StreamNameSchema = z
 	.string()
-	.regex(/^[A-Za-z0-9_.-]{1,256}$/, "stream names are 1 to 256 characters of A-Z, a-z, 0-9, '_', '.' and '-'")
-	.openapi({ param: { name: "name", in: "path" }, example: "my-metric-stream" });
+	.refine((name) => STREAM_NAME.test(name) && !DOT_SEGMENTS.includes(name), {
+		message: "stream names are 1 to 256 characters of A-Z, a-z, 0-9, '_', '.' and '-', and not '.' or '..'",
+		params: { code: "invalid_stream_name" },
+	})
+	.openapi({
+		param: { name: "name", in: "path" },
+		description: "1 to 256 characters of A-Z, a-z, 0-9, `_`, `.` and `-`; not `.` or `..` (URLs resolve those as dot segments)",
+		pattern: STREAM_NAME.source,
+		...NOT_DOT_SEGMENT_SCHEMA,
+		example: "my-metric-stream",
+	});
 
 export const StreamParamsSchema = z.object({ name: StreamNameSchema });
 
@@ -45,7 +65,7 @@ export const IdempotencyHeadersSchema = z.object({
 export function withoutProtoKey<T extends z.ZodType>(schema: T) {
 	return z.preprocess((input, ctx) => {
 		if (input !== null && typeof input === "object" && Object.hasOwn(input, "__proto__")) {
-			ctx.addIssue({ code: "custom", message: "'__proto__' is not allowed as a key", path: ["__proto__"], params: { code: "forbidden_key" } });
+			ctx.addIssue({ code: "custom", message: "'__proto__' is not allowed as a key", path: ["__proto__"], params: { code: "invalid_dimension_name" } });
 		}
 		return input;
 	}, schema);
@@ -57,21 +77,28 @@ export function wellFormed<T extends z.ZodType<string>>(schema: T, what: string)
 }
 
 /** Raises an issue from one of our own checks, with its machine-readable code in params.code. */
-export function fail(ctx: z.RefinementCtx, code: string, message: string): typeof z.NEVER {
+export function fail(ctx: z.RefinementCtx, code: ErrorCode, message: string): typeof z.NEVER {
 	ctx.addIssue({ code: "custom", message, params: { code } });
 	return z.NEVER;
 }
 
+/** The earliest instant either API stores: 1900-01-01T00:00:00Z. */
+export const EARLIEST_EPOCH_MS = Date.UTC(1900, 0, 1);
+/** UTC offsets in use on Earth run from -12:00 to +14:00; anything beyond ±14:00 is a typo. */
+const MAX_OFFSET_MINUTES = 14 * 60;
+
 /**
  * The UTC instant of a date-time given as its parts and an optional UTC offset ('Z', '+05:30',
- * '-0800', '+05'), or why it is not one. `shown` is how error messages quote the input.
+ * '-0800', '+05'), or why it is not one. `shown` is how error messages quote the input. The
+ * 1900 floor applies to the instant after conversion to UTC.
  */
 export function utcEpochMs(
 	shown: string,
 	[year, month, day, hour, minute, second]: number[],
 	offset: string | undefined,
 ): { epochMs: number } | { error: string } {
-	if (year < 1900) return { error: "timestamp must be in 1900 or later" };
+	// (Date.UTC reads years 0-99 as 1900-1999; any year before 1899 is before 1900 in UTC anyway.)
+	if (year < 1899) return { error: `${shown} is before 1900-01-01T00:00:00Z` };
 	if (hour > 23 || minute > 59 || second > 59) return { error: `${shown} has an invalid time of day` };
 	const calendar = Date.UTC(year, month - 1, day);
 	const check = new Date(calendar);
@@ -83,10 +110,12 @@ export function utcEpochMs(
 		const digits = offset.slice(1).replace(":", "");
 		const oh = Number(digits.slice(0, 2));
 		const om = Number(digits.slice(2) || "0");
-		if (oh > 14 || om > 59) return { error: `${shown} has an invalid UTC offset` };
+		if (om > 59 || oh * 60 + om > MAX_OFFSET_MINUTES) return { error: `${shown} has a UTC offset beyond ±14:00` };
 		offsetMinutes = (offset[0] === "-" ? -1 : 1) * (oh * 60 + om);
 	}
-	return { epochMs: calendar + ((hour * 60 + minute) * 60 + second) * 1000 - offsetMinutes * 60_000 };
+	const epochMs = calendar + ((hour * 60 + minute) * 60 + second) * 1000 - offsetMinutes * 60_000;
+	if (epochMs < EARLIEST_EPOCH_MS) return { error: `${shown} is before 1900-01-01T00:00:00Z` };
+	return { epochMs };
 }
 
 /**
@@ -98,4 +127,23 @@ export function canonicalDimensions(dims: Record<string, string> | undefined, ke
 	const sorted: Record<string, string> = {};
 	for (const key of keys) sorted[key] = dims[key];
 	return JSON.stringify(sorted);
+}
+
+/**
+ * Read filters are `dim[<dimension name>]=<value>`: every dimension name, whatever its characters
+ * (`limit`, `custom:Client`, `a]b`), is addressable and never mistaken for a query option. The
+ * name runs from the first `[` to the last `]`. Repeating a filter matches any of its values.
+ */
+export const FILTER_PARAM = /^dim\[(.+)\]$/s;
+
+export const FILTER_SYNTAX_DESCRIPTION =
+	"Filter by a dimension with `dim[<dimension name>]=<value>` (names and values percent-encoded as usual, e.g. `dim[custom:Client]=Patric%20Star`); repeat a filter to match any of several values; several filters must all match.";
+
+/** The `dim` query parameter as the OpenAPI document shows it (the handler reads the parameters itself). */
+export function filterParamDocumentation(example: Record<string, string>): object {
+	return {
+		param: { name: "dim", in: "query", style: "deepObject", explode: true },
+		description: FILTER_SYNTAX_DESCRIPTION,
+		example,
+	};
 }

@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import type { ErrorCode } from "../http/error-catalog";
+import { MAX_STORED_VALUE, storableNumber } from "../lib/numbers";
 import { fail, utcEpochMs, wellFormed, withoutProtoKey } from "./common";
 
 /** The three ways a write changes a stream; the legacy endpoint is a sum. */
@@ -7,21 +9,22 @@ export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
 
 /** CloudZero allows 5 associated_cost dimensions per unit metric. */
 export const MAX_DIMENSIONS = 5;
-/** Values beyond CloudZero's 15 significant digits are rounded. */
-export const SIGNIFICANT_DIGITS = 15;
-
-/** A value rounded to 15 significant digits, as it is stored and shown. */
-export function roundToSignificant(n: number): number {
-	return Number(n.toPrecision(SIGNIFICANT_DIGITS)) + 0; // + 0 turns -0 into 0
-}
 
 /** Timestamps further ahead than this are refused (CloudZero: "Timestamp too far into the future"). */
 export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 
-// `custom:<Name>` for an organization's own dimensions, or a CloudZero built-in name such as `Region`.
-const DIMENSION_KEY = /^(?:custom:[^\u0000-\u001f\u007f]{1,128}|[A-Za-z][A-Za-z0-9 _-]{0,127})$/;
+/**
+ * associated_cost keys are CloudZero dimension display names: `custom:<Name>`, built-ins such as
+ * `Region` or `Cloud Provider`, tags as `tag:<key>` / `Tag:<key>`. Any name of 1 to 128
+ * printable characters (code points, no control characters) that is not only whitespace.
+ */
+const DIMENSION_NAME_PATTERN = String.raw`^(?!\s*$)[^\u0000-\u001f\u007f-\u009f]{1,128}$`;
+export const DIMENSION_NAME = new RegExp(DIMENSION_NAME_PATTERN, "u");
+export const DIMENSION_NAME_RULE = "a dimension name is 1 to 128 printable characters, not only whitespace";
 const MAX_DIMENSION_VALUE_LENGTH = 1024;
 
+// The same rule for the OpenAPI document (no regex flags there): date, optional time and offset.
+const TIMESTAMP_PATTERN = String.raw`^\s*\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?\s*$`;
 const TIMESTAMP =
 	/^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?(?:\s*(Z|[+-]\d{2}(?::?\d{2})?))?)?$/i;
 
@@ -55,13 +58,18 @@ function parseTimestampUncached(input: string): ParsedTimestamp {
 }
 
 const NUMERIC_STRING = /^\+?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+const VALUE_STRING_PATTERN = String.raw`^[ \t\r\n]*\+?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[ \t\r\n]*$`;
 // At most 15 digits and no exponent: already exact to 15 significant digits as a double
 // (DBL_DIG), so rounding it again (toPrecision) cannot change it.
 const SHORT_DECIMAL = /^\+?(?=(?:\.?\d){1,15}$)\d*\.?\d*$/;
 
-/** A CloudZero value: a finite, non-negative number or numeric string, rounded to 15 significant digits. */
-export function parseValue(input: number | string): number | { code: string; error: string } {
+/**
+ * A CloudZero value: a finite, non-negative number or numeric string, rounded to 15 significant
+ * digits; refused when it overflows or underflows (see storableNumber).
+ */
+export function parseValue(input: number | string): number | { code: ErrorCode; error: string } {
 	let n: number;
+	let source: string | undefined;
 	if (typeof input === "number") {
 		n = input;
 	} else {
@@ -72,15 +80,22 @@ export function parseValue(input: number | string): number | { code: string; err
 		if (!NUMERIC_STRING.test(s)) return { code: "invalid_value", error: `'${s.slice(0, 64)}' is not a number` };
 		n = Number(s);
 		if (SHORT_DECIMAL.test(s)) return n + 0; // + 0 turns -0 into 0
+		source = s;
 	}
-	if (!Number.isFinite(n)) return { code: "invalid_value", error: "value must be a finite number" };
+	if (Number.isNaN(n)) return { code: "invalid_value", error: "value must be a number" };
 	if (n < 0) return { code: "negative_value", error: "value must not be negative" };
-	return roundToSignificant(n);
+	const stored = storableNumber(n, "value", source);
+	return typeof stored === "number" ? stored : { code: stored.code, error: stored.error };
 }
 
 const TimestampSchema = z
 	.string({ error: (iss) => (iss.input === undefined ? "timestamp is required" : "timestamp must be a string") })
-	.openapi({ description: "ISO 8601 date or date-time; converted to UTC and reduced to its day", example: "2023-12-07T00:00:00" })
+	.openapi({
+		description:
+			"ISO 8601 date or date-time (`T` or a space between them), with an optional UTC offset from -14:00 to +14:00 (`Z`, `+05:30`, `-0800`, `+05`); no offset means UTC. Converted to UTC and reduced to its day; from 1900-01-01T00:00:00Z to 24 hours ahead.",
+		pattern: TIMESTAMP_PATTERN,
+		example: "2023-12-07T00:00:00",
+	})
 	.transform((input, ctx) => {
 		const parsed = parseTimestamp(input);
 		if ("error" in parsed) return fail(ctx, "invalid_timestamp", parsed.error);
@@ -91,40 +106,85 @@ const TimestampSchema = z
 	});
 
 const ValueSchema = z
-	.union([z.number(), z.string()], {
+	// The bounds and pattern are documentation: parseValue checks them, with its own error codes.
+	.union([z.number().openapi({ minimum: 0, maximum: MAX_STORED_VALUE }), z.string().openapi({ pattern: VALUE_STRING_PATTERN })], {
 		error: (iss) => (iss.input === undefined ? "value is required" : "value must be a number or a numeric string"),
 	})
-	.openapi({ description: "Number or numeric string, no commas, not negative; rounded to 15 significant digits", example: "12345" })
+	.openapi({
+		description:
+			"Number or numeric string, no commas, not negative; rounded to 15 significant digits. Refused: values that overflow (beyond 1.79769313486231e308 once rounded), values that underflow (non-zero but too small for a double, such as 1e-400, which would become 0), and a sum whose day's stored value would overflow.",
+		example: "12345",
+	})
 	.transform((input, ctx) => {
 		const parsed = parseValue(input);
 		return typeof parsed === "number" ? parsed : fail(ctx, parsed.code, parsed.error);
 	});
 
+// JSON Schema keywords the OpenAPI typings of zod-openapi (3.0-era) do not list; 3.1 has them.
+const DIMENSION_NAMES_JSON_SCHEMA: object = {
+	maxProperties: MAX_DIMENSIONS,
+	propertyNames: { type: "string", minLength: 1, maxLength: 128, pattern: DIMENSION_NAME_PATTERN, not: { const: "__proto__" } },
+};
+
 const AssociatedCostSchema = withoutProtoKey(
-	z.record(
-		wellFormed(z.string().regex(DIMENSION_KEY, "dimension names are 'custom:<Name>' or a built-in dimension such as 'Region'"), "a dimension name"),
-		wellFormed(
-			z
-				.string({ error: "a dimension value must be a single string (not a list, number or object)" })
-				.min(1, "a dimension value must not be empty")
-				.max(MAX_DIMENSION_VALUE_LENGTH, `a dimension value is at most ${MAX_DIMENSION_VALUE_LENGTH} characters`),
-			"a dimension value",
-		),
-		{ error: "associated_cost must be an object of dimension name to value" },
-	).refine((dims) => Object.keys(dims).length <= MAX_DIMENSIONS, {
-		message: `at most ${MAX_DIMENSIONS} associated_cost dimensions are allowed`,
-		params: { code: "too_many_dimensions" },
-	}),
+	z
+		.record(
+			wellFormed(z.string().regex(DIMENSION_NAME, DIMENSION_NAME_RULE), "a dimension name"),
+			wellFormed(
+				z
+					.string({ error: "a dimension value must be a single string (not a list, number or object)" })
+					.min(1, "a dimension value must not be empty")
+					.max(MAX_DIMENSION_VALUE_LENGTH, `a dimension value is at most ${MAX_DIMENSION_VALUE_LENGTH} characters`),
+				"a dimension value",
+			),
+			{
+				error: (iss) =>
+					iss.code === "invalid_key" ? `${DIMENSION_NAME_RULE}: ${JSON.stringify(iss.input).slice(0, 200)}` : "associated_cost must be an object of dimension name to value",
+			},
+		)
+		.refine((dims) => Object.keys(dims).length <= MAX_DIMENSIONS, {
+			message: `at most ${MAX_DIMENSIONS} associated_cost dimensions are allowed`,
+			params: { code: "too_many_dimensions" },
+		}),
 ).openapi({
-		description: "Up to 5 dimensions; keys are 'custom:<Name>' or a built-in dimension name",
-		example: { "custom:Client": "Patric Star", Region: "Australia" },
+	description:
+		"Up to 5 dimensions, by CloudZero display name: `custom:<Name>`, built-ins such as `Region` or `Cloud Provider`, tags as `tag:<key>`. A name is 1 to 128 printable characters (no control characters), not only whitespace, and not `__proto__`; a value is 1 to 1,024 characters. Every record of a stream has the same names.",
+	...DIMENSION_NAMES_JSON_SCHEMA,
+	example: { "custom:Client": "Patric Star", Region: "Australia", "tag:environment": "prod" },
+});
+
+/**
+ * CloudZero's legacy replace names `timestamp` and `granularity` as its minimum. Both
+ * granularities are stored as the day's value: the records of one request that fall on the
+ * same day and dimensions are summed first.
+ */
+export const GRANULARITIES = ["DAILY", "HOURLY"] as const;
+const GranularitySchema = z
+	.string({ error: "granularity must be a string: DAILY or HOURLY" })
+	.openapi({
+		description: "`DAILY` or `HOURLY`, in any case. Either way the day's value is stored: the records of a request on one day and dimension set are summed.",
+		pattern: "^(?:[Dd][Aa][Ii][Ll][Yy]|[Hh][Oo][Uu][Rr][Ll][Yy])$",
+		example: "HOURLY",
+	})
+	.refine((g) => isGranularity(g), {
+		message: `granularity must be one of ${GRANULARITIES.join(", ")} (case-insensitive)`,
+		params: { code: "invalid_granularity" },
 	});
 
+function isGranularity(input: unknown): boolean {
+	return typeof input === "string" && (GRANULARITIES as readonly string[]).includes(input.toUpperCase());
+}
+
 export const SumRecordSchema = z
-	.strictObject({ timestamp: TimestampSchema, value: ValueSchema, associated_cost: AssociatedCostSchema.optional() })
+	.strictObject({
+		timestamp: TimestampSchema,
+		value: ValueSchema,
+		associated_cost: AssociatedCostSchema.optional(),
+		granularity: GranularitySchema.optional(),
+	})
 	.openapi("TelemetryRecord");
 
-type SumRecord = z.output<typeof SumRecordSchema>;
+type SumRecord = Omit<z.output<typeof SumRecordSchema>, "granularity">;
 
 /**
  * The records of a sum/replace body that is valid in the plainest way, exactly as
@@ -146,12 +206,13 @@ export function plainSumRecords(body: unknown): SumRecord[] | null {
 		if (!isPlainObject(r)) return null;
 		let fields = 0;
 		for (const key in r) {
-			if (key !== "timestamp" && key !== "value" && key !== "associated_cost") return null;
+			if (key !== "timestamp" && key !== "value" && key !== "associated_cost" && key !== "granularity") return null;
 			fields++;
 		}
-		const { timestamp, value, associated_cost: dims } = r;
+		const { timestamp, value, associated_cost: dims, granularity } = r;
 		if (typeof timestamp !== "string" || (typeof value !== "number" && typeof value !== "string")) return null;
-		if (fields !== (dims === undefined ? 2 : 3)) return null;
+		if (fields !== 2 + (dims === undefined ? 0 : 1) + (granularity === undefined ? 0 : 1)) return null;
+		if (granularity !== undefined && !isGranularity(granularity)) return null;
 		if (dims !== undefined && !plainDimensions(dims)) return null;
 		const time = parseTimestamp(timestamp);
 		if ("error" in time || time.epochMs > latest) return null;
@@ -167,8 +228,8 @@ function plainDimensions(dims: unknown): dims is Record<string, string> {
 	let count = 0;
 	for (const key in dims) {
 		const value = dims[key];
-		// DIMENSION_KEY also excludes "__proto__", which the schema refuses.
-		if (++count > MAX_DIMENSIONS || !DIMENSION_KEY.test(key) || !key.isWellFormed()) return false;
+		// "__proto__" is refused by the schema (withoutProtoKey).
+		if (++count > MAX_DIMENSIONS || key === "__proto__" || !DIMENSION_NAME.test(key) || !key.isWellFormed()) return false;
 		if (typeof value !== "string" || value.length === 0 || value.length > MAX_DIMENSION_VALUE_LENGTH || !value.isWellFormed()) return false;
 	}
 	return true;
@@ -179,7 +240,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 export const DeleteRecordSchema = z
-	.strictObject({ timestamp: TimestampSchema, associated_cost: AssociatedCostSchema.optional() })
+	.strictObject({ timestamp: TimestampSchema, associated_cost: AssociatedCostSchema.optional(), granularity: GranularitySchema.optional() })
 	.openapi("TelemetryDeleteRecord");
 
 export const SumBodySchema = z.strictObject({ records: z.array(SumRecordSchema).min(1, "records must not be empty") }).openapi("TelemetryBody");
@@ -200,7 +261,10 @@ export const WriteAcceptedSchema = z
 	.openapi("TelemetryAccepted");
 export type WriteAccepted = z.infer<typeof WriteAcceptedSchema>;
 
-/** Validated sum/replace rows as sent to the stream's Durable Object: [day, series key, value]. */
-export type ValueRow = [day: string, seriesKey: string, value: number];
+/**
+ * Validated sum/replace rows as sent to the stream's Durable Object, one per (day, series) of
+ * the request: [day, series key, the request's total for it, index of its first record].
+ */
+export type ValueRow = [day: string, seriesKey: string, value: number, record: number];
 /** Validated delete matches: [day, dimensions that must match]. */
 export type DeleteMatch = [day: string, dims: Record<string, string>];

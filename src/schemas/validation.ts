@@ -1,4 +1,5 @@
 import type { z } from "@hono/zod-openapi";
+import { isErrorCode, type ErrorCode } from "../http/error-catalog";
 import { ApiError, type ErrorDetail } from "../http/errors";
 
 /** A 400 listing every problem, with the shared code and headline when they agree. */
@@ -19,20 +20,33 @@ export function issuesToDetails(issues: z.core.$ZodIssue[], input: unknown, reco
 	return issues.map((issue) => {
 		const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
 		const record = issue.path[0] === recordsField && typeof issue.path[1] === "number" ? issue.path[1] : undefined;
-		let code: string;
+		let code: ErrorCode;
 		let message = issue.message;
-		if (issue.code === "custom") code = (issue.params as { code?: string } | undefined)?.code ?? "invalid_value";
-		else if (issue.code === "unrecognized_keys") {
+		if (issue.code === "custom") {
+			const own = (issue.params as { code?: unknown } | undefined)?.code;
+			code = isErrorCode(own) ? own : "invalid_value";
+		} else if (issue.code === "unrecognized_keys") {
 			code = "unknown_field";
 			message = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
 		} else if ((issue.code === "invalid_type" || issue.code === "invalid_union" || issue.code === "invalid_value") && isMissing(input, issue.path)) {
 			code = "missing_field";
-		} else if (issue.code === "invalid_union") code = "invalid_type";
-		else if (issue.code === "invalid_key") code = "invalid_dimension_key";
-		else code = issue.code;
+		} else code = ZOD_CODES[issue.code] ?? "invalid_value";
 		return record === undefined ? { code, message, path: path || undefined } : { code, message, record, path };
 	});
 }
+
+/** zod's own issue codes, as the service's catalog names them. */
+const ZOD_CODES: Partial<Record<z.core.$ZodIssue["code"], ErrorCode>> = {
+	invalid_type: "invalid_type",
+	invalid_union: "invalid_type",
+	invalid_value: "invalid_value",
+	invalid_element: "invalid_value",
+	not_multiple_of: "invalid_value",
+	invalid_key: "invalid_dimension_name",
+	invalid_format: "invalid_format",
+	too_small: "out_of_range",
+	too_big: "out_of_range",
+};
 
 /** Whether the value at path is absent from an object that exists (zod does not report inputs). */
 function isMissing(input: unknown, path: PropertyKey[]): boolean {
@@ -79,7 +93,7 @@ export function checkDimensionKeys(records: { associated_cost?: Record<string, s
 	return { dimensionKeys, details };
 }
 
-const HEADLINES: Record<string, string> = {
+const HEADLINES: Partial<Record<ErrorCode, string>> = {
 	future_timestamp: "Timestamp too far into the future",
 	inconsistent_filter_keys: "All records in a stream must contain the same filter keys",
 	missing_field: "Invalid Schema: Missing required fields",
@@ -87,7 +101,7 @@ const HEADLINES: Record<string, string> = {
 };
 
 /** The top-level code and message for a set of details: the shared one if all agree. */
-export function summarizeDetails(details: ErrorDetail[]): { code: string; message: string } {
+export function summarizeDetails(details: ErrorDetail[]): { code: ErrorCode; message: string } {
 	const codes = new Set(details.map((d) => d.code));
 	const records = new Set(details.map((d) => d.record).filter((r) => r !== undefined)).size;
 	const where = records > 0 ? ` in ${records} record${records === 1 ? "" : "s"}` : "";

@@ -16,8 +16,8 @@ export interface IngestWrite {
 	dimensionKeys: Array<[metricName: string, key: string]>;
 	/** Distinct records: record ID with its canonical dimensions JSON. */
 	records: Array<[metricName: string, recordId: string, dimensions: string]>;
-	/** Distinct (record, hour) points, the last of repeated ones kept. */
-	points: Array<[metricName: string, recordId: string, hour: string, value: number]>;
+	/** Distinct (record, hour) points, the last of repeated ones kept, with that one's index in the request's data. */
+	points: Array<[metricName: string, recordId: string, hour: string, value: number, dataPoint: number]>;
 }
 
 export interface MetricRow {
@@ -74,11 +74,14 @@ export function ingestStatements(db: D1Database, write: IngestWrite, now: string
 		ON CONFLICT (metric_id, record_id, hour) DO UPDATE SET value = excluded.value`,
 	);
 	// The function comes from the bound, validated metric_agg_func; an unknown one yields NULL,
-	// which the NOT NULL column refuses, failing the whole batch.
+	// which the NOT NULL column refuses, failing the whole batch. An Average of values near the
+	// largest double is taken over values scaled by 2^-5 (exact), so their sum cannot overflow;
+	// a Sum that overflows is refused by migration 0006's trigger.
 	const recomputeDays = db.prepare(
 		`INSERT INTO custom_metric_daily_values (metric_id, day, record_id, value, hours)
 		SELECT h.metric_id, a.day, h.record_id,
-			CASE ?2 WHEN 'Sum' THEN SUM(h.value) WHEN 'Average' THEN AVG(h.value)
+			CASE ?2 WHEN 'Sum' THEN SUM(h.value)
+				WHEN 'Average' THEN CASE WHEN MAX(ABS(h.value)) > 1e300 THEN AVG(h.value * 0.03125) * 32 ELSE AVG(h.value) END
 				WHEN 'Maximum' THEN MAX(h.value) WHEN 'Minimum' THEN MIN(h.value) END,
 			COUNT(*)
 		FROM (SELECT DISTINCT m.id AS metric_id, r.value ->> 1 AS record_id, r.value ->> 2 AS day FROM json_each(?3) r CROSS JOIN ${METRIC_OF_ROW}) a
@@ -88,9 +91,7 @@ export function ingestStatements(db: D1Database, write: IngestWrite, now: string
 		GROUP BY h.metric_id, a.day, h.record_id
 		ON CONFLICT (metric_id, day, record_id) DO UPDATE SET value = excluded.value, hours = excluded.hours`,
 	);
-	const recordDays = [...new Set(write.points.map(([name, id, hour]) => JSON.stringify([name, id, hour.slice(0, 10)])))].map(
-		(json) => JSON.parse(json) as unknown,
-	);
+	const recordDays = recordDaysOf(write);
 	const bindAll = (statement: D1PreparedStatement, rows: unknown[], ...extra: string[]) =>
 		jsonChunks(rows).map((json) => statement.bind(org, aggFunc, json, ...extra));
 	return [
@@ -100,6 +101,32 @@ export function ingestStatements(db: D1Database, write: IngestWrite, now: string
 		...bindAll(upsertPoints, write.points),
 		...bindAll(recomputeDays, recordDays),
 	];
+}
+
+/** The distinct (metric, record, day)s an ingest touches. */
+export function recordDaysOf(write: Pick<IngestWrite, "points">): Array<[metricName: string, recordId: string, day: string]> {
+	return [...new Set(write.points.map(([name, id, hour]) => JSON.stringify([name, id, hour.slice(0, 10)])))].map(
+		(json) => JSON.parse(json) as [string, string, string],
+	);
+}
+
+/** The stored hourly points of the given (metric, record, day)s. */
+export async function hourlyPointsOnRecordDays(
+	db: D1Database,
+	org: string,
+	aggFunc: AggFunc,
+	recordDays: Array<[metricName: string, recordId: string, day: string]>,
+): Promise<Array<{ metric_name: string; record_id: string; hour: string; value: number }>> {
+	const select = db.prepare(
+		`SELECT m.name AS metric_name, h.record_id, h.hour, h.value
+		FROM json_each(?3) r CROSS JOIN ${METRIC_OF_ROW}
+		JOIN custom_metric_hourly_values h ON h.metric_id = m.id AND h.record_id = r.value ->> 1
+			AND h.hour BETWEEN (r.value ->> 2) || 'T00:00:00Z' AND (r.value ->> 2) || 'T23:00:00Z'`,
+	);
+	const results = await db.batch<{ metric_name: string; record_id: string; hour: string; value: number }>(
+		jsonChunks(recordDays).map((json) => select.bind(org, aggFunc, json)),
+	);
+	return results.flatMap((r) => r.results);
 }
 
 const METRIC_COLUMNS = `m.id, m.name, m.agg_func, m.created_at, m.first_hour, m.last_hour,

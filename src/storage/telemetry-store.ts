@@ -119,7 +119,8 @@ const LIVE_STREAM = "(SELECT id FROM streams WHERE org_id = ?1 AND name = ?2 AND
 
 /**
  * A chunk of value rows in the compact form the write statements read: each distinct series key
- * once (`keys`), and rows as [day, index into keys, value]. A 1,000-record request over 200
+ * once (`keys`), and rows as [day, index into keys, value, record index]. The record index is
+ * not read by SQL; it names the record in an error. A 1,000-record request over 200
  * series is then about a third of the bytes of one JSON object per row, which is what every hop
  * (RPC, D1's wire format, SQLite's JSON parser) pays for.
  */
@@ -128,17 +129,17 @@ export interface ValueChunk {
 	rows: string;
 }
 
-// Upper bound of one encoded row with its comma, ["YYYY-MM-DD",index,value]: 12 + 5 + 24 (longest number) + 5.
-const MAX_ENCODED_ROW_CHARS = 48;
+// Upper bound of one encoded row with its comma, ["YYYY-MM-DD",index,value,record]: 12 + 5 + 24 (longest number) + 5 + 6.
+const MAX_ENCODED_ROW_CHARS = 54;
 
 /** Splits rows into compact chunks whose keys and rows each stay within the per-parameter budget. */
 export function valueChunks(rows: ValueRow[]): ValueChunk[] {
 	const chunks: ValueChunk[] = [];
 	let keyIndex = new Map<string, number>();
 	let keys: string[] = [];
-	let encoded: Array<[string, number, number]> = [];
+	let encoded: Array<[string, number, number, number]> = [];
 	let keyChars = 2;
-	for (const [day, key, value] of rows) {
+	for (const [day, key, value, record] of rows) {
 		let index = keyIndex.get(key);
 		const keyCost = index === undefined ? JSON.stringify(key).length + 1 : 0;
 		const full = (encoded.length + 1) * MAX_ENCODED_ROW_CHARS > MAX_JSON_PARAM_CHARS || keyChars + keyCost > MAX_JSON_PARAM_CHARS;
@@ -155,7 +156,7 @@ export function valueChunks(rows: ValueRow[]): ValueChunk[] {
 			keyIndex.set(key, index);
 			keyChars += JSON.stringify(key).length + 1;
 		}
-		encoded.push([day, index, value]);
+		encoded.push([day, index, value, record]);
 	}
 	if (encoded.length > 0) chunks.push({ keys: JSON.stringify(keys), rows: JSON.stringify(encoded) });
 	return chunks;
@@ -177,7 +178,7 @@ export function valueWriteStatements(
 	// The request's series are resolved to ids once (a materialized key index -> id table), then
 	// each row is one lookup in it. CROSS JOIN keeps json_each as the outer loop: with a plain
 	// JOIN SQLite may scan the stream's series outside and re-read the whole JSON array for each.
-	// Rows repeating a (day, series) in one request are applied in order, as separate calls would be.
+	// The Worker sends one row per (day, series) (the request's total for it).
 	const upsertValues = db.prepare(
 		`WITH request_series AS MATERIALIZED (
 			SELECT k.key AS idx, se.id AS series_id, se.stream_id
@@ -190,6 +191,19 @@ export function valueWriteStatements(
 		ON CONFLICT (stream_id, day, series_id) DO UPDATE SET value = ${mode === "sum" ? "value + excluded.value" : "excluded.value"}`,
 	);
 	return chunks.flatMap(({ keys, rows }) => [insertSeries.bind(org, name, keys), upsertValues.bind(org, name, keys, rows)]);
+}
+
+/** Value rows decoded from valueChunks' form: [day, series key, value, record index]. */
+export function decodeValueChunks(chunks: ValueChunk[]): ValueRow[] {
+	return chunks.flatMap(({ keys, rows }) => {
+		const seriesKeys = JSON.parse(keys) as string[];
+		return (JSON.parse(rows) as Array<[string, number, number, number]>).map(([day, index, value, record]): ValueRow => [day, seriesKeys[index], value, record]);
+	});
+}
+
+/** True for the error of a batch that would have stored a value beyond MAX_STORED_VALUE (migration 0006). */
+export function isValueOverflowError(err: unknown): boolean {
+	return String(err).includes("meterline_value_overflow");
 }
 
 /** The live series of a stream that hold a value on any of the given days. */

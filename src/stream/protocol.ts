@@ -1,5 +1,5 @@
 // What the Worker sends to a stream's Durable Object and what it answers (over RPC).
-import type { ErrorDetail } from "../http/errors";
+import type { ErrorCode, ErrorDetail } from "../http/errors";
 import type { DeleteMatch, WriteAccepted } from "../schemas/telemetry";
 import type { ValueChunk } from "../storage/telemetry-store";
 
@@ -33,7 +33,8 @@ export interface StreamDeleted {
 export interface StreamFailure {
 	ok: false;
 	status: 400 | 403 | 404 | 409;
-	code: string;
+	/** A catalog code, or token_revoked, which the route turns into its answer to a revoked token. */
+	code: ErrorCode | "token_revoked";
 	message: string;
 	details?: ErrorDetail[];
 }

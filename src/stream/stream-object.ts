@@ -2,7 +2,9 @@ import { DurableObject } from "cloudflare:workers";
 import type { ErrorDetail } from "../http/errors";
 import type { DeleteMatch, WriteAccepted } from "../schemas/telemetry";
 import { summarizeDetails } from "../schemas/validation";
+import { isStorable, MAX_STORED_VALUE } from "../lib/numbers";
 import {
+	decodeValueChunks,
 	findLiveStream,
 	insertStream,
 	markStreamDeleted,
@@ -82,7 +84,7 @@ export class StreamObject extends DurableObject<Env> {
 		}
 		const statements = valueWriteStatements(this.env.DB, cmd.org, cmd.stream, cmd.op, cmd.chunks);
 		const response = accepted(cmd, cmd.recordCount, !stream);
-		if (stream) return { response, statements };
+		if (stream) return { response, statements, explainOverflow: () => this.explainOverflow(stream, cmd) };
 
 		const now = new Date().toISOString();
 		const create = insertStream(this.env.DB, cmd.org, cmd.stream, cmd.dimensionKeys, now);
@@ -92,6 +94,28 @@ export class StreamObject extends DurableObject<Env> {
 			// The new stream's id is only known after commit; it is read again on next use.
 			afterCommit: () => (this.cached = undefined),
 		};
+	}
+
+	/** The records of a sum whose day's value would overflow once added to the stored one. */
+	private async explainOverflow(stream: StreamRow, cmd: Extract<WriteCommand, { op: "sum" | "replace" }>): Promise<StreamFailure> {
+		const rows = decodeValueChunks(cmd.chunks);
+		const stored = new Map<string, number>();
+		for (const row of await seriesOnDays(this.env.DB, stream.id, [...new Set(rows.map(([day]) => day))])) {
+			stored.set(`${row.day}\n${row.series_key}`, row.value);
+		}
+		const details: ErrorDetail[] = [];
+		for (const [day, seriesKey, value, record] of rows) {
+			const total = (stored.get(`${day}\n${seriesKey}`) ?? 0) + (cmd.op === "sum" ? value : 0);
+			if (cmd.op === "sum" && !isStorable(total)) {
+				details.push({
+					code: "value_overflow",
+					message: `${day}'s stored value plus this request's would be beyond the largest value stored, ${MAX_STORED_VALUE}`,
+					record,
+					path: `records[${record}].value`,
+				});
+			}
+		}
+		return details.length > 0 ? invalid(details) : invalid([{ code: "value_overflow", message: `a value would be beyond ${MAX_STORED_VALUE}` }]);
 	}
 
 	private async deleteRecords(cmd: Extract<WriteCommand, { op: "delete" }>): Promise<Applied<WriteAccepted> | StreamFailure> {
@@ -152,7 +176,7 @@ function describeKeys(keys: string[]): string {
 	return keys.length === 0 ? "no dimensions" : `dimensions [${keys.map((k) => `'${k}'`).join(", ")}]`;
 }
 
-function failure(status: StreamFailure["status"], code: string, message: string): StreamFailure {
+function failure(status: StreamFailure["status"], code: StreamFailure["code"], message: string): StreamFailure {
 	return { ok: false, status, code, message };
 }
 

@@ -1,10 +1,12 @@
 import { IDEMPOTENCY_KEY_REUSED } from "../http/errors";
+import { MAX_STORED_VALUE } from "../lib/numbers";
 import {
 	expireIdempotencyKeys,
 	findIdempotentWrites,
 	ingestLogStatements,
 	isRevokedTokenError,
 	isTokenIdRevoked,
+	isValueOverflowError,
 	releaseExpiredIdempotencyKeys,
 	type IngestLogTarget,
 } from "../storage/telemetry-store";
@@ -28,7 +30,20 @@ export interface Applied<T> {
 	response: T;
 	statements: D1PreparedStatement[];
 	afterCommit?: () => void;
+	/**
+	 * The 400 to answer when D1 refused the commit because a value it would store is beyond
+	 * MAX_STORED_VALUE (migration 0006): only D1 sees a sum with the stored value, so the
+	 * records at fault are found after the rolled-back commit.
+	 */
+	explainOverflow?: () => Promise<StreamFailure>;
 }
+
+const UNEXPLAINED_OVERFLOW: StreamFailure = {
+	ok: false,
+	status: 400,
+	code: "value_overflow",
+	message: `A value this request would store is beyond the largest value stored, ${MAX_STORED_VALUE}; nothing was applied`,
+};
 
 /**
  * The ingest_log.stream values whose idempotency keys one Durable Object keeps, as an inclusive
@@ -106,6 +121,7 @@ export class WriteLedger {
 				await this.db.batch([...release, ...applied.statements, ...log]);
 			} catch (err) {
 				if (isRevokedTokenError(err)) return TOKEN_REVOKED; // rolled back: nothing applied
+				if (isValueOverflowError(err)) return this.unlessRevoked(call, (await applied.explainOverflow?.()) ?? UNEXPLAINED_OVERFLOW);
 				throw err;
 			}
 			applied.afterCommit?.();

@@ -9,6 +9,7 @@ import { parseOrThrow } from "../../schemas/validation";
 
 const route = createRoute({
 	method: "post",
+	operationId: "createToken",
 	path: "/admin/v1/tokens",
 	tags: ["Admin"],
 	summary: "Create a stream token for an organization",

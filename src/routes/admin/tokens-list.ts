@@ -8,6 +8,7 @@ import { TokenInfoSchema } from "../../schemas/tokens";
 
 const route = createRoute({
 	method: "get",
+	operationId: "listTokens",
 	path: "/admin/v1/tokens",
 	tags: ["Admin"],
 	summary: "List an organization's tokens (never their secrets)",

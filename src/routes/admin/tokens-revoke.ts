@@ -7,6 +7,7 @@ import { TokenInfoSchema } from "../../schemas/tokens";
 
 const route = createRoute({
 	method: "delete",
+	operationId: "revokeToken",
 	path: "/admin/v1/tokens/{id}",
 	tags: ["Admin"],
 	summary: "Revoke a token",

@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { version } from "../../../package.json";
 import type { AppEnv } from "../../http/app-env";
 
@@ -14,20 +14,15 @@ The \`/unit-cost/v1/telemetry\` endpoints are compatible with CloudZero's Unit C
 
 **Limits.** A write request carries at most 10,000 records and 5,000,000 bytes (413 otherwise). Records are validated all together before anything is written: a 400 lists every problem with the record's index.
 
-**Errors.** Every error has the same shape: \`{"error": {"code", "message", "request_id", "details"?}}\`. A 503 means nothing was applied; retry it with exponential backoff.
+**Errors.** Every error has the same shape: \`{"error": {"code", "message", "request_id", "details"?}}\`. \`code\` is one of a closed set, listed with each code's status and meaning under the \`ErrorResponse\` schema; a problem with one record names its index (\`record\`) and field (\`path\`) in \`details\`. A rejected request changes nothing. A 503 means nothing was applied; retry it with exponential backoff.
+
+**Values.** Stored as finite numbers rounded to 15 significant digits. A value, or a day's sum, beyond 1.79769313486231e308 is refused (\`value_overflow\`), and so is a non-zero value too small to represent, such as 1e-400 (\`value_underflow\`), rather than stored as 0.
+
+**Days.** CloudZero data is kept per UTC day: records sent hourly are aggregated to their day. \`sum\` adds each record; \`replace\` first sums the request's records of each day and dimension set, then stores that sum in place of the day's value.
+
+**Filters.** Reads filter by dimension with \`dim[<dimension name>]=<value>\`, which addresses every dimension name.
 
 **Safe retries.** Write endpoints take an \`Idempotency-Key\` header: the same key with the same body within 24 hours returns the first response (with \`Idempotent-Replayed: true\`) and applies nothing again; the same key with another body is refused with 409 \`idempotency_key_reused\`. Each stream token is rate limited: over the limit, 429 with \`Retry-After\` and \`RateLimit-*\` headers.`;
-
-// The document answers { openapi, info, paths, ... }; its full shape is the OpenAPI 3.1 schema itself.
-const OpenApiDocumentSchema = z.looseObject({ openapi: z.string().openapi({ example: "3.1.0" }) }).openapi({ description: "OpenAPI 3.1 document" });
-
-const route = createRoute({
-	method: "get",
-	path: OPENAPI_PATH,
-	tags: ["Documentation"],
-	summary: "This API's OpenAPI 3.1 document",
-	responses: { 200: { description: "The OpenAPI document", content: { "application/json": { schema: OpenApiDocumentSchema } } } },
-});
 
 /** Serves the OpenAPI 3.1 document generated from the routes' zod schemas (built at the first request, so route order does not matter). */
 export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
@@ -36,6 +31,13 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
 		in: "header",
 		name: "Authorization",
 		description: "A stream token, sent raw as CloudZero expects (`Authorization: mlt_...`); a `Bearer ` prefix is accepted too.",
+	});
+	app.openAPIRegistry.registerComponent("securitySchemes", "dataStreamToken", {
+		type: "apiKey",
+		in: "header",
+		name: "data_stream_token",
+		description:
+			"Cloudthread's convention: a stream token with the `write` scope in the JSON body's `data_stream_token` field, **not** in a header (OpenAPI cannot place a credential in a body, so this scheme names the field). An `X-API-Key` header is accepted and ignored.",
 	});
 	app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
 		type: "http",
@@ -53,12 +55,11 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
 				{ name: "CloudZero telemetry", description: "Send, replace, delete and read unit cost metric telemetry (CloudZero-compatible)" },
 				{ name: "Cloudthread custom data", description: "Ingest hourly custom data points and read their daily rollups (Cloudthread-compatible)" },
 				{ name: "Admin", description: "Stream tokens, behind the deployment's ADMIN_TOKEN" },
-				{ name: "Documentation", description: "This document and its rendering" },
 			],
 		}));
 
-	app.openAPIRegistry.registerPath(route);
-	app.get(route.path, (c) => {
+	// Not listed in the document itself: it is no API operation.
+	app.get(OPENAPI_PATH, (c) => {
 		document ??= buildDocument();
 		// The server is wherever this document was fetched from, so "try it" calls the same deployment.
 		return c.json({ ...document, servers: [{ url: new URL(c.req.url).origin }] }, 200);

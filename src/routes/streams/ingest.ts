@@ -31,7 +31,9 @@ const UNKNOWN_DATA_STREAM_TOKEN = {
 
 const route = createRoute({
 	method: "post",
+	operationId: "ingestCustomData",
 	path: "/streams/ingest",
+	security: [{ dataStreamToken: [] }],
 	tags: ["Cloudthread custom data"],
 	summary: "Ingest custom data points (Cloudthread-compatible)",
 	description: [
@@ -108,7 +110,7 @@ export function registerCloudthreadIngest(app: OpenAPIHono<AppEnv>) {
 function authorizeBodyToken(c: Context<AppEnv>, body: unknown) {
 	const token = typeof body === "object" && body !== null ? (body as { data_stream_token?: unknown }).data_stream_token : undefined;
 	if (typeof token !== "string" || token === "") {
-		const [code, problem] = token === undefined ? ["missing_field", "is required"] : ["invalid_type", "must be a non-empty string"];
+		const [code, problem] = token === undefined ? (["missing_field", "is required"] as const) : (["invalid_type", "must be a non-empty string"] as const);
 		throw new ApiError(400, code, `Invalid Schema: data_stream_token ${problem}`, [{ code, message: `data_stream_token ${problem}`, path: "data_stream_token" }]);
 	}
 	return authorizeToken(c, token, "write", "at_commit", () => namedError(UNKNOWN_DATA_STREAM_TOKEN));
@@ -122,10 +124,10 @@ async function planIngest(org: string, body: IngestBody): Promise<{ write: Inges
 	type Metric = { firstHour: string; lastHour: string; dataPoints: number; keys: Set<string> };
 	const metrics = new Map<string, Metric>();
 	const records = new Map<string, [string, string, string]>();
-	const points = new Map<string, [string, string, string, number]>();
+	const points = new Map<string, [string, string, string, number, number]>();
 	const idsByIdentity = new Map<string, string>();
 	const recordIds: string[] = [];
-	for (const point of body.data) {
+	for (const [dataPoint, point] of body.data.entries()) {
 		const name = point.metric_name;
 		const dimensions = canonicalDimensions(point.custom_dimensions);
 		const identity = JSON.stringify([name, dimensions]);
@@ -144,7 +146,7 @@ async function planIngest(org: string, body: IngestBody): Promise<{ write: Inges
 		for (const key of Object.keys(point.custom_dimensions ?? {})) metric.keys.add(key);
 		records.set(id, [name, id, dimensions]);
 		// Record IDs hash the metric name, so (record, hour) identifies a point across metrics.
-		points.set(`${id} ${point.timestamp}`, [name, id, point.timestamp, point.metric_value]);
+		points.set(`${id} ${point.timestamp}`, [name, id, point.timestamp, point.metric_value, dataPoint]);
 	}
 	return {
 		write: {

@@ -3,20 +3,23 @@ import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { ApiError, errorResponses } from "../../http/errors";
 import { dayRange, dimensionFilters } from "../../http/read-query";
+import { FILTER_SYNTAX_DESCRIPTION } from "../../schemas/common";
 import { csvLine, decodeCursor, encodeCursor, formatValue } from "../../lib/values";
 import { MetricNameParamsSchema, MetricPointsQuerySchema, MetricPointsSchema } from "../../schemas/cloudthread";
 import { findMetric, readMetricPoints } from "../../storage/metric-store";
 import { metricStreamName } from "../../stream/metric-protocol";
 
-const QUERY_OPTIONS = new Set(Object.keys(MetricPointsQuerySchema.shape));
+// `dim[...]` parameters are the filters, read by dimensionFilters; `dim` alone is no option.
+const QUERY_OPTIONS = new Set(Object.keys(MetricPointsQuerySchema.shape).filter((key) => key !== "dim"));
 
 const route = createRoute({
 	method: "get",
+	operationId: "readCustomMetric",
 	path: "/streams/metrics/{metric_name}",
 	tags: ["Cloudthread custom data"],
 	summary: "Read a custom metric's daily aggregates or hourly points",
 	description:
-		"Per record ID, in (timestamp, record ID) order. Any other query parameter filters by a custom dimension of the metric (e.g. `team=growth`); repeat it to match any of several values. A dimension whose key equals one of this endpoint's parameter names cannot be filtered on.",
+		`Per record ID, in (timestamp, record ID) order. ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a filter on a custom dimension the metric does not have (400 \`unknown_filter_keys\`). In CSV, a text cell that a spreadsheet would run as a formula (starting with \`=\`, \`+\`, \`-\`, \`@\`, a tab or a carriage return, unless it is a plain number) is prefixed with an apostrophe.`,
 	security: [{ apiKey: [] }],
 	middleware: [requireScope("read")] as const,
 	request: { params: MetricNameParamsSchema, query: MetricPointsQuerySchema },

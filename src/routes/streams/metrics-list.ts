@@ -8,6 +8,7 @@ import { listMetrics } from "../../storage/metric-store";
 
 const route = createRoute({
 	method: "get",
+	operationId: "listCustomMetrics",
 	path: "/streams/metrics",
 	tags: ["Cloudthread custom data"],
 	summary: "List the organization's custom metrics",

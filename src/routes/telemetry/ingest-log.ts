@@ -18,6 +18,7 @@ const IngestLogEntrySchema = z
 
 const route = createRoute({
 	method: "get",
+	operationId: "readMetricIngestLog",
 	path: "/unit-cost/v1/telemetry/metric/{name}/log",
 	tags: ["CloudZero telemetry"],
 	summary: "A stream's ingest log",

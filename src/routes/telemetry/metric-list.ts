@@ -17,6 +17,7 @@ const StreamInfoSchema = z
 
 const route = createRoute({
 	method: "get",
+	operationId: "listMetricStreams",
 	path: "/unit-cost/v1/telemetry/metric",
 	tags: ["CloudZero telemetry"],
 	summary: "List the organization's streams",

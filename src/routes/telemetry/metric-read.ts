@@ -4,7 +4,7 @@ import type { AppEnv } from "../../http/app-env";
 import { ApiError, errorResponses } from "../../http/errors";
 import { dayRange, dimensionFilters } from "../../http/read-query";
 import { csvLine, decodeCursor, encodeCursor, formatValue } from "../../lib/values";
-import { DaySchema, StreamParamsSchema } from "../../schemas/common";
+import { DaySchema, FILTER_SYNTAX_DESCRIPTION, filterParamDocumentation, StreamParamsSchema } from "../../schemas/common";
 import { findLiveStream, readValues, seriesOfStream } from "../../storage/telemetry-store";
 
 /** Page size ceiling: a year of 200 series (73,000 rows) fits in two pages. */
@@ -16,8 +16,10 @@ const QuerySchema = z.object({
 	limit: z.coerce.number().int().min(1).max(MAX_READ_LIMIT).default(1000),
 	cursor: z.string().max(300).optional().openapi({ description: "next_cursor of the previous page" }),
 	format: z.enum(["json", "csv"]).default("json"),
+	dim: z.record(z.string(), z.string()).optional().openapi(filterParamDocumentation({ "custom:Client": "Patric Star" })),
 });
-const QUERY_OPTIONS = new Set(Object.keys(QuerySchema.shape));
+// `dim[...]` parameters are the filters, read by dimensionFilters; `dim` alone is no option.
+const QUERY_OPTIONS = new Set(Object.keys(QuerySchema.shape).filter((key) => key !== "dim"));
 
 const ReadRecordSchema = z
 	.object({
@@ -29,11 +31,12 @@ const ReadRecordSchema = z
 
 const route = createRoute({
 	method: "get",
+	operationId: "readMetricTelemetry",
 	path: "/unit-cost/v1/telemetry/metric/{name}",
 	tags: ["CloudZero telemetry"],
 	summary: "Read a stream's daily values",
 	description:
-		"Daily values in date order, deleted data excluded, in the shape they are written. Any other query parameter filters by a dimension of the stream (e.g. `custom:Client=Patric%20Star`); repeat it to match any of several values.",
+		`Daily values in date order, deleted data excluded, in the shape they are written. ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a filter on a dimension the stream does not have (400 \`unknown_filter_keys\`). In CSV, a text cell that a spreadsheet would run as a formula (starting with \`=\`, \`+\`, \`-\`, \`@\`, a tab or a carriage return, unless it is a plain number) is prefixed with an apostrophe.`,
 	security: [{ apiKey: [] }],
 	middleware: [requireScope("read")] as const,
 	request: { params: StreamParamsSchema, query: QuerySchema },

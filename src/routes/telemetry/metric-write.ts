@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { errorResponses, IDEMPOTENCY_KEY_REUSED } from "../../http/errors";
+import { ApiError, errorResponses, IDEMPOTENCY_KEY_REUSED, type ErrorDetail } from "../../http/errors";
+import { finiteSum, MAX_STORED_VALUE } from "../../lib/numbers";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { enforceRecordLimit, maxBodyBytes, readJsonBody } from "../../http/json-body";
 import { canonicalDimensions, IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
@@ -12,6 +13,7 @@ import {
 	WriteAcceptedSchema,
 	type DeleteMatch,
 	type ValueRow,
+	WRITE_OPERATIONS,
 	type WriteOperation,
 } from "../../schemas/telemetry";
 import { DELETE_BODY_EXAMPLES, VALUE_BODY_EXAMPLES } from "../../schemas/telemetry-examples";
@@ -21,11 +23,15 @@ import { failureToError, streamObject } from "../../stream/client";
 import type { WriteCommand } from "../../stream/protocol";
 
 const BASE = "/unit-cost/v1/telemetry/metric/{name}";
+/** The last segments of …/metric/{name}/… paths: a legacy write to a stream of that name is ambiguous. */
+const OPERATION_SEGMENTS: ReadonlySet<string> = new Set([...WRITE_OPERATIONS, "log"]);
 
 const DESCRIPTIONS: Record<WriteOperation | "legacy", string> = {
-	sum: "Adds each record's value to the day's value of its dimension set. Creates the stream if it does not exist.",
-	legacy: "Deprecated CloudZero endpoint, identical to /sum.",
-	replace: "Sets the day's value of each record's dimension set (adding it if none exists). Creates the stream if it does not exist.",
+	sum: "Adds each record's value to the day's value of its dimension set (records may be hourly; they are aggregated to the UTC day). Creates the stream if it does not exist. A sum whose day's value would overflow is refused (400 `value_overflow`, naming the record); nothing of the request is applied.",
+	legacy:
+		"Deprecated CloudZero endpoint, identical to /sum, except that it refuses the stream names `sum`, `replace`, `delete` and `log` (400 `invalid_stream_name`): URLs resolve dot segments, so `…/metric/./replace` reaches the service as `…/metric/replace`, and is refused rather than summed into a stream named `replace`. Write to such a stream with `…/metric/replace/sum`.",
+	replace:
+		"Sets the day's value of each dimension set the request names to the request's total for that day: records of one request on the same day and dimension set (hourly records, say) are summed first, as CloudZero aggregates finer-grained data to the day, and that sum replaces the stored value (or is added if there is none). Creates the stream if it does not exist.",
 	delete: "Soft-deletes, for each record's day, every series matching the supplied dimensions (all series of that day when none are supplied). The stream must exist.",
 };
 
@@ -33,6 +39,8 @@ function writeRoute(variant: WriteOperation | "legacy") {
 	const op: WriteOperation = variant === "legacy" ? "sum" : variant;
 	return createRoute({
 		method: "post",
+		// CloudZero's own names for these operations.
+		operationId: `${variant === "legacy" ? "post" : variant}MetricTelemetry`,
 		path: variant === "legacy" ? BASE : `${BASE}/${variant}`,
 		tags: ["CloudZero telemetry"],
 		summary: variant === "legacy" ? "Sum records (legacy path)" : `${op[0].toUpperCase()}${op.slice(1)} records`,
@@ -74,6 +82,13 @@ export function registerMetricWrite(app: OpenAPIHono<AppEnv>) {
 		app.openAPIRegistry.registerPath(route);
 		app.openapi({ ...route, request, hide: true }, async (c) => {
 			const { name } = c.req.valid("param");
+			if (variant === "legacy" && OPERATION_SEGMENTS.has(name)) {
+				throw new ApiError(
+					400,
+					"invalid_stream_name",
+					`POST …/metric/${name} is refused: it is what …/metric/./${name} becomes once the URL's dot segment is resolved. To sum into a stream named '${name}', POST …/metric/${name}/sum`,
+				);
+			}
 			const token = c.get("token");
 			c.set("logFields", { stream: name, operation: op });
 			const body = await readJsonBody(c, maxBodyBytes(c.env));
@@ -111,7 +126,38 @@ function parseWrite(env: Env, op: WriteOperation, body: unknown): ParsedWrite {
 	// The stream's object then checks the request's dimension keys against the stream's.
 	const { dimensionKeys, details } = checkDimensionKeys(valid);
 	if (details.length > 0) throw validationError(details);
-	// Every record has exactly these keys now, already sorted.
-	const rows: ValueRow[] = valid.map((r) => [r.timestamp, canonicalDimensions(r.associated_cost, dimensionKeys), r.value]);
-	return { op, dimensionKeys, recordCount: rows.length, chunks: valueChunks(rows) };
+	const rows = dayTotals(valid, dimensionKeys);
+	return { op, dimensionKeys, recordCount: valid.length, chunks: valueChunks(rows) };
+}
+
+/**
+ * One row per (day, series) of the request, holding the sum of its records: CloudZero
+ * aggregates data sent at a finer granularity (hourly records, say) to the day, so a replace
+ * sets the day's value to the day's total rather than to its last record. A total that would
+ * not be a finite number is refused, naming the record that made it overflow.
+ */
+function dayTotals(records: { timestamp: string; value: number; associated_cost?: Record<string, string> }[], dimensionKeys: string[]): ValueRow[] {
+	const rows = new Map<string, ValueRow>();
+	const details: ErrorDetail[] = [];
+	records.forEach((r, record) => {
+		// Every record has exactly these keys now, already sorted.
+		const seriesKey = canonicalDimensions(r.associated_cost, dimensionKeys);
+		const id = `${r.timestamp}\n${seriesKey}`;
+		const row = rows.get(id);
+		if (!row) {
+			rows.set(id, [r.timestamp, seriesKey, r.value, record]);
+			return;
+		}
+		const total = finiteSum(row[2], r.value);
+		if (total === null) {
+			details.push({
+				code: "value_overflow",
+				message: `the records of this request for ${r.timestamp} and these dimensions add up to more than ${MAX_STORED_VALUE}`,
+				record,
+				path: `records[${record}].value`,
+			});
+		} else row[2] = total;
+	});
+	if (details.length > 0) throw validationError(details);
+	return [...rows.values()];
 }

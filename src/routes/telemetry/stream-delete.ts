@@ -14,6 +14,7 @@ const BodySchema = z
 
 const route = createRoute({
 	method: "delete",
+	operationId: "deleteMetricStream",
 	path: "/unit-cost/v1/telemetry/{name}",
 	tags: ["CloudZero telemetry"],
 	summary: "Delete a whole stream (soft)",
