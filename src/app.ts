@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./http/app-env";
+import { edgeHeaders, notFoundOrMethodNotAllowed } from "./http/edge";
 import { ApiError, errorResponse } from "./http/errors";
 import { requestId } from "./http/request-id";
 import { requestLog } from "./http/request-log";
@@ -34,6 +35,7 @@ export function createApp() {
 
 	app.use(requestId);
 	app.use(requestLog);
+	app.use(edgeHeaders);
 
 	registerMetricList(app);
 	registerMetricRead(app);
@@ -49,7 +51,7 @@ export function createApp() {
 	registerDocsPage(app);
 	registerOpenApi(app);
 
-	app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `No endpoint ${c.req.method} ${c.req.path}`)));
+	app.notFound(notFoundOrMethodNotAllowed(app));
 
 	app.onError((err, c) => {
 		if (err instanceof ApiError) return errorResponse(c, err);
