@@ -134,3 +134,42 @@ describe("headers", () => {
 		await doc.body?.cancel();
 	});
 });
+
+describe("Content-Security-Policy of /docs", () => {
+	const nonceOf = (csp: string) => /script-src 'nonce-([A-Za-z0-9_-]+)'/.exec(csp)?.[1];
+
+	it("allows only the page's own nonced scripts, same-origin fetches and inline styles; nothing else loads", async () => {
+		const res = await api("/docs");
+		expect(res.status).toBe(200);
+		const csp = res.headers.get("Content-Security-Policy") ?? "";
+		const directives = Object.fromEntries(csp.split(/;\s*/).map((d) => [d.split(" ")[0], d.split(" ").slice(1).join(" ")]));
+		const nonce = nonceOf(csp);
+		expect(nonce).toMatch(/^[A-Za-z0-9_-]{22}$/);
+		expect(directives).toEqual({
+			"default-src": "'none'",
+			"script-src": `'nonce-${nonce}'`,
+			"style-src": "'unsafe-inline'",
+			"connect-src": "'self'",
+			"img-src": "'self' data:",
+			"base-uri": "'none'",
+			"form-action": "'none'",
+			"frame-ancestors": "'none'",
+		});
+
+		// Every script tag of the page carries the nonce, and it loads the bundle from this Worker.
+		const html = await res.text();
+		const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map(([tag]) => tag);
+		expect(scripts.length).toBe(2);
+		for (const tag of scripts) expect(tag).toContain(`nonce="${nonce}"`);
+		expect(scripts[0]).toContain('src="/docs/scalar/standalone.js"');
+	});
+
+	it("a fresh nonce for each response; no CSP on the API's JSON answers", async () => {
+		const [a, b] = await Promise.all([api("/docs"), api("/docs")]);
+		expect(nonceOf(a.headers.get("Content-Security-Policy")!)).not.toBe(nonceOf(b.headers.get("Content-Security-Policy")!));
+		await Promise.all([a.body?.cancel(), b.body?.cancel()]);
+		const doc = await api("/openapi.json");
+		expect(doc.headers.get("Content-Security-Policy")).toBeNull();
+		await doc.body?.cancel();
+	});
+});
