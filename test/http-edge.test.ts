@@ -1,6 +1,11 @@
 // What every answer shares at the HTTP edge: 405 with Allow for a method a path does not support,
-// 404 for paths that do not exist, security and cache headers, the Content-Security-Policy of /docs.
+// 404 for paths that do not exist, security and cache headers, the Content-Security-Policy of /docs,
+// and the limit on failed authentications per client address.
+import { env } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
+import { msLeftInWindow, retryAfterSeconds } from "../src/auth/rate-limit";
 import { ADMIN, api, createToken, expectError, json, uniqueOrg } from "./helpers";
 
 const allowOf = (res: Response) => res.headers.get("Allow")?.split(/,\s*/);
@@ -171,5 +176,112 @@ describe("Content-Security-Policy of /docs", () => {
 		const doc = await api("/openapi.json");
 		expect(doc.headers.get("Content-Security-Policy")).toBeNull();
 		await doc.body?.cancel();
+	});
+});
+
+describe("failed authentications per client address", () => {
+	// wrangler.toml: AUTH_FAILURE_RATE_LIMITER simple = { limit = 20, period = 10 }.
+	const LIMIT = 20;
+	const PERIOD_MS = 10_000;
+	const run = Math.floor(Math.random() * 0xffff).toString(16);
+	let lastAddress = 0;
+	/** An address no other test (or earlier run) uses, in the IPv6 documentation prefix. */
+	const freshAddress = () => `2001:db8:${run}::${++lastAddress}`;
+	const from = (address: string, headers: Record<string, string> = {}) => ({ "CF-Connecting-IP": address, ...headers });
+	const readAs = (address: string, token: string) => api("/unit-cost/v1/telemetry/metric", { headers: from(address, { Authorization: token }) });
+	const ingestAs = (address: string, token: string) =>
+		api("/streams/ingest", json("POST", { data_stream_token: token, metric_agg_func: "Sum", data: [{ timestamp: "2022-10-01 05:00:00", metric_name: "m", metric_value: 1 }] }, from(address)));
+	const adminAs = (address: string, token: string) => api("/admin/v1/tokens?org=x", { headers: from(address, { Authorization: `Bearer ${token}` }) });
+	const msLeft = () => msLeftInWindow(PERIOD_MS / 1000, Date.now());
+
+	/**
+	 * Waits until the current window (clock-aligned, as the local limiter counts) has 4 to 8 s left:
+	 * a test's requests then all fall in one window, and one that has already begun.
+	 */
+	async function midWindow() {
+		while (msLeft() > 8_000 || msLeft() < 4_000) await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+
+	async function expectFailureLimited(res: Response, before: number) {
+		const error = await expectError(res, 429, "rate_limited");
+		expect(error.message).toContain("failed authentications");
+		const retryAfter = Number(res.headers.get("Retry-After"));
+		// Never more than what is left of the window: `before` was measured before the request was sent.
+		expect(retryAfter).toBeGreaterThanOrEqual(1);
+		expect(retryAfter).toBeLessThanOrEqual(retryAfterSeconds(before));
+		expect(retryAfter).toBeLessThan(PERIOD_MS / 1000);
+		expect(res.headers.get("RateLimit-Reset")).toBe(String(retryAfter));
+		expect(res.headers.get("RateLimit-Policy")).toBe(`${LIMIT};w=10`);
+		expect(res.headers.get("RateLimit-Remaining")).toBe("0");
+		expect(res.headers.get("Cache-Control")).toBe("no-store");
+		expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
+	}
+
+	it("the window arithmetic: time to the end of the clock-aligned window, in whole seconds rounded up", () => {
+		expect(msLeftInWindow(10, 1_700_000_003_500)).toBe(6_500);
+		expect(retryAfterSeconds(6_500)).toBe(7);
+		expect(msLeftInWindow(10, 1_700_000_000_000)).toBe(10_000);
+		expect(retryAfterSeconds(10_000)).toBe(10);
+		expect(msLeftInWindow(60, 1_700_000_039_999)).toBe(1);
+		expect(retryAfterSeconds(1)).toBe(1);
+	});
+
+	it("after 20 failures in a window, an address gets 429 for every authentication, a valid key's too, until the window ends; other addresses are unaffected", async () => {
+		const org = uniqueOrg("edge-limit");
+		const { token } = await createToken(org, ["read", "write"]);
+		const blockedAddress = freshAddress();
+		const other = freshAddress();
+		await midWindow();
+		const windowEnd = Date.now() + msLeft();
+
+		// A valid key is not a failure: it counts nothing.
+		expect((await readAs(blockedAddress, token)).status).toBe(200);
+		for (let i = 0; i < LIMIT; i++) await expectError(await readAs(blockedAddress, `mlt_guess-${i}`), 403, "not_authorized");
+		let before = msLeft();
+		await expectFailureLimited(await readAs(blockedAddress, "mlt_guess-21"), before);
+
+		// Blocked: the valid key, the Cloudthread body token and the admin token are refused alike, before any lookup.
+		for (const send of [() => readAs(blockedAddress, token), () => ingestAs(blockedAddress, token), () => adminAs(blockedAddress, "test-admin-token")]) {
+			before = msLeft();
+			await expectFailureLimited(await send(), before);
+		}
+		expect(Date.now(), "the test outlived its window: rerun").toBeLessThan(windowEnd);
+
+		// Another address, and requests that name no address, are not affected.
+		await expectError(await readAs(other, "mlt_guess"), 403, "not_authorized");
+		expect((await readAs(other, token)).status).toBe(200);
+		expect((await api("/unit-cost/v1/telemetry/metric", { headers: { Authorization: token } })).status).toBe(200);
+
+		// The next window admits the address again.
+		await new Promise((resolve) => setTimeout(resolve, windowEnd - Date.now() + 50));
+		expect((await readAs(blockedAddress, token)).status).toBe(200);
+	}, 30_000);
+
+	it("the Cloudthread body token's failures (404 no_stream_found) count too", async () => {
+		const address = freshAddress();
+		await midWindow();
+		for (let i = 0; i < LIMIT; i++) await expectError(await ingestAs(address, `mlt_guess-${i}`), 404, "no_stream_found");
+		await expectFailureLimited(await ingestAs(address, "mlt_guess"), msLeft());
+	}, 30_000);
+
+	it("the admin bearer token's failures count too", async () => {
+		const address = freshAddress();
+		await midWindow();
+		for (let i = 0; i < LIMIT; i++) await expectError(await adminAs(address, `wrong-${i}`), 403, "not_authorized");
+		await expectFailureLimited(await adminAs(address, "wrong"), msLeft());
+	}, 30_000);
+
+	it("requests without CF-Connecting-IP (not from Cloudflare's edge: tests, service bindings) are not limited by address", async () => {
+		for (let i = 0; i < LIMIT + 5; i++) await expectError(await api("/unit-cost/v1/telemetry/metric", { headers: { Authorization: "mlt_guess" } }), 403, "not_authorized");
+	});
+
+	it("RATE_LIMITS=off switches it off", async () => {
+		const app = createApp();
+		const address = freshAddress();
+		const offEnv = { ...env, RATE_LIMITS: "off" };
+		for (let i = 0; i < LIMIT + 5; i++) {
+			const req = new Request("http://meterline.test/unit-cost/v1/telemetry/metric", { headers: from(address, { Authorization: "mlt_guess" }) });
+			await expectError(await app.fetch(req, offEnv, createExecutionContext()), 403, "not_authorized");
+		}
 	});
 });
