@@ -64,9 +64,8 @@ export const AUTH_FAILURE_LIMIT = 20;
 export const AUTH_FAILURE_PERIOD_SECONDS = 10;
 
 /**
- * The client's address: CF-Connecting-IP, which Cloudflare's edge sets on every request it passes
- * to the Worker (replacing any value the client sent), and `wrangler dev` sets to the local
- * client's address. A request without it did not come through the edge: a service binding or a
+ * The client's address: CF-Connecting-IP, which Cloudflare's edge sets on the requests it passes
+ * to the Worker, and `wrangler dev` to the local client's address (unless the request has one). A request without it did not come through the edge: a service binding or a
  * test calling the Worker directly. Those are not limited by address (null): there is no
  * address to tell callers apart, and one shared budget would let any one of them lock out the rest.
  */
