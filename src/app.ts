@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { isTokenIdRevoked } from "./storage/telemetry-store";
 import type { AppEnv } from "./http/app-env";
+import { edgeHeaders, notFoundOrMethodNotAllowed } from "./http/edge";
 import { ApiError, errorResponse } from "./http/errors";
 import { requestId } from "./http/request-id";
 import { requestLog } from "./http/request-log";
@@ -53,6 +54,7 @@ export function createApp() {
 
 	app.use(requestId);
 	app.use(requestLog);
+	app.use(edgeHeaders);
 
 	registerMetricList(app);
 	registerMetricRead(app);
@@ -68,7 +70,7 @@ export function createApp() {
 	registerDocsPage(app);
 	registerOpenApi(app);
 
-	app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `No endpoint ${c.req.method} ${c.req.path}`)));
+	app.notFound(notFoundOrMethodNotAllowed(app));
 
 	app.onError(async (err, c) => {
 		if (err instanceof ApiError) return errorResponse(c, await unlessTokenRevoked(c, err));

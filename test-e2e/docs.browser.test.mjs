@@ -1,6 +1,6 @@
 // Loads /docs in headless Chromium (Debian's package, driven by playwright-core) from the service
 // in `wrangler dev`, with every request to another host refused: the page must render offline and
-// list every operation of /openapi.json. Saves test-results/docs.png. Run with `npm run test:browser`
+// list every operation of /openapi.json, under its Content-Security-Policy with no violation. Saves test-results/docs.png. Run with `npm run test:browser`
 // (ports 8813, 8814, 8817).
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
@@ -44,9 +44,24 @@ it("renders the API reference from the Worker alone, listing every endpoint", as
 	page.on("requestfailed", (req) => failed.push(req.url()));
 	const pageErrors = [];
 	page.on("pageerror", (err) => pageErrors.push(String(err)));
+	// Chromium reports each CSP violation twice: a console error and a securitypolicyviolation event.
+	const cspConsole = [];
+	page.on("console", (msg) => {
+		if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) cspConsole.push(msg.text());
+	});
+	await page.addInitScript(() => {
+		window.__cspViolations = [];
+		document.addEventListener("securitypolicyviolation", (e) =>
+			window.__cspViolations.push(`${e.effectiveDirective} blocked ${e.blockedURI || "(inline)"} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`),
+		);
+	});
 
 	const res = await page.goto(`${service.url}/docs`, { waitUntil: "networkidle" });
 	assert.equal(res.status(), 200);
+	const csp = res.headers()["content-security-policy"] ?? "";
+	assert.match(csp, /default-src 'none'/, "the page is served without its Content-Security-Policy");
+	// Scripts only by the response's nonce: no inline script without it, no eval.
+	assert.match(csp, /script-src 'nonce-[A-Za-z0-9_-]{22}'(;|$)/);
 	assert.equal(await page.title(), "Meterline API");
 
 	// Every operation of the document appears by its summary (Scalar's sidebar and sections).
@@ -67,5 +82,7 @@ it("renders the API reference from the Worker alone, listing every endpoint", as
 	assert.deepEqual(blockedScripts, [], "the page asked another host for scripts, styles or fonts");
 	if (external.length > 0) console.log(`refused (not needed): ${external.join(", ")}`);
 	assert.deepEqual(pageErrors, [], "JavaScript errors on the page");
+	assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], "Content-Security-Policy violations");
+	assert.deepEqual(cspConsole, [], "Content-Security-Policy errors in the console");
 	assert.deepEqual(failed.filter((url) => url.startsWith(origin)), [], "requests to the Worker that failed");
 });

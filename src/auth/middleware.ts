@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { ApiError, namedError, NOT_AUTHORIZED_MESSAGE, type NamedError } from "../http/errors";
 import type { AppEnv } from "../http/app-env";
-import { enforceRateLimit } from "./rate-limit";
+import { enforceRateLimit, refuseAuthentication, refuseBlockedClient } from "./rate-limit";
 import { authenticate, secretsEqual, type RevocationCheck, type Scope, type TokenIdentity } from "./tokens";
 
 /** CloudZero sends the raw key in Authorization; many clients add "Bearer ": accept both. */
@@ -18,7 +18,8 @@ const unknownApiKey = () => new ApiError(403, "not_authorized", NOT_AUTHORIZED_M
  * Admits a request made with a stream token that has the scope: sets it as the request's
  * token (for handlers and the request log) and counts the request against its rate limit.
  * unknownToken: the error for a token that is unknown or revoked, kept as refuseToken for a
- * revocation found when a write commits.
+ * revocation found when a write commits. A missing, unknown or revoked token counts as a failed
+ * authentication of the client's address; an address over that budget gets 429 before any lookup.
  */
 export async function authorizeToken(
 	c: Context<AppEnv>,
@@ -27,8 +28,9 @@ export async function authorizeToken(
 	revocation: RevocationCheck,
 	unknownToken: () => ApiError = unknownApiKey,
 ): Promise<TokenIdentity> {
+	refuseBlockedClient(c);
 	const identity = token ? await authenticate(c.env.TOKENS, c.env.DB, token, revocation) : null;
-	if (!identity) throw unknownToken();
+	if (!identity) return refuseAuthentication(c, unknownToken());
 	if (!identity.scopes.includes(scope)) {
 		throw new ApiError(403, "insufficient_scope", `This API key does not have the '${scope}' scope`);
 	}
@@ -63,11 +65,15 @@ export const ADMIN_FORBIDDEN = {
 	description: "Missing or wrong admin token",
 } satisfies NamedError;
 
-/** The admin API is guarded by the ADMIN_TOKEN secret, sent as a bearer token. */
+/**
+ * The admin API is guarded by the ADMIN_TOKEN secret, sent as a bearer token. A missing or wrong
+ * one counts as a failed authentication of the client's address, as for stream tokens.
+ */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+	refuseBlockedClient(c);
 	const token = presentedToken(c.req.header("authorization"));
 	const expected = c.env.ADMIN_TOKEN;
 	if (!expected) throw namedError(ADMIN_DISABLED);
-	if (!token || !(await secretsEqual(token, expected))) throw namedError(ADMIN_FORBIDDEN);
+	if (!token || !(await secretsEqual(token, expected))) await refuseAuthentication(c, namedError(ADMIN_FORBIDDEN));
 	await next();
 });

@@ -122,10 +122,11 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 	400: "Invalid request (see error.code and error.details)",
 	403: "Missing, unknown or revoked key, or a key without the needed scope",
 	404: "No such stream or token",
+	405: "The path exists, but not for this method: the Allow header lists the methods it supports",
 	409: "Conflict with the stream's current state",
 	413: "Request body or record count over the limit",
 	415: "Unsupported content type",
-	429: "Rate limit of the token exceeded; retry after Retry-After seconds",
+	429: "Rate limit exceeded (the token's requests, or failed authentications from the client's address); retry after Retry-After seconds",
 	503: "Temporarily unavailable; nothing was applied. Retry with exponential backoff",
 };
 
@@ -156,6 +157,7 @@ const ERROR_EXAMPLES: Record<number, ErrorResponse> = {
 	]),
 	403: exampleError("not_authorized", NOT_AUTHORIZED_MESSAGE),
 	404: exampleError("stream_not_found", "Stream 'my-metric-stream' does not exist"),
+	405: exampleError("method_not_allowed", "PUT is not supported on /unit-cost/v1/telemetry/metric/my-metric-stream; allowed: GET, HEAD, OPTIONS"),
 	409: exampleError("stream_not_empty", "Stream 'my-metric-stream' has data; send {\"force\": true} to delete it anyway"),
 	413: exampleError("too_many_records", "A request may carry at most 10000 records; this one has 12000. Split it into several requests."),
 	415: exampleError("unsupported_media_type", "Content-Type must be application/json, not text/plain"),

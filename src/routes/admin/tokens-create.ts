@@ -18,7 +18,7 @@ const route = createRoute({
 	request: { body: { content: { "application/json": { schema: CreateTokenBodySchema } }, required: true } },
 	responses: {
 		201: { description: "The token; its secret is shown only here", content: { "application/json": { schema: CreatedTokenSchema } } },
-		...errorResponses(400, ADMIN_FORBIDDEN, 413, 415, ADMIN_DISABLED),
+		...errorResponses(400, ADMIN_FORBIDDEN, 413, 415, 429, ADMIN_DISABLED),
 	},
 });
 

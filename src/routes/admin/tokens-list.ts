@@ -17,7 +17,7 @@ const route = createRoute({
 	request: { query: z.object({ org: OrgSchema }) },
 	responses: {
 		200: { description: "Tokens, oldest first", content: { "application/json": { schema: z.object({ tokens: z.array(TokenInfoSchema) }) } } },
-		...errorResponses(400, ADMIN_FORBIDDEN, ADMIN_DISABLED),
+		...errorResponses(400, ADMIN_FORBIDDEN, 429, ADMIN_DISABLED),
 	},
 });
 

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { authorizeToken } from "../../auth/middleware";
+import { refuseBlockedClient } from "../../auth/rate-limit";
 import type { AppEnv } from "../../http/app-env";
 import { ApiError, errorResponses, IDEMPOTENCY_KEY_REUSED, namedError, type NamedError } from "../../http/errors";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
@@ -58,6 +59,8 @@ export function registerCloudthreadIngest(app: OpenAPIHono<AppEnv>) {
 	app.openAPIRegistry.registerPath(route);
 	app.openapi({ ...route, request, hide: true }, async (c) => {
 		c.set("logFields", { operation: OPERATION });
+		// An address over its failed-authentication budget is refused before its body is read.
+		refuseBlockedClient(c);
 		const raw = await readJsonBody(c, maxBodyBytes(c.env));
 		const token = await authorizeBodyToken(c, raw.json);
 
