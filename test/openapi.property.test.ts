@@ -19,7 +19,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, api, createToken, json, seededRandom, uniqueOrg } from "./helpers";
 import { closedSet, deref, isValid, resolveRef, validate, type Schema } from "./lib/json-schema";
-import { mutate, sample, toJsonText, type Channel, type Rng } from "./lib/schema-samples";
+import { mutate, sample, stringFromPattern, toJsonText, type Channel, type Rng } from "./lib/schema-samples";
 
 const SCALE = Number(env.FUZZ_SCALE) || 1;
 /** Schema-valid and schema-invalid requests per operation (each). */
@@ -670,6 +670,73 @@ afterAll(() => {
 			...[...notes].map((n) => `note: ${n}`),
 		].join("\n"),
 	);
+});
+
+describe("the test's own validator and generator", () => {
+	it("validator: reports each kind of mismatch with its JSON pointer and keyword", () => {
+		const root = { components: { schemas: { Item: { type: "object", properties: { n: { type: "integer", minimum: 1, maximum: 3 } }, required: ["n"], additionalProperties: false } } } };
+		const schema: Schema = {
+			type: "object",
+			properties: {
+				items: { type: "array", items: { $ref: "#/components/schemas/Item" }, minItems: 1, maxItems: 2 },
+				name: { type: ["string", "null"], minLength: 2, maxLength: 3, pattern: "^[a-z😀]+$" },
+				kind: { type: "string", enum: ["a", "b"] },
+				either: { anyOf: [{ type: "number" }, { type: "string", const: "x" }] },
+				tags: { type: "object", additionalProperties: { type: "string", maxLength: 1 } },
+			},
+			required: ["items"],
+			additionalProperties: false,
+		};
+		const found = (value: unknown) => validate(root, schema, value).map((m) => `${m.pointer} ${m.keyword}`);
+		expect(found({ items: [{ n: 2 }], name: "ab", kind: "a", either: 1, tags: { a: "b" } })).toEqual([]);
+		expect(found({ items: [{ n: 2 }], name: null, either: "x" })).toEqual([]);
+		expect(found({ name: "😀😀" })).toEqual([" required"]); // two code points: long enough
+		expect(found({ items: [] })).toEqual(["/items minItems"]);
+		expect(found({ items: [{ n: 0 }, { n: 1.5 }, {}] })).toEqual(["/items maxItems", "/items/0/n minimum", "/items/1/n type", "/items/2 required"]);
+		expect(found({ items: [{ n: 1, m: 1 }], "a/b~": 1 })).toEqual(["/items/0/m additionalProperties", "/a~1b~0 additionalProperties"]);
+		expect(found({ items: [{ n: 1 }], name: "ABCD", kind: "c", either: "y", tags: { t: "long" } })).toEqual(["/name maxLength", "/name pattern", "/kind enum", "/either anyOf", "/tags/t maxLength"]);
+		expect(found({ items: [{ n: Infinity }] })).toEqual(["/items/0/n type"]);
+		expect(() => validate(root, { type: "string", propertyNames: {} }, "x")).toThrow(/propertyNames/);
+	});
+
+	it("generator: every request schema of the document yields only valid samples; every pattern yields matching strings", () => {
+		const r = seededRandom(SEED);
+		for (const info of operations) {
+			for (const p of info.params) {
+				for (let i = 0; i < 100; i++) {
+					const value = sample(doc, p.schema, r, { channel: p.in as Channel, exampleRate: 0.3 });
+					expect(validate(doc, p.schema, paramValueOf(p.schema, paramText(value))), `${info.name} ${p.name} ${JSON.stringify(value)}`).toEqual([]);
+				}
+			}
+			if (!info.bodySchema) continue;
+			for (let i = 0; i < 100; i++) {
+				const value = JSON.parse(toJsonText(sample(doc, info.bodySchema, r, { channel: "body", exampleRate: i % 2 ? 0.9 : 0.2 })));
+				expect(validate(doc, info.bodySchema, value), `${info.name} body ${JSON.stringify(value).slice(0, 300)}`).toEqual([]);
+			}
+		}
+		const patterns = new Set<string>();
+		JSON.stringify(doc, (key, value) => (key === "pattern" && typeof value === "string" ? patterns.add(value) && value : value));
+		expect(patterns.size).toBeGreaterThanOrEqual(3);
+		for (const pattern of patterns) {
+			for (let i = 0; i < 300; i++) expect(stringFromPattern(r, pattern)).toMatch(new RegExp(pattern, "u"));
+		}
+	});
+
+	it("generator: mutations that always break a value do break it", () => {
+		const r = seededRandom(SEED + 1);
+		const alwaysInvalid = ["wrong type", "out of range", "string too long", "string too short", "not in enum", "required field dropped", "unknown field", "too few or too many items"];
+		let checked = 0;
+		for (const info of operations.filter((o) => o.bodySchema)) {
+			for (let i = 0; i < 200; i++) {
+				const valid = sample(doc, info.bodySchema!, r, { channel: "body", exampleRate: 0.5 });
+				const m = mutate(doc, info.bodySchema!, valid, r, { channel: "body", exampleRate: 0 });
+				if (!m || !alwaysInvalid.some((name) => m.what.startsWith(`${name} at`))) continue;
+				checked++;
+				expect(validate(doc, info.bodySchema!, JSON.parse(toJsonText(m.value))).length, `${info.name}: ${m.what}`).toBeGreaterThan(0);
+			}
+		}
+		expect(checked).toBeGreaterThan(200);
+	});
 });
 
 describe("every documented operation keeps the document's promises for generated requests", () => {

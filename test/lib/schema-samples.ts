@@ -484,7 +484,8 @@ export const MUTATIONS: Record<string, Mutation> = {
 	"not in enum": (r, loc) => {
 		const s = loc.schema;
 		if (!Array.isArray(s.enum) || typeof loc.value !== "string") return null;
-		return { value: r.pick([loc.value.toUpperCase(), loc.value.toLowerCase(), ` ${loc.value}`, `${loc.value}x`, ""]), what: "not one of the enum" };
+		const candidates = [loc.value.toUpperCase(), loc.value.toLowerCase(), ` ${loc.value}`, `${loc.value}x`, ""].filter((c) => !(s.enum as unknown[]).includes(c));
+		return { value: r.pick(candidates), what: "not one of the enum" };
 	},
 	"required field dropped": (r, loc) => {
 		const required = (loc.schema.required as string[] | undefined) ?? [];
