@@ -553,7 +553,7 @@ function checkResponse(info: OperationInfo, req: GeneratedRequest, res: Response
 				problems.push(`body is not JSON: ${text.slice(0, 100)}`);
 			}
 		} else parsed = text;
-		if (parsed !== undefined) for (const m of validate(doc, schemaFor, parsed)) problems.push(`body ${m.pointer || "/"} (${m.keyword}): ${m.message}`);
+		if (parsed !== undefined) for (const m of validate(doc, schemaFor, parsed, { closedObjects: true })) problems.push(`body ${m.pointer || "/"} (${m.keyword}): ${m.message}`);
 	}
 	for (const [name, header] of Object.entries(response?.headers ?? {})) {
 		const value = res.headers.get(name);
@@ -697,6 +697,13 @@ describe("the test's own validator and generator", () => {
 		expect(found({ items: [{ n: 1 }], name: "ABCD", kind: "c", either: "y", tags: { t: "long" } })).toEqual(["/name maxLength", "/name pattern", "/kind enum", "/either anyOf", "/tags/t maxLength"]);
 		expect(found({ items: [{ n: Infinity }] })).toEqual(["/items/0/n type"]);
 		expect(() => validate(root, { type: "string", propertyNames: {} }, "x")).toThrow(/propertyNames/);
+		// Responses: properties the document does not list are reported, also across an allOf.
+		const open = { type: "object", properties: { a: { type: "string" } } };
+		expect(validate(root, open, { a: "x", b: 1 })).toEqual([]);
+		expect(validate(root, open, { a: "x", b: 1 }, { closedObjects: true }).map((m) => `${m.pointer} ${m.keyword}`)).toEqual(["/b undocumented"]);
+		const both = { allOf: [open, { type: "object", properties: { c: { type: "number" } } }] };
+		expect(validate(root, both, { a: "x", c: 1 }, { closedObjects: true })).toEqual([]);
+		expect(validate(root, both, { a: "x", c: 1, d: 2 }, { closedObjects: true }).map((m) => `${m.pointer} ${m.keyword}`)).toEqual(["/d undocumented"]);
 	});
 
 	it("generator: every request schema of the document yields only valid samples; every pattern yields matching strings", () => {

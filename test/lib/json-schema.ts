@@ -132,10 +132,19 @@ function regex(pattern: string): RegExp {
 	return re;
 }
 
+export interface ValidateOptions {
+	/**
+	 * Treat an object schema with `properties` and no `additionalProperties` as closed: a property
+	 * it does not list is reported ("undocumented"). For responses: a field the document does not
+	 * describe is a documentation gap even where JSON Schema would allow it.
+	 */
+	closedObjects?: boolean;
+}
+
 /** Every mismatch of value against schema (empty: valid). root resolves $refs. */
-export function validate(root: unknown, schema: Schema, value: unknown, pointer = ""): Mismatch[] {
+export function validate(root: unknown, schema: Schema, value: unknown, options: ValidateOptions = {}): Mismatch[] {
 	const out: Mismatch[] = [];
-	check(root, schema, value, pointer, out);
+	check(root, schema, value, "", out, options);
 	return out;
 }
 
@@ -143,20 +152,21 @@ export function isValid(root: unknown, schema: Schema, value: unknown): boolean 
 	return validate(root, schema, value).length === 0;
 }
 
-function check(root: unknown, schema: Schema, value: unknown, pointer: string, out: Mismatch[]): void {
+function check(root: unknown, schema: Schema, value: unknown, pointer: string, out: Mismatch[], options: ValidateOptions): void {
 	if (schema === true) return;
 	if (schema === false) {
 		out.push({ pointer, keyword: "false", message: "no value is allowed here" });
 		return;
 	}
 	if (typeof schema.$ref === "string") {
-		check(root, resolveRef(root, schema.$ref), value, pointer, out);
+		check(root, resolveRef(root, schema.$ref), value, pointer, out, options);
 		return;
 	}
 	for (const keyword of Object.keys(schema)) {
 		if (!KNOWN.has(keyword) && !ANNOTATIONS.has(keyword) && !keyword.startsWith("x-")) throw new Error(`validator does not support the keyword '${keyword}' (at ${pointer || "/"})`);
 	}
 	const fail = (keyword: string, message: string, at = pointer) => out.push({ pointer: at, keyword, message });
+	const inAllOf = Array.isArray(schema.allOf);
 
 	// Numbers that JSON cannot carry (1e400 parses to Infinity) are not JSON numbers at all.
 	if (typeof value === "number" && !Number.isFinite(value)) {
@@ -193,7 +203,7 @@ function check(root: unknown, schema: Schema, value: unknown, pointer: string, o
 		if (typeof schema.minItems === "number" && value.length < schema.minItems) fail("minItems", `${value.length} items < ${schema.minItems}`);
 		if (typeof schema.maxItems === "number" && value.length > schema.maxItems) fail("maxItems", `${value.length} items > ${schema.maxItems}`);
 		if (schema.uniqueItems === true && value.some((x, i) => value.findIndex((y) => jsonEqual(x, y)) !== i)) fail("uniqueItems", "items are not unique");
-		if (schema.items !== undefined) value.forEach((item, i) => check(root, schema.items as Schema, item, `${pointer}/${i}`, out));
+		if (schema.items !== undefined) value.forEach((item, i) => check(root, schema.items as Schema, item, `${pointer}/${i}`, out, options));
 	}
 	if (value !== null && typeof value === "object" && !Array.isArray(value)) {
 		const obj = value as Record<string, unknown>;
@@ -206,22 +216,48 @@ function check(root: unknown, schema: Schema, value: unknown, pointer: string, o
 		const properties = (schema.properties ?? {}) as Record<string, Schema>;
 		for (const key of keys) {
 			const at = `${pointer}/${escapePointer(key)}`;
-			if (Object.hasOwn(properties, key)) check(root, properties[key], obj[key], at, out);
+			if (Object.hasOwn(properties, key)) check(root, properties[key], obj[key], at, out, options);
 			else if (schema.additionalProperties === false) fail("additionalProperties", `unknown property '${key}'`, at);
-			else if (schema.additionalProperties !== undefined && schema.additionalProperties !== true) check(root, schema.additionalProperties as Schema, obj[key], at, out);
+			else if (schema.additionalProperties !== undefined && schema.additionalProperties !== true) check(root, schema.additionalProperties as Schema, obj[key], at, out, options);
+			else if (options.closedObjects && schema.additionalProperties === undefined && schema.properties !== undefined && !inAllOf) {
+				fail("undocumented", `property '${key}' is not in the document`, at);
+			}
 		}
 	}
 
-	if (Array.isArray(schema.allOf)) for (const sub of schema.allOf as Schema[]) check(root, sub, value, pointer, out);
+	if (Array.isArray(schema.allOf)) {
+		// Each part sees only its own properties: closedness is judged on the union of them.
+		const known = allOfProperties(root, schema);
+		for (const sub of schema.allOf as Schema[]) check(root, sub, value, pointer, out, { ...options, closedObjects: false });
+		if (options.closedObjects && value !== null && typeof value === "object" && !Array.isArray(value) && known) {
+			for (const key of Object.keys(value)) if (!known.has(key)) fail("undocumented", `property '${key}' is not in the document`, `${pointer}/${escapePointer(key)}`);
+		}
+	}
 	if (Array.isArray(schema.anyOf)) {
-		const branches = (schema.anyOf as Schema[]).map((sub) => validate(root, sub, value, pointer));
+		const branches = (schema.anyOf as Schema[]).map((sub) => validate(root, sub, value, options).map((m) => ({ ...m, pointer: pointer + m.pointer })));
 		if (!branches.some((b) => b.length === 0)) fail("anyOf", `matches none of ${branches.length} alternatives (${branches.map((b) => b[0]?.message).join("; ").slice(0, 300)})`);
 	}
 	if (Array.isArray(schema.oneOf)) {
-		const matching = (schema.oneOf as Schema[]).filter((sub) => isValid(root, sub, value)).length;
+		const matching = (schema.oneOf as Schema[]).filter((sub) => validate(root, sub, value, options).length === 0).length;
 		if (matching !== 1) fail("oneOf", `matches ${matching} of ${(schema.oneOf as Schema[]).length} alternatives, not exactly one`);
 	}
 	if (schema.not !== undefined && isValid(root, schema.not as Schema, value)) fail("not", "matches a schema it must not match");
+}
+
+/** The property names of an allOf's object parts, or undefined if one of them is open. */
+function allOfProperties(root: unknown, schema: { [keyword: string]: unknown }): Set<string> | undefined {
+	const names = new Set<string>();
+	for (const part of schema.allOf as Schema[]) {
+		const s = deref(root, part);
+		if (typeof s === "boolean" || s.additionalProperties !== undefined) return undefined;
+		if (Array.isArray(s.allOf)) {
+			const inner = allOfProperties(root, s);
+			if (!inner) return undefined;
+			inner.forEach((n) => names.add(n));
+		}
+		for (const n of Object.keys((s.properties as object) ?? {})) names.add(n);
+	}
+	return names;
 }
 
 /**
