@@ -5,6 +5,8 @@ declare global {
 		interface Env {
 			TEST_MIGRATIONS: D1Migration[];
 			FUZZ_SCALE: string;
+			PROPERTY_SEED: string;
+			PROPERTY_ONLY: string;
 		}
 	}
 }
