@@ -182,6 +182,19 @@ describe("admin API", () => {
 		await expectError(await api("/admin/v1/tokens", json("POST", { org: "bad/org", name: "x" }, ADMIN)), 400, "invalid_format");
 		await expectError(await api("/admin/v1/tokens", json("POST", { org: "x", name: "x", scopes: ["admin"] }, ADMIN)), 400, "invalid_value");
 		await expectError(await api("/admin/v1/tokens", json("POST", { org: "x", name: "x", extra: 1 }, ADMIN)), 400, "unknown_field");
+		// The record is KV metadata (1,024 bytes at most): names that would not fit are refused, not a 500.
+		await expectError(await api("/admin/v1/tokens", json("POST", { org: "x", name: "\u0000".repeat(200) }, ADMIN)), 400, "invalid_format");
+		await expectError(await api("/admin/v1/tokens", json("POST", { org: "x", name: "😀".repeat(101) }, ADMIN)), 400, "out_of_range");
+		const org = uniqueOrg("long-name");
+		const widest = { org: org.padEnd(64, "x"), name: "😀".repeat(100), scopes: ["write", "read", "delete_stream"] };
+		const created = await api("/admin/v1/tokens", json("POST", widest, ADMIN));
+		expect(created.status).toBe(201);
+		const { id } = await created.json<{ id: string }>();
+		expect((await api(`/admin/v1/tokens/${id}`, { method: "DELETE", headers: ADMIN })).status).toBe(200); // revoked: metadata rewritten
+		const listed = await api(`/admin/v1/tokens?org=${widest.org}`, { headers: ADMIN });
+		expect((await listed.json<{ tokens: Array<{ name: string; revoked_at: string | null }> }>()).tokens).toEqual([
+			expect.objectContaining({ name: widest.name, revoked_at: expect.any(String) }),
+		]);
 		await expectError(await api("/admin/v1/tokens", json("POST", { name: "x" }, ADMIN)), 400, "missing_field");
 		await expectError(await api("/admin/v1/tokens", json("POST", "{", ADMIN)), 400, "invalid_json");
 		await expectError(await api("/admin/v1/tokens", { headers: ADMIN }), 400, "missing_field");

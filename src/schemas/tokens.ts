@@ -1,13 +1,29 @@
 import { z } from "@hono/zod-openapi";
 import { SCOPES } from "../auth/tokens";
-import { OrgSchema } from "./common";
+import { OrgSchema, wellFormed } from "./common";
 
 export const ScopeSchema = z.enum(SCOPES).openapi({ description: "write: sum/replace/delete records; read: read streams; delete_stream: delete whole streams" });
+
+// A token's record travels as KV key metadata, which holds at most 1,024 bytes of JSON: the name
+// is kept to 400 UTF-8 bytes without control characters (which JSON would escape to 6 bytes each).
+const MAX_TOKEN_NAME_BYTES = 400;
+const TokenNameSchema = wellFormed(
+	z
+		.string()
+		.min(1)
+		.max(200)
+		.regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, "a token name has no control characters")
+		.refine((name) => new TextEncoder().encode(name).length <= MAX_TOKEN_NAME_BYTES, {
+			message: `a token name is at most ${MAX_TOKEN_NAME_BYTES} bytes in UTF-8`,
+			params: { code: "out_of_range" },
+		}),
+	"a token name",
+).openapi({ description: `What the token is for: 1 to 200 characters, at most ${MAX_TOKEN_NAME_BYTES} bytes in UTF-8, no control characters`, example: "billing-exporter" });
 
 export const CreateTokenBodySchema = z
 	.strictObject({
 		org: OrgSchema,
-		name: z.string().min(1).max(200).openapi({ description: "What the token is for", example: "billing-exporter" }),
+		name: TokenNameSchema,
 		scopes: z.array(ScopeSchema).min(1).default(["write", "read"]).openapi({ example: ["write", "read"] }),
 	})
 	.openapi("CreateTokenRequest");
