@@ -2,6 +2,7 @@
 // validator, which needs Node (it reads its JSON Schemas from disk and compiles them deeper than
 // workerd's stack allows). test/openapi.test.ts then checks that the document the Worker serves
 // is this same document.
+import { createConfig, lintFromString } from "@redocly/openapi-core";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import type { TestProject } from "vitest/node";
 import { createApp } from "../src/app";
@@ -11,6 +12,8 @@ export interface OpenApiValidation {
 	valid: boolean;
 	version: string | undefined;
 	errors: string;
+	/** What Redocly's linter (the engine of `npx @redocly/cli lint`) finds with its recommended rules. */
+	lint: Array<{ severity: string; rule: string; message: string; where: string }>;
 }
 
 declare module "vitest" {
@@ -28,10 +31,16 @@ export default async function setup(project: TestProject) {
 	const document = (await res.json()) as Record<string, unknown>;
 	const validator = new Validator();
 	const result = await validator.validate(structuredClone(document));
+	const problems = await lintFromString({
+		source: JSON.stringify(document),
+		absoluteRef: "openapi.json",
+		config: await createConfig({ extends: ["recommended"] }),
+	});
 	project.provide("openApiValidation", {
 		document,
 		valid: result.valid,
 		version: validator.version,
 		errors: result.valid ? "" : JSON.stringify(result.errors, null, 1).slice(0, 4000),
+		lint: problems.map((p) => ({ severity: p.severity, rule: p.ruleId, message: p.message, where: p.location[0]?.pointer ?? "" })),
 	});
 }

@@ -1,6 +1,7 @@
 // The OpenAPI document: valid OpenAPI 3.1, exactly the app's routes, and examples that really work.
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { createApp } from "../src/app";
+import { ERROR_CATALOG, ERROR_CODES } from "../src/http/error-catalog";
 import { ErrorResponseSchema } from "../src/http/errors";
 import { DOCS_PATH, SCALAR_BUNDLE_PATH } from "../src/routes/docs/docs-page";
 import { OPENAPI_PATH } from "../src/routes/docs/openapi";
@@ -50,6 +51,34 @@ describe("GET /openapi.json", () => {
 		expect(validation.version).toBe("3.1");
 		expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
 		expect({ ...doc, servers: undefined }).toEqual({ ...validation.document, servers: undefined });
+	});
+
+	it("lints clean with Redocly's recommended rules (what `npx @redocly/cli lint` runs), errors and warnings alike", () => {
+		// Linted in Node by openapi-validation.global-setup.ts. The one accepted warning: the project
+		// has not chosen a license yet, so info.license is absent.
+		const { lint } = inject("openApiValidation");
+		expect(lint.map((p) => p.rule)).toEqual(["info-license"]); // also proves the linter ran
+	});
+
+	it("gives every operation an operationId, unique, and its security (the body token of /streams/ingest included)", () => {
+		const ids = operations().map(([, op]) => (op as { operationId?: string }).operationId);
+		expect(ids.every((id) => typeof id === "string" && id.length > 0)).toBe(true);
+		expect(new Set(ids).size).toBe(ids.length);
+		for (const [name, op] of operations()) expect(op.security?.length, name).toBeGreaterThan(0);
+		expect(doc.paths["/streams/ingest"].post.security).toEqual([{ dataStreamToken: [] }]);
+	});
+
+	it("lists the service's closed set of error codes, each with its status and meaning, for bodies and details alike", () => {
+		const schemas = (doc as unknown as { components: { schemas: Record<string, any> } }).components.schemas;
+		const code = schemas.ErrorResponse.properties.error.properties.code;
+		expect(code.enum).toEqual(ERROR_CODES);
+		expect(schemas.ErrorDetail.properties.code.enum).toEqual(ERROR_CODES);
+		for (const c of ERROR_CODES) expect(code.description, c).toContain(`| \`${c}\` | ${ERROR_CATALOG[c][0]} | `);
+		// Every documented error response's status is a status some code of the catalog has.
+		const statuses = new Set(Object.values(ERROR_CATALOG).map(([status]) => String(status)));
+		for (const [name, op] of operations()) {
+			for (const status of Object.keys(op.responses)) if (Number(status) >= 400) expect(statuses.has(status), `${name} ${status}`).toBe(true);
+		}
 	});
 
 	it("documents exactly the routes the app serves, no more and no fewer", () => {
