@@ -19,7 +19,8 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, api, createToken, json, seededRandom, uniqueOrg } from "./helpers";
 import { closedSet, deref, isValid, resolveRef, validate, type Schema } from "./lib/json-schema";
-import { mutate, sample, stringFromPattern, toJsonText, type Channel, type Rng } from "./lib/schema-samples";
+import { mutate, RawNumber, sample, stringFromPattern, toJsonText, type Channel, type Rng } from "./lib/schema-samples";
+import { cloudthreadEpochMs, cloudZeroTimestamp, hasLoneSurrogate, IDEMPOTENCY_KEY, isCalendarDay, MAX_STORED, overflows, underflows } from "./lib/service-rules";
 
 const SCALE = Number(env.FUZZ_SCALE) || 1;
 /** Schema-valid and schema-invalid requests per operation (each). */
@@ -28,8 +29,6 @@ const DEFAULT_SEED = 20_240_601;
 const SEED = Number(env.PROPERTY_SEED) || DEFAULT_SEED;
 const ONLY = env.PROPERTY_ONLY || "";
 
-/** Routes that serve the documentation itself, not the API. */
-const DOCS_ROUTES = new Set(["/docs", "/docs/scalar/standalone.js", "/openapi.json"]);
 const HTTP_METHODS = ["get", "put", "post", "delete", "patch", "options", "head", "trace"];
 /** The one operation family that carries its token in the body (Cloudthread's ingest). */
 const BODY_TOKEN_FIELD = "data_stream_token";
@@ -45,140 +44,273 @@ interface KnownGap {
 	at?: RegExp;
 	/** The status it explains: 400 unless said (a 5xx entry records a service bug). */
 	status?: number;
-	/** Narrows the entry to the requests that show the problem. */
-	when?: (req: GeneratedRequest) => boolean;
-	/** What the service enforces that the document does not say, or the bug. */
+	/** Narrows the entry to the requests (and the detail's path) that show the problem. */
+	when?: (req: GeneratedRequest, path: string | undefined) => boolean;
+	/** What the service enforces that the document cannot say, or the bug. */
 	reason: string;
+	/**
+	 * A rule the document could state but does not yet (reported, to be fixed in the document):
+	 * listed apart in the summary; delete the entry once the document states the rule.
+	 */
+	documentGap?: true;
 }
 
 /**
- * The one allow-list of this test: every entry is a rule the service enforces on purpose while
- * the OpenAPI document allows what it refuses. Remove an entry once the document describes the
- * rule (a pattern, a maxProperties, ...): the generator then stops producing such requests.
- * A 400 to a schema-valid request that no entry explains fails the test.
+ * The one allow-list of this test: every entry is a rule the service enforces on purpose that
+ * JSON Schema cannot state (a rule across records, requests or parameters, state the service
+ * holds, the calendar), each narrowed by `when` to the requests that break that rule, or a
+ * service bug being fixed (a 5xx entry). A refusal of a schema-valid request that no entry
+ * explains fails the test: a rule the document could state but does not is a gap to fix there.
  */
-const CLOUDZERO_WRITES = /^(POST \/unit-cost\/v1\/telemetry\/metric\/\{name\}(\/sum|\/replace|\/delete)?)$/;
+const CLOUDZERO_WRITES = /^POST \/unit-cost\/v1\/telemetry\/metric\/\{name\}(\/sum|\/replace|\/delete)?$/;
 const CLOUDZERO_VALUE_WRITES = /^POST \/unit-cost\/v1\/telemetry\/metric\/\{name\}(\/sum|\/replace)?$/;
 const INGEST = /^POST \/streams\/ingest$/;
+const READS_WITH_FILTERS = /^GET \/(unit-cost\/v1\/telemetry\/metric\/\{name\}|streams\/metrics\/\{metric_name\})$/;
 const KNOWN_GAPS: KnownGap[] = [
+	// ---- open document gaps: expressible, to be fixed in the document (see documentGap) ----
 	{
-		operations: CLOUDZERO_WRITES,
-		codes: ["invalid_timestamp"],
-		at: /^records\[\d+\]\.timestamp$/,
-		reason: "TelemetryRecord.timestamp is documented as any string; the service requires an ISO 8601 date or date-time (said only in the description: no pattern or format)",
-	},
-	{
-		operations: CLOUDZERO_VALUE_WRITES,
-		codes: ["invalid_value", "negative_value"],
-		at: /^records\[\d+\]\.value$/,
-		reason: "TelemetryRecord.value is documented as any number or any string; the service requires a finite, non-negative number or numeric string without commas (no minimum: 0, no pattern on the string branch)",
-	},
-	{
-		operations: CLOUDZERO_WRITES,
-		codes: ["invalid_dimension_key"],
-		at: /^records\[\d+\]\.associated_cost\./s,
-		reason: "associated_cost keys are documented as any string; the service requires 'custom:<Name>' or a built-in name ([A-Za-z][A-Za-z0-9 _-]{0,127}) (no propertyNames)",
-	},
-	{
-		operations: CLOUDZERO_WRITES,
-		codes: ["too_many_dimensions"],
-		at: /^records\[\d+\]\.associated_cost$/,
-		reason: "'Up to 5 dimensions' is only in the description of associated_cost (no maxProperties: 5)",
-	},
-	{
-		operations: CLOUDZERO_WRITES,
-		codes: ["inconsistent_filter_keys", "unknown_filter_keys"],
-		reason: "every record of a request, and every request to a stream, must use the stream's dimension keys: a rule across records and requests that JSON Schema cannot state",
-	},
-	{
-		operations: /^(POST|DELETE) \/(unit-cost|streams)\//,
-		codes: ["invalid_unicode"],
-		reason: "strings are documented as any JSON string; the service refuses lone UTF-16 surrogates (\\ud800), which JSON can carry but UTF-8 storage cannot (the document could say so in the descriptions)",
-	},
-	{
-		operations: /^(POST|DELETE) \/(unit-cost|streams)\//,
-		codes: ["invalid_idempotency_key"],
-		reason: "the Idempotency-Key header is documented as any string; the service requires 1 to 255 printable ASCII characters without spaces (no pattern, minLength or maxLength)",
+		operations: /^POST \/unit-cost\/v1\/telemetry\/metric\/\{name\}$/,
+		codes: ["invalid_stream_name"],
+		when: (req) => LEGACY_SUFFIXES.includes(String(req.param.name)),
+		documentGap: true,
+		reason:
+			"the legacy write path refuses the stream names sum, replace, delete and log (its description says so), but its name parameter has the shared schema; it could add them to its not: {enum: ['.', '..', 'sum', 'replace', 'delete', 'log']}",
 	},
 	{
 		operations: INGEST,
 		codes: ["invalid_timestamp", "timestamp_not_hourly"],
 		at: /^data\[\d+\]\.timestamp$/,
-		reason: "CloudthreadDataPoint.timestamp is documented as any number or string; the service requires a date-time in one of four forms (description only), on the hour, and epoch seconds below 1e11",
+		documentGap: true,
+		reason:
+			"CloudthreadDataPoint.timestamp is documented as any number or string; the four forms (description only), epoch seconds below 1e11 and from 1900 on, and being on the hour (multipleOf: 3600 for epoch seconds; minutes and seconds 00 in a pattern) could be stated, leaving only calendar validity and offsets",
 	},
 	{
 		operations: INGEST,
 		codes: ["invalid_value"],
 		at: /^data\[\d+\]\.metric_value$/,
-		reason: "CloudthreadDataPoint.metric_value is documented as any number or string; a string must be numeric (no pattern on the string branch)",
+		documentGap: true,
+		reason: "CloudthreadDataPoint.metric_value's string branch has no pattern (CloudZero's value has one): a string must be a signed number without commas",
 	},
 	{
 		operations: INGEST,
-		codes: ["invalid_dimension_key"],
-		at: /^data\[\d+\]\.custom_dimensions\./s,
-		reason: "custom_dimensions keys are documented as any string; the service requires 1 to 128 characters of well-formed Unicode (no propertyNames with minLength/maxLength)",
+		codes: ["value_overflow"],
+		at: /^data\[\d+\]\.metric_value$/,
+		when: (req, path) => bodyNumbers(req).some((v) => !v.string && v.path === path && overflows(v.text)),
+		documentGap: true,
+		reason:
+			"CloudthreadDataPoint.metric_value's number branch has no bounds: a JSON number such as 1.7976931348623157e308 overflows once rounded to 15 digits; minimum/maximum ±1.79769313486231e308 (as on CloudZero's value) would state it",
+	},
+	{
+		operations: INGEST,
+		codes: ["invalid_dimension_name", "too_many_dimensions"],
+		at: /^data\[\d+\]\.custom_dimensions/,
+		documentGap: true,
+		reason:
+			"CloudthreadDataPoint.custom_dimensions says 'up to 10' in words only and its names (1 to 128 characters, not __proto__) not at all: maxProperties: 10 and propertyNames (as on associated_cost) would state them",
+	},
+	{
+		operations: READS_WITH_FILTERS,
+		codes: ["invalid_filter"],
+		when: (req) => Object.keys((req.param.dim as object | undefined) ?? {}).includes(""),
+		documentGap: true,
+		reason:
+			"the dim parameter is an object of any names; dim[]=<value> (an empty name, which is no dimension name) is refused as invalid_filter: propertyNames: {minLength: 1} on dim (or the dimension-name rule, as on associated_cost) would state it",
+	},
+	// ---- rules JSON Schema cannot state ----
+	{
+		operations: CLOUDZERO_WRITES,
+		codes: ["invalid_timestamp"],
+		at: /^records\[\d+\]\.timestamp$/,
+		when: (req, path) => ["calendar", "time of day", "offset beyond ±14:00", "before 1900"].includes(timestampProblemAt(req, path) ?? ""),
+		reason:
+			"TelemetryRecord.timestamp's pattern gives the shape; calendar validity (days per month, leap years) and the 1900-01-01T00:00Z floor applied after the UTC offset are beyond JSON Schema (the pattern could still bound months, days, hours, minutes and offsets, but not the calendar)",
+	},
+	{
+		operations: CLOUDZERO_WRITES,
+		codes: ["future_timestamp"],
+		at: /^records\[\d+\]\.timestamp$/,
+		when: (req, path) => timestampProblemAt(req, path) === "future",
+		reason: "'at most 24 hours ahead' depends on the clock at the time of the request: no schema can state it",
+	},
+	{
+		operations: INGEST,
+		codes: ["future_timestamp"],
+		at: /^data\[\d+\]\.timestamp$/,
+		when: (req, path) => {
+			const point = ((req.bodyValue as { data?: Obj[] } | undefined)?.data ?? [])[Number(/\d+/.exec(path ?? "")?.[0])];
+			const ms = cloudthreadEpochMs(point?.timestamp);
+			return ms !== undefined && ms > Date.now() + 24 * 3_600_000 - 60_000;
+		},
+		reason: "'at most 24 hours ahead' depends on the clock at the time of the request: no schema can state it",
+	},
+	{
+		operations: /^POST \/(unit-cost\/v1\/telemetry\/metric\/\{name\}(\/sum|\/replace)?|streams\/ingest)$/,
+		codes: ["value_overflow"],
+		when: (req) => bodyNumbers(req).some((v) => v.string && overflows(v.text)) || sumMayOverflow(req),
+		reason:
+			"a numeric string that overflows once rounded to 15 significant digits ('1.7976931348623157e308', '1e400') has no JSON Schema bound (maximum applies to numbers only), and a day's sum across records and requests is state",
+	},
+	{
+		operations: /^POST \/(unit-cost\/v1\/telemetry\/metric\/\{name\}(\/sum|\/replace)?|streams\/ingest)$/,
+		codes: ["value_underflow"],
+		when: (req, path) => bodyNumbers(req).some((v) => underflows(v.text) && (path === undefined || path === v.path)),
+		reason:
+			"a non-zero value too small for a double (1e-400 as a JSON number or a string) is refused; a validator reads the JSON number 1e-400 as the double 0 (valid), and a pattern cannot bound a numeric string's magnitude",
+	},
+	{
+		operations: CLOUDZERO_WRITES,
+		codes: ["inconsistent_filter_keys", "unknown_filter_keys"],
+		when: (req) => dimensionKeysDiffer(req),
+		reason: "every record of a request, and every request to a stream, must use the stream's dimension names: a rule across records and requests that JSON Schema cannot state",
+	},
+	{
+		operations: READS_WITH_FILTERS,
+		codes: ["unknown_filter_keys"],
+		at: /^dim\[/,
+		when: (req) => filterOnUnknownDimension(req),
+		reason: "a filter dim[<name>] must name a dimension the stream or metric has: state the service holds, which no schema of the parameter can know",
+	},
+	{
+		operations: /^(POST|DELETE) \/(unit-cost|streams)\//,
+		codes: ["invalid_unicode"],
+		when: (req) => stringsOf(req.bodyValue).some(hasLoneSurrogate),
+		reason:
+			"strings are documented as JSON strings; the service refuses lone UTF-16 surrogates (\\ud800), which JSON can carry but UTF-8 storage cannot, and which JSON Schema's string (a sequence of code points) does not distinguish",
+	},
+	{
+		operations: /^(POST|DELETE) \/(unit-cost|streams)\//,
+		codes: ["invalid_idempotency_key"],
+		when: (req) => !IDEMPOTENCY_KEY.test(String(req.param["idempotency-key"] ?? "")),
+		reason:
+			"the Idempotency-Key header is documented as any string; the service requires 1 to 255 printable ASCII characters without spaces (still undocumented: a pattern ^[\\x21-\\x7e]{1,255}$ on the header would state it)",
 	},
 	{
 		operations: /^GET /,
 		codes: ["invalid_date"],
 		at: /^(start|end)_date$/,
-		reason: "start_date/end_date have the pattern ^\\d{4}-\\d{2}-\\d{2}$, which admits days that are not calendar dates (2023-13-45); the service checks the calendar",
+		when: (req, path) => !isCalendarDay(String(req.param[path ?? ""] ?? "")),
+		reason: "start_date/end_date have the pattern ^\\d{4}-\\d{2}-\\d{2}$, which admits days that are not calendar dates (2023-13-45, 2023-02-29); the service checks the calendar",
+	},
+	{
+		operations: /^GET /,
+		codes: ["invalid_date_range"],
+		when: (req) => typeof req.param.start_date === "string" && typeof req.param.end_date === "string" && req.param.start_date > req.param.end_date,
+		reason: "start_date must not be after end_date: a rule between two parameters that JSON Schema cannot state",
 	},
 	{
 		operations: /^GET /,
 		codes: ["invalid_cursor"],
-		reason: "a cursor is opaque: only a next_cursor the service returned is valid, which no schema can say (the document could describe it as such, or answer an unknown cursor with an empty page)",
+		when: (req) => typeof req.param.cursor === "string" && !(state.cursors.get(`${req.method} ${req.operation}`) ?? []).some((c) => c.cursor === req.param.cursor && c.context === cursorContext(req)),
+		reason:
+			"a cursor is opaque: only a next_cursor the service returned, sent again with the request it answered (same path and query but for cursor and limit), is valid, which no schema can say",
 	},
 	{
-		operations: /\{(name|metric_name)\}/,
-		codes: ["unaddressable_path_parameter"],
-		reason: "the stream name pattern ^[A-Za-z0-9_.-]{1,256}$ and the metric_name schema (any string) admit '.' and '..', which URL parsing removes as dot segments: the request reaches another route (a write to stream '.' via /sum lands on the legacy route of a stream named 'sum')",
+		operations: /^POST \/admin\/v1\/tokens$/,
+		codes: ["out_of_range"],
+		at: /^name$/,
+		when: (req) => new TextEncoder().encode(String((req.bodyValue as Obj | undefined)?.name ?? "")).length > 400,
+		reason: "a token name is at most 400 bytes in UTF-8 (its record is KV metadata of at most 1,024 bytes); JSON Schema counts code points (maxLength 200), not bytes",
 	},
 	{
 		operations: /^POST \/admin\/v1\/tokens$/,
 		status: 500,
 		codes: ["internal_error"],
-		when: (req) => tokenMetadataBytes(req) > 1024,
+		when: (req) => /[\u0000-\u001f\u007f-\u009f]/.test(String((req.bodyValue as Obj | undefined)?.name ?? "")) && tokenMetadataBytes(req) > 1024,
 		reason:
-			"service bug: the token record is stored as KV key metadata, limited to 1024 bytes of JSON; a schema-valid name (up to 200 characters) whose JSON is long (control characters are escaped as \\u0000, 6 bytes each) exceeds it, and the 500 comes after the token's own KV entry was written (an orphan token the org listing never shows)",
-	},
-	{
-		operations: /^POST \/(unit-cost\/v1\/telemetry\/metric\/\{name\}(\/sum|\/replace)?|streams\/ingest)$/,
-		status: 500,
-		codes: ["internal_error"],
-		when: (req) => bodyValues(req).some((v) => Number.isFinite(v) && !Number.isFinite(Number(v.toPrecision(15)))),
-		reason:
-			"service bug: a finite value above 1.797693134862315e308 (e.g. Number.MAX_VALUE, 1.7976931348623157e308) is rounded to 15 significant digits, which overflows to Infinity; D1 binds Infinity as NULL, the NOT NULL constraint fails (an unhandled rejection in src/stream/write-ledger.ts), and the client gets a 500 instead of a 400 or a stored value",
-	},
-	{
-		operations: /\{(name|metric_name)\}|^POST \/streams\/ingest$/,
-		status: 500,
-		codes: ["internal_error"],
-		when: (req) => [...state.overflowed].some((name) => req.url.includes(`/${encodeURIComponent(name)}`) || (req.body ?? "").includes(JSON.stringify(name))),
-		reason:
-			"service bug: values that are each finite (e.g. two records of 1e308 summed into one day) add up to Infinity, which is accepted with a 200/201; from then on reading the stream or metric (and writing to it again) answers 500: the stream is poisoned",
+			"service bug (being fixed): a token name of control characters, which JSON escapes to 6 bytes each (\\u0001), makes the token record's KV metadata exceed 1,024 bytes; the 500 comes after the token's own KV entry was written (an orphan token the org listing never shows)",
 	},
 ];
 
-/** Every number (or numeric string) the body carries as a value or metric_value. */
-function bodyValues(req: GeneratedRequest): number[] {
-	const out: number[] = [];
-	const walk = (node: unknown, key = "") => {
-		if (Array.isArray(node)) node.forEach((item) => walk(item));
-		else if (node !== null && typeof node === "object") for (const [k, v] of Object.entries(node)) walk(v, k);
-		else if ((key === "value" || key === "metric_value") && (typeof node === "number" || typeof node === "string")) out.push(Number(node));
-	};
-	try {
-		walk(JSON.parse(req.body ?? "null"));
-	} catch {
-		// not JSON: no values
+/** A value or metric_value of the body: its JSON text, whether it was a string, and where. */
+interface BodyNumber {
+	text: string;
+	string: boolean;
+	/** The detail path the service would give it: records[3].value, data[0].metric_value. */
+	path: string;
+	/** The stream or metric it is written to (see targetOf). */
+	target: string;
+}
+
+/** Every value (or metric_value) of a write's body, as sent (raw number text included). */
+function bodyNumbers(req: GeneratedRequest): BodyNumber[] {
+	const body = req.bodyValue as { records?: unknown; data?: unknown; metric_agg_func?: unknown } | undefined;
+	if (!body || typeof body !== "object") return [];
+	const out: BodyNumber[] = [];
+	const asText = (v: unknown): { text: string; string: boolean } | undefined =>
+		v instanceof RawNumber ? { text: v.text, string: false } : typeof v === "number" ? { text: String(v), string: false } : typeof v === "string" ? { text: v, string: true } : undefined;
+	if (Array.isArray(body.records)) {
+		body.records.forEach((rec, i) => {
+			const t = asText((rec as Obj | null)?.value);
+			if (t) out.push({ ...t, path: `records[${i}].value`, target: `cz:${String(req.param.name)}` });
+		});
+	}
+	if (Array.isArray(body.data)) {
+		body.data.forEach((point, i) => {
+			const t = asText((point as Obj | null)?.metric_value);
+			if (t) out.push({ ...t, path: `data[${i}].metric_value`, target: `ct:${String((point as Obj).metric_name)}\u0000${String(body.metric_agg_func)}` });
+		});
 	}
 	return out;
 }
 
+/** Every string of a JSON value, property names included. */
+function stringsOf(value: unknown): string[] {
+	if (typeof value === "string") return [value];
+	if (Array.isArray(value)) return value.flatMap(stringsOf);
+	if (value !== null && typeof value === "object" && !(value instanceof RawNumber)) return Object.entries(value).flatMap(([k, v]) => [k, ...stringsOf(v)]);
+	return [];
+}
+
+/** Whether the values of the request, added to what its streams or metrics were given, could reach beyond the largest stored value. */
+function sumMayOverflow(req: GeneratedRequest): boolean {
+	const totals = new Map<string, number>();
+	for (const v of bodyNumbers(req)) totals.set(v.target, (totals.get(v.target) ?? state.magnitude.get(v.target) ?? 0) + Math.abs(Number(v.text.trim())));
+	return [...totals.values()].some((t) => !(t <= MAX_STORED));
+}
+
+/** What the service finds wrong with the CloudZero timestamp a detail points at (records[3].timestamp). */
+function timestampProblemAt(req: GeneratedRequest, path: string | undefined): string | undefined {
+	const index = /^records\[(\d+)\]/.exec(path ?? "")?.[1];
+	const records = (req.bodyValue as { records?: { timestamp?: unknown }[] } | undefined)?.records;
+	const ts = index !== undefined ? records?.[Number(index)]?.timestamp : undefined;
+	if (typeof ts !== "string") return undefined;
+	const parsed = cloudZeroTimestamp(ts);
+	return "problem" in parsed ? parsed.problem : undefined;
+}
+
+/** The dimension names of each record of a CloudZero write (sorted, as JSON). */
+function recordKeySets(req: GeneratedRequest): string[] {
+	const records = (req.bodyValue as { records?: { associated_cost?: unknown }[] } | undefined)?.records ?? [];
+	return records.map((rec) => JSON.stringify(Object.keys((rec?.associated_cost as object | undefined) ?? {}).sort()));
+}
+
+/** Whether the records of a CloudZero write disagree on their dimension names, or with the stream's. */
+function dimensionKeysDiffer(req: GeneratedRequest): boolean {
+	const sets = new Set(recordKeySets(req));
+	const known = state.dims.get(`cz:${String(req.param.name)}`);
+	return sets.size > 1 || (known !== undefined && [...sets].some((set) => set !== JSON.stringify([...known.keys()].sort())));
+}
+
+/** What a cursor belongs to: the request's path and query parameters but for cursor and limit. */
+function cursorContext(req: GeneratedRequest): string {
+	const { cursor: _cursor, limit: _limit, ...rest } = req.param;
+	return JSON.stringify([req.url.split("?")[0], Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1))]);
+}
+
+/** The stream or metric a read addresses (cz:<stream>, ct:<metric>\0<agg>). */
+function readTarget(req: GeneratedRequest): string {
+	return req.operation.startsWith("/streams/") ? `ct:${String(req.param.metric_name)}\u0000${String(req.param.agg)}` : `cz:${String(req.param.name)}`;
+}
+
+/** Whether a read filters on a dimension the test never saw written to its stream or metric. */
+function filterOnUnknownDimension(req: GeneratedRequest): boolean {
+	const known = state.dims.get(readTarget(req));
+	return Object.keys((req.param.dim as object | undefined) ?? {}).some((name) => !known?.has(name));
+}
+
 /** The size of the KV metadata a token creation request leads to (src/auth/tokens.ts stores the record there). */
 function tokenMetadataBytes(req: GeneratedRequest): number {
-	const { org, name, scopes } = JSON.parse(req.body ?? "{}") as { org?: string; name?: string; scopes?: string[] };
+	const { org, name, scopes } = (req.bodyValue ?? {}) as { org?: string; name?: string; scopes?: string[] };
 	const record = { id: "tok_xxxxxxxxxxxxxxxx", org, name, scopes: [...new Set(scopes ?? ["write", "read"])], created_at: new Date().toISOString(), revoked_at: null };
 	return new TextEncoder().encode(JSON.stringify(record)).length;
 }
@@ -191,6 +323,9 @@ interface Parameter {
 	in: "path" | "query" | "header" | "cookie";
 	required?: boolean;
 	schema: Schema;
+	/** deepObject with explode: an object sent as name[key]=value pairs. */
+	style?: string;
+	explode?: boolean;
 }
 interface MediaType {
 	schema?: Schema;
@@ -235,7 +370,6 @@ let detailCodes: Set<string> | undefined;
 function describeOperations(document: Document): OperationInfo[] {
 	const out: OperationInfo[] = [];
 	for (const [path, item] of Object.entries(document.paths)) {
-		if (DOCS_ROUTES.has(path)) continue;
 		const shared = ((item as Obj).parameters as Operation["parameters"]) ?? [];
 		for (const method of HTTP_METHODS) {
 			const op = item[method];
@@ -250,7 +384,11 @@ function describeOperations(document: Document): OperationInfo[] {
 				if (scheme?.type === "apiKey" && scheme.in === "header") auth = { kind: "header", header: scheme.name!, prefix: "", admin: false };
 				else if (scheme?.type === "http" && scheme.scheme?.toLowerCase() === "bearer") auth = { kind: "header", header: "Authorization", prefix: "Bearer ", admin: true };
 				else throw new Error(`unsupported security scheme ${schemeName}`);
-			} else if (bodySchema && BODY_TOKEN_FIELD in (((deref(document, bodySchema) as Obj).properties as Obj) ?? {})) auth = { kind: "body" };
+			}
+			// Cloudthread's token travels in the body; its scheme (OpenAPI has no body credentials) names the field.
+			const bodyFields = bodySchema ? (((deref(document, bodySchema) as Obj).properties as Obj) ?? {}) : {};
+			const scheme = schemeName ? document.components.securitySchemes?.[schemeName] : undefined;
+			if (BODY_TOKEN_FIELD in bodyFields && (!scheme || (scheme.type === "apiKey" && scheme.name === BODY_TOKEN_FIELD))) auth = { kind: "body" };
 			const matcher = new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\\\{[^}]+\\\}/g, "([^/]+)")}$`);
 			out.push({ name: `${method.toUpperCase()} ${path}`, method: method.toUpperCase(), path, op, params, bodySchema, auth, matcher });
 		}
@@ -269,6 +407,12 @@ interface GeneratedRequest {
 	method: string;
 	/** Path and query as sent. */
 	url: string;
+	/** The operation's path template ("/streams/metrics/{metric_name}"). */
+	operation: string;
+	/** Each parameter's value by name, as generated (before encoding). */
+	param: Record<string, unknown>;
+	/** The body as generated (RawNumbers included), when it is the documented JSON. */
+	bodyValue?: unknown;
 	headers: Record<string, string>;
 	body?: string;
 	/** What makes it invalid (or edgy), for failure messages. */
@@ -281,11 +425,21 @@ const state = {
 	metrics: ["active_users", "prop_metric"],
 	orgs: [] as string[],
 	tokenIds: [] as string[],
-	cursors: new Map<string, string[]>(),
+	/** next_cursors per operation, each with the request it answered (see cursorContext). */
+	cursors: new Map<string, { cursor: string; context: string }[]>(),
 	idempotencyKeys: ["prop-key-1", "prop-key-2"],
-	/** Streams and metrics an accepted write gave a huge value: their sums may have overflowed. */
-	overflowed: new Set<string>(),
+	/** Dimension names (and some values) of each stream (cz:<name>) and metric (ct:<name>\0<agg>) written. */
+	dims: new Map<string, Map<string, string[]>>(),
+	/** The sum of the magnitudes of the values accepted per stream or metric: a bound of any day's value. */
+	magnitude: new Map<string, number>(),
 };
+
+/** The streams and metrics beforeAll makes: kept while names written later come and go (the last 20). */
+const SEEDED_STREAMS = state.streams.length;
+const SEEDED_METRICS = state.metrics.length;
+
+/** Stream names the legacy write path refuses (…/metric/./sum reaches it as …/metric/sum). */
+const LEGACY_SUFFIXES = ["sum", "replace", "delete", "log"];
 
 let streamToken: string;
 let propertyOrg: string;
@@ -297,10 +451,45 @@ const ADMIN_SECRET = ADMIN.Authorization.replace(/^Bearer /, "");
 /** A value for a parameter: sometimes one the state knows (an existing stream, a cursor). */
 function parameterValue(info: OperationInfo, p: Parameter, r: Rng, exampleRate = 0.3): unknown {
 	const known =
-		p.name === "name" ? state.streams : p.name === "metric_name" ? state.metrics : p.name === "id" ? state.tokenIds : p.name === "org" ? state.orgs : p.name === "cursor" ? (state.cursors.get(info.name) ?? []) : p.name.toLowerCase() === "idempotency-key" ? state.idempotencyKeys : [];
+		p.name === "name" ? state.streams : p.name === "metric_name" ? state.metrics : p.name === "id" ? state.tokenIds : p.name === "org" ? state.orgs : p.name === "cursor" ? (state.cursors.get(info.name) ?? []).map((c) => c.cursor) : p.name.toLowerCase() === "idempotency-key" ? state.idempotencyKeys : [];
 	const candidates = known.filter((v) => isValid(doc, p.schema, v));
+	if (p.name === "name" && r.int(40) === 0) return r.pick(LEGACY_SUFFIXES);
 	if (candidates.length > 0 && r.int(2) === 0) return r.pick(candidates);
 	return sample(doc, p.schema, r, { channel: p.in as Channel, exampleRate });
+}
+
+function isDeepObject(p: Parameter): boolean {
+	return p.in === "query" && p.style === "deepObject";
+}
+
+/**
+ * Filters for a read (the deepObject `dim`): mostly on dimensions the addressed stream or metric
+ * was written with earlier in the run (with values written, or any), now and then on names it
+ * does not have (unknown_filter_keys), or whatever the schema allows.
+ */
+function filterValue(info: OperationInfo, p: Parameter, params: Map<Parameter, unknown>, r: Rng, exampleRate: number): unknown {
+	const byName = Object.fromEntries([...params].map(([q, v]) => [q.name, v]));
+	const target = info.path.startsWith("/streams/") ? `ct:${String(byName.metric_name)}\u0000${String(byName.agg)}` : `cz:${String(byName.name)}`;
+	const known = state.dims.get(target);
+	const choice = r.int(8);
+	if (known && known.size > 0 && choice < 5) {
+		const out: Record<string, string> = {};
+		const names = [...known.keys()];
+		for (let k = 1 + r.int(Math.min(names.length, 3)); k > 0; k--) {
+			const name = r.pick(names);
+			const seen = known.get(name) ?? [];
+			out[name] = seen.length > 0 && r.int(4) !== 0 ? r.pick(seen) : (sample(doc, (deref(doc, p.schema) as Obj).additionalProperties as Schema, r, { channel: "query", exampleRate }) as string);
+		}
+		if (choice === 0) out[`${r.pick(names)}-unknown`] = "x";
+		return out;
+	}
+	return sample(doc, p.schema, r, { channel: "query", exampleRate });
+}
+
+/** A deepObject parameter as the server reads it: an object of strings, or (not an object) one text. */
+function deepObjectWire(value: unknown): unknown {
+	if (value !== null && typeof value === "object" && !Array.isArray(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, paramText(v)]));
+	return paramText(value);
 }
 
 /** A parameter value as text: JSON for anything that is not a scalar. */
@@ -334,7 +523,9 @@ function validParts(info: OperationInfo, r: Rng): Parts {
 	const exampleRate = r.int(2) === 0 ? 0.9 : 0.3;
 	const params = new Map<Parameter, unknown>();
 	for (const p of info.params) {
-		if (p.in === "path" || p.required || r.int(p.in === "header" ? 3 : 2) === 0) params.set(p, parameterValue(info, p, r, exampleRate));
+		if (isDeepObject(p)) {
+			if (r.int(3) !== 0) params.set(p, filterValue(info, p, params, r, exampleRate));
+		} else if (p.in === "path" || p.required || r.int(p.in === "header" ? 3 : 2) === 0) params.set(p, parameterValue(info, p, r, exampleRate));
 	}
 	let body: unknown;
 	const hasBody = info.bodySchema !== undefined && (info.op.requestBody?.required || r.int(3) !== 0);
@@ -356,7 +547,10 @@ function build(info: OperationInfo, parts: Parts, kind: Kind, auth: Auth, what: 
 		}
 	}
 	for (const [p, value] of parts.params) {
-		if (p.in === "query") query.push(`${encodeURIComponent(p.name)}=${encodeURIComponent(paramText(value))}`);
+		const wire = isDeepObject(p) ? deepObjectWire(value) : undefined;
+		if (wire !== undefined && typeof wire === "object") {
+			for (const [k, v] of Object.entries(wire as Record<string, string>)) query.push(`${encodeURIComponent(p.name)}[${encodeURIComponent(k)}]=${encodeURIComponent(v)}`);
+		} else if (p.in === "query") query.push(`${encodeURIComponent(p.name)}=${encodeURIComponent(paramText(value))}`);
 		if (p.in === "header") headers[p.name] = paramText(value);
 	}
 	if (info.auth.kind === "header") {
@@ -374,7 +568,10 @@ function build(info: OperationInfo, parts: Parts, kind: Kind, auth: Auth, what: 
 		body = toJsonText(value);
 	}
 	if (body !== undefined) headers["Content-Type"] = parts.contentType ?? "application/json";
-	return { kind, auth, method: info.method, url: `${path}${query.length ? `?${query.join("&")}` : ""}`, headers, body, what };
+	// Parameters as the server reads them: text (an object of texts for a deepObject).
+	const param = Object.fromEntries([...parts.params].map(([p, v]) => [p.name, isDeepObject(p) ? deepObjectWire(v) : paramText(v)]));
+	const bodyValue = parts.hasBody && parts.bodyText === undefined && parts.contentType === undefined ? parts.body : undefined;
+	return { kind, auth, method: info.method, url: `${path}${query.length ? `?${query.join("&")}` : ""}`, operation: info.path, param, bodyValue, headers, body, what };
 }
 
 /** Whether the parts are valid against the document (parameters as the server reads them). */
@@ -383,6 +580,10 @@ function partsMismatches(info: OperationInfo, parts: Parts): string[] {
 	for (const p of info.params) {
 		if (!parts.params.has(p) && !parts.rawPath.has(p)) {
 			if (p.required || p.in === "path") out.push(`${p.in} parameter ${p.name} missing`);
+			continue;
+		}
+		if (isDeepObject(p)) {
+			for (const m of validate(doc, p.schema, deepObjectWire(parts.params.get(p)))) out.push(`${p.in} parameter ${p.name}${m.pointer}: ${m.message}`);
 			continue;
 		}
 		let text: string;
@@ -508,7 +709,7 @@ function explainingGaps(info: OperationInfo, req: GeneratedRequest, status: numb
 	const found = new Set<KnownGap>();
 	for (const d of problems) {
 		const gap = KNOWN_GAPS.find(
-			(g) => (g.status ?? 400) === status && g.operations.test(info.name) && g.codes.includes(d.code) && (!g.at || g.at.test(d.path ?? "")) && (!g.when || g.when(req)),
+			(g) => (g.status ?? 400) === status && g.operations.test(info.name) && g.codes.includes(d.code) && (!g.at || g.at.test(d.path ?? "")) && (!g.when || g.when(req, d.path)),
 		);
 		if (!gap) return null;
 		found.add(gap);
@@ -603,14 +804,33 @@ async function send(req: GeneratedRequest): Promise<Response> {
 function remember(info: OperationInfo, req: GeneratedRequest, res: Response, text: string) {
 	if (!res.ok || !(res.headers.get("content-type") ?? "").includes("json")) return;
 	const body = JSON.parse(text) as Obj;
-	if (info.method === "POST" && bodyValues(req).some((v) => Math.abs(v) >= 1e307)) {
-		if (typeof body.stream === "string") state.overflowed.add(body.stream);
-		for (const point of ((JSON.parse(req.body!) as { data?: { metric_name?: unknown }[] }).data ?? [])) if (typeof point?.metric_name === "string") state.overflowed.add(point.metric_name);
-	}
-	if (typeof body.next_cursor === "string") state.cursors.set(info.name, [...(state.cursors.get(info.name) ?? []).slice(-4), body.next_cursor]);
+	if (typeof body.next_cursor === "string") state.cursors.set(info.name, [...(state.cursors.get(info.name) ?? []).slice(-4), { cursor: body.next_cursor, context: cursorContext(req) }]);
 	if (info.name === "POST /admin/v1/tokens" && typeof body.id === "string") {
 		state.tokenIds.push(body.id);
 		state.orgs.push(String(body.org));
+	}
+	// Accepted writes: the streams and metrics they made, their dimensions and the size of their values.
+	const written = (target: string, dims: unknown) => {
+		const known = state.dims.get(target) ?? new Map<string, string[]>();
+		state.dims.set(target, known);
+		for (const [k, v] of Object.entries((dims as Record<string, string> | undefined) ?? {})) known.set(k, [...new Set([...(known.get(k) ?? []).slice(-3), v])]);
+	};
+	if (CLOUDZERO_VALUE_WRITES.test(info.name)) {
+		const name = String(req.param.name);
+		for (const rec of ((req.bodyValue as { records?: Obj[] } | undefined)?.records ?? [])) written(`cz:${name}`, rec.associated_cost);
+		if (!state.streams.includes(name)) state.streams.splice(SEEDED_STREAMS, state.streams.length >= SEEDED_STREAMS + 20 ? 1 : 0), state.streams.push(name);
+	}
+	if (INGEST.test(info.name)) {
+		const { data, metric_agg_func } = (req.bodyValue ?? { data: [] }) as { data: Obj[]; metric_agg_func: string };
+		for (const point of data) {
+			written(`ct:${String(point.metric_name)}\u0000${metric_agg_func}`, point.custom_dimensions);
+			if (!state.metrics.includes(String(point.metric_name))) state.metrics.splice(SEEDED_METRICS, state.metrics.length >= SEEDED_METRICS + 20 ? 1 : 0), state.metrics.push(String(point.metric_name));
+		}
+	}
+	for (const v of bodyNumbers(req)) state.magnitude.set(v.target, (state.magnitude.get(v.target) ?? 0) + Math.abs(Number(v.text.trim())));
+	if (info.name === "DELETE /unit-cost/v1/telemetry/{name}") {
+		state.dims.delete(`cz:${String(req.param.name)}`);
+		state.magnitude.delete(`cz:${String(req.param.name)}`);
 	}
 }
 
@@ -644,11 +864,18 @@ beforeAll(async () => {
 		const res = await api(`/unit-cost/v1/telemetry/metric/${stream}/sum`, json("POST", { records: [{ timestamp: "2023-12-07", value: 1, ...(associated_cost ? { associated_cost } : {}) }] }, { Authorization: streamToken }));
 		expect(res.status, await res.clone().text()).toBe(200);
 	};
+	const dims = (target: string, d: Record<string, string> = {}) => state.dims.set(target, new Map(Object.entries(d).map(([k, v]) => [k, [v]])));
 	await seed("prop-plain");
 	await seed("prop-client", { "custom:Client": "Patric Star" });
 	await seed("prop-dims", { "custom:Client": "Patric Star", Region: "Australia" });
+	dims("cz:prop-plain");
+	dims("cz:prop-client", { "custom:Client": "Patric Star" });
+	dims("cz:prop-dims", { "custom:Client": "Patric Star", Region: "Australia" });
+	for (const target of ["cz:prop-plain", "cz:prop-client", "cz:prop-dims"]) state.magnitude.set(target, 1);
 	const ingest = await api("/streams/ingest", json("POST", { data_stream_token: streamToken, metric_agg_func: "Sum", data: [{ timestamp: "2022-10-01 00:00:00", metric_name: "active_users", metric_value: 3, custom_dimensions: { team: "growth", env: "prod" } }] }));
 	expect(ingest.status, await ingest.clone().text()).toBe(201);
+	dims("ct:active_users\u0000Sum", { team: "growth", env: "prod" });
+	state.magnitude.set("ct:active_users\u0000Sum", 3);
 });
 
 afterAll(() => {
@@ -657,7 +884,9 @@ afterAll(() => {
 		return `  ${String(t.valid).padStart(5)} ${String(t.invalid).padStart(7)} ${String(t.edge).padStart(5)} ${String(t.auth).padStart(5)}  ${name.padEnd(52)} ${statuses}`;
 	});
 	const refusals = [...tallies].flatMap(([name, t]) => (t.refusals.size ? [`  ${name}: ${[...t.refusals].map(([k, n]) => `${k} ×${n}`).join(", ")}`] : []));
-	const gaps = KNOWN_GAPS.map((g) => `  ${String(gapHits.get(g) ?? 0).padStart(5)}  ${g.operations.source} ${g.codes.join("/")}${g.at ? ` at ${g.at.source}` : ""}`);
+	const gapLine = (g: KnownGap) => `  ${String(gapHits.get(g) ?? 0).padStart(5)}  ${g.operations.source} ${g.codes.join("/")}${g.at ? ` at ${g.at.source}` : ""}${g.status ? ` (${g.status})` : ""}`;
+	const gaps = KNOWN_GAPS.filter((g) => !g.documentGap).map(gapLine);
+	const documentGaps = KNOWN_GAPS.filter((g) => g.documentGap).map(gapLine);
 	console.info(
 		[
 			`OpenAPI property test (scale ${SCALE}, seed ${SEED}${ONLY ? `, only ${ONLY}` : ""}; replay with PROPERTY_SEED=${SEED})`,
@@ -667,6 +896,7 @@ afterAll(() => {
 			...(refusals.length ? refusals : ["  none"]),
 			"known gaps hit (KNOWN_GAPS):",
 			...(gaps.length ? gaps : ["  none listed"]),
+			...(documentGaps.length ? ["OPEN DOCUMENT GAPS hit (rules the document could state; fix it there, then delete the entry):", ...documentGaps] : []),
 			...[...notes].map((n) => `note: ${n}`),
 		].join("\n"),
 	);
@@ -696,7 +926,15 @@ describe("the test's own validator and generator", () => {
 		expect(found({ items: [{ n: 1, m: 1 }], "a/b~": 1 })).toEqual(["/items/0/m additionalProperties", "/a~1b~0 additionalProperties"]);
 		expect(found({ items: [{ n: 1 }], name: "ABCD", kind: "c", either: "y", tags: { t: "long" } })).toEqual(["/name maxLength", "/name pattern", "/kind enum", "/either anyOf", "/tags/t maxLength"]);
 		expect(found({ items: [{ n: Infinity }] })).toEqual(["/items/0/n type"]);
-		expect(() => validate(root, { type: "string", propertyNames: {} }, "x")).toThrow(/propertyNames/);
+		expect(() => validate(root, { type: "string", patternProperties: {} }, "x")).toThrow(/patternProperties/);
+		// not, propertyNames (each name a string value of its own), maxProperties.
+		const names = { type: "object", additionalProperties: { type: "string" }, maxProperties: 2, propertyNames: { type: "string", minLength: 1, pattern: "^(?!\\s*$)[^\\u0000-\\u001f]+$", not: { const: "__proto__" } } };
+		expect(found({ items: [{ n: 1 }], name: "ab", kind: "a", either: 1, tags: {} })).toEqual([]);
+		const named = (value: unknown) => validate(root, names, value).map((m) => `${m.pointer} ${m.keyword}`);
+		expect(named({ a: "x", "b c": "y" })).toEqual([]);
+		expect(named(JSON.parse('{"__proto__": "x", " ": "y", "": "z"}'))).toEqual([" maxProperties", "/__proto__ propertyNames/not", "/  propertyNames/pattern", "/ propertyNames/minLength", "/ propertyNames/pattern"]);
+		expect(validate(root, { type: "string", not: { enum: [".", ".."] } }, "..").map((m) => m.keyword)).toEqual(["not"]);
+		expect(validate(root, { type: "string", not: { enum: [".", ".."] } }, "...")).toEqual([]);
 		// Responses: properties the document does not list are reported, also across an allOf.
 		const open = { type: "object", properties: { a: { type: "string" } } };
 		expect(validate(root, open, { a: "x", b: 1 })).toEqual([]);
@@ -712,7 +950,8 @@ describe("the test's own validator and generator", () => {
 			for (const p of info.params) {
 				for (let i = 0; i < 100; i++) {
 					const value = sample(doc, p.schema, r, { channel: p.in as Channel, exampleRate: 0.3 });
-					expect(validate(doc, p.schema, paramValueOf(p.schema, paramText(value))), `${info.name} ${p.name} ${JSON.stringify(value)}`).toEqual([]);
+					const read = isDeepObject(p) ? deepObjectWire(value) : paramValueOf(p.schema, paramText(value));
+					expect(validate(doc, p.schema, read), `${info.name} ${p.name} ${JSON.stringify(value)}`).toEqual([]);
 				}
 			}
 			if (!info.bodySchema) continue;
@@ -731,7 +970,7 @@ describe("the test's own validator and generator", () => {
 
 	it("generator: mutations that always break a value do break it", () => {
 		const r = seededRandom(SEED + 1);
-		const alwaysInvalid = ["wrong type", "out of range", "string too long", "string too short", "not in enum", "required field dropped", "unknown field", "too few or too many items"];
+		const alwaysInvalid = ["wrong type", "out of range", "string too long", "string too short", "not in enum", "required field dropped", "unknown field", "too few or too many items", "too many properties", "property name invalid", "matches not"];
 		let checked = 0;
 		for (const info of operations.filter((o) => o.bodySchema)) {
 			for (let i = 0; i < 200; i++) {

@@ -4,7 +4,7 @@
 //
 // Supported: $ref (local, "#/..."), type (one or a list; "integer"), nullable (OpenAPI 3.0 style),
 // enum, const, properties, required, additionalProperties (boolean or schema), items, minItems,
-// maxItems, minProperties, maxProperties, anyOf, oneOf, allOf, not, minimum, maximum,
+// maxItems, minProperties, maxProperties, propertyNames, anyOf, oneOf, allOf, not, minimum, maximum,
 // exclusiveMinimum, exclusiveMaximum (3.1 numbers), multipleOf, minLength, maxLength (in code
 // points, as JSON Schema counts), pattern (unicode regular expression). Annotations (description,
 // example, default, format, ...) are ignored. A keyword it does not know makes validate() throw,
@@ -51,6 +51,7 @@ const KNOWN = new Set([
 	"maxItems",
 	"minProperties",
 	"maxProperties",
+	"propertyNames",
 	"anyOf",
 	"oneOf",
 	"allOf",
@@ -216,6 +217,10 @@ function check(root: unknown, schema: Schema, value: unknown, pointer: string, o
 		const properties = (schema.properties ?? {}) as Record<string, Schema>;
 		for (const key of keys) {
 			const at = `${pointer}/${escapePointer(key)}`;
+			// A name is checked as a string value of its own; its mismatches point at the property.
+			if (schema.propertyNames !== undefined) {
+				for (const m of validate(root, schema.propertyNames as Schema, key, options)) fail(`propertyNames/${m.keyword}`, `property name ${JSON.stringify(key.slice(0, 40))}: ${m.message}`, at);
+			}
 			if (Object.hasOwn(properties, key)) check(root, properties[key], obj[key], at, out, options);
 			else if (schema.additionalProperties === false) fail("additionalProperties", `unknown property '${key}'`, at);
 			else if (schema.additionalProperties !== undefined && schema.additionalProperties !== true) check(root, schema.additionalProperties as Schema, obj[key], at, out, options);

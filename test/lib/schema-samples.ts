@@ -32,7 +32,11 @@ const SPACE: [number, number][] = [[9, 13], [32, 32]];
 const PRINTABLE: [number, number][] = [[32, 126]];
 const UNBOUNDED = 12;
 
-/** Parses the regular-expression subset patterns use: classes, escapes, groups, |, quantifiers, ^ $. */
+/**
+ * Parses the regular-expression subset patterns use: classes, escapes, groups, |, quantifiers, ^ $.
+ * Lookaheads ((?=...), (?!...)) are parsed and left out of generation: stringFromPattern checks
+ * every candidate against the real expression and draws again when a lookahead refuses it.
+ */
 export function parseRegex(pattern: string): Node {
 	let i = 0;
 	const peek = () => pattern[i];
@@ -54,6 +58,9 @@ export function parseRegex(pattern: string): Node {
 		}
 		if (c === "n") return { kind: "char", code: 10 };
 		if (c === "t") return { kind: "char", code: 9 };
+		if (c === "r") return { kind: "char", code: 13 };
+		if (c === "f") return { kind: "char", code: 12 };
+		if (c === "v") return { kind: "char", code: 11 };
 		if (!inClass && /[1-9bB]/.test(c)) throw new Error(`unsupported regex escape \\${c} in ${pattern}`);
 		return { kind: "char", code: c.codePointAt(0)! };
 	};
@@ -92,6 +99,12 @@ export function parseRegex(pattern: string): Node {
 		const c = pattern[i++];
 		if (c === "^" || c === "$") return null; // patterns are generated as whole matches
 		if (c === "(") {
+			if (pattern.startsWith("?=", i) || pattern.startsWith("?!", i)) {
+				i += 2;
+				parseAlt();
+				i++; // )
+				return null;
+			}
 			if (pattern.startsWith("?:", i)) i += 2;
 			else if (peek() === "?") throw new Error(`unsupported group in ${pattern}`);
 			const node = parseAlt();
@@ -139,11 +152,15 @@ export function parseRegex(pattern: string): Node {
 	return node;
 }
 
+/** Beyond ASCII, for negated classes: Latin-1, CJK, an astral code point, a no-break space. */
+const NON_ASCII = [0xe9, 0xdf, 0x4e2d, 0x1f600, 0xa0, 0x2009];
+
 function setMembers(node: Extract<Node, { kind: "set" }>): number[] {
 	const inSet = (code: number) => node.ranges.some(([lo, hi]) => code >= lo && code <= hi);
 	if (node.negated) {
 		const out: number[] = [];
 		for (let c = 32; c < 127; c++) if (!inSet(c)) out.push(c);
+		for (const c of NON_ASCII) if (!inSet(c)) out.push(c);
 		return out;
 	}
 	const out: number[] = [];
@@ -186,11 +203,45 @@ function fromRegex(r: Rng, node: Node, punctuationOnly: boolean): string {
 }
 
 const parsedPatterns = new Map<string, Node>();
-export function stringFromPattern(r: Rng, pattern: string): string {
+const compiled = new Map<string, RegExp>();
+
+/** The pattern as JSON Schema reads it (ECMA-262, unicode). */
+export function patternRegExp(pattern: string): RegExp {
+	let re = compiled.get(pattern);
+	if (!re) compiled.set(pattern, (re = new RegExp(pattern, "u")));
+	return re;
+}
+
+/**
+ * A string matching the pattern, checked against the real expression (lookaheads, anchors):
+ * drawn again until one matches; throws when the pattern is beyond the parser or 100 draws fail.
+ */
+export function stringFromPattern(r: Rng, pattern: string, accept: (s: string) => boolean = () => true): string {
 	let node = parsedPatterns.get(pattern);
 	if (!node) parsedPatterns.set(pattern, (node = parseRegex(pattern)));
-	// Now and then only the class's punctuation ('.', '-', '_'): names like "." or "--".
-	return fromRegex(r, node, r.int(12) === 0);
+	const re = patternRegExp(pattern);
+	for (let attempt = 0; attempt < 100; attempt++) {
+		// Now and then only the class's punctuation ('.', '-', '_'): names like "." or "--".
+		const x = fromRegex(r, node, r.int(12) === 0);
+		if (re.test(x) && accept(x)) return x;
+	}
+	throw new Error(`could not generate a string matching ${pattern}`);
+}
+
+/**
+ * Strings derived from an example: each letter or digit replaced now and then by another of its
+ * kind ("2023-12-07" → "2093-12-01"), so the shape of a pattern too hard to generate from is kept.
+ */
+export function deriveFromExample(r: Rng, example: string): string {
+	return [...example]
+		.map((c) => {
+			if (r.int(3) !== 0) return c;
+			if (/[0-9]/.test(c)) return String(r.int(10));
+			if (/[a-z]/.test(c)) return String.fromCharCode(97 + r.int(26));
+			if (/[A-Z]/.test(c)) return String.fromCharCode(65 + r.int(26));
+			return c;
+		})
+		.join("");
 }
 
 // ---- strings without a pattern ---------------------------------------------------------------
@@ -227,10 +278,25 @@ function sampleString(r: Rng, s: Obj, opts: SampleOptions): string {
 		const n = codePoints(x);
 		return n >= minLength && n <= maxLength && (s.pattern === undefined || new RegExp(s.pattern as string, "u").test(x));
 	};
-	if (typeof s.example === "string" && r.next() < opts.exampleRate && valid(s.example) && (opts.channel !== "header" || /^[\x20-\x7e]*$/.test(s.example))) return s.example;
+	const sendable = (x: string) => opts.channel !== "header" || /^[\x20-\x7e]*$/.test(x);
+	const example = typeof s.example === "string" && valid(s.example) && sendable(s.example) ? s.example : undefined;
+	if (example !== undefined && r.next() < opts.exampleRate) return example;
+	// A pattern is generated from; when that fails (a construct the parser does not know, or
+	// draws that never pass the other keywords), samples are derived from the example instead.
+	let fromPattern = typeof s.pattern === "string";
 	for (let attempt = 0; attempt < 50; attempt++) {
-		const x = typeof s.pattern === "string" ? stringFromPattern(r, s.pattern) : randomString(r, count(r, minLength, Math.min(maxLength, minLength + 2000)), opts.channel);
-		if (valid(x)) return x;
+		let x: string;
+		if (fromPattern) {
+			try {
+				x = stringFromPattern(r, s.pattern as string, (y) => valid(y) && sendable(y));
+			} catch (e) {
+				if (example === undefined) throw e;
+				fromPattern = false;
+				continue;
+			}
+		} else if (typeof s.pattern === "string") x = attempt === 49 ? example! : deriveFromExample(r, example!);
+		else x = randomString(r, count(r, minLength, Math.min(maxLength, minLength + 2000)), opts.channel);
+		if (valid(x) && sendable(x)) return x;
 	}
 	throw new Error(`could not generate a string for ${JSON.stringify(s)}`);
 }
@@ -296,6 +362,15 @@ export function sample(root: unknown, schema: Schema, r: Rng, opts: SampleOption
 	if (schema === false) throw new Error("cannot sample the false schema");
 	const s = deref(root, schema) as Obj;
 	if ("const" in s) return structuredClone(s.const);
+	// `not`: samples of the rest of the schema, drawn again while one matches what is excluded.
+	if (s.not !== undefined) {
+		const { not, ...rest } = s;
+		for (let attempt = 0; attempt < 50; attempt++) {
+			const value = sample(root, rest, r, opts, depth);
+			if (!isValid(root, not as Schema, value)) return value;
+		}
+		throw new Error(`could not generate a value outside 'not' for ${JSON.stringify(s).slice(0, 200)}`);
+	}
 	// The document's own example, when it is valid (a whole dimension map, a numeric string).
 	if (s.example !== undefined && r.next() < opts.exampleRate && isValid(root, s, s.example) && (opts.channel !== "header" || /^[\x20-\x7e]*$/.test(String(s.example)))) {
 		return structuredClone(s.example);
@@ -344,12 +419,15 @@ function sampleObject(root: unknown, s: Obj, r: Rng, opts: SampleOptions, depth:
 	}
 	const extra = s.additionalProperties;
 	if (extra !== undefined && extra !== false && extra !== true) {
-		// A map (e.g. dimensions): the example's keys often, anything else otherwise; now and then many.
-		const exampleKeys = s.example && typeof s.example === "object" ? Object.keys(s.example) : [];
-		const max = Math.min((s.maxProperties as number | undefined) ?? Infinity, r.int(8) === 0 ? 12 : 3);
-		const n = Math.max((s.minProperties as number | undefined) ?? 0, r.int(max + 1));
+		// A map (e.g. dimensions): the example's keys often, anything else otherwise (as
+		// propertyNames allows); now and then many, and now and then exactly maxProperties.
+		const names = (s.propertyNames as Schema | undefined) ?? { type: "string", maxLength: 24 };
+		const exampleKeys = s.example && typeof s.example === "object" ? Object.keys(s.example).filter((k) => isValid(root, names, k)) : [];
+		const room = ((s.maxProperties as number | undefined) ?? Infinity) - Object.keys(out).length;
+		const max = Math.min(room, r.int(8) === 0 ? 12 : 3);
+		const n = Math.max((s.minProperties as number | undefined) ?? 0, r.int(10) === 0 && room !== Infinity ? room : r.int(max + 1));
 		for (let k = 0, tries = 0; k < n && tries < 50; tries++) {
-			const key = exampleKeys.length > 0 && r.next() < opts.exampleRate ? r.pick(exampleKeys) : (sampleString(r, { type: "string", maxLength: 24 }, opts) as string);
+			const key = exampleKeys.length > 0 && r.next() < opts.exampleRate ? r.pick(exampleKeys) : (sample(root, names, r, opts, depth + 1) as string);
 			if (Object.hasOwn(out, key) || Object.hasOwn(properties, key)) continue;
 			const exampleValue = (s.example as Record<string, unknown> | undefined)?.[key];
 			const value = exampleValue !== undefined && r.next() < opts.exampleRate && isValid(root, extra as Schema, exampleValue) ? exampleValue : sample(root, extra as Schema, r, opts, depth + 1);
@@ -376,6 +454,16 @@ export function toJsonText(value: unknown): string {
 }
 
 export const HUGE_NUMBERS = ["1e308", "1.7976931348623157e308", "-1.7976931348623157e308", "1e-400", "1e400", "-1e400", "4.9e-324", "9".repeat(400), "-0", "0.0000000000000000000000001", "123456789012345678901234567890"];
+
+/** The closest double above (direction 1) or below (-1) a finite n. */
+export function nextDouble(n: number, direction: 1 | -1): number {
+	if (n === 0) return direction * Number.MIN_VALUE;
+	const view = new DataView(new ArrayBuffer(8));
+	view.setFloat64(0, n);
+	const bits = view.getBigUint64(0);
+	view.setBigUint64(0, (n > 0) === (direction > 0) ? bits + 1n : bits - 1n);
+	return view.getFloat64(0);
+}
 
 /** A place in a value, and the schema that applies there. */
 interface Location {
@@ -447,8 +535,10 @@ export const MUTATIONS: Record<string, Mutation> = {
 		const s = loc.schema;
 		if (typeof loc.value !== "number") return null;
 		const options: [number, string][] = [];
-		if (typeof s.minimum === "number") options.push([s.minimum - (r.int(2) ? 1 : 1000), "below minimum"]);
-		if (typeof s.maximum === "number") options.push([s.maximum + (r.int(2) ? 1 : 1e9), "above maximum"]);
+		// Beyond a bound by 1 (or much more), or by the least a double can be where 1 is lost (1.8e308 + 1).
+		const step = (n: number, by: number, direction: 1 | -1) => (n + direction * by !== n ? n + direction * by : nextDouble(n, direction));
+		if (typeof s.minimum === "number") options.push([step(s.minimum, r.int(2) ? 1 : 1000, -1), "below minimum"]);
+		if (typeof s.maximum === "number") options.push([step(s.maximum, r.int(2) ? 1 : 1e9, 1), "above maximum"]);
 		if (s.type === "integer") options.push([loc.value + 0.5, "not an integer"]);
 		if (options.length === 0) return null;
 		const [value, what] = r.pick(options);
@@ -498,6 +588,34 @@ export const MUTATIONS: Record<string, Mutation> = {
 		if (loc.schema.additionalProperties !== false || loc.value === null || typeof loc.value !== "object" || Array.isArray(loc.value)) return null;
 		const name = r.pick(["unexpected", "Records", "extra_field", "constructor", "filters", `x${r.int(1000)}`]);
 		return { value: { ...(loc.value as object), [name]: r.pick([1, "x", null, {}]) }, what: `unknown field '${name}'` };
+	},
+	"too many properties": (r, loc) => {
+		const s = loc.schema;
+		if (typeof s.maxProperties !== "number" || loc.value === null || typeof loc.value !== "object" || Array.isArray(loc.value)) return null;
+		const out = { ...(loc.value as Record<string, unknown>) };
+		const filler = Object.values(out)[0] ?? "x";
+		for (let k = 0; Object.keys(out).length <= s.maxProperties; k++) if (!Object.hasOwn(out, `extra${k}`)) out[`extra${k}`] = structuredClone(filler);
+		return { value: out, what: `${Object.keys(out).length} properties (maxProperties ${s.maxProperties})` };
+	},
+	"property name invalid": (r, loc) => {
+		const names = loc.schema.propertyNames as Schema | undefined;
+		if (names === undefined || loc.value === null || typeof loc.value !== "object" || Array.isArray(loc.value)) return null;
+		const candidates = ["", " ", "\t \n", "__proto__", "a\u0001b", "\u007f", "\u0085", "x".repeat(129), "😀".repeat(129), "\n"].filter((c) => !isValid(null, names, c));
+		if (candidates.length === 0) return null;
+		const name = r.pick(candidates);
+		const value = Object.values(loc.value as object)[0] ?? "x";
+		// Defined, not assigned: a "__proto__" key must be an own property, as JSON.parse makes it.
+		const out = { ...(loc.value as object) };
+		Object.defineProperty(out, name, { value: structuredClone(value), enumerable: true, writable: true, configurable: true });
+		return { value: out, what: `property name ${JSON.stringify(name.slice(0, 20))}` };
+	},
+	"matches not": (r, loc) => {
+		const not = loc.schema.not as Obj | undefined;
+		if (not === undefined) return null;
+		const excluded = Array.isArray(not.enum) ? not.enum : "const" in not ? [not.const] : [];
+		if (excluded.length === 0) return null;
+		const value = r.pick(excluded);
+		return { value: structuredClone(value), what: `${JSON.stringify(value)} (excluded by not)` };
 	},
 	"too few or too many items": (r, loc) => {
 		const s = loc.schema;
