@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import type { ParseArgsConfig } from "node:util";
 import { StreamNameSchema } from "../src/schemas/common";
-import { WRITE_OPERATIONS, type WriteOperation } from "../src/schemas/telemetry";
+import { WRITE_OPERATIONS, type WriteOperation } from "../src/schemas/cloudzero";
 import { batches, SERVICE_MAX_BODY_BYTES, SERVICE_MAX_RECORDS, type Batch } from "./batches";
 import { DEFAULT_RETRY_POLICY, describeError, GaveUpError, requestWithRetry, USER_AGENT } from "./http";
 import { intFlag, secret, UsageError, type Io } from "./main";

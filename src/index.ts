@@ -1,6 +1,6 @@
 import { createApp } from "./app";
 
-export { MetricObject } from "./stream/metric-object";
-export { StreamObject } from "./stream/stream-object";
+export { MetricObject } from "./objects/cloudthread-metrics";
+export { StreamObject } from "./objects/cloudzero-stream";
 
 export default createApp() satisfies ExportedHandler<Env>;

@@ -4,7 +4,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { metricObject } from "../src/stream/metric-protocol";
+import { metricObject } from "../src/objects/cloudthread-metrics-protocol";
 import { expectCreated, ingest, ingestBody, point, send, values, type IngestCreated } from "./cloudthread-helpers";
 import { createToken, expectError, storageSnapshot, uniqueOrg } from "./helpers";
 

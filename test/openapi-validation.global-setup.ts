@@ -5,7 +5,9 @@
 import { createConfig, lintFromString } from "@redocly/openapi-core";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import type { TestProject } from "vitest/node";
+import { readFileSync } from "node:fs";
 import { createApp } from "../src/app";
+import { RATE_LIMITS } from "../src/schemas/config";
 
 export interface OpenApiValidation {
 	document: Record<string, unknown>;
@@ -22,7 +24,21 @@ declare module "vitest" {
 	}
 }
 
+/**
+ * The platform's rate limiting bindings cannot report their settings, so the service states them
+ * in src/schemas/config.ts; the two must agree with wrangler.toml's [[ratelimits]].
+ */
+function checkRateLimitsAgreeWithWranglerToml() {
+	const toml = readFileSync("wrangler.toml", "utf8");
+	const blocks = [...toml.matchAll(/\[\[ratelimits\]\]\s*\nname = "([A-Z_]+)"[^[]*?simple = \{ limit = (\d+), period = (\d+) \}/g)];
+	const inToml = Object.fromEntries(blocks.map(([, name, limit, period]) => [name, { limit: Number(limit), periodSeconds: Number(period) }]));
+	if (JSON.stringify(inToml) !== JSON.stringify(RATE_LIMITS)) {
+		throw new Error(`wrangler.toml [[ratelimits]] ${JSON.stringify(inToml)} differ from RATE_LIMITS in src/schemas/config.ts ${JSON.stringify(RATE_LIMITS)}`);
+	}
+}
+
 export default async function setup(project: TestProject) {
+	checkRateLimitsAgreeWithWranglerToml();
 	// The document route needs no bindings, so the app answers it outside workerd too
 	// (its one-line request log is muted here, as in the suite).
 	const log = console.log;

@@ -1,8 +1,8 @@
 // The OpenAPI document: valid OpenAPI 3.1, exactly the app's routes, and examples that really work.
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { createApp } from "../src/app";
-import { ERROR_CATALOG, ERROR_CODES } from "../src/http/error-catalog";
-import { ErrorResponseSchema } from "../src/http/errors";
+import { ERROR_CATALOG, ERROR_CODES } from "../src/lib/error-catalog";
+import { ErrorResponseSchema } from "../src/schemas/errors";
 import { DOCS_PATH, SCALAR_BUNDLE_PATH } from "../src/routes/docs/docs-page";
 import { OPENAPI_PATH } from "../src/routes/docs/openapi";
 import { api, createToken, expectAccepted, json, uniqueOrg, write, type Op } from "./helpers";

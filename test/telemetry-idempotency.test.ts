@@ -2,7 +2,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { streamObject } from "../src/stream/client";
+import { streamObject } from "../src/objects/cloudzero-stream-protocol";
 import { api, createToken, expectAccepted, expectError, readStream, storageSnapshot, uniqueOrg, write } from "./helpers";
 
 const DAY = "2024-03-01";

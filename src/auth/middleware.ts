@@ -1,9 +1,10 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { ApiError, namedError, NOT_AUTHORIZED_MESSAGE, type NamedError } from "../http/errors";
+import { ApiError, namedError, NOT_AUTHORIZED_MESSAGE, type NamedError } from "../lib/api-error";
 import type { AppEnv } from "../http/app-env";
 import { enforceRateLimit, refuseAuthentication, refuseBlockedClient } from "./rate-limit";
-import { authenticate, secretsEqual, type RevocationCheck, type Scope, type TokenIdentity } from "./tokens";
+import type { Scope, TokenIdentity } from "../schemas/tokens";
+import { authenticate, secretsEqual, type RevocationCheck } from "./tokens";
 
 /** CloudZero sends the raw key in Authorization; many clients add "Bearer ": accept both. */
 export function presentedToken(header: string | undefined): string | null {

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../http/app-env";
-import { ApiError } from "../http/errors";
+import { ApiError } from "../lib/api-error";
+import { configOf, RATE_LIMITS } from "../schemas/config";
 
 /*
  * Both limits use the platform's rate limiting binding (wrangler.toml [[ratelimits]]). What
@@ -46,9 +47,8 @@ function rateLimited(message: string, limit: number, periodSeconds: number, msLe
  * Cloudflare location, approximate). Over the limit: 429 with Retry-After and RateLimit-*.
  */
 export async function enforceRateLimit(c: Context<AppEnv>, tokenId: string): Promise<void> {
-	if (c.env.RATE_LIMITS === "off") return;
-	const limit = Number(c.env.RATE_LIMIT_REQUESTS);
-	const period = Number(c.env.RATE_LIMIT_PERIOD_SECONDS);
+	if (!configOf(c.env).rateLimits) return;
+	const { limit, periodSeconds: period } = RATE_LIMITS.TOKEN_RATE_LIMITER;
 	c.header("RateLimit-Policy", `${limit};w=${period}`);
 	c.header("RateLimit-Limit", String(limit));
 	const { success } = await c.env.TOKEN_RATE_LIMITER.limit({ key: tokenId });
@@ -59,9 +59,7 @@ export async function enforceRateLimit(c: Context<AppEnv>, tokenId: string): Pro
 
 // ---- Failed authentications per client address ------------------------------------------------
 
-/** AUTH_FAILURE_RATE_LIMITER's simple = { limit, period } in wrangler.toml: keep them equal. */
-export const AUTH_FAILURE_LIMIT = 20;
-export const AUTH_FAILURE_PERIOD_SECONDS = 10;
+const { limit: AUTH_FAILURE_LIMIT, periodSeconds: AUTH_FAILURE_PERIOD_SECONDS } = RATE_LIMITS.AUTH_FAILURE_RATE_LIMITER;
 
 /**
  * The client's address: CF-Connecting-IP, which Cloudflare's edge sets on the requests it passes
@@ -123,7 +121,7 @@ function tooManyFailures(msLeft: number): ApiError {
  * exists to save.
  */
 export function refuseBlockedClient(c: Context<AppEnv>): void {
-	if (c.env.RATE_LIMITS === "off") return;
+	if (!configOf(c.env).rateLimits) return;
 	const address = clientAddress(c);
 	if (!address) return;
 	const now = Date.now();
@@ -137,7 +135,7 @@ export function refuseBlockedClient(c: Context<AppEnv>): void {
  * blocks it until its window ends and throws 429.
  */
 export async function refuseAuthentication(c: Context<AppEnv>, refusal: ApiError): Promise<never> {
-	const address = c.env.RATE_LIMITS === "off" ? null : clientAddress(c);
+	const address = !configOf(c.env).rateLimits ? null : clientAddress(c);
 	if (!address) throw refusal;
 	const { success } = await c.env.AUTH_FAILURE_RATE_LIMITER.limit({ key: address });
 	if (success) throw refusal;

@@ -1,23 +1,6 @@
 import { base64Url, sha256Hex } from "../lib/encoding";
-import { isTokenRevoked, recordTokenRevocation } from "../storage/telemetry-store";
-
-/** CloudZero's key scopes: manage records, read, delete whole streams. */
-export const SCOPES = ["write", "read", "delete_stream"] as const;
-export type Scope = (typeof SCOPES)[number];
-
-/** What a request authenticated with a stream token may act as. */
-export interface TokenIdentity {
-	id: string;
-	org: string;
-	scopes: Scope[];
-}
-
-/** A token as the admin API lists it: never the secret, never its hash. */
-export interface TokenRecord extends TokenIdentity {
-	name: string;
-	created_at: string;
-	revoked_at: string | null;
-}
+import type { Scope, TokenIdentity, TokenRecord } from "../schemas/tokens";
+import { isTokenRevoked, recordTokenRevocation } from "../storage/revocations";
 
 // KV layout:
 //   auth:<sha256 of token>  -> TokenIdentity            (the lookup on every request)

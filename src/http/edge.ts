@@ -2,7 +2,8 @@ import type { Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { TrieRouter } from "hono/router/trie-router";
 import type { AppEnv } from "./app-env";
-import { ApiError, errorResponse } from "./errors";
+import { errorResponse } from "./errors";
+import { ApiError } from "../lib/api-error";
 
 /** Path prefixes whose every answer concerns an authenticated caller (stream tokens, the admin token). */
 const AUTHENTICATED_PREFIXES = ["/unit-cost/", "/streams/", "/admin/"];

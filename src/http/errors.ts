@@ -1,64 +1,12 @@
-import { z } from "@hono/zod-openapi";
+// Errors over HTTP: the body and headers an ApiError is answered with, and the OpenAPI response
+// entries that document a route's errors.
 import type { Context } from "hono";
+import { NOT_AUTHORIZED_MESSAGE, type ApiError, type ErrorCode, type ErrorDetail, type NamedError } from "../lib/api-error";
+import { ErrorResponseSchema, type ErrorResponse } from "../schemas/errors";
 import type { AppEnv } from "./app-env";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ERROR_CODES, errorCatalogMarkdown, type ErrorCode, type ErrorStatus } from "./error-catalog";
-
-export type { ErrorCode } from "./error-catalog";
-
-const ErrorCodeSchema = z.enum(ERROR_CODES);
-
-/** One problem with one part of a request, e.g. one record's field. */
-export const ErrorDetailSchema = z
-	.object({
-		code: ErrorCodeSchema.openapi({ description: "One of the service's error codes (see ErrorResponse)", example: "negative_value" }),
-		message: z.string().openapi({ example: "value must not be negative" }),
-		record: z.number().int().optional().openapi({ description: "Index of the offending record in the request's records array", example: 3 }),
-		path: z.string().optional().openapi({ example: "records[3].value" }),
-	})
-	.openapi("ErrorDetail");
-
-/** The one error shape every endpoint answers with. */
-export const ErrorResponseSchema = z
-	.object({
-		error: z.object({
-			code: ErrorCodeSchema.openapi({
-				description: `Machine-readable error code, one of a closed set:\n\n${errorCatalogMarkdown()}`,
-				example: "invalid_schema",
-			}),
-			message: z.string().openapi({ example: "Invalid Schema: 1 record is invalid" }),
-			request_id: z.string().openapi({ example: "3f1c0a52-2a57-4cf3-9d2c-51b5b5b0f9c1" }),
-			details: z.array(ErrorDetailSchema).optional().openapi({ description: "Per-record problems (at most 100 are listed)" }),
-			details_total: z.number().int().optional().openapi({ description: "How many problems were found in all" }),
-		}),
-	})
-	.openapi("ErrorResponse");
-
-export type ErrorDetail = z.infer<typeof ErrorDetailSchema>;
-export type ErrorResponse = z.infer<typeof ErrorResponseSchema>;
 
 /** How many per-record problems one error response lists; the total is always given. */
 export const MAX_LISTED_DETAILS = 100;
-
-/** CloudZero's own wording for a missing or unknown key. */
-export const NOT_AUTHORIZED_MESSAGE = "Not authorized, make sure you're using a valid API key in the header Authorization";
-
-/**
- * An error meant for the client: thrown anywhere, rendered by the app's error handler. The
- * code is one of the catalog's, and the status must be the one the catalog gives it.
- */
-export class ApiError<C extends ErrorCode = ErrorCode> extends Error {
-	constructor(
-		readonly status: ErrorStatus<C> & ContentfulStatusCode,
-		readonly code: C,
-		message: string,
-		readonly details: ErrorDetail[] = [],
-		readonly headers: Record<string, string> = {},
-	) {
-		super(message);
-		this.name = "ApiError";
-	}
-}
 
 export function errorBody(c: Context<AppEnv>, err: ApiError): ErrorResponse {
 	const body: ErrorResponse = {
@@ -76,26 +24,8 @@ export function errorResponse(c: Context<AppEnv>, err: ApiError): Response {
 	return c.json(errorBody(c, err), err.status);
 }
 
-/** An error with its own code and wording, documented in OpenAPI and thrown from the same constant. */
-export interface NamedError<C extends ErrorCode = ErrorCode> {
-	status: ErrorStatus<C> & ContentfulStatusCode;
-	code: C;
-	message: string;
-	description?: string;
-}
-
 /** An error a route can answer with: a status, or a status with the route's own code and wording. */
 export type DocumentedError = number | NamedError;
-
-/** The ApiError to throw for a named error. */
-export function namedError(error: NamedError): ApiError {
-	return new ApiError(error.status, error.code, error.message);
-}
-
-/** The 404 of every endpoint that names a CloudZero stream. */
-export function streamNotFound(stream: string): ApiError {
-	return new ApiError(404, "stream_not_found", `Stream '${stream}' does not exist`);
-}
 
 /** OpenAPI response entries for the errors a route can answer with, each with an example body. */
 export function errorResponses(...errors: DocumentedError[]) {
@@ -109,14 +39,6 @@ export function errorResponses(...errors: DocumentedError[]) {
 		}),
 	);
 }
-
-/** Documents the 409 of write endpoints, so clients know a reused key is not a transient error. */
-export const IDEMPOTENCY_KEY_REUSED = {
-	status: 409 as const,
-	code: "idempotency_key_reused",
-	message: "This Idempotency-Key was already used with a different request in the last 24 hours",
-	description: "The Idempotency-Key was used in the last 24 hours with a different body; nothing was applied",
-} satisfies NamedError;
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
 	400: "Invalid request (see error.code and error.details)",

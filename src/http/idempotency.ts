@@ -1,9 +1,9 @@
 import type { Context } from "hono";
 import { sha256Hex } from "../lib/encoding";
+import { IDEMPOTENCY_KEY } from "../schemas/common";
 import type { AppEnv } from "./app-env";
-import { ApiError } from "./errors";
+import { ApiError } from "../lib/api-error";
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * The request's Idempotency-Key, if any, with a hash of what it asks for: the operation and

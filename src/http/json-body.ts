@@ -1,12 +1,13 @@
 import type { Context } from "hono";
-import { ApiError } from "./errors";
+import { ApiError } from "../lib/api-error";
+import { configOf } from "../schemas/config";
 import type { AppEnv } from "./app-env";
 
 const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /** The largest body a write endpoint accepts (wrangler.toml: MAX_BODY_BYTES). */
 export function maxBodyBytes(env: Env): number {
-	return Number(env.MAX_BODY_BYTES) || 5_000_000;
+	return configOf(env).maxBodyBytes;
 }
 
 /**
@@ -14,7 +15,7 @@ export function maxBodyBytes(env: Env): number {
  * before any record is validated. `noun` is what the API calls its records.
  */
 export function enforceRecordLimit(env: Env, records: unknown, noun: string): void {
-	const maxRecords = Number(env.MAX_RECORDS_PER_REQUEST) || 10_000;
+	const maxRecords = configOf(env).maxRecordsPerRequest;
 	if (Array.isArray(records) && records.length > maxRecords) {
 		throw new ApiError(413, "too_many_records", `A request may carry at most ${maxRecords} ${noun}; this one has ${records.length}. Split it into several requests.`);
 	}

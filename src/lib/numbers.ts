@@ -30,13 +30,18 @@ export function storableNumber(n: number, field: string, source?: string): numbe
 	if (n === 0 && source !== undefined && /[1-9]/.test(source.replace(/[eE].*$/, ""))) {
 		return { code: "value_underflow", error: `${field} ${source.slice(0, 40)} is too small to represent (it would be stored as 0)` };
 	}
-	const rounded = Number.isFinite(n) ? roundToSignificant(n) : n;
-	if (!isStorable(rounded)) return { code: "value_overflow", error: `${field} is beyond the largest value stored, ${MAX_STORED_VALUE}` };
-	return rounded;
+	// Checked before rounding too, so the bound is exactly MAX_STORED_VALUE, as documented.
+	if (!isStorable(n)) return { code: "value_overflow", error: `${field} is beyond the largest value stored, ${MAX_STORED_VALUE}` };
+	return roundToSignificant(n);
 }
 
 /** The sum of two stored values, rounded, or null when it could not be stored. */
 export function finiteSum(a: number, b: number): number | null {
 	const sum = a + b;
 	return isStorable(sum) ? roundToSignificant(sum) : null;
+}
+
+/** A stored value as the API shows it: a string of at most 15 significant digits (0.1 × 10 reads "1"). */
+export function formatValue(value: number): string {
+	return String(roundToSignificant(value));
 }

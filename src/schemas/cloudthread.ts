@@ -1,10 +1,10 @@
 // Cloudthread-compatible custom data: POST /streams/ingest and the read-back under /streams/metrics.
-import { z } from "@hono/zod-openapi";
-import type { ErrorCode } from "../http/error-catalog";
+import { z } from "./zod";
+import type { ErrorCode } from "../lib/error-catalog";
 import { sha256Hex } from "../lib/encoding";
 import { DaySchema, DOT_SEGMENTS, filterParamDocumentation, EARLIEST_EPOCH_MS, NOT_DOT_SEGMENT_SCHEMA, fail, utcEpochMs, wellFormed, withoutProtoKey } from "./common";
-import { storableNumber } from "../lib/numbers";
-import { MAX_FUTURE_MS } from "./telemetry";
+import { MAX_STORED_VALUE, storableNumber } from "../lib/numbers";
+import { MAX_FUTURE_MS } from "./cloudzero";
 
 export const AGG_FUNCS = ["Sum", "Average", "Maximum", "Minimum"] as const;
 export type AggFunc = (typeof AGG_FUNCS)[number];
@@ -123,13 +123,25 @@ export const MetricNameSchema = wellFormed(
 	example: "active_users",
 });
 
+// The OpenAPI shape of the four accepted forms (parseHourTimestamp decides, with its own codes).
+const HOUR_TIMESTAMP_PATTERN = String.raw`^\s*(?:\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?|\d{14})\s*$`;
+const SIGNED_NUMBER_PATTERN = String.raw`^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$`;
+
 const HourTimestampSchema = z
-	.union([z.number(), z.string()], {
+	// The bounds and patterns are documentation: the transform checks them, with its own codes.
+	.union(
+		[
+			z.number().openapi({ multipleOf: 3600, minimum: EARLIEST_EPOCH_MS / 1000, exclusiveMaximum: EPOCH_MILLISECONDS_HINT }),
+			z.string().openapi({ pattern: HOUR_TIMESTAMP_PATTERN }),
+		],
+		{
 		error: (iss) =>
 			iss.input === undefined ? "timestamp is required" : "timestamp must be a date-time string or epoch seconds as a number",
-	})
+		},
+	)
 	.openapi({
-		description: "On the hour: '2022-10-01 00:00:00', ISO 8601 with 'T' and optional offset, 'yyyyMMddHHmmss' or epoch seconds (number)",
+		description:
+			"On the hour once converted to UTC: '2022-10-01 00:00:00', ISO 8601 with 'T' and an optional offset within ±14:00, 'yyyyMMddHHmmss' (UTC) or epoch seconds as a number; from 1900-01-01T00:00:00Z to 24 hours ahead.",
 		example: "2022-10-01 00:00:00",
 	})
 	.transform((input, ctx) => {
@@ -138,18 +150,24 @@ const HourTimestampSchema = z
 	});
 
 const MetricValueSchema = z
-	.union([z.number(), z.string()], {
+	.union([z.number().openapi({ minimum: -MAX_STORED_VALUE, maximum: MAX_STORED_VALUE }), z.string().openapi({ pattern: SIGNED_NUMBER_PATTERN })], {
 		error: (iss) => (iss.input === undefined ? "metric_value is required" : "metric_value must be a number or a numeric string"),
 	})
 	.openapi({
 		description:
-			"Float or numeric string; negative values allowed; rounded to 15 significant digits. Values that overflow (beyond about ±1.79769313486232e308) or underflow (non-zero but too small to represent) are refused, and so is a write whose daily Sum or Average would not be a finite number.",
+			"Float or numeric string; negative values allowed; rounded to 15 significant digits. Refused: values beyond ±1.79769313486231e308 (value_overflow), non-zero values too small for a double such as 1e-400 (value_underflow), and a write whose daily Sum would overflow.",
 		example: 3.14,
 	})
 	.transform((input, ctx) => {
 		const parsed = parseMetricValue(input);
 		return typeof parsed === "number" ? parsed : fail(ctx, parsed.code, parsed.error);
 	});
+
+// JSON Schema keywords the OpenAPI typings of zod-openapi (3.0-era) do not list; 3.1 has them.
+const CUSTOM_DIMENSIONS_JSON_SCHEMA: object = {
+	maxProperties: MAX_CUSTOM_DIMENSIONS,
+	propertyNames: { type: "string", minLength: 1, maxLength: MAX_DIMENSION_KEY_LENGTH, not: { const: "__proto__" } },
+};
 
 const CustomDimensionsSchema = withoutProtoKey(
 	z
@@ -173,7 +191,11 @@ const CustomDimensionsSchema = withoutProtoKey(
 			message: `at most ${MAX_CUSTOM_DIMENSIONS} custom_dimensions are allowed`,
 			params: { code: "too_many_dimensions" },
 		}),
-).openapi({ description: `Up to ${MAX_CUSTOM_DIMENSIONS} string key/value pairs`, example: { team: "growth", env: "prod" } });
+).openapi({
+	description: `Up to ${MAX_CUSTOM_DIMENSIONS} string key/value pairs; keys 1 to ${MAX_DIMENSION_KEY_LENGTH} characters, values at most ${MAX_DIMENSION_VALUE_LENGTH}`,
+	...CUSTOM_DIMENSIONS_JSON_SCHEMA,
+	example: { team: "growth", env: "prod" },
+});
 
 export const IngestRecordSchema = z
 	.strictObject({

@@ -1,5 +1,5 @@
-import { z } from "@hono/zod-openapi";
-import type { ErrorCode } from "../http/error-catalog";
+import { z } from "./zod";
+import type { ErrorCode } from "../lib/error-catalog";
 
 /**
  * "." and ".." cannot be addressed in a URL: clients and runtimes resolve them as dot segments
@@ -46,6 +46,9 @@ export function isValidDay(day: string): boolean {
 	return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 }
 
+/** An Idempotency-Key: 1 to 255 printable ASCII characters, no spaces. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
 /** Documents the Idempotency-Key header of write endpoints (checked by the handler). */
 export const IdempotencyHeadersSchema = z.object({
 	"idempotency-key": z
@@ -53,7 +56,8 @@ export const IdempotencyHeadersSchema = z.object({
 		.optional()
 		.openapi({
 			description:
-				"Makes a retry safe: the same key with the same body within 24 hours returns the first response and applies nothing; with a different body, 409.",
+				"Makes a retry safe: the same key with the same body within 24 hours returns the first response and applies nothing; with a different body, 409. 1 to 255 printable ASCII characters, no spaces.",
+			pattern: IDEMPOTENCY_KEY.source,
 			example: "backfill-2024-01-batch-0007",
 		}),
 });
@@ -143,6 +147,7 @@ export const FILTER_SYNTAX_DESCRIPTION =
 export function filterParamDocumentation(example: Record<string, string>): object {
 	return {
 		param: { name: "dim", in: "query", style: "deepObject", explode: true },
+		propertyNames: { minLength: 1 },
 		description: FILTER_SYNTAX_DESCRIPTION,
 		example,
 	};

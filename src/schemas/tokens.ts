@@ -1,6 +1,23 @@
-import { z } from "@hono/zod-openapi";
-import { SCOPES } from "../auth/tokens";
+import { z } from "./zod";
 import { OrgSchema, wellFormed } from "./common";
+
+/** CloudZero's key scopes: manage records, read, delete whole streams. */
+export const SCOPES = ["write", "read", "delete_stream"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** What a request authenticated with a stream token may act as. */
+export interface TokenIdentity {
+	id: string;
+	org: string;
+	scopes: Scope[];
+}
+
+/** A token as the admin API lists it: never the secret, never its hash. */
+export interface TokenRecord extends TokenIdentity {
+	name: string;
+	created_at: string;
+	revoked_at: string | null;
+}
 
 export const ScopeSchema = z.enum(SCOPES).openapi({ description: "write: sum/replace/delete records; read: read streams; delete_stream: delete whole streams" });
 

@@ -1,6 +1,6 @@
-import type { z } from "@hono/zod-openapi";
-import { isErrorCode, type ErrorCode } from "../http/error-catalog";
-import { ApiError, type ErrorDetail } from "../http/errors";
+import type { z } from "./zod";
+import { isErrorCode, type ErrorCode } from "../lib/error-catalog";
+import { ApiError, type ErrorDetail } from "../lib/api-error";
 
 /** A 400 listing every problem, with the shared code and headline when they agree. */
 export function validationError(details: ErrorDetail[]): ApiError {

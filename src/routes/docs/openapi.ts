@@ -48,7 +48,7 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
 	// Routes are all registered before the first request, so the document is built once per isolate.
 	let document: OpenAPIDocument | undefined;
 	const buildDocument = () =>
-		withoutRouteOnlyFields(app.getOpenAPI31Document({
+		app.getOpenAPI31Document({
 			openapi: "3.1.0",
 			info: { title: "Meterline", version, description: DESCRIPTION },
 			tags: [
@@ -56,7 +56,7 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
 				{ name: "Cloudthread custom data", description: "Ingest hourly custom data points and read their daily rollups (Cloudthread-compatible)" },
 				{ name: "Admin", description: "Stream tokens, behind the deployment's ADMIN_TOKEN" },
 			],
-		}));
+		});
 
 	// Not listed in the document itself: it is no API operation.
 	app.get(OPENAPI_PATH, (c) => {
@@ -64,17 +64,4 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
 		// The server is wherever this document was fetched from, so "try it" calls the same deployment.
 		return c.json({ ...document, servers: [{ url: new URL(c.req.url).origin }] }, 200);
 	});
-}
-
-/**
- * Routes whose body the handler parses itself are documented with registerPath(route), which
- * copies the route's Hono-only `middleware` into the operation; OpenAPI allows no such field.
- */
-function withoutRouteOnlyFields(document: OpenAPIDocument): OpenAPIDocument {
-	for (const item of Object.values(document.paths ?? {})) {
-		for (const operation of Object.values(item)) {
-			if (operation && typeof operation === "object" && "middleware" in operation) delete operation.middleware;
-		}
-	}
-	return document;
 }

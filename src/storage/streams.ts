@@ -1,7 +1,7 @@
-// All SQL of the service. Statements are parameterized; record data travels as one JSON
-// parameter per statement and is unpacked with json_each, so a 10,000-record request is a
-// handful of statements in one transaction rather than 10,000 round trips.
-import type { ValueRow } from "../schemas/telemetry";
+// CloudZero streams, their series and daily values (migrations 0001 and 0006). Statements are
+// parameterized; rows travel as JSON parameters (see json-params.ts).
+import type { ValueRow } from "../schemas/cloudzero";
+import { jsonChunks, MAX_JSON_PARAM_CHARS } from "./json-params";
 
 export interface StreamRow {
 	id: number;
@@ -22,52 +22,6 @@ export interface ValueReadRow {
 	series_key: string;
 	value: number;
 }
-
-// D1 allows 2 MB per string value; chunks stay well below it.
-const MAX_JSON_PARAM_CHARS = 400_000;
-
-/** Splits rows into JSON arrays no longer than the per-parameter budget. */
-export function jsonChunks(rows: unknown[]): string[] {
-	const chunks: string[] = [];
-	let current: string[] = [];
-	let size = 2;
-	for (const row of rows) {
-		const json = JSON.stringify(row);
-		if (current.length > 0 && size + json.length + 1 > MAX_JSON_PARAM_CHARS) {
-			chunks.push(`[${current.join(",")}]`);
-			current = [];
-			size = 2;
-		}
-		current.push(json);
-		size += json.length + 1;
-	}
-	if (current.length > 0) chunks.push(`[${current.join(",")}]`);
-	return chunks;
-}
-
-// ---- tokens ---------------------------------------------------------------------------
-
-export async function isTokenRevoked(db: D1Database, tokenHash: string): Promise<boolean> {
-	return (await db.prepare("SELECT 1 FROM token_revocations WHERE token_hash = ?").bind(tokenHash).first()) !== null;
-}
-
-export async function isTokenIdRevoked(db: D1Database, tokenId: string): Promise<boolean> {
-	return (await db.prepare("SELECT 1 FROM token_revocations WHERE token_id = ?").bind(tokenId).first()) !== null;
-}
-
-/** True for the error of a write batch whose ingest_log insert was refused because its token is revoked (migration 0005). */
-export function isRevokedTokenError(err: unknown): boolean {
-	return String(err).includes("meterline_token_revoked");
-}
-
-export async function recordTokenRevocation(db: D1Database, tokenId: string, tokenHash: string, revokedAt: string): Promise<void> {
-	await db
-		.prepare("INSERT INTO token_revocations (token_id, token_hash, revoked_at) VALUES (?, ?, ?) ON CONFLICT (token_id) DO NOTHING")
-		.bind(tokenId, tokenHash, revokedAt)
-		.run();
-}
-
-// ---- streams --------------------------------------------------------------------------
 
 type RawStream = Omit<StreamRow, "dimension_keys"> & { dimension_keys: string };
 const parseStream = <T extends RawStream>(row: T) => ({ ...row, dimension_keys: JSON.parse(row.dimension_keys) as string[] });
@@ -110,8 +64,6 @@ export async function streamHasData(db: D1Database, streamId: number): Promise<b
 export function markStreamDeleted(db: D1Database, streamId: number, now: string): D1PreparedStatement {
 	return db.prepare("UPDATE streams SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL").bind(now, streamId);
 }
-
-// ---- writes ---------------------------------------------------------------------------
 
 // The stream is looked up by name inside each statement so the same statements work in the
 // batch that creates it.
@@ -201,11 +153,6 @@ export function decodeValueChunks(chunks: ValueChunk[]): ValueRow[] {
 	});
 }
 
-/** True for the error of a batch that would have stored a value beyond MAX_STORED_VALUE (migration 0006). */
-export function isValueOverflowError(err: unknown): boolean {
-	return String(err).includes("meterline_value_overflow");
-}
-
 /** The live series of a stream that hold a value on any of the given days. */
 export async function seriesOnDays(db: D1Database, streamId: number, days: string[]): Promise<ValueReadRow[]> {
 	const { results } = await db
@@ -239,8 +186,6 @@ export function softDeleteStatements(
 	return jsonChunks(targets).flatMap((json) => [archive.bind(streamId, json, now, requestId), remove.bind(streamId, json)]);
 }
 
-// ---- reads ----------------------------------------------------------------------------
-
 export async function seriesOfStream(db: D1Database, streamId: number): Promise<Array<{ id: number; series_key: string }>> {
 	const { results } = await db.prepare("SELECT id, series_key FROM series WHERE stream_id = ?").bind(streamId).all<{ id: number; series_key: string }>();
 	return results;
@@ -272,125 +217,5 @@ export async function readValues(db: D1Database, q: ValueQuery): Promise<ValueRe
 		)
 		.bind(q.streamId, q.startDay, q.endDay, q.seriesIds ? JSON.stringify(q.seriesIds) : null, afterDay, afterSeries, q.limit)
 		.all<ValueReadRow>();
-	return results;
-}
-
-// ---- ingest log and idempotency keys ------------------------------------------------------
-
-/** One ingest_log row of an accepted write: the stream (or Cloudthread metric) it wrote to. */
-export interface IngestLogTarget {
-	stream: string;
-	operation: string;
-	recordCount: number;
-}
-
-export interface IngestLogEntry {
-	requestId: string;
-	org: string;
-	tokenId: string;
-	createdAt: string;
-	/** One row each; a CloudZero write has one target, a Cloudthread ingest one per metric. */
-	targets: IngestLogTarget[];
-	idempotency?: { key: string; requestHash: string; response: string };
-}
-
-/**
- * The log rows of an accepted write; they go into the same batch as the write itself. Every
- * row carries the idempotency key and request hash; the response, which can be large, is
- * kept once, on the first target's row.
- */
-export function ingestLogStatements(db: D1Database, e: IngestLogEntry): D1PreparedStatement[] {
-	const insert = db.prepare(
-		`INSERT INTO ingest_log (request_id, org_id, stream, operation, token_id, record_count, created_at, idempotency_key, request_hash, response)
-		SELECT ?1, ?2, t.value ->> 0, t.value ->> 1, ?3, t.value ->> 2, ?4, ?5, ?6, CASE WHEN t.key = 0 THEN ?7 END
-		FROM json_each(?8) t`,
-	);
-	const rows = e.targets.map((t) => [t.stream, t.operation, t.recordCount]);
-	return jsonChunks(rows).map((json, chunk) =>
-		insert.bind(
-			e.requestId,
-			e.org,
-			e.tokenId,
-			e.createdAt,
-			e.idempotency?.key ?? null,
-			e.idempotency?.requestHash ?? null,
-			chunk === 0 ? (e.idempotency?.response ?? null) : null,
-			json,
-		),
-	);
-}
-
-export interface IdempotentWrite {
-	stream: string;
-	request_hash: string;
-	response: string | null;
-}
-
-/** What was recorded under an idempotency key for any of the given streams since the given time. */
-export async function findIdempotentWrites(db: D1Database, org: string, streams: string[], key: string, since: string): Promise<IdempotentWrite[]> {
-	const select = db.prepare(
-		`SELECT stream, request_hash, response FROM ingest_log
-		WHERE org_id = ?1 AND stream IN (SELECT value FROM json_each(?2)) AND idempotency_key = ?3 AND created_at >= ?4
-		ORDER BY id`,
-	);
-	const chunks = jsonChunks(streams).map((json) => select.bind(org, json, key, since));
-	if (chunks.length === 1) return (await chunks[0].all<IdempotentWrite>()).results;
-	return (await db.batch<IdempotentWrite>(chunks)).flatMap((r) => r.results);
-}
-
-/**
- * Frees a key whose 24 hours are over but which the expiry alarm has not cleared yet, so that
- * reusing it does not collide with the unique index. Runs first in the batch that reuses it.
- */
-export function releaseExpiredIdempotencyKeys(db: D1Database, org: string, streams: string[], key: string, since: string): D1PreparedStatement[] {
-	const release = db.prepare(
-		`UPDATE ingest_log SET idempotency_key = NULL, request_hash = NULL, response = NULL
-		WHERE org_id = ?1 AND stream IN (SELECT value FROM json_each(?2)) AND idempotency_key = ?3 AND created_at < ?4`,
-	);
-	return jsonChunks(streams).map((json) => release.bind(org, json, key, since));
-}
-
-/**
- * Forgets the idempotency keys recorded before the given time for the streams between
- * firstStream and lastStream (inclusive); returns when the oldest remaining one was recorded.
- */
-export async function expireIdempotencyKeys(
-	db: D1Database,
-	scope: { org: string; firstStream: string; lastStream: string },
-	before: string,
-): Promise<string | null> {
-	const [, oldest] = await db.batch<{ created_at: string }>([
-		db
-			.prepare(
-				`UPDATE ingest_log SET idempotency_key = NULL, request_hash = NULL, response = NULL
-				WHERE org_id = ?1 AND stream BETWEEN ?2 AND ?3 AND idempotency_key IS NOT NULL AND created_at < ?4`,
-			)
-			.bind(scope.org, scope.firstStream, scope.lastStream, before),
-		db
-			.prepare("SELECT MIN(created_at) AS created_at FROM ingest_log WHERE org_id = ?1 AND stream BETWEEN ?2 AND ?3 AND idempotency_key IS NOT NULL")
-			.bind(scope.org, scope.firstStream, scope.lastStream),
-	]);
-	return oldest.results[0]?.created_at ?? null;
-}
-
-export interface IngestLogRow {
-	id: number;
-	request_id: string;
-	operation: string;
-	token_id: string;
-	record_count: number;
-	created_at: string;
-	idempotency_key: string | null;
-}
-
-/** A stream's ingest log, newest first, before the given row id. */
-export async function readIngestLog(db: D1Database, org: string, stream: string, beforeId: number, limit: number): Promise<IngestLogRow[]> {
-	const { results } = await db
-		.prepare(
-			`SELECT id, request_id, operation, token_id, record_count, created_at, idempotency_key
-			FROM ingest_log WHERE org_id = ? AND stream = ? AND id < ? ORDER BY id DESC LIMIT ?`,
-		)
-		.bind(org, stream, beforeId, limit)
-		.all<IngestLogRow>();
 	return results;
 }

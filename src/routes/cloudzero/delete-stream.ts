@@ -1,12 +1,15 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { errorResponses, IDEMPOTENCY_KEY_REUSED } from "../../http/errors";
+import { withOwnBody } from "../../http/own-body-route";
+import { errorResponses } from "../../http/errors";
+import { IDEMPOTENCY_KEY_REUSED } from "../../lib/api-error";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { readJsonBody } from "../../http/json-body";
 import { IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
 import { parseOrThrow } from "../../schemas/validation";
-import { failureToError, streamObject } from "../../stream/client";
+import { streamObject } from "../../objects/cloudzero-stream-protocol";
+import { failureToError } from "../../objects/outcome";
 
 const BodySchema = z
 	.strictObject({ force: z.boolean().default(false).openapi({ description: "Delete even if the stream has data" }) })
@@ -42,9 +45,7 @@ const route = createRoute({
 });
 
 export function registerStreamDelete(app: OpenAPIHono<AppEnv>) {
-	const { body: _documentedOnly, ...request } = route.request;
-	app.openAPIRegistry.registerPath(route);
-	app.openapi({ ...route, request, hide: true }, async (c) => {
+	app.openapi(withOwnBody(app, route), async (c) => {
 		const { name } = c.req.valid("param");
 		c.set("logFields", { stream: name, operation: "delete_stream" });
 		const body = await readJsonBody(c, 10_000, { optional: true });

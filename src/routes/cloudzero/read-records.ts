@@ -1,11 +1,12 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { ApiError, errorResponses } from "../../http/errors";
-import { dayRange, dimensionFilters } from "../../http/read-query";
-import { csvLine, decodeCursor, encodeCursor, formatValue } from "../../lib/values";
+import { errorResponses } from "../../http/errors";
+import { streamNotFound } from "../../lib/api-error";
+import { csvPage, cursorPosition, dayRange, dimensionFilters, isTuple, pageOf } from "../../http/reads";
+import { formatValue } from "../../lib/numbers";
 import { DaySchema, FILTER_SYNTAX_DESCRIPTION, filterParamDocumentation, StreamParamsSchema } from "../../schemas/common";
-import { findLiveStream, readValues, seriesOfStream } from "../../storage/telemetry-store";
+import { findLiveStream, readValues, seriesOfStream } from "../../storage/streams";
 
 /** Page size ceiling: a year of 200 series (73,000 rows) fits in two pages. */
 export const MAX_READ_LIMIT = 50_000;
@@ -59,36 +60,25 @@ export function registerMetricRead(app: OpenAPIHono<AppEnv>) {
 		const { name } = c.req.valid("param");
 		const query = c.req.valid("query");
 		const stream = await findLiveStream(c.env.DB, c.get("token").org, name);
-		if (!stream) throw new ApiError(404, "stream_not_found", `Stream '${name}' does not exist`);
+		if (!stream) throw streamNotFound(name);
 
 		const [startDay, endDay] = dayRange(query.start_date, query.end_date);
-		let after: [string, number] | null = null;
-		if (query.cursor !== undefined) {
-			const decoded = decodeCursor(query.cursor);
-			if (!Array.isArray(decoded) || typeof decoded[0] !== "string" || !Number.isInteger(decoded[1])) {
-				throw new ApiError(400, "invalid_cursor", "cursor is not one this service returned");
-			}
-			after = decoded as [string, number];
-		}
+		const after = cursorPosition(query.cursor, isTuple<[string, number]>("string", "integer"));
 
 		const seriesIds = await filteredSeries(c.env.DB, stream.id, stream.dimension_keys, c.req.queries());
 		const rows =
 			seriesIds?.length === 0
 				? []
 				: await readValues(c.env.DB, { streamId: stream.id, startDay, endDay, seriesIds, after, limit: query.limit + 1 });
-		const page = rows.slice(0, query.limit);
-		const last = page[page.length - 1];
-		const nextCursor = rows.length > query.limit ? encodeCursor([last.day, last.series_id]) : null;
+		const { page, nextCursor } = pageOf(rows, query.limit, (last) => [last.day, last.series_id]);
 
 		if (query.format === "csv") {
 			const keys = stream.dimension_keys;
-			let csv = csvLine(["timestamp", "value", ...keys]);
-			for (const row of page) {
+			const lines = page.map((row) => {
 				const dims = JSON.parse(row.series_key) as Record<string, string>;
-				csv += csvLine([row.day, formatValue(row.value), ...keys.map((k) => dims[k] ?? "")]);
-			}
-			if (nextCursor) c.header("X-Next-Cursor", nextCursor);
-			return c.body(csv, 200, { "Content-Type": "text/csv; charset=utf-8" });
+				return [row.day, formatValue(row.value), ...keys.map((k) => dims[k] ?? "")];
+			});
+			return csvPage(c, ["timestamp", "value", ...keys], lines, nextCursor);
 		}
 		const hasDimensions = stream.dimension_keys.length > 0;
 		const records = page.map((row) => ({

@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
-import { listStreams } from "../../storage/telemetry-store";
+import { listStreams } from "../../storage/streams";
 
 const StreamInfoSchema = z
 	.object({

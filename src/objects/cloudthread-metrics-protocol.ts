@@ -1,7 +1,7 @@
 // What the Worker sends to a Cloudthread metric object and what it answers (over RPC).
 import type { AggFunc, IngestCreated } from "../schemas/cloudthread";
-import type { IngestWrite } from "../storage/metric-store";
-import type { StreamFailure, StreamSuccess } from "./protocol";
+import type { IngestWrite } from "../storage/custom-metrics";
+import type { StreamFailure, StreamSuccess } from "./outcome";
 import type { KeyScope, LedgerCall } from "./write-ledger";
 
 /** A validated ingest request, with the response to send (and record) if it is applied. */

@@ -1,10 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
-import type { ErrorDetail } from "../http/errors";
+import type { ErrorDetail } from "../lib/api-error";
 import { isStorable, MAX_STORED_VALUE } from "../lib/numbers";
-import { summarizeDetails } from "../schemas/validation";
-import { hourlyPointsOnRecordDays, ingestStatements, recordDaysOf } from "../storage/metric-store";
-import type { StreamFailure } from "./protocol";
-import { metricKeyScope, metricStreamName, type IngestCommand, type IngestResult } from "./metric-protocol";
+import { hourlyPointsOnRecordDays, ingestStatements, recordDaysOf } from "../storage/custom-metrics";
+import { invalid, type StreamFailure } from "./outcome";
+import { metricKeyScope, metricStreamName, type IngestCommand, type IngestResult } from "./cloudthread-metrics-protocol";
 import { WriteLedger } from "./write-ledger";
 
 /**
@@ -54,8 +53,7 @@ export class MetricObject extends DurableObject<Env> {
 				record: dataPoint,
 				path: `data[${dataPoint}].metric_value`,
 			}));
-		const problems = details.length > 0 ? details : [{ code: "value_overflow" as const, message: `a daily Sum would be beyond ${MAX_STORED_VALUE}` }];
-		return { ok: false, status: 400, ...summarizeDetails(problems), details: problems };
+		return invalid(details.length > 0 ? details : [{ code: "value_overflow", message: `a daily Sum would be beyond ${MAX_STORED_VALUE}` }]);
 	}
 
 	/** Expires this object's idempotency keys once their 24 hours are over. */

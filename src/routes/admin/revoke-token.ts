@@ -2,7 +2,8 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { ADMIN_DISABLED, ADMIN_FORBIDDEN, requireAdmin } from "../../auth/middleware";
 import { revokeToken } from "../../auth/tokens";
 import type { AppEnv } from "../../http/app-env";
-import { ApiError, errorResponses } from "../../http/errors";
+import { errorResponses } from "../../http/errors";
+import { ApiError } from "../../lib/api-error";
 import { TokenInfoSchema } from "../../schemas/tokens";
 
 const route = createRoute({

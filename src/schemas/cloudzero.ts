@@ -1,5 +1,5 @@
-import { z } from "@hono/zod-openapi";
-import type { ErrorCode } from "../http/error-catalog";
+import { z } from "./zod";
+import type { ErrorCode } from "../lib/error-catalog";
 import { MAX_STORED_VALUE, storableNumber } from "../lib/numbers";
 import { fail, utcEpochMs, wellFormed, withoutProtoKey } from "./common";
 

@@ -1,13 +1,14 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { ApiError, errorResponses } from "../../http/errors";
-import { dayRange, dimensionFilters } from "../../http/read-query";
+import { errorResponses } from "../../http/errors";
+import { ApiError } from "../../lib/api-error";
+import { csvPage, cursorPosition, dayRange, dimensionFilters, isTuple, pageOf } from "../../http/reads";
 import { FILTER_SYNTAX_DESCRIPTION } from "../../schemas/common";
-import { csvLine, decodeCursor, encodeCursor, formatValue } from "../../lib/values";
+import { formatValue } from "../../lib/numbers";
 import { MetricNameParamsSchema, MetricPointsQuerySchema, MetricPointsSchema } from "../../schemas/cloudthread";
-import { findMetric, readMetricPoints } from "../../storage/metric-store";
-import { metricStreamName } from "../../stream/metric-protocol";
+import { findMetric, readMetricPoints } from "../../storage/custom-metrics";
+import { metricStreamName } from "../../objects/cloudthread-metrics-protocol";
 
 // `dim[...]` parameters are the filters, read by dimensionFilters; `dim` alone is no option.
 const QUERY_OPTIONS = new Set(Object.keys(MetricPointsQuerySchema.shape).filter((key) => key !== "dim"));
@@ -43,14 +44,8 @@ export function registerCustomMetricRead(app: OpenAPIHono<AppEnv>) {
 		const [startDay, endDay] = dayRange(query.start_date, query.end_date);
 		// The cursor names its granularity: a day cursor means nothing among hours.
 		const kind = query.granularity === "day" ? "d" : "h";
-		let after: [string, string] | null = null;
-		if (query.cursor !== undefined) {
-			const decoded = decodeCursor(query.cursor);
-			if (!Array.isArray(decoded) || decoded.length !== 3 || decoded[0] !== kind || typeof decoded[1] !== "string" || typeof decoded[2] !== "string") {
-				throw new ApiError(400, "invalid_cursor", "cursor is not one this service returned for this granularity");
-			}
-			after = [decoded[1], decoded[2]];
-		}
+		const position = cursorPosition(query.cursor, isTuple<[string, string, string]>({ literal: kind }, "string", "string"), " for this granularity");
+		const after: [string, string] | null = position && [position[1], position[2]];
 
 		const filters = dimensionFilters(c.req.queries(), QUERY_OPTIONS, metric.dimension_keys, "custom dimension of this metric");
 		const rows = await readMetricPoints(c.env.DB, {
@@ -62,20 +57,16 @@ export function registerCustomMetricRead(app: OpenAPIHono<AppEnv>) {
 			after,
 			limit: query.limit + 1,
 		});
-		const page = rows.slice(0, query.limit);
-		const last = page[page.length - 1];
-		const nextCursor = rows.length > query.limit ? encodeCursor([kind, last.timestamp, last.record_id]) : null;
+		const { page, nextCursor } = pageOf(rows, query.limit, (last) => [kind, last.timestamp, last.record_id]);
 
 		if (query.format === "csv") {
 			const keys = metric.dimension_keys;
 			const daily = query.granularity === "day";
-			let csv = csvLine(["timestamp", "record_id", "metric_value", ...(daily ? ["hours"] : []), ...keys]);
-			for (const row of page) {
+			const lines = page.map((row) => {
 				const dims = JSON.parse(row.dimensions) as Record<string, string>;
-				csv += csvLine([row.timestamp, row.record_id, formatValue(row.value), ...(daily ? [String(row.hours)] : []), ...keys.map((k) => dims[k] ?? "")]);
-			}
-			if (nextCursor) c.header("X-Next-Cursor", nextCursor);
-			return c.body(csv, 200, { "Content-Type": "text/csv; charset=utf-8" });
+				return [row.timestamp, row.record_id, formatValue(row.value), ...(daily ? [String(row.hours)] : []), ...keys.map((k) => dims[k] ?? "")];
+			});
+			return csvPage(c, ["timestamp", "record_id", "metric_value", ...(daily ? ["hours"] : []), ...keys], lines, nextCursor);
 		}
 		return c.json(
 			{

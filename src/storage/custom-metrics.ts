@@ -1,7 +1,7 @@
-// SQL for the Cloudthread-compatible custom metrics. As in telemetry-store.ts, statements are
+// SQL for the Cloudthread-compatible custom metrics. As everywhere in storage/, statements are
 // parameterized and record data travels as JSON parameters unpacked with json_each.
 import type { AggFunc } from "../schemas/cloudthread";
-import { jsonChunks } from "./telemetry-store";
+import { jsonChunks } from "./json-params";
 
 /**
  * A validated ingest request of one organization and aggregation function, ready to apply in

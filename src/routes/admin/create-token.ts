@@ -2,6 +2,7 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { ADMIN_DISABLED, ADMIN_FORBIDDEN, requireAdmin } from "../../auth/middleware";
 import { createToken } from "../../auth/tokens";
 import type { AppEnv } from "../../http/app-env";
+import { withOwnBody } from "../../http/own-body-route";
 import { errorResponses } from "../../http/errors";
 import { readJsonBody } from "../../http/json-body";
 import { CreatedTokenSchema, CreateTokenBodySchema } from "../../schemas/tokens";
@@ -23,9 +24,7 @@ const route = createRoute({
 });
 
 export function registerTokensCreate(app: OpenAPIHono<AppEnv>) {
-	const { body: _documentedOnly, ...request } = route.request;
-	app.openAPIRegistry.registerPath(route);
-	app.openapi({ ...route, request, hide: true }, async (c) => {
+	app.openapi(withOwnBody(app, route), async (c) => {
 		const input = parseOrThrow(CreateTokenBodySchema, (await readJsonBody(c, 10_000)).json);
 		const { token, record } = await createToken(c.env.TOKENS, input);
 		return c.json({ ...record, token }, 201);

@@ -3,7 +3,9 @@ import type { Context } from "hono";
 import { authorizeToken } from "../../auth/middleware";
 import { refuseBlockedClient } from "../../auth/rate-limit";
 import type { AppEnv } from "../../http/app-env";
-import { ApiError, errorResponses, IDEMPOTENCY_KEY_REUSED, namedError, type NamedError } from "../../http/errors";
+import { withOwnBody } from "../../http/own-body-route";
+import { errorResponses } from "../../http/errors";
+import { ApiError, IDEMPOTENCY_KEY_REUSED, namedError, type NamedError } from "../../lib/api-error";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { enforceRecordLimit, maxBodyBytes, readJsonBody } from "../../http/json-body";
 import {
@@ -16,9 +18,9 @@ import {
 import { canonicalDimensions, IdempotencyHeadersSchema } from "../../schemas/common";
 import { INGEST_BODY_EXAMPLES } from "../../schemas/cloudthread-examples";
 import { parseOrThrow } from "../../schemas/validation";
-import type { IngestWrite } from "../../storage/metric-store";
-import { failureToError } from "../../stream/client";
-import { metricObject, metricStreamName } from "../../stream/metric-protocol";
+import type { IngestWrite } from "../../storage/custom-metrics";
+import { failureToError } from "../../objects/outcome";
+import { metricObject, metricStreamName } from "../../objects/cloudthread-metrics-protocol";
 
 const OPERATION = "ingest";
 
@@ -55,9 +57,7 @@ const route = createRoute({
 });
 
 export function registerCloudthreadIngest(app: OpenAPIHono<AppEnv>) {
-	const { body: _documentedOnly, ...request } = route.request;
-	app.openAPIRegistry.registerPath(route);
-	app.openapi({ ...route, request, hide: true }, async (c) => {
+	app.openapi(withOwnBody(app, route), async (c) => {
 		c.set("logFields", { operation: OPERATION });
 		// An address over its failed-authentication budget is refused before its body is read.
 		refuseBlockedClient(c);

@@ -1,9 +1,11 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { ApiError, errorResponses } from "../../http/errors";
+import { errorResponses } from "../../http/errors";
+import { streamNotFound } from "../../lib/api-error";
 import { StreamParamsSchema } from "../../schemas/common";
-import { findLiveStream, readIngestLog } from "../../storage/telemetry-store";
+import { readIngestLog } from "../../storage/ingest-log";
+import { findLiveStream } from "../../storage/streams";
 
 const IngestLogEntrySchema = z
 	.object({
@@ -53,7 +55,7 @@ export function registerIngestLog(app: OpenAPIHono<AppEnv>) {
 		const rows = await readIngestLog(c.env.DB, org, name, cursor ? Number(cursor) : Number.MAX_SAFE_INTEGER, limit + 1);
 		// The log outlives a deleted stream; a name never written to is unknown.
 		if (rows.length === 0 && !cursor && !(await findLiveStream(c.env.DB, org, name))) {
-			throw new ApiError(404, "stream_not_found", `Stream '${name}' does not exist`);
+			throw streamNotFound(name);
 		}
 		const page = rows.slice(0, limit);
 		return c.json(

@@ -1,20 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
-import type { ErrorDetail } from "../http/errors";
-import type { DeleteMatch, WriteAccepted } from "../schemas/telemetry";
-import { summarizeDetails } from "../schemas/validation";
+import { streamNotEmpty, streamNotFound, type ErrorDetail } from "../lib/api-error";
+import type { DeleteMatch, WriteAccepted } from "../schemas/cloudzero";
 import { isStorable, MAX_STORED_VALUE } from "../lib/numbers";
-import {
-	decodeValueChunks,
-	findLiveStream,
-	insertStream,
-	markStreamDeleted,
-	seriesOnDays,
-	softDeleteStatements,
-	streamHasData,
-	valueWriteStatements,
-	type StreamRow,
-} from "../storage/telemetry-store";
-import type { DeleteStreamCommand, DeleteStreamResult, StreamDeleted, StreamFailure, WriteCommand, WriteResult } from "./protocol";
+import { decodeValueChunks, findLiveStream, insertStream, markStreamDeleted, seriesOnDays, softDeleteStatements, streamHasData, valueWriteStatements, type StreamRow } from "../storage/streams";
+import type { DeleteStreamCommand, DeleteStreamResult, StreamDeleted, WriteCommand, WriteResult } from "./cloudzero-stream-protocol";
+import { asFailure, invalid, type StreamFailure } from "./outcome";
 import { WriteLedger, type Applied, type LedgerCall } from "./write-ledger";
 
 type Call = LedgerCall & { stream: string };
@@ -37,9 +27,9 @@ export class StreamObject extends DurableObject<Env> {
 	async deleteStream(cmd: DeleteStreamCommand): Promise<DeleteStreamResult> {
 		return this.change(cmd, "delete_stream", 0, async () => {
 			const stream = await this.stream(cmd.org, cmd.stream);
-			if (!stream) return notFound(cmd.stream);
+			if (!stream) return asFailure(streamNotFound(cmd.stream));
 			if (!cmd.force && (await streamHasData(this.env.DB, stream.id))) {
-				return failure(409, "stream_not_empty", `Stream '${cmd.stream}' has data; send {"force": true} to delete it anyway`);
+				return asFailure(streamNotEmpty(cmd.stream));
 			}
 			const deletedAt = new Date().toISOString();
 			const response: StreamDeleted = { message: "Stream deleted", stream: cmd.stream, deleted_at: deletedAt, request_id: cmd.requestId };
@@ -120,7 +110,7 @@ export class StreamObject extends DurableObject<Env> {
 
 	private async deleteRecords(cmd: Extract<WriteCommand, { op: "delete" }>): Promise<Applied<WriteAccepted> | StreamFailure> {
 		const stream = await this.stream(cmd.org, cmd.stream);
-		if (!stream) return notFound(cmd.stream);
+		if (!stream) return asFailure(streamNotFound(cmd.stream));
 
 		const known = new Set(stream.dimension_keys);
 		const details: ErrorDetail[] = [];
@@ -174,16 +164,4 @@ function sameKeys(a: string[], b: string[]): boolean {
 
 function describeKeys(keys: string[]): string {
 	return keys.length === 0 ? "no dimensions" : `dimensions [${keys.map((k) => `'${k}'`).join(", ")}]`;
-}
-
-function failure(status: StreamFailure["status"], code: StreamFailure["code"], message: string): StreamFailure {
-	return { ok: false, status, code, message };
-}
-
-function notFound(stream: string): StreamFailure {
-	return failure(404, "stream_not_found", `Stream '${stream}' does not exist`);
-}
-
-function invalid(details: ErrorDetail[]): StreamFailure {
-	return { ok: false, status: 400, ...summarizeDetails(details), details };
 }

@@ -1,16 +1,9 @@
-import { IDEMPOTENCY_KEY_REUSED } from "../http/errors";
+import { IDEMPOTENCY_KEY_REUSED } from "../lib/api-error";
 import { MAX_STORED_VALUE } from "../lib/numbers";
-import {
-	expireIdempotencyKeys,
-	findIdempotentWrites,
-	ingestLogStatements,
-	isRevokedTokenError,
-	isTokenIdRevoked,
-	isValueOverflowError,
-	releaseExpiredIdempotencyKeys,
-	type IngestLogTarget,
-} from "../storage/telemetry-store";
-import { TOKEN_REVOKED, type StreamFailure, type StreamSuccess } from "./protocol";
+import { expireIdempotencyKeys, findIdempotentWrites, ingestLogStatements, releaseExpiredIdempotencyKeys, type IngestLogTarget } from "../storage/ingest-log";
+import { isRevokedTokenError, isTokenIdRevoked } from "../storage/revocations";
+import { isValueOverflowError } from "../storage/finite-values";
+import { TOKEN_REVOKED, type StreamFailure, type StreamSuccess } from "./outcome";
 import { SerialQueue } from "./serial-queue";
 
 /** How long a repeated Idempotency-Key is answered with the first response. */

@@ -1,11 +1,13 @@
-import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { ApiError, errorResponses, IDEMPOTENCY_KEY_REUSED, type ErrorDetail } from "../../http/errors";
+import { withOwnBody } from "../../http/own-body-route";
+import { errorResponses } from "../../http/errors";
+import { ApiError, IDEMPOTENCY_KEY_REUSED, type ErrorDetail } from "../../lib/api-error";
 import { finiteSum, MAX_STORED_VALUE } from "../../lib/numbers";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { enforceRecordLimit, maxBodyBytes, readJsonBody } from "../../http/json-body";
-import { canonicalDimensions, IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
+import { canonicalDimensions, DOT_SEGMENTS, IdempotencyHeadersSchema, StreamNameSchema, StreamParamsSchema } from "../../schemas/common";
 import {
 	DeleteBodySchema,
 	plainSumRecords,
@@ -15,16 +17,23 @@ import {
 	type ValueRow,
 	WRITE_OPERATIONS,
 	type WriteOperation,
-} from "../../schemas/telemetry";
-import { DELETE_BODY_EXAMPLES, VALUE_BODY_EXAMPLES } from "../../schemas/telemetry-examples";
+} from "../../schemas/cloudzero";
+import { DELETE_BODY_EXAMPLES, VALUE_BODY_EXAMPLES } from "../../schemas/cloudzero-examples";
 import { checkDimensionKeys, parseOrThrow, validationError } from "../../schemas/validation";
-import { valueChunks, type ValueChunk } from "../../storage/telemetry-store";
-import { failureToError, streamObject } from "../../stream/client";
-import type { WriteCommand } from "../../stream/protocol";
+import { valueChunks, type ValueChunk } from "../../storage/streams";
+import { streamObject } from "../../objects/cloudzero-stream-protocol";
+import { failureToError } from "../../objects/outcome";
+import type { WriteCommand } from "../../objects/cloudzero-stream-protocol";
 
 const BASE = "/unit-cost/v1/telemetry/metric/{name}";
 /** The last segments of …/metric/{name}/… paths: a legacy write to a stream of that name is ambiguous. */
 const OPERATION_SEGMENTS: ReadonlySet<string> = new Set([...WRITE_OPERATIONS, "log"]);
+const LegacyParamsSchema = z.object({
+	name: StreamNameSchema.openapi({
+		description: "As for the other write paths, and also not `sum`, `replace`, `delete` or `log` (see the description)",
+		not: { enum: [...DOT_SEGMENTS, ...OPERATION_SEGMENTS] },
+	}),
+});
 
 const DESCRIPTIONS: Record<WriteOperation | "legacy", string> = {
 	sum: "Adds each record's value to the day's value of its dimension set (records may be hourly; they are aggregated to the UTC day). Creates the stream if it does not exist. A sum whose day's value would overflow is refused (400 `value_overflow`, naming the record); nothing of the request is applied.",
@@ -49,7 +58,7 @@ function writeRoute(variant: WriteOperation | "legacy") {
 		security: [{ apiKey: [] }],
 		middleware: [requireScope("write", "at_commit")] as const,
 		request: {
-			params: StreamParamsSchema,
+			params: variant === "legacy" ? LegacyParamsSchema : StreamParamsSchema,
 			headers: IdempotencyHeadersSchema,
 			// Documented here; parsed by the handler, which enforces the size limits first.
 			body: {
@@ -76,11 +85,7 @@ export function registerMetricWrite(app: OpenAPIHono<AppEnv>) {
 	for (const variant of ["legacy", "sum", "replace", "delete"] as const) {
 		const op: WriteOperation = variant === "legacy" ? "sum" : variant;
 		const route = writeRoute(variant);
-		// The body is parsed by the handler (size limits first, then every record's errors at once),
-		// so the handler is registered without it and the full route only documents it.
-		const { body: _documentedOnly, ...request } = route.request;
-		app.openAPIRegistry.registerPath(route);
-		app.openapi({ ...route, request, hide: true }, async (c) => {
+		app.openapi(withOwnBody(app, route), async (c) => {
 			const { name } = c.req.valid("param");
 			if (variant === "legacy" && OPERATION_SEGMENTS.has(name)) {
 				throw new ApiError(

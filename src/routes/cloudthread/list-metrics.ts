@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { requireScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { ApiError, errorResponses } from "../../http/errors";
-import { decodeCursor, encodeCursor } from "../../lib/values";
+import { errorResponses } from "../../http/errors";
+import { cursorPosition, isTuple, pageOf } from "../../http/reads";
 import { MetricListQuerySchema, MetricListSchema } from "../../schemas/cloudthread";
-import { listMetrics } from "../../storage/metric-store";
+import { listMetrics } from "../../storage/custom-metrics";
 
 const route = createRoute({
 	method: "get",
@@ -26,17 +26,9 @@ export function registerCustomMetricsList(app: OpenAPIHono<AppEnv>) {
 	app.openapi(route, async (c) => {
 		const { limit, cursor } = c.req.valid("query");
 		c.set("logFields", { operation: "list_metrics" });
-		let after: [string, string] | null = null;
-		if (cursor !== undefined) {
-			const decoded = decodeCursor(cursor);
-			if (!Array.isArray(decoded) || decoded.length !== 2 || !decoded.every((part) => typeof part === "string")) {
-				throw new ApiError(400, "invalid_cursor", "cursor is not one this service returned");
-			}
-			after = decoded as [string, string];
-		}
+		const after = cursorPosition(cursor, isTuple<[string, string]>("string", "string"));
 		const rows = await listMetrics(c.env.DB, c.get("token").org, after, limit + 1);
-		const page = rows.slice(0, limit);
-		const last = page[page.length - 1];
+		const { page, nextCursor } = pageOf(rows, limit, (last) => [last.name, last.agg_func]);
 		return c.json(
 			{
 				metrics: page.map((m) => ({
@@ -48,7 +40,7 @@ export function registerCustomMetricsList(app: OpenAPIHono<AppEnv>) {
 					record_count: m.record_count,
 					created_at: m.created_at,
 				})),
-				next_cursor: rows.length > limit ? encodeCursor([last.name, last.agg_func]) : null,
+				next_cursor: nextCursor,
 			},
 			200,
 		);

@@ -1,0 +1,87 @@
+// What every read endpoint shares: the day range, the dimension filters, keyset paging (a page
+// is read with one row more than asked for, which says whether there is a next one and where it
+// starts) and CSV output.
+import type { Context } from "hono";
+import { ApiError, type ErrorDetail } from "../lib/api-error";
+import { csvLine } from "../lib/csv";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { FILTER_PARAM } from "../schemas/common";
+import type { AppEnv } from "./app-env";
+
+/** The inclusive day range of a read: open ends mean "from the first" and "to the last" day. */
+export function dayRange(startDate: string | undefined, endDate: string | undefined): [startDay: string, endDay: string] {
+	const startDay = startDate ?? "0000-01-01";
+	const endDay = endDate ?? "9999-12-31";
+	if (startDay > endDay) throw new ApiError(400, "invalid_date_range", "start_date must not be after end_date");
+	return [startDay, endDay];
+}
+
+/**
+ * The dimension filters among a read's query parameters. Any other parameter that is not one of
+ * the endpoint's options is refused (invalid_filter), and so is a dimension the data does not
+ * have (unknown_filter_keys): a typo is an error, not an empty page.
+ */
+export function dimensionFilters(
+	params: Record<string, string[]>,
+	options: ReadonlySet<string>,
+	dimensionKeys: string[],
+	whose: string,
+): Array<[key: string, values: string[]]> {
+	const filters: Array<[string, string[]]> = [];
+	const malformed: ErrorDetail[] = [];
+	for (const [param, values] of Object.entries(params)) {
+		const filter = FILTER_PARAM.exec(param);
+		if (filter) filters.push([filter[1], values]);
+		else if (!options.has(param)) {
+			malformed.push({
+				code: "invalid_filter",
+				message: `'${param.slice(0, 200)}' is not a query option of this endpoint; filter by a ${whose} with dim[<name>]=<value>`,
+				path: param.slice(0, 200),
+			});
+		}
+	}
+	if (malformed.length > 0) throw new ApiError(400, "invalid_filter", "Invalid filter: filters are written dim[<dimension name>]=<value>", malformed);
+	const known = new Set(dimensionKeys);
+	const unknown = filters.filter(([key]) => !known.has(key));
+	if (unknown.length > 0) {
+		const details: ErrorDetail[] = unknown.map(([key]) => ({
+			code: "unknown_filter_keys",
+			message: `'${key.slice(0, 200)}' is not a ${whose} (${dimensionKeys.join(", ") || "none"})`,
+			path: `dim[${key.slice(0, 200)}]`,
+		}));
+		throw new ApiError(400, "unknown_filter_keys", "Invalid Schema: Unrecognized filter keys", details);
+	}
+	return filters;
+}
+
+/** Where a page starts: the decoded cursor when `isValid` accepts it, null with no cursor. */
+export function cursorPosition<T>(cursor: string | undefined, isValid: (decoded: unknown) => decoded is T, forWhat = ""): T | null {
+	if (cursor === undefined) return null;
+	const decoded = decodeCursor(cursor);
+	if (!isValid(decoded)) throw new ApiError(400, "invalid_cursor", `cursor is not one this service returned${forWhat}`);
+	return decoded;
+}
+
+/** The first `limit` of rows read with limit + 1, and the cursor of the next page (null on the last). */
+export function pageOf<R>(rows: R[], limit: number, positionOf: (last: R) => unknown): { page: R[]; nextCursor: string | null } {
+	const page = rows.slice(0, limit);
+	return { page, nextCursor: rows.length > limit ? encodeCursor(positionOf(page[page.length - 1])) : null };
+}
+
+/** A page as CSV: a header line, one line per row, and the next page's cursor in X-Next-Cursor. */
+export function csvPage(c: Context<AppEnv>, header: string[], lines: string[][], nextCursor: string | null): Response {
+	let csv = csvLine(header);
+	for (const line of lines) csv += csvLine(line);
+	if (nextCursor) c.header("X-Next-Cursor", nextCursor);
+	return c.body(csv, 200, { "Content-Type": "text/csv; charset=utf-8" });
+}
+
+/** Type guard for a cursor of the given tuple shape ("string" or "integer" per element). */
+export function isTuple<T extends unknown[]>(...shape: Array<"string" | "integer" | { literal: string }>) {
+	return (value: unknown): value is T =>
+		Array.isArray(value) &&
+		value.length === shape.length &&
+		shape.every((kind, i) =>
+			kind === "string" ? typeof value[i] === "string" : kind === "integer" ? Number.isInteger(value[i]) : value[i] === kind.literal,
+		);
+}

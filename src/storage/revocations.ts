@@ -1,0 +1,22 @@
+// Revoked stream tokens (token_revocations). KV takes up to a minute to forget a token
+// everywhere; D1 knows of a revocation at once. Migration 0005 makes a write's commit refuse one.
+
+export async function isTokenRevoked(db: D1Database, tokenHash: string): Promise<boolean> {
+	return (await db.prepare("SELECT 1 FROM token_revocations WHERE token_hash = ?").bind(tokenHash).first()) !== null;
+}
+
+export async function isTokenIdRevoked(db: D1Database, tokenId: string): Promise<boolean> {
+	return (await db.prepare("SELECT 1 FROM token_revocations WHERE token_id = ?").bind(tokenId).first()) !== null;
+}
+
+/** True for the error of a write batch whose ingest_log insert was refused because its token is revoked (migration 0005). */
+export function isRevokedTokenError(err: unknown): boolean {
+	return String(err).includes("meterline_token_revoked");
+}
+
+export async function recordTokenRevocation(db: D1Database, tokenId: string, tokenHash: string, revokedAt: string): Promise<void> {
+	await db
+		.prepare("INSERT INTO token_revocations (token_id, token_hash, revoked_at) VALUES (?, ?, ?) ON CONFLICT (token_id) DO NOTHING")
+		.bind(tokenId, tokenHash, revokedAt)
+		.run();
+}
