@@ -236,7 +236,7 @@ async function readCase(ctx) {
 		rows = r.records.length;
 		pages = r.pages;
 	}
-	const filter = "custom%3AClient=client-007";
+	const filter = "dim%5Bcustom%3AClient%5D=client-007";
 	const filtered = [];
 	let filteredRows = 0;
 	for (let i = 0; i < 30; i++) {

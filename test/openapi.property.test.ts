@@ -67,56 +67,19 @@ const CLOUDZERO_VALUE_WRITES = /^POST \/unit-cost\/v1\/telemetry\/metric\/\{name
 const INGEST = /^POST \/streams\/ingest$/;
 const READS_WITH_FILTERS = /^GET \/(unit-cost\/v1\/telemetry\/metric\/\{name\}|streams\/metrics\/\{metric_name\})$/;
 const KNOWN_GAPS: KnownGap[] = [
-	// ---- open document gaps: expressible, to be fixed in the document (see documentGap) ----
-	{
-		operations: /^POST \/unit-cost\/v1\/telemetry\/metric\/\{name\}$/,
-		codes: ["invalid_stream_name"],
-		when: (req) => LEGACY_SUFFIXES.includes(String(req.param.name)),
-		documentGap: true,
-		reason:
-			"the legacy write path refuses the stream names sum, replace, delete and log (its description says so), but its name parameter has the shared schema; it could add them to its not: {enum: ['.', '..', 'sum', 'replace', 'delete', 'log']}",
-	},
+	// ---- open document gaps: expressible, to be fixed in the document (see documentGap): none ----
+	// ---- rules JSON Schema cannot state ----
 	{
 		operations: INGEST,
 		codes: ["invalid_timestamp", "timestamp_not_hourly"],
 		at: /^data\[\d+\]\.timestamp$/,
-		documentGap: true,
+		when: (req, path) => {
+			const index = Number(/^data\[(\d+)\]/.exec(path ?? "")?.[1]);
+			return typeof ((req.bodyValue as { data?: Obj[] } | undefined)?.data?.[index] as Obj | undefined)?.timestamp === "string";
+		},
 		reason:
-			"CloudthreadDataPoint.timestamp is documented as any number or string; the four forms (description only), epoch seconds below 1e11 and from 1900 on, and being on the hour (multipleOf: 3600 for epoch seconds; minutes and seconds 00 in a pattern) could be stated, leaving only calendar validity and offsets",
+			"a Cloudthread timestamp string must be a calendar date, with an offset within ±14:00, from 1900 on once converted to UTC, and on the hour in UTC: an offset such as +05:30 puts 00:30 local time on the hour, so no pattern can say which minutes are allowed (epoch seconds are stated exactly: multipleOf 3600 and their bounds)",
 	},
-	{
-		operations: INGEST,
-		codes: ["invalid_value"],
-		at: /^data\[\d+\]\.metric_value$/,
-		documentGap: true,
-		reason: "CloudthreadDataPoint.metric_value's string branch has no pattern (CloudZero's value has one): a string must be a signed number without commas",
-	},
-	{
-		operations: INGEST,
-		codes: ["value_overflow"],
-		at: /^data\[\d+\]\.metric_value$/,
-		when: (req, path) => bodyNumbers(req).some((v) => !v.string && v.path === path && overflows(v.text)),
-		documentGap: true,
-		reason:
-			"CloudthreadDataPoint.metric_value's number branch has no bounds: a JSON number such as 1.7976931348623157e308 overflows once rounded to 15 digits; minimum/maximum ±1.79769313486231e308 (as on CloudZero's value) would state it",
-	},
-	{
-		operations: INGEST,
-		codes: ["invalid_dimension_name", "too_many_dimensions"],
-		at: /^data\[\d+\]\.custom_dimensions/,
-		documentGap: true,
-		reason:
-			"CloudthreadDataPoint.custom_dimensions says 'up to 10' in words only and its names (1 to 128 characters, not __proto__) not at all: maxProperties: 10 and propertyNames (as on associated_cost) would state them",
-	},
-	{
-		operations: READS_WITH_FILTERS,
-		codes: ["invalid_filter"],
-		when: (req) => Object.keys((req.param.dim as object | undefined) ?? {}).includes(""),
-		documentGap: true,
-		reason:
-			"the dim parameter is an object of any names; dim[]=<value> (an empty name, which is no dimension name) is refused as invalid_filter: propertyNames: {minLength: 1} on dim (or the dimension-name rule, as on associated_cost) would state it",
-	},
-	// ---- rules JSON Schema cannot state ----
 	{
 		operations: CLOUDZERO_WRITES,
 		codes: ["invalid_timestamp"],
@@ -211,14 +174,6 @@ const KNOWN_GAPS: KnownGap[] = [
 		when: (req) => new TextEncoder().encode(String((req.bodyValue as Obj | undefined)?.name ?? "")).length > 400,
 		reason: "a token name is at most 400 bytes in UTF-8 (its record is KV metadata of at most 1,024 bytes); JSON Schema counts code points (maxLength 200), not bytes",
 	},
-	{
-		operations: /^POST \/admin\/v1\/tokens$/,
-		status: 500,
-		codes: ["internal_error"],
-		when: (req) => /[\u0000-\u001f\u007f-\u009f]/.test(String((req.bodyValue as Obj | undefined)?.name ?? "")) && tokenMetadataBytes(req) > 1024,
-		reason:
-			"service bug (being fixed): a token name of control characters, which JSON escapes to 6 bytes each (\\u0001), makes the token record's KV metadata exceed 1,024 bytes; the 500 comes after the token's own KV entry was written (an orphan token the org listing never shows)",
-	},
 ];
 
 /** A value or metric_value of the body: its JSON text, whether it was a string, and where. */
@@ -306,13 +261,6 @@ function readTarget(req: GeneratedRequest): string {
 function filterOnUnknownDimension(req: GeneratedRequest): boolean {
 	const known = state.dims.get(readTarget(req));
 	return Object.keys((req.param.dim as object | undefined) ?? {}).some((name) => !known?.has(name));
-}
-
-/** The size of the KV metadata a token creation request leads to (src/auth/tokens.ts stores the record there). */
-function tokenMetadataBytes(req: GeneratedRequest): number {
-	const { org, name, scopes } = (req.bodyValue ?? {}) as { org?: string; name?: string; scopes?: string[] };
-	const record = { id: "tok_xxxxxxxxxxxxxxxx", org, name, scopes: [...new Set(scopes ?? ["write", "read"])], created_at: new Date().toISOString(), revoked_at: null };
-	return new TextEncoder().encode(JSON.stringify(record)).length;
 }
 
 // ---- the document ---------------------------------------------------------------------------

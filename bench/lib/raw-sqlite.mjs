@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { insertStream, valueChunks, valueWriteStatements } from "../../src/storage/telemetry-store.ts";
+import { insertStream, valueChunks, valueWriteStatements } from "../../src/storage/streams.ts";
 import { cells, dayString, dimensions, seriesKey, valueOf, WRITE_DAYS } from "./workload.mjs";
 
 // Stands in for D1Database: captures each statement's SQL and parameters.

@@ -23,16 +23,25 @@ export function issuesToDetails(issues: z.core.$ZodIssue[], input: unknown, reco
 		let code: ErrorCode;
 		let message = issue.message;
 		if (issue.code === "custom") {
-			const own = (issue.params as { code?: unknown } | undefined)?.code;
-			code = isErrorCode(own) ? own : "invalid_value";
+			code = ownCode(issue) ?? "invalid_value";
 		} else if (issue.code === "unrecognized_keys") {
 			code = "unknown_field";
 			message = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
 		} else if ((issue.code === "invalid_type" || issue.code === "invalid_union" || issue.code === "invalid_value") && isMissing(input, issue.path)) {
 			code = "missing_field";
+		} else if (issue.code === "invalid_key" && ownCode(issue.issues[0]) === "invalid_unicode") {
+			// A dimension name with a lone surrogate: say that, as for a value.
+			code = "invalid_unicode";
+			message = issue.issues[0].message;
 		} else code = ZOD_CODES[issue.code] ?? "invalid_value";
 		return record === undefined ? { code, message, path: path || undefined } : { code, message, record, path };
 	});
+}
+
+/** The catalog code one of our own checks gave its issue (see fail() and params.code). */
+function ownCode(issue: z.core.$ZodIssue | undefined): ErrorCode | undefined {
+	const own = issue?.code === "custom" ? (issue.params as { code?: unknown } | undefined)?.code : undefined;
+	return isErrorCode(own) ? own : undefined;
 }
 
 /** zod's own issue codes, as the service's catalog names them. */

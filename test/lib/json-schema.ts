@@ -192,7 +192,9 @@ function check(root: unknown, schema: Schema, value: unknown, pointer: string, o
 		if (typeof schema.maximum === "number" && value > schema.maximum) fail("maximum", `${value} > ${schema.maximum}`);
 		if (typeof schema.exclusiveMinimum === "number" && value <= schema.exclusiveMinimum) fail("exclusiveMinimum", `${value} <= ${schema.exclusiveMinimum}`);
 		if (typeof schema.exclusiveMaximum === "number" && value >= schema.exclusiveMaximum) fail("exclusiveMaximum", `${value} >= ${schema.exclusiveMaximum}`);
-		if (typeof schema.multipleOf === "number" && !Number.isInteger(value / schema.multipleOf)) fail("multipleOf", `${value} is not a multiple of ${schema.multipleOf}`);
+		// An integer divisor is checked exactly (value / 3600 rounds 5e-324 to 0, an integer).
+		const m = schema.multipleOf;
+		if (typeof m === "number" && !(Number.isInteger(m) ? value % m === 0 : Number.isInteger(value / m))) fail("multipleOf", `${value} is not a multiple of ${m}`);
 	}
 	if (typeof value === "string") {
 		const length = codePoints(value);
