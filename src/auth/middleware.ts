@@ -43,6 +43,15 @@ export async function authorizeToken(
 }
 
 /**
+ * What a route taking a stream token in Authorization declares: the OpenAPI security requirement,
+ * naming the scope (OpenAPI 3.1 lets an apiKey requirement list the roles it needs), and the
+ * middleware that enforces it. One call, so the document and the check cannot disagree.
+ */
+export function streamTokenWithScope(scope: Scope, revocation: RevocationCheck = "now") {
+	return { security: [{ apiKey: [scope] }], middleware: requireScope(scope, revocation) };
+}
+
+/**
  * Authenticates the stream token in the Authorization header and requires one of its scopes.
  * Routes that write through a stream's Durable Object pass "at_commit" (see RevocationCheck).
  */
@@ -78,3 +87,6 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
 	if (!token || !(await secretsEqual(token, expected))) await refuseAuthentication(c, namedError(ADMIN_FORBIDDEN));
 	await next();
 });
+
+/** What an admin route declares: the OpenAPI security requirement and the middleware enforcing it. */
+export const ADMIN_TOKEN_REQUIRED = { security: [{ adminToken: [] }], middleware: requireAdmin };

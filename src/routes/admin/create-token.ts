@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { ADMIN_DISABLED, ADMIN_FORBIDDEN, requireAdmin } from "../../auth/middleware";
+import { ADMIN_DISABLED, ADMIN_FORBIDDEN, ADMIN_TOKEN_REQUIRED } from "../../auth/middleware";
 import { createToken } from "../../auth/tokens";
 import type { AppEnv } from "../../http/app-env";
 import { withOwnBody } from "../../http/own-body-route";
@@ -14,8 +14,7 @@ const route = createRoute({
 	path: "/admin/v1/tokens",
 	tags: ["Admin"],
 	summary: "Create a stream token for an organization",
-	security: [{ adminToken: [] }],
-	middleware: [requireAdmin] as const,
+	...ADMIN_TOKEN_REQUIRED,
 	request: { body: { content: { "application/json": { schema: CreateTokenBodySchema } }, required: true } },
 	responses: {
 		201: { description: "The token; its secret is shown only here", content: { "application/json": { schema: CreatedTokenSchema } } },

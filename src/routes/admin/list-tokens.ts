@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { ADMIN_DISABLED, ADMIN_FORBIDDEN, requireAdmin } from "../../auth/middleware";
+import { ADMIN_DISABLED, ADMIN_FORBIDDEN, ADMIN_TOKEN_REQUIRED } from "../../auth/middleware";
 import { listTokens } from "../../auth/tokens";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
@@ -12,8 +12,7 @@ const route = createRoute({
 	path: "/admin/v1/tokens",
 	tags: ["Admin"],
 	summary: "List an organization's tokens (never their secrets)",
-	security: [{ adminToken: [] }],
-	middleware: [requireAdmin] as const,
+	...ADMIN_TOKEN_REQUIRED,
 	request: { query: z.object({ org: OrgSchema }) },
 	responses: {
 		200: { description: "Tokens, oldest first", content: { "application/json": { schema: z.object({ tokens: z.array(TokenInfoSchema) }) } } },

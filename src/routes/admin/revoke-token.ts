@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { ADMIN_DISABLED, ADMIN_FORBIDDEN, requireAdmin } from "../../auth/middleware";
+import { ADMIN_DISABLED, ADMIN_FORBIDDEN, ADMIN_TOKEN_REQUIRED } from "../../auth/middleware";
 import { revokeToken } from "../../auth/tokens";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
@@ -13,8 +13,7 @@ const route = createRoute({
 	tags: ["Admin"],
 	summary: "Revoke a token",
 	description: "Takes effect at once: D1's revocation list, not KV, decides (reads query it, writes are refused by their own commit).",
-	security: [{ adminToken: [] }],
-	middleware: [requireAdmin] as const,
+	...ADMIN_TOKEN_REQUIRED,
 	request: { params: z.object({ id: z.string().regex(/^tok_[A-Za-z0-9_-]{1,64}$/, "not a token id") }) },
 	responses: {
 		200: { description: "The revoked token", content: { "application/json": { schema: TokenInfoSchema } } },

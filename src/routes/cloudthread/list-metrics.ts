@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { requireScope } from "../../auth/middleware";
+import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
 import { cursorPosition, isTuple, pageOf } from "../../http/reads";
@@ -13,8 +13,7 @@ const route = createRoute({
 	tags: ["Cloudthread custom data"],
 	summary: "List the organization's custom metrics",
 	description: "One entry per (metric name, aggregation function), in that order.",
-	security: [{ apiKey: [] }],
-	middleware: [requireScope("read")] as const,
+	...streamTokenWithScope("read"),
 	request: { query: MetricListQuerySchema },
 	responses: {
 		200: { description: "Metrics in name order", content: { "application/json": { schema: MetricListSchema } } },

@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { requireScope } from "../../auth/middleware";
+import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
 import { ApiError } from "../../lib/api-error";
@@ -21,8 +21,7 @@ const route = createRoute({
 	summary: "Read a custom metric's daily aggregates or hourly points",
 	description:
 		`Per record ID, in (timestamp, record ID) order. ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a filter on a custom dimension the metric does not have (400 \`unknown_filter_keys\`). In CSV, a text cell that a spreadsheet would run as a formula (starting with \`=\`, \`+\`, \`-\`, \`@\`, a tab or a carriage return, unless it is a plain number) is prefixed with an apostrophe.`,
-	security: [{ apiKey: [] }],
-	middleware: [requireScope("read")] as const,
+	...streamTokenWithScope("read"),
 	request: { params: MetricNameParamsSchema, query: MetricPointsQuerySchema },
 	responses: {
 		200: {

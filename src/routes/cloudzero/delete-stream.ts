@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { requireScope } from "../../auth/middleware";
+import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { withOwnBody } from "../../http/own-body-route";
 import { errorResponses } from "../../http/errors";
@@ -22,8 +22,7 @@ const route = createRoute({
 	tags: ["CloudZero telemetry"],
 	summary: "Delete a whole stream (soft)",
 	description: "Hides the stream and its data; the name can then be used for a new stream. A stream with data is refused unless the body is {\"force\": true}.",
-	security: [{ apiKey: [] }],
-	middleware: [requireScope("delete_stream", "at_commit")] as const,
+	...streamTokenWithScope("delete_stream", "at_commit"),
 	request: {
 		params: StreamParamsSchema,
 		headers: IdempotencyHeadersSchema,

@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { requireScope } from "../../auth/middleware";
+import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
 import { listStreams } from "../../storage/streams";
@@ -21,8 +21,7 @@ const route = createRoute({
 	path: "/unit-cost/v1/telemetry/metric",
 	tags: ["CloudZero telemetry"],
 	summary: "List the organization's streams",
-	security: [{ apiKey: [] }],
-	middleware: [requireScope("read")] as const,
+	...streamTokenWithScope("read"),
 	request: {
 		query: z.object({
 			limit: z.coerce.number().int().min(1).max(1000).default(100),

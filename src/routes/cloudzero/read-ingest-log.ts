@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { requireScope } from "../../auth/middleware";
+import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
 import { streamNotFound } from "../../lib/api-error";
@@ -25,8 +25,7 @@ const route = createRoute({
 	tags: ["CloudZero telemetry"],
 	summary: "A stream's ingest log",
 	description: "One entry per accepted write request, newest first, written in the same transaction as the data.",
-	security: [{ apiKey: [] }],
-	middleware: [requireScope("read")] as const,
+	...streamTokenWithScope("read"),
 	request: {
 		params: StreamParamsSchema,
 		query: z.object({

@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { requireScope } from "../../auth/middleware";
+import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
 import { streamNotFound } from "../../lib/api-error";
@@ -38,8 +38,7 @@ const route = createRoute({
 	summary: "Read a stream's daily values",
 	description:
 		`Daily values in date order, deleted data excluded, in the shape they are written. ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a filter on a dimension the stream does not have (400 \`unknown_filter_keys\`). In CSV, a text cell that a spreadsheet would run as a formula (starting with \`=\`, \`+\`, \`-\`, \`@\`, a tab or a carriage return, unless it is a plain number) is prefixed with an apostrophe.`,
-	security: [{ apiKey: [] }],
-	middleware: [requireScope("read")] as const,
+	...streamTokenWithScope("read"),
 	request: { params: StreamParamsSchema, query: QuerySchema },
 	responses: {
 		200: {

@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { requireScope } from "../../auth/middleware";
+import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { withOwnBody } from "../../http/own-body-route";
 import { errorResponses } from "../../http/errors";
@@ -55,8 +55,7 @@ function writeRoute(variant: WriteOperation | "legacy") {
 		summary: variant === "legacy" ? "Sum records (legacy path)" : `${op[0].toUpperCase()}${op.slice(1)} records`,
 		description: DESCRIPTIONS[variant],
 		deprecated: variant === "legacy",
-		security: [{ apiKey: [] }],
-		middleware: [requireScope("write", "at_commit")] as const,
+		...streamTokenWithScope("write", "at_commit"),
 		request: {
 			params: variant === "legacy" ? LegacyParamsSchema : StreamParamsSchema,
 			headers: IdempotencyHeadersSchema,
