@@ -2,11 +2,19 @@
 // `npm start`: runs Meterline locally on local D1/KV/Durable Object state (.wrangler/state).
 // Applies D1 migrations, makes sure an admin token exists in .dev.vars, then runs
 // `wrangler dev`, passing through any extra flags (`npm start -- --port 8790`).
-import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT as root, WRANGLER_ENV } from "./lib/dev-server.mjs";
+import { fileURLToPath } from "node:url";
+import { checkInstall } from "./lib/preflight.mjs";
+
+// Before `npm ci` this runs on whatever Node is on PATH (20 too): nothing is loaded from
+// node_modules, or from modules that might, until the check has passed.
+const root = join(fileURLToPath(new URL(".", import.meta.url)), "..");
+checkInstall(root, "npm start");
+
+const { spawn, spawnSync } = await import("node:child_process");
+const { randomBytes } = await import("node:crypto");
+const { existsSync, readFileSync, writeFileSync } = await import("node:fs");
+const { WRANGLER_ENV } = await import("./lib/dev-server.mjs");
 
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
 const args = process.argv.slice(2);
