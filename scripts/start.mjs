@@ -76,12 +76,19 @@ dev.on("message", async (message) => {
 	}
 	if (event?.event !== "DEV_SERVER_READY") return;
 	const host = ["0.0.0.0", "::", "*"].includes(event.ip) ? "localhost" : event.ip.includes(":") ? `[${event.ip}]` : event.ip;
+	clearTimeout(fallback);
 	const url = `http://${host}:${event.port}`;
 	if (await runtimeAnswers(url)) printReady(url);
 });
+// Should a wrangler version not send that message, the port it was given is probed instead.
+const fallback = setTimeout(async () => {
+	const url = `http://localhost:${port}`;
+	if (await runtimeAnswers(url)) printReady(url);
+}, 30_000);
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code, signal) => {
 	exited = true;
+	clearTimeout(fallback);
 	process.exit(code ?? (signal ? 1 : 0));
 });
 
