@@ -15,7 +15,9 @@ Usage:
 send: reads a CSV, JSON ({"records": [...]} or an array) or JSONL file, checks every record
 locally with the service's own rules (errors name the file line), then sends it in requests
 under the service's limits, each with its own Idempotency-Key, retrying 429, 503 and network
-errors with exponential backoff (honouring Retry-After). Exits 1 if anything was not accepted.
+errors with exponential backoff (honouring Retry-After). Until the service has answered once,
+network errors are retried for about 8 s only: a URL where nothing answers fails fast. Exits 1
+if anything was not accepted.
   --stream <name>            stream to write to (required)
   --op sum|replace|delete    default sum
   --format csv|json|jsonl    default: from the file extension

@@ -4,7 +4,7 @@ import type { ParseArgsConfig } from "node:util";
 import { StreamNameSchema } from "../src/schemas/common";
 import { WRITE_OPERATIONS, type WriteOperation } from "../src/schemas/cloudzero";
 import { batches, SERVICE_MAX_BODY_BYTES, SERVICE_MAX_RECORDS, type Batch } from "./batches";
-import { DEFAULT_RETRY_POLICY, describeError, GaveUpError, requestWithRetry, USER_AGENT } from "./http";
+import { DEFAULT_RETRY_POLICY, describeError, GaveUpError, requestWithRetry, Service, USER_AGENT } from "./http";
 import { intFlag, secret, UsageError, type Io } from "./main";
 import { formatRate, Progress } from "./progress";
 import { formatOf, InputError, readRecords, type CsvMapping } from "./records";
@@ -90,7 +90,8 @@ export async function send(positionals: string[], values: SendValues, url: strin
 	io.err(`Sending ${summary} to ${url}\n`);
 
 	// 3. Send in file order: a replace or delete must apply after the records before it.
-	const endpoint = `${url}/unit-cost/v1/telemetry/metric/${encodeURIComponent(stream)}/${op}`;
+	const service = new Service(url);
+	const path = `/unit-cost/v1/telemetry/metric/${encodeURIComponent(stream)}/${op}`;
 	const progress = new Progress(io.progress, records.length, planned.length);
 	progress.start();
 	let replayed = 0;
@@ -100,7 +101,8 @@ export async function send(positionals: string[], values: SendValues, url: strin
 		let result;
 		try {
 			result = await requestWithRetry(
-				endpoint,
+				service,
+				path,
 				{
 					method: "POST",
 					headers: { Authorization: token, "Content-Type": "application/json", "Idempotency-Key": batch.idempotencyKey, "User-Agent": USER_AGENT },

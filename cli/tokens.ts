@@ -3,7 +3,7 @@ import type { ParseArgsConfig } from "node:util";
 import type { z } from "@hono/zod-openapi";
 import { issuesToDetails } from "../src/schemas/validation";
 import { CreateTokenBodySchema, type CreatedTokenSchema, type TokenInfoSchema } from "../src/schemas/tokens";
-import { DEFAULT_RETRY_POLICY, describeError, GaveUpError, requestWithRetry, USER_AGENT, type HttpResult } from "./http";
+import { DEFAULT_RETRY_POLICY, describeError, GaveUpError, requestWithRetry, Service, USER_AGENT, type HttpResult } from "./http";
 import { secret, UsageError, type Io } from "./main";
 
 export const TOKENS_OPTIONS = {
@@ -18,6 +18,7 @@ type TokenInfo = z.infer<typeof TokenInfoSchema>;
 
 export async function tokens(positionals: string[], values: TokensValues, url: string, io: Io): Promise<number> {
 	const [action, ...args] = positionals;
+	const service = new Service(url);
 	const adminToken = () => secret(values["admin-token"], "METERLINE_ADMIN_TOKEN", "--admin-token", io);
 	const call = async (method: string, path: string, body?: unknown): Promise<HttpResult | undefined> => {
 		const headers: Record<string, string> = { Authorization: `Bearer ${adminToken()}`, "User-Agent": USER_AGENT };
@@ -25,7 +26,7 @@ export async function tokens(positionals: string[], values: TokensValues, url: s
 		try {
 			// A create that got no answer may have created a token: not retried, so none is made twice.
 			const policy = { ...DEFAULT_RETRY_POLICY, maxRetries: 3, retryNetworkErrors: method !== "POST" };
-			return await requestWithRetry(`${url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }, policy);
+			return await requestWithRetry(service, path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }, policy);
 		} catch (err) {
 			if (!(err instanceof GaveUpError)) throw err;
 			io.err(`${method} ${path}: ${err.message}\n`);

@@ -1,13 +1,16 @@
 // The `meterline` CLI against the real service (`wrangler dev`, fresh local state):
 // tokens, a 25,000-row CSV in several requests with its totals read back, 429/503/dropped
 // connections retried through a faulty proxy without double counting, and a bad row reported
-// with its line number. Run with `npm run test:cli` (ports 8811, 8812, 8815, 8816).
+// with its line number, and a URL where nothing answers (closed port, unresolvable host) failing
+// within seconds. Run with `npm run test:cli` (ports 8811, 8812, 8815, 8816, and one the OS picks).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { ROOT, startService } from "./service.mjs";
 
@@ -269,5 +272,89 @@ describe("meterline send", () => {
 		const usage = await meterline(["send", "x.csv"]);
 		assert.equal(usage.code, 2);
 		assert.match(usage.stderr, /--stream is required/);
+	});
+});
+
+describe("meterline against a URL where nothing answers", () => {
+	/** A port nothing listens on: one the OS just gave out and took back. */
+	async function closedPort() {
+		const server = createTcpServer();
+		await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+		const { port } = server.address();
+		await new Promise((resolve) => server.close(resolve));
+		return port;
+	}
+
+	function assertUnreachable(run, url, started) {
+		const seconds = (Date.now() - started) / 1000;
+		assert.equal(run.code, 1, run.stderr);
+		assert.ok(seconds < 12, `failed after ${seconds.toFixed(1)} s, not within about 10 s`);
+		assert.match(run.stderr, new RegExp(`cannot reach ${url.replace(/[.]/g, "\\.")}: `));
+		assert.match(run.stderr, new RegExp(`Check that the Meterline service runs at ${url.replace(/[.]/g, "\\.")} `));
+	}
+
+	it("send and tokens fail within seconds on a closed port, naming the URL", async () => {
+		const url = `http://127.0.0.1:${await closedPort()}`;
+		const file = join(work, "unreachable.csv");
+		writeFileSync(file, "timestamp,value\n2024-01-01,1\n");
+
+		let started = Date.now();
+		const sent = await meterline(["send", file, "--stream", "nowhere"], { METERLINE_URL: url });
+		assertUnreachable(sent, url, started);
+		assert.match(sent.stderr, /connection refused \(ECONNREFUSED\)/);
+		assert.match(sent.stderr, /Nothing was applied\./);
+
+		for (const args of [["tokens", "list", "--org", "acme"], ["tokens", "create", "--org", "acme", "--name", "x"]]) {
+			started = Date.now();
+			assertUnreachable(await meterline(args, { METERLINE_URL: url }), url, started);
+		}
+	});
+
+	it("send fails within seconds where connections are accepted and closed before any answer", async () => {
+		const hangUp = createTcpServer((socket) => socket.destroy());
+		await new Promise((resolve) => hangUp.listen(0, "127.0.0.1", resolve));
+		try {
+			const url = `http://127.0.0.1:${hangUp.address().port}`;
+			const file = join(work, "hang-up.csv");
+			writeFileSync(file, "timestamp,value\n2024-01-01,1\n");
+			const started = Date.now();
+			const run = await meterline(["send", file, "--stream", "nowhere"], { METERLINE_URL: url });
+			assertUnreachable(run, url, started);
+			assert.match(run.stderr, /connection closed without an answer/);
+		} finally {
+			await new Promise((resolve) => hangUp.close(resolve));
+		}
+	});
+
+	/** Run in the CLI process (--import): every host name lookup fails as getaddrinfo's ENOTFOUND does, and says so on stderr. */
+	function refuseLookups(dns) {
+		const notFound = (hostname) => Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND", syscall: "getaddrinfo", hostname });
+		dns.lookup = (hostname, options, callback) => {
+			process.stderr.write(`dns-stub: lookup ${hostname} refused\n`);
+			process.nextTick(typeof options === "function" ? options : callback, notFound(hostname));
+		};
+		dns.promises.lookup = async (hostname) => {
+			process.stderr.write(`dns-stub: lookup ${hostname} refused\n`);
+			throw notFound(hostname);
+		};
+	}
+
+	it("send fails within seconds on a host name that does not resolve (no real DNS query)", async () => {
+		// `.invalid` never resolves (RFC 6761), but asking the system resolver would still send a
+		// query off this machine: a preload answers every lookup of the CLI process with ENOTFOUND,
+		// as getaddrinfo does, and says so on stderr. A host name cannot be connected to without a lookup.
+		const stub = join(work, "dns-stub.mjs");
+		writeFileSync(stub, `import dns from "node:dns";\n(${refuseLookups})(dns);\n`);
+		const url = "http://meterline.invalid:8787";
+		const file = join(work, "unresolvable.csv");
+		writeFileSync(file, "timestamp,value\n2024-01-01,1\n");
+		const started = Date.now();
+		const run = await meterline(["send", file, "--stream", "nowhere"], {
+			METERLINE_URL: url,
+			NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${pathToFileURL(stub).href}`.trim(),
+		});
+		assert.match(run.stderr, /dns-stub: lookup meterline\.invalid refused/, "the CLI's lookups went to the stub");
+		assertUnreachable(run, url, started);
+		assert.match(run.stderr, /host name not found \(ENOTFOUND\)/);
 	});
 });

@@ -16,11 +16,19 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
  * and KV call) for its Local Explorer dashboard, which this API-only service does not use; it
  * costs about 1.5 ms of CPU per request.
  */
-export const WRANGLER_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", X_LOCAL_OBSERVABILITY: "false" };
+export const WRANGLER_ENV = {
+	...process.env,
+	WRANGLER_SEND_METRICS: "false",
+	CLOUDFLARE_CF_FETCH_ENABLED: "false",
+	X_LOCAL_OBSERVABILITY: "false",
+	// No "⛅️ wrangler 4.x" banner on every command, and no npm registry check for a newer wrangler behind it.
+	WRANGLER_HIDE_BANNER: "true",
+};
 // Run wrangler's JS with this Node (the `node` devDependency): the one on PATH may be too old.
-const WRANGLER_JS = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+export const WRANGLER_JS = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
-function portIsFree(port) {
+/** Whether nothing listens on the port (checked on 127.0.0.1). */
+export function portIsFree(port) {
 	return new Promise((resolve) => {
 		const server = createServer();
 		server.once("error", () => resolve(false));
@@ -39,14 +47,23 @@ export async function freePorts(candidates, count) {
 	return free;
 }
 
-/** Applies the D1 migrations to a local state directory. */
+/**
+ * Applies the D1 migrations to a local state directory (wrangler's default, .wrangler/state, when
+ * stateDir is undefined), quietly: wrangler's output only in the error when they fail.
+ * Returns the number of migrations applied now (0: already up to date).
+ */
 export function applyMigrations(stateDir) {
-	const migrate = spawnSync(process.execPath, [WRANGLER_JS, "d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], {
+	const args = [WRANGLER_JS, "d1", "migrations", "apply", "DB", "--local", ...(stateDir === undefined ? [] : ["--persist-to", stateDir])];
+	const migrate = spawnSync(process.execPath, args, {
 		cwd: ROOT,
 		env: { ...WRANGLER_ENV, CI: "true" }, // CI=true: no confirmation prompt
 		encoding: "utf8",
 	});
-	if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+	if (migrate.status !== 0) {
+		const why = migrate.error ? String(migrate.error) : migrate.signal ? `killed by ${migrate.signal}` : `exit code ${migrate.status}`;
+		throw new Error(`D1 migrations failed (${why}):\n${migrate.stdout ?? ""}${migrate.stderr ?? ""}`.trimEnd());
+	}
+	return Number(/About to apply (\d+) migration/.exec(migrate.stdout)?.[1] ?? 0);
 }
 
 /**
