@@ -1,6 +1,7 @@
 // `meterline`: send telemetry files to a Meterline deployment and manage its stream tokens.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { version } from "../package.json";
+import { type Io, UsageError } from "./options";
 import { send, SEND_OPTIONS } from "./send";
 import { tokens, TOKENS_OPTIONS } from "./tokens";
 
@@ -46,17 +47,6 @@ Common options:
   -v, --version              the CLI's version
 `;
 
-/** Thrown for a bad command line: the message and a pointer to --help, exit code 2. */
-export class UsageError extends Error {}
-
-export interface Io {
-	out: (text: string) => void;
-	err: (text: string) => void;
-	/** Where the progress bar goes (stderr). */
-	progress: { isTTY?: boolean; columns?: number; write(text: string): unknown };
-	env: Record<string, string | undefined>;
-}
-
 const COMMON_OPTIONS = {
 	url: { type: "string" },
 	token: { type: "string" },
@@ -64,8 +54,6 @@ const COMMON_OPTIONS = {
 	help: { type: "boolean", short: "h" },
 	version: { type: "boolean", short: "v" },
 } satisfies ParseArgsConfig["options"];
-
-export type CommonOptions = { url: string };
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -117,21 +105,6 @@ function baseUrl(flag: string | undefined, io: Io): string {
 	}
 	if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--url must be http or https, not ${url.protocol}`);
 	return url.href.replace(/\/+$/, "");
-}
-
-/** A required secret from its flag or environment variable. */
-export function secret(flag: string | undefined, envName: string, flagName: string, io: Io): string {
-	const value = flag ?? io.env[envName];
-	if (!value) throw new UsageError(`no ${flagName.replace(/^--/, "").replace("-", " ")}: pass ${flagName} or set ${envName}`);
-	return value;
-}
-
-/** A positive integer flag, at most max. */
-export function intFlag(value: string | undefined, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
-	if (value === undefined) return fallback;
-	const n = Number(value);
-	if (!Number.isInteger(n) || n < 0 || n > max) throw new UsageError(`${name} must be an integer from 0 to ${max}`);
-	return n;
 }
 
 function processIo(): Io {

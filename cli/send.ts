@@ -5,10 +5,10 @@ import { StreamNameSchema } from "../src/schemas/common";
 import { WRITE_OPERATIONS, type WriteOperation } from "../src/schemas/cloudzero";
 import { batches, SERVICE_MAX_BODY_BYTES, SERVICE_MAX_RECORDS, type Batch } from "./batches";
 import { DEFAULT_RETRY_POLICY, describeError, GaveUpError, requestWithRetry, Service, USER_AGENT } from "./http";
-import { intFlag, secret, UsageError, type Io } from "./main";
+import { intFlag, secret, UsageError, type Io } from "./options";
 import { formatRate, Progress } from "./progress";
 import { formatOf, InputError, readRecords, type CsvMapping } from "./records";
-import { describeDetails, validateRecords, type ErrorDetail } from "./validate";
+import { describeDetails, replaceTotals, validateRecords, type ErrorDetail } from "./validate";
 
 export const SEND_OPTIONS = {
 	stream: { type: "string" },
@@ -61,17 +61,21 @@ export async function send(positionals: string[], values: SendValues, url: strin
 		io.err(`${file}${err.line ? `:${err.line}` : ""}: ${err.message}\n`);
 		return 1;
 	}
-	const { records, lines } = parsed;
-	if (records.length === 0) {
+	const { records: fileRecords, lines: fileLines } = parsed;
+	if (fileRecords.length === 0) {
 		io.err(`${file}: no records\n`);
 		return 1;
 	}
-	const problems = validateRecords(op, records);
+	const problems = validateRecords(op, fileRecords);
 	if (problems.length > 0) {
-		io.err(describeDetails(problems, file, lines, maxErrors).join("\n") + "\n");
+		io.err(describeDetails(problems, file, fileLines, maxErrors).join("\n") + "\n");
 		io.err(`${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"} found; nothing was sent.\n`);
 		return 1;
 	}
+	// A replace is sent as the file's day totals, so that no day is split across requests.
+	const totals = op === "replace" ? replaceTotals(fileRecords) : null;
+	const records = totals ? totals.map((t) => t.record) : fileRecords;
+	const lines = totals ? totals.map((t) => fileLines[t.first]) : fileLines;
 
 	// 2. Plan the requests. Their bodies and idempotency keys are fixed now, so a retry resends the same bytes.
 	let planned: Batch[];
@@ -82,7 +86,8 @@ export async function send(positionals: string[], values: SendValues, url: strin
 		io.err(`${file}: ${err.message}\n`);
 		return 1;
 	}
-	const summary = `${records.length.toLocaleString("en-US")} records to stream '${stream}' (${op}) in ${planned.length} request${planned.length === 1 ? "" : "s"}`;
+	const counted = totals ? `${fileRecords.length.toLocaleString("en-US")} records as ${records.length.toLocaleString("en-US")} day totals` : `${records.length.toLocaleString("en-US")} records`;
+	const summary = `${counted} to stream '${stream}' (${op}) in ${planned.length} request${planned.length === 1 ? "" : "s"}`;
 	if (values["dry-run"]) {
 		io.out(`${file}: valid. Would send ${summary}.\n`);
 		return 0;

@@ -1,7 +1,7 @@
 // Local validation with the service's own code: the same schemas, the same error codes and
 // messages, and the same dimension-key rule, so a file that passes here is accepted there.
 import type { ErrorDetail } from "../src/lib/api-error";
-import { DeleteBodySchema, SumBodySchema, type WriteOperation } from "../src/schemas/cloudzero";
+import { dayTotals, DeleteBodySchema, SumBodySchema, type WriteOperation } from "../src/schemas/cloudzero";
 import { checkDimensionKeys, issuesToDetails } from "../src/schemas/validation";
 
 export type { ErrorDetail };
@@ -13,7 +13,22 @@ export function validateRecords(op: WriteOperation, records: unknown[]): ErrorDe
 	}
 	const parsed = SumBodySchema.safeParse({ records });
 	if (!parsed.success) return issuesToDetails(parsed.error.issues, { records });
-	return checkDimensionKeys(parsed.data.records).details;
+	const keys = checkDimensionKeys(parsed.data.records);
+	return keys.details.length > 0 ? keys.details : dayTotals(parsed.data.records, keys.dimensionKeys).details;
+}
+
+/**
+ * A replace file as the records to send: its day totals, one record per (day, series), each with
+ * the index of the first record it sums. The service sums a request's records per day before it
+ * replaces, so sent as they are, the hours of one day split across two requests would leave only
+ * the second request's share; sent as totals, a day is never split. Call after validateRecords.
+ */
+export function replaceTotals(records: unknown[]): Array<{ record: unknown; first: number }> {
+	const { records: valid } = SumBodySchema.parse({ records });
+	return dayTotals(valid, checkDimensionKeys(valid).dimensionKeys).rows.map((t) => ({
+		record: { timestamp: t.day, value: t.value, ...(t.dimensions ? { associated_cost: t.dimensions } : {}) },
+		first: t.record,
+	}));
 }
 
 /** "records[12].value" → "value": the record is named by its file line instead. */

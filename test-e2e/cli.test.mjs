@@ -233,6 +233,18 @@ describe("meterline send", () => {
 		assert.match(raggedRun.stderr, /ragged\.csv:3: expected 2 fields as in the header, found 3/);
 	});
 
+	it("sends a replace of hourly records as day totals, so a day split by --batch-size keeps its whole total", async () => {
+		// The records CloudZero's UCA toolkit generates for its hourly quick start (replace is its default).
+		const hours = [10000, 10000, 20000, 30000, 30000, 10000, 10000, 20000, 30000, 30000];
+		const jsonl = join(work, "uca-hourly.jsonl");
+		const line = (h, v) => JSON.stringify({ timestamp: `2024-02-08 0${h}:00:00+00:00`, associated_cost: { "custom:product": "product A" }, value: `${v}.00` });
+		writeFileSync(jsonl, hours.map((v, h) => line(h, v)).join("\n") + "\n");
+		const sent = await meterline(["send", jsonl, "--stream", "uca-hourly", "--op", "replace", "--batch-size", "3"]);
+		assert.equal(sent.code, 0, sent.stderr);
+		assert.match(sent.stderr, /10 records as 1 day totals to stream 'uca-hourly' \(replace\) in 1 request/);
+		assert.deepEqual([...(await readAll("uca-hourly"))], [['2024-02-08|{"custom:product":"product A"}', 200000]]);
+	});
+
 	it("sends JSONL with replace and JSON with delete, each validated the same way", async () => {
 		const jsonl = join(work, "replace.jsonl");
 		writeFileSync(

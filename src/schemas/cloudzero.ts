@@ -1,7 +1,8 @@
 import { z } from "./zod";
 import type { ErrorCode } from "../lib/error-catalog";
-import { MAX_STORED_VALUE, storableNumber } from "../lib/numbers";
-import { fail, utcEpochMs, wellFormed, withoutProtoKey } from "./common";
+import type { ErrorDetail } from "../lib/api-error";
+import { finiteSum, MAX_STORED_VALUE, storableNumber } from "../lib/numbers";
+import { canonicalDimensions, fail, utcEpochMs, wellFormed, withoutProtoKey } from "./common";
 
 /** The three ways a write changes a stream; the legacy endpoint is a sum. */
 export const WRITE_OPERATIONS = ["sum", "replace", "delete"] as const;
@@ -184,7 +185,51 @@ export const SumRecordSchema = z
 	})
 	.openapi("TelemetryRecord");
 
-type SumRecord = Omit<z.output<typeof SumRecordSchema>, "granularity">;
+export type SumRecord = Omit<z.output<typeof SumRecordSchema>, "granularity">;
+
+/** A request's total for one (day, series): the sum of its records there, and the first of them. */
+export interface DayTotal {
+	day: string;
+	/** The series' dimensions as canonicalDimensions writes them. */
+	seriesKey: string;
+	dimensions: Record<string, string> | undefined;
+	value: number;
+	/** Index of the first record on this (day, series). */
+	record: number;
+}
+
+/**
+ * The records of a request summed per (day, series), in order of first appearance. CloudZero
+ * aggregates data sent at a finer granularity (hourly records, say) to the day, so a replace sets
+ * the day's value to the day's total, not to its last record. A total that could not be stored is
+ * a value_overflow detail naming the record that made it overflow. Used by the write endpoint and
+ * by the CLI, which sends a file's replace as these totals so that no day is split across requests.
+ */
+export function dayTotals(records: SumRecord[], dimensionKeys: string[]): { rows: DayTotal[]; details: ErrorDetail[] } {
+	const rows = new Map<string, DayTotal>();
+	const details: ErrorDetail[] = [];
+	records.forEach((r, record) => {
+		// Every record has exactly these keys (checkDimensionKeys), already sorted.
+		const seriesKey = canonicalDimensions(r.associated_cost, dimensionKeys);
+		const id = `${r.timestamp}\n${seriesKey}`;
+		const row = rows.get(id);
+		if (!row) {
+			rows.set(id, { day: r.timestamp, seriesKey, dimensions: r.associated_cost, value: r.value, record });
+			return;
+		}
+		const total = finiteSum(row.value, r.value);
+		if (total !== null) row.value = total;
+		else {
+			details.push({
+				code: "value_overflow",
+				message: `the records for ${r.timestamp} and these dimensions add up to more than ${MAX_STORED_VALUE}`,
+				record,
+				path: `records[${record}].value`,
+			});
+		}
+	});
+	return { rows: [...rows.values()], details };
+}
 
 /**
  * The records of a sum/replace body that is valid in the plainest way, exactly as

@@ -3,12 +3,12 @@ import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { withOwnBody } from "../../http/own-body-route";
 import { errorResponses } from "../../http/errors";
-import { ApiError, IDEMPOTENCY_KEY_REUSED, type ErrorDetail } from "../../lib/api-error";
-import { finiteSum, MAX_STORED_VALUE } from "../../lib/numbers";
+import { ApiError, IDEMPOTENCY_KEY_REUSED } from "../../lib/api-error";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { enforceRecordLimit, maxBodyBytes, readJsonBody } from "../../http/json-body";
-import { canonicalDimensions, DOT_SEGMENTS, IdempotencyHeadersSchema, StreamNameSchema, StreamParamsSchema } from "../../schemas/common";
+import { DOT_SEGMENTS, IdempotencyHeadersSchema, StreamNameSchema, StreamParamsSchema } from "../../schemas/common";
 import {
+	dayTotals,
 	DeleteBodySchema,
 	plainSumRecords,
 	SumBodySchema,
@@ -21,9 +21,8 @@ import {
 import { DELETE_BODY_EXAMPLES, VALUE_BODY_EXAMPLES } from "../../schemas/cloudzero-examples";
 import { checkDimensionKeys, parseOrThrow, validationError } from "../../schemas/validation";
 import { valueChunks, type ValueChunk } from "../../storage/streams";
-import { streamObject } from "../../objects/cloudzero-stream-protocol";
+import { streamObject, type WriteCommand } from "../../objects/cloudzero-stream-protocol";
 import { failureToError } from "../../objects/outcome";
-import type { WriteCommand } from "../../objects/cloudzero-stream-protocol";
 
 const BASE = "/unit-cost/v1/telemetry/metric/{name}";
 /** The last segments of …/metric/{name}/… paths: a legacy write to a stream of that name is ambiguous. */
@@ -130,38 +129,8 @@ function parseWrite(env: Env, op: WriteOperation, body: unknown): ParsedWrite {
 	// The stream's object then checks the request's dimension keys against the stream's.
 	const { dimensionKeys, details } = checkDimensionKeys(valid);
 	if (details.length > 0) throw validationError(details);
-	const rows = dayTotals(valid, dimensionKeys);
+	const totals = dayTotals(valid, dimensionKeys);
+	if (totals.details.length > 0) throw validationError(totals.details);
+	const rows = totals.rows.map((t): ValueRow => [t.day, t.seriesKey, t.value, t.record]);
 	return { op, dimensionKeys, recordCount: valid.length, chunks: valueChunks(rows) };
-}
-
-/**
- * One row per (day, series) of the request, holding the sum of its records: CloudZero
- * aggregates data sent at a finer granularity (hourly records, say) to the day, so a replace
- * sets the day's value to the day's total rather than to its last record. A total that would
- * not be a finite number is refused, naming the record that made it overflow.
- */
-function dayTotals(records: { timestamp: string; value: number; associated_cost?: Record<string, string> }[], dimensionKeys: string[]): ValueRow[] {
-	const rows = new Map<string, ValueRow>();
-	const details: ErrorDetail[] = [];
-	records.forEach((r, record) => {
-		// Every record has exactly these keys now, already sorted.
-		const seriesKey = canonicalDimensions(r.associated_cost, dimensionKeys);
-		const id = `${r.timestamp}\n${seriesKey}`;
-		const row = rows.get(id);
-		if (!row) {
-			rows.set(id, [r.timestamp, seriesKey, r.value, record]);
-			return;
-		}
-		const total = finiteSum(row[2], r.value);
-		if (total === null) {
-			details.push({
-				code: "value_overflow",
-				message: `the records of this request for ${r.timestamp} and these dimensions add up to more than ${MAX_STORED_VALUE}`,
-				record,
-				path: `records[${record}].value`,
-			});
-		} else row[2] = total;
-	});
-	if (details.length > 0) throw validationError(details);
-	return [...rows.values()];
 }
