@@ -113,7 +113,7 @@ const ValueSchema = z
 	})
 	.openapi({
 		description:
-			"Number or numeric string, no commas, not negative; rounded to 15 significant digits. Refused: values that overflow (beyond 1.79769313486231e308 once rounded), values that underflow (non-zero but too small for a double, such as 1e-400, which would become 0), and a sum whose day's stored value would overflow.",
+			"Number or numeric string, no commas, not negative; rounded to 15 significant digits. Refused: values beyond 1.79769313486231e308 (value_overflow), values that underflow (non-zero but too small for a double, such as 1e-400, which would become 0), and a sum whose day's stored value would overflow.",
 		example: "12345",
 	})
 	.transform((input, ctx) => {
