@@ -9,19 +9,23 @@ import { WriteLedger, type Applied, type LedgerCall } from "./write-ledger";
 
 type Call = LedgerCall & { stream: string };
 
+/** The id of a stream a change in the commit under way creates: not known before it commits. */
+const PLANNED_STREAM_ID = -1;
+
 /**
  * One object per stream; every change to the stream goes through its ledger's queue: each
  * change (check the stream's state and idempotency key, then one D1 transaction holding the
  * data, the ingest log row and the key) completes before the next starts.
  */
 export class StreamObject extends DurableObject<Env> {
-	private readonly ledger = new WriteLedger(this.ctx.storage, this.env.DB);
-	/** The stream as last read or written here; undefined until first loaded. */
+	/** The stream as committed, or as the changes planned in the commit under way leave it; undefined until loaded. */
 	private cached: StreamRow | null | undefined;
+	private readonly ledger = new WriteLedger(this.ctx.storage, this.env.DB, () => (this.cached = undefined));
 
 	async write(cmd: WriteCommand): Promise<WriteResult> {
 		const records = cmd.op === "delete" ? cmd.matches.length : cmd.recordCount;
-		return this.change(cmd, cmd.op, records, () => (cmd.op === "delete" ? this.deleteRecords(cmd) : this.writeValues(cmd)));
+		// A delete finds its series by reading D1, so it plans after the changes before it committed.
+		return this.change(cmd, cmd.op, records, () => (cmd.op === "delete" ? this.deleteRecords(cmd) : this.writeValues(cmd)), cmd.op === "delete");
 	}
 
 	async deleteStream(cmd: DeleteStreamCommand): Promise<DeleteStreamResult> {
@@ -38,7 +42,7 @@ export class StreamObject extends DurableObject<Env> {
 				statements: [markStreamDeleted(this.env.DB, stream.id, deletedAt)],
 				afterCommit: () => (this.cached = null),
 			};
-		});
+		}, true);
 	}
 
 	/** Expires this stream's idempotency keys once their 24 hours are over. */
@@ -46,9 +50,9 @@ export class StreamObject extends DurableObject<Env> {
 		await this.ledger.expireKeys();
 	}
 
-	private change<T>(cmd: Call, operation: string, recordCount: number, apply: () => Promise<Applied<T> | StreamFailure>) {
+	private change<T>(cmd: Call, operation: string, recordCount: number, apply: () => Promise<Applied<T> | StreamFailure>, readsStorage = false) {
 		const scope = { org: cmd.org, firstStream: cmd.stream, lastStream: cmd.stream };
-		return this.ledger.change(cmd, scope, [{ stream: cmd.stream, operation, recordCount }], apply).catch((err) => {
+		return this.ledger.change(cmd, scope, [{ stream: cmd.stream, operation, recordCount }], apply, { readsStorage }).catch((err) => {
 			// D1's outcome is unknown after an error: forget what we think the stream looks like.
 			this.cached = undefined;
 			throw err;
@@ -78,6 +82,9 @@ export class StreamObject extends DurableObject<Env> {
 
 		const now = new Date().toISOString();
 		const create = insertStream(this.env.DB, cmd.org, cmd.stream, cmd.dimensionKeys, now);
+		// The changes after this one in the same commit find the stream as this one creates it
+		// (their statements find it by name, in the same transaction).
+		this.cached = { id: PLANNED_STREAM_ID, name: cmd.stream, dimension_keys: cmd.dimensionKeys, created_at: now };
 		return {
 			response,
 			statements: [create, ...statements],

@@ -1,7 +1,14 @@
 import { IDEMPOTENCY_KEY_REUSED } from "../lib/api-error";
 import { MAX_STORED_VALUE } from "../lib/numbers";
-import { expireIdempotencyKeys, findIdempotentWrites, ingestLogStatements, releaseExpiredIdempotencyKeys, type IngestLogTarget } from "../storage/ingest-log";
-import { isRevokedTokenError, isTokenIdRevoked } from "../storage/revocations";
+import {
+	expireIdempotencyKeys,
+	idempotentWritesStatements,
+	ingestLogStatements,
+	releaseExpiredIdempotencyKeys,
+	type IdempotentWrite,
+	type IngestLogTarget,
+} from "../storage/ingest-log";
+import { isRevokedTokenError, revokedAmongStatement } from "../storage/revocations";
 import { isValueOverflowError } from "../storage/finite-values";
 import { TOKEN_REVOKED, type StreamFailure, type StreamSuccess } from "./outcome";
 import { SerialQueue } from "./serial-queue";
@@ -18,7 +25,11 @@ export interface LedgerCall {
 	idempotency?: { key: string; requestHash: string };
 }
 
-/** A change ready to commit: its statements, and the response to send and to record for its key. */
+/**
+ * A change ready to commit: its statements, and the response to send and to record for its key.
+ * A change is planned against the object's state as the changes before it in its group leave it;
+ * should the group's commit fail, the ledger calls the object's rollback and plans it again.
+ */
 export interface Applied<T> {
 	response: T;
 	statements: D1PreparedStatement[];
@@ -51,88 +62,259 @@ export interface KeyScope {
 
 const SCOPE_STORAGE_KEY = "idempotency_key_scope";
 
+/** Most changes and records one commit takes: D1 runs a batch within 30 s and as one transaction. */
+const MAX_CHANGES_PER_COMMIT = 100;
+const MAX_RECORDS_PER_COMMIT = 20_000;
+
+interface PendingChange {
+	call: LedgerCall;
+	scope: KeyScope;
+	targets: IngestLogTarget[];
+	apply: () => Promise<Applied<unknown> | StreamFailure>;
+	/** Plans by reading D1 (a delete finds its series): it must see every change before it committed. */
+	readsStorage: boolean;
+	settle: (result: StreamSuccess<unknown> | StreamFailure) => void;
+	fail: (err: unknown) => void;
+}
+
+/** What became of one change of a group once planned. */
+type Planned =
+	| { kind: "answer"; change: PendingChange; answer: StreamSuccess<unknown> | StreamFailure; needsRevocationCheck: boolean }
+	| { kind: "commit"; change: PendingChange; applied: Applied<unknown>; statements: D1PreparedStatement[] }
+	| { kind: "same-key"; change: PendingChange; first: PendingChange };
+
 /**
  * The part of a writing Durable Object shared by the CloudZero stream object and the
- * Cloudthread metric object: a queue that runs one change at a time, idempotency keys looked
- * up in and recorded with D1's ingest_log, and their expiry by alarm.
+ * Cloudthread metric object: changes committed to D1 in arrival order with group commit,
+ * idempotency keys looked up in and recorded with D1's ingest_log, and their expiry by alarm.
  *
- * Each change: look the key up (a replay answers the recorded response, a different body
- * with the same key gets 409), otherwise commit the change's statements together with its
- * ingest log rows (key, request hash, response) in one D1 batch, then respond. The queue makes
- * the look-up and the commit one step: a Durable Object lets the next call run while it
- * awaits D1, so without it two retries with one key would both find nothing and both write.
+ * Group commit: a Durable Object lets the next call run while it awaits D1, so changes arrive
+ * while a commit is in flight. They queue; the next commit takes all of them (up to
+ * MAX_CHANGES_PER_COMMIT / MAX_RECORDS_PER_COMMIT) as one D1 batch, in arrival order, so a
+ * stream's throughput is no longer one change per D1 round trip. One commit at a time keeps the
+ * serial order: each change is planned against the state the changes before it leave, and its
+ * statements follow theirs in the one transaction. A change whose planning reads D1 (a delete)
+ * waits for the commit before it and commits alone.
+ *
+ * Each change keeps its own outcome: its Idempotency-Key (looked up for the whole group in one
+ * batch, beside the group's token revocations), its ingest log rows, its response or error. A
+ * change refused while planning (against the stream, or a reused key) is answered without
+ * joining the batch. If the batch fails for one change's sake (a token revoked since admission,
+ * caught by migration 0005's trigger; a sum overflowing, migration 0006), the group is rolled
+ * back whole and its changes are committed again one by one, so only that change fails.
  *
  * The Worker does not check a writing token against D1's revocations; this does. A commit is
- * refused by D1 itself for a revoked token (migration 0005), and an answer given without a
- * commit (a replay, a 409, a refused change) first asks D1 whether the token was revoked.
+ * refused by D1 itself for a revoked token, and an answer given without a commit (a replay, a
+ * 409, a refused change) is given only to a token D1 does not list as revoked.
  */
 export class WriteLedger {
-	private readonly queue = new SerialQueue();
+	private readonly pending: PendingChange[] = [];
+	private committing = false;
+	/** Serializes the alarm's key expiry with commits. */
+	private readonly maintenance = new SerialQueue();
 
 	constructor(
 		private readonly storage: DurableObjectStorage,
 		private readonly db: D1Database,
+		/** Forgets the state planned by changes that did not commit (called after a failed batch). */
+		private readonly rollback: () => void = () => {},
 	) {}
 
 	/**
-	 * Runs one change in the queue. targets name the ingest_log rows it writes, one per stream
-	 * it changes; the idempotency key is scoped to the organization and each of those streams.
+	 * Queues one change; resolves once it is durably committed (or refused, or replayed). targets
+	 * name the ingest_log rows it writes, one per stream it changes; the idempotency key is scoped
+	 * to the organization and each of those streams.
 	 */
 	change<T>(
 		call: LedgerCall,
 		scope: KeyScope,
 		targets: IngestLogTarget[],
 		apply: () => Promise<Applied<T> | StreamFailure>,
+		{ readsStorage = false } = {},
 	): Promise<StreamSuccess<T> | StreamFailure> {
-		return this.queue.run(async () => {
-			const now = new Date();
-			const since = new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS).toISOString();
-			const streams = targets.map((t) => t.stream);
+		return new Promise((resolve, reject) => {
+			this.pending.push({
+				call,
+				scope,
+				targets,
+				apply: apply as PendingChange["apply"],
+				readsStorage,
+				settle: resolve as PendingChange["settle"],
+				fail: reject,
+			});
+			void this.drain();
+		});
+	}
+
+	/** Commits queued changes, a group at a time, until none is left. */
+	private async drain(): Promise<void> {
+		if (this.committing) return;
+		this.committing = true;
+		try {
+			while (this.pending.length > 0) {
+				const group = this.takeGroup();
+				await this.maintenance.run(() => this.commitGroup(group));
+			}
+		} finally {
+			this.committing = false;
+		}
+	}
+
+	/** The next changes to commit together, in arrival order. */
+	private takeGroup(): PendingChange[] {
+		if (this.pending[0].readsStorage) return this.pending.splice(0, 1);
+		let count = 0;
+		let records = 0;
+		while (count < this.pending.length && count < MAX_CHANGES_PER_COMMIT) {
+			const next = this.pending[count];
+			const nextRecords = next.targets.reduce((sum, t) => sum + t.recordCount, 0);
+			if (next.readsStorage || (count > 0 && records + nextRecords > MAX_RECORDS_PER_COMMIT)) break;
+			records += nextRecords;
+			count++;
+		}
+		return this.pending.splice(0, count);
+	}
+
+	/** Plans and commits one group; every change of it is settled when this returns. */
+	private async commitGroup(group: PendingChange[]): Promise<void> {
+		const now = new Date();
+		let planned: Planned[];
+		try {
+			planned = await this.plan(group, now);
+		} catch (err) {
+			this.rollback();
+			for (const change of group) change.fail(err);
+			return;
+		}
+		const commits = planned.filter((p): p is Extract<Planned, { kind: "commit" }> => p.kind === "commit");
+		let committed = commits.length === 0;
+		if (!committed) {
+			try {
+				await this.db.batch(commits.flatMap((p) => p.statements));
+				committed = true;
+			} catch (err) {
+				this.rollback();
+				const refusal = isRevokedTokenError(err) || isValueOverflowError(err);
+				if (refusal && group.length > 1) {
+					// One change's refusal rolled back the whole group: commit each on its own, in order.
+					for (const change of group) await this.commitGroup([change]);
+					return;
+				}
+				if (refusal) {
+					const [only] = commits;
+					const answer = isRevokedTokenError(err) ? TOKEN_REVOKED : await this.explainOverflow(only.applied);
+					only.change.settle(answer === TOKEN_REVOKED ? answer : await this.unlessRevoked(only.change.call, answer));
+					for (const p of planned) if (p !== only) await this.settleWithoutCommit(p);
+					return;
+				}
+				for (const change of group) change.fail(err);
+				return;
+			}
+		}
+		for (const p of commits) p.applied.afterCommit?.();
+		const keyed = commits.find((p) => p.change.call.idempotency);
+		if (keyed) await this.scheduleExpiry(keyed.change.scope, now.getTime());
+		const committedResponse = new Map(commits.map((p) => [p.change, p.applied.response]));
+		for (const p of planned) {
+			if (p.kind === "commit") p.change.settle({ ok: true, response: p.applied.response, replayed: false });
+			else if (p.kind === "same-key") p.change.settle({ ok: true, response: committedResponse.get(p.first), replayed: true });
+			else await this.settleWithoutCommit(p);
+		}
+	}
+
+	/**
+	 * Each change's outcome before the commit: a replay or 409 of its key, a refusal from its own
+	 * planning, or the statements it commits. One D1 batch looks up every key of the group and
+	 * the revocation of its tokens (an answer without a commit needs it).
+	 */
+	private async plan(group: PendingChange[], now: Date): Promise<Planned[]> {
+		const since = new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS).toISOString();
+		const keyed = group.filter((c) => c.call.idempotency);
+		const lookups = keyed.map((c) => idempotentWritesStatements(this.db, c.call.org, c.targets.map((t) => t.stream), c.call.idempotency!.key, since));
+		const earlier = new Map<PendingChange, IdempotentWrite[]>();
+		this.revoked = new Set();
+		if (keyed.length > 0) {
+			const tokens = [...new Set(group.map((c) => c.call.tokenId))];
+			const results = await this.db.batch<IdempotentWrite & { token_id: string }>([revokedAmongStatement(this.db, tokens), ...lookups.flat()]);
+			for (const row of results[0].results) this.revoked.add(row.token_id);
+			let at = 1;
+			keyed.forEach((c, i) => {
+				earlier.set(c, results.slice(at, at + lookups[i].length).flatMap((r) => r.results));
+				at += lookups[i].length;
+			});
+		}
+		const planned: Planned[] = [];
+		const inGroup = new Map<string, PendingChange>();
+		for (const change of group) {
+			const { call } = change;
 			const idempotency = call.idempotency;
 			if (idempotency) {
-				const earlier = await findIdempotentWrites(this.db, call.org, streams, idempotency.key, since);
-				if (earlier.some((e) => e.request_hash !== idempotency.requestHash)) {
+				const found = earlier.get(change) ?? [];
+				const scopeKey = JSON.stringify([call.org, change.targets.map((t) => t.stream), idempotency.key]);
+				const first = inGroup.get(scopeKey);
+				if (found.some((e) => e.request_hash !== idempotency.requestHash) || (first && first.call.idempotency!.requestHash !== idempotency.requestHash)) {
 					const { status, code, message } = IDEMPOTENCY_KEY_REUSED;
-					return this.unlessRevoked(call, { ok: false as const, status, code, message });
+					planned.push({ kind: "answer", change, answer: { ok: false, status, code, message }, needsRevocationCheck: false });
+					continue;
 				}
 				// Rows of one request commit together, and the same body names the same streams.
-				const recorded = earlier.find((e) => e.response !== null);
-				if (recorded) return this.unlessRevoked(call, { ok: true as const, response: JSON.parse(recorded.response!) as T, replayed: true });
+				const recorded = found.find((e) => e.response !== null);
+				if (recorded) {
+					planned.push({ kind: "answer", change, answer: { ok: true, response: JSON.parse(recorded.response!), replayed: true }, needsRevocationCheck: false });
+					continue;
+				}
+				if (first) {
+					planned.push({ kind: "same-key", change, first });
+					continue;
+				}
+				inGroup.set(scopeKey, change);
 			}
-			const applied = await apply();
-			if ("ok" in applied) return this.unlessRevoked(call, applied);
+			const applied = await change.apply();
+			if ("ok" in applied) {
+				planned.push({ kind: "answer", change, answer: applied, needsRevocationCheck: !idempotency });
+				continue;
+			}
+			const streams = change.targets.map((t) => t.stream);
 			const log = ingestLogStatements(this.db, {
 				requestId: call.requestId,
 				org: call.org,
 				tokenId: call.tokenId,
 				createdAt: now.toISOString(),
-				targets,
+				targets: change.targets,
 				idempotency: idempotency && { ...idempotency, response: JSON.stringify(applied.response) },
 			});
 			const release = idempotency ? releaseExpiredIdempotencyKeys(this.db, call.org, streams, idempotency.key, since) : [];
-			try {
-				await this.db.batch([...release, ...applied.statements, ...log]);
-			} catch (err) {
-				if (isRevokedTokenError(err)) return TOKEN_REVOKED; // rolled back: nothing applied
-				if (isValueOverflowError(err)) return this.unlessRevoked(call, (await applied.explainOverflow?.()) ?? UNEXPLAINED_OVERFLOW);
-				throw err;
-			}
-			applied.afterCommit?.();
-			if (idempotency) await this.scheduleExpiry(scope, now.getTime());
-			return { ok: true as const, response: applied.response, replayed: false };
-		});
+			planned.push({ kind: "commit", change, applied, statements: [...release, ...applied.statements, ...log] });
+		}
+		return planned;
+	}
+
+	/** Revoked tokens among the group's, as the look-up batch found them (empty when it did not run). */
+	private revoked = new Set<string>();
+
+	/** Settles a change answered without a commit, unless its token is revoked. */
+	private async settleWithoutCommit(p: Planned): Promise<void> {
+		if (p.kind !== "answer") return;
+		if (p.answer.ok === false && p.answer.code === "token_revoked") return p.change.settle(p.answer);
+		if (p.needsRevocationCheck) p.change.settle(await this.unlessRevoked(p.change.call, p.answer));
+		else p.change.settle(this.revoked.has(p.change.call.tokenId) ? TOKEN_REVOKED : p.answer);
 	}
 
 	/** An answer given without a commit goes only to a token that is not revoked. */
 	private async unlessRevoked<R>(call: LedgerCall, answer: R): Promise<R | StreamFailure> {
-		return (await isTokenIdRevoked(this.db, call.tokenId)) ? TOKEN_REVOKED : answer;
+		const { results } = await revokedAmongStatement(this.db, [call.tokenId]).all();
+		return results.length > 0 ? TOKEN_REVOKED : answer;
+	}
+
+	private async explainOverflow(applied: Applied<unknown>): Promise<StreamFailure> {
+		return (await applied.explainOverflow?.()) ?? UNEXPLAINED_OVERFLOW;
 	}
 
 	/** Call from the object's alarm(): forgets keys whose 24 hours are over. */
 	async expireKeys(): Promise<void> {
 		const scope = await this.storage.get<KeyScope>(SCOPE_STORAGE_KEY);
 		if (!scope) return;
-		await this.queue.run(async () => {
+		await this.maintenance.run(async () => {
 			const oldest = await expireIdempotencyKeys(this.db, scope, new Date(Date.now() - IDEMPOTENCY_WINDOW_MS).toISOString());
 			if (oldest) await this.storage.setAlarm(Date.parse(oldest) + IDEMPOTENCY_WINDOW_MS);
 		});

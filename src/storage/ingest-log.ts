@@ -53,16 +53,18 @@ export interface IdempotentWrite {
 	response: string | null;
 }
 
-/** What was recorded under an idempotency key for any of the given streams since the given time. */
-export async function findIdempotentWrites(db: D1Database, org: string, streams: string[], key: string, since: string): Promise<IdempotentWrite[]> {
+/**
+ * The statements that find what was recorded under an idempotency key for any of the given
+ * streams since the given time: run them in a batch (with other changes' look-ups) and flatten
+ * their results, in order.
+ */
+export function idempotentWritesStatements(db: D1Database, org: string, streams: string[], key: string, since: string): D1PreparedStatement[] {
 	const select = db.prepare(
 		`SELECT stream, request_hash, response FROM ingest_log
 		WHERE org_id = ?1 AND stream IN (SELECT value FROM json_each(?2)) AND idempotency_key = ?3 AND created_at >= ?4
 		ORDER BY id`,
 	);
-	const chunks = jsonChunks(streams).map((json) => select.bind(org, json, key, since));
-	if (chunks.length === 1) return (await chunks[0].all<IdempotentWrite>()).results;
-	return (await db.batch<IdempotentWrite>(chunks)).flatMap((r) => r.results);
+	return jsonChunks(streams).map((json) => select.bind(org, json, key, since));
 }
 
 /**

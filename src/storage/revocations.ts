@@ -9,6 +9,11 @@ export async function isTokenIdRevoked(db: D1Database, tokenId: string): Promise
 	return (await db.prepare("SELECT 1 FROM token_revocations WHERE token_id = ?").bind(tokenId).first()) !== null;
 }
 
+/** The statement that lists which of the given token ids are revoked (rows of { token_id }). */
+export function revokedAmongStatement(db: D1Database, tokenIds: string[]): D1PreparedStatement {
+	return db.prepare("SELECT token_id FROM token_revocations WHERE token_id IN (SELECT value FROM json_each(?1))").bind(JSON.stringify(tokenIds));
+}
+
 /** True for the error of a write batch whose ingest_log insert was refused because its token is revoked (migration 0005). */
 export function isRevokedTokenError(err: unknown): boolean {
 	return String(err).includes("meterline_token_revoked");
