@@ -115,6 +115,8 @@ describe("DELETE /unit-cost/v1/telemetry/{name}", () => {
 		await expectAccepted(await write(token, "doomed", "sum", { records: [{ timestamp: "2024-01-01", value: 3, associated_cost: { Region: "eu" } }] }));
 		await expectError(await api("/unit-cost/v1/telemetry/doomed", { method: "DELETE", headers: { Authorization: token } }), 409, "stream_not_empty");
 		await expectError(await api("/unit-cost/v1/telemetry/doomed", json("DELETE", { force: "yes" }, { Authorization: token })), 400, "invalid_type");
+		// A body of null is not an absent body: it is refused, not read as {"force": false}.
+		await expectError(await api("/unit-cost/v1/telemetry/doomed", json("DELETE", "null", { Authorization: token })), 400, "invalid_type");
 		expect(await readStream(token, "doomed")).toHaveLength(1);
 
 		const res = await api("/unit-cost/v1/telemetry/doomed", json("DELETE", { force: true }, { Authorization: token }));

@@ -401,7 +401,10 @@ function parameterValue(info: OperationInfo, p: Parameter, r: Rng, exampleRate =
 	const known =
 		p.name === "name" ? state.streams : p.name === "metric_name" ? state.metrics : p.name === "id" ? state.tokenIds : p.name === "org" ? state.orgs : p.name === "cursor" ? (state.cursors.get(info.name) ?? []).map((c) => c.cursor) : p.name.toLowerCase() === "idempotency-key" ? state.idempotencyKeys : [];
 	const candidates = known.filter((v) => isValid(doc, p.schema, v));
-	if (p.name === "name" && r.int(40) === 0) return r.pick(LEGACY_SUFFIXES);
+	if (p.name === "name" && r.int(40) === 0) {
+		const suffix = r.pick(LEGACY_SUFFIXES);
+		if (isValid(doc, p.schema, suffix)) return suffix; // the legacy path's name excludes them
+	}
 	if (candidates.length > 0 && r.int(2) === 0) return r.pick(candidates);
 	return sample(doc, p.schema, r, { channel: p.in as Channel, exampleRate });
 }

@@ -55,14 +55,17 @@ export async function readJsonBody(c: Context<AppEnv>, maxBytes: number, { optio
 // ones JSON.parse can turn into 0 or Infinity. Plain bodies skip the reviver below.
 const OUT_OF_RANGE_CANDIDATE = /[eE][+-]?0*[1-9]\d{2}|\d{100}|\.0{100}/;
 
+/** The fields whose numbers are stored values: CloudZero's value, Cloudthread's metric_value. */
+const VALUE_FIELDS: ReadonlySet<string> = new Set(["value", "metric_value"]);
+
 /**
  * JSON.parse reads 1e-400 as 0 and 1e400 as Infinity: the first would be stored as a valid 0,
- * the second fails as "not a number". Such a literal is handed to validation as its source text
- * instead, so the value's parser refuses it (value_underflow, value_overflow) and names its
- * record and field. Only non-zero literals parsed as 0, and infinite ones, are touched.
+ * the second fails as "not a number". In a value field, such a literal is handed to validation
+ * as its source text instead, so the value's parser refuses it (value_underflow, value_overflow)
+ * and names its record and field. Only non-zero literals parsed as 0, and infinite ones, are touched.
  */
-function keepOutOfRangeSource(_key: string, value: unknown, context?: { source?: string }): unknown {
-	if (typeof value !== "number" || context?.source === undefined) return value;
+function keepOutOfRangeSource(key: string, value: unknown, context?: { source?: string }): unknown {
+	if (typeof value !== "number" || context?.source === undefined || !VALUE_FIELDS.has(key)) return value;
 	const underflow = value === 0 && /[1-9]/.test(context.source.replace(/[eE].*$/, ""));
 	return underflow || !Number.isFinite(value) ? context.source : value;
 }

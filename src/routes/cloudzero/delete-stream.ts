@@ -48,7 +48,7 @@ export function registerStreamDelete(app: OpenAPIHono<AppEnv>) {
 		const { name } = c.req.valid("param");
 		c.set("logFields", { stream: name, operation: "delete_stream" });
 		const body = await readJsonBody(c, 10_000, { optional: true });
-		const { force } = parseOrThrow(BodySchema, body.json ?? {});
+		const { force } = parseOrThrow(BodySchema, body.json === undefined ? {} : body.json);
 		const token = c.get("token");
 		const result = await streamObject(c.env, token.org, name).deleteStream({
 			org: token.org,
