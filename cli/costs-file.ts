@@ -104,8 +104,8 @@ export function parseDateTime(text: string): number | null {
 	return ms - sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
 }
 
-/** "2024-09-18T22:00:00Z" */
-export function formatHour(ms: number): string {
+/** "2024-09-18T22:00:00Z": ISO 8601 in UTC, without milliseconds. */
+export function formatInstant(ms: number): string {
 	return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
@@ -240,7 +240,7 @@ export function readFocus(text: string): CostFile {
 		const weights = parts.map((p) => p.weight);
 		const split = numbers.map(([column, value]) => [column, splitDecimal(value, weights)] as const);
 		parts.forEach((part, i) => {
-			const cbf: CbfRow = { "time/usage_start": formatHour(part.at), ...base };
+			const cbf: CbfRow = { "time/usage_start": formatInstant(part.at), ...base };
 			for (const [column, values] of split) cbf[column] = formatDecimal(values[i]);
 			rows.push({ cbf, currency, line, at: part.at });
 		});
@@ -248,7 +248,10 @@ export function readFocus(text: string): CostFile {
 	return { rows, read, problems };
 }
 
-/** Reads a CBF CSV: columns named as CBF, checked as the service will (CBF_NUMBER_COLUMNS are decimals). */
+/**
+ * Reads a CBF CSV: columns named as CBF, checked as the service will (CBF_NUMBER_COLUMNS are
+ * decimals), time/usage_start rewritten as ISO 8601 in UTC ("2024-03-01 05:00:00" is UTC).
+ */
 export function readCbf(text: string): CostFile {
 	const { columns, headerLine, body } = readTable(text);
 	const unknown = columns.filter((c) => !c.startsWith(TAG_PREFIX) && !CBF_TEXT_COLUMNS.includes(c) && !(CBF_NUMBER_COLUMNS as readonly string[]).includes(c));
@@ -277,7 +280,9 @@ export function readCbf(text: string): CostFile {
 		if (cbf["resource/id"] === undefined && Object.keys(cbf).some((c) => c.startsWith(TAG_PREFIX))) {
 			problems.push({ line, column: "resource/id", message: "is required when the row has a resource/tag: value" });
 		}
-		if (problems.length === before && start !== null) rows.push({ cbf, currency: "", line, at: start });
+		if (problems.length !== before || start === null) continue;
+		cbf["time/usage_start"] = formatInstant(start); // as the service reads it: ISO 8601, UTC
+		rows.push({ cbf, currency: "", line, at: start });
 	}
 	return { rows, read: new Map([["", body.length]]), problems };
 }

@@ -203,7 +203,7 @@ describe("problems in a FOCUS file", () => {
 
 	it("reads a CBF file as it is, requiring resource/id where a row has a tag", () => {
 		const { rows, problems } = readCbf(
-			["time/usage_start,cost/cost,resource/id,resource/tag:team", "2024-01-01T05:00:00Z,1.5,i-1,a", "2024-01-01T06:00:00Z,2,,b", "2024-01-01T07:00:00Z,x,,"].join("\n"),
+			["time/usage_start,cost/cost,resource/id,resource/tag:team", "2024-01-01 06:00:00+01:00,1.5,i-1,a", "2024-01-01T06:00:00Z,2,,b", "2024-01-01T07:00:00Z,x,,"].join("\n"),
 		);
 		expect(rows.map((r) => r.cbf)).toEqual([{ "time/usage_start": "2024-01-01T05:00:00Z", "cost/cost": "1.5", "resource/id": "i-1", "resource/tag:team": "a" }]);
 		expect(describeProblems(problems, "c.csv", 20)).toEqual([
