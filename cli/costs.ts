@@ -144,7 +144,7 @@ export function planDrops(
 		const lines = drop.rows.map((r) => r.line);
 		return {
 			...drop,
-			where: `drop ${i + 1}/${drops.length} (connection '${drop.connection}', ${drop.month}, ${drop.operation}, ${drop.count} rows from lines ${Math.min(...lines)}-${Math.max(...lines)})`,
+			where: `drop ${i + 1}/${drops.length} (connection '${drop.connection}', ${drop.month}, ${drop.operation}, ${drop.count} row${drop.count === 1 ? "" : "s"} from lines ${Math.min(...lines)}-${Math.max(...lines)})`,
 		};
 	});
 }
@@ -171,6 +171,11 @@ export function describeRejectedRows(drop: PlannedDrop, details: ErrorDetail[], 
 
 function count(n: number): string {
 	return n.toLocaleString("en-US");
+}
+
+/** "1 row", "1,120 rows" */
+function rowCount(n: number): string {
+	return `${count(n)} row${n === 1 ? "" : "s"}`;
 }
 
 export async function costs(positionals: string[], values: CostsValues, url: string, io: Io): Promise<number> {
@@ -240,7 +245,7 @@ export async function costs(positionals: string[], values: CostsValues, url: str
 		const rows = parsed.rows.filter((r) => r.currency === currency);
 		const total = columnTotal(rows, "cost/cost");
 		const months = [...new Set(rows.map((r) => monthOf(r.at)))].sort();
-		return `  ${currency || "the connection's currency"}: ${count(parsed.read.get(currency) ?? 0)} rows read, ${count(rows.length)} rows sent to connection '${routed.routes.get(currency)}' (${months.join(", ")}), total cost ${total}${currency ? ` ${currency}` : ""}\n`;
+		return `  ${currency || "the connection's currency"}: ${rowCount(parsed.read.get(currency) ?? 0)} read, ${rowCount(rows.length)} sent to connection '${routed.routes.get(currency)}' (${months.join(", ")}), total cost ${total}${currency ? ` ${currency}` : ""}\n`;
 	});
 	if (values["dry-run"]) {
 		io.out(`${file}: valid. Would send ${summary}:\n`);

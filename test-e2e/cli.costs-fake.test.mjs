@@ -143,8 +143,8 @@ describe("meterline costs import against a fake AnyCost Stream server", () => {
 		const run = await meterline(["costs", "import", file, "--connection", "USD=aws-usd", "--connection", "EUR=aws-eur"]);
 		assert.equal(run.code, 0, run.stderr);
 		assert.deepEqual(seen.map((r) => r.url.split("/")[5]).sort(), ["aws-eur", "aws-usd"]);
-		assert.match(run.stdout, /EUR: 1 rows read, 1 rows sent to connection 'aws-eur' \(2024-01\), total cost 2\.2 EUR/);
-		assert.match(run.stdout, /USD: 1 rows read, 1 rows sent to connection 'aws-usd' \(2024-01\), total cost 1\.1 USD/);
+		assert.match(run.stdout, /EUR: 1 row read, 1 row sent to connection 'aws-eur' \(2024-01\), total cost 2\.2 EUR/);
+		assert.match(run.stdout, /USD: 1 row read, 1 row sent to connection 'aws-usd' \(2024-01\), total cost 1\.1 USD/);
 	});
 
 	it("checks the whole file first: invalid FOCUS values are listed with line and column, nothing is sent", async () => {
