@@ -16,39 +16,70 @@ export interface Batch {
 	idempotencyKey: string;
 }
 
-const PREFIX = '{"records":[';
-const SUFFIX = "]}";
-const EMPTY_BODY_BYTES = PREFIX.length + SUFFIX.length;
+export interface BatchOptions {
+	maxRecords: number;
+	maxBytes: number;
+	/** What the requests write to (a stream, a connection), their operation and the run id: with the body, the idempotency key's input. */
+	stream: string;
+	op: string;
+	runId: string;
+	/** The JSON around the records of the batch with this index; by default {"records":[…]}. */
+	envelope?: (index: number) => readonly [prefix: string, suffix: string];
+	/** Whether a request may end between these two consecutive records; by default anywhere. */
+	canSplit?: (before: unknown, after: unknown) => boolean;
+}
+
+const RECORDS_ENVELOPE = ['{"records":[', "]}"] as const;
 
 /**
  * Splits records into request bodies of at most maxRecords records and fewer than maxBytes bytes,
- * keeping file order (a replace of the same day twice must apply in file order).
+ * keeping file order (a replace of the same day twice must apply in file order). Where canSplit
+ * forbids a cut, a request ends at the last allowed cut before it; a run of records that may not
+ * be cut and fits no request is a RangeError.
  */
-export function* batches(records: unknown[], opts: { maxRecords: number; maxBytes: number; stream: string; op: string; runId: string }): Generator<Batch> {
+export function* batches(records: unknown[], opts: BatchOptions): Generator<Batch> {
+	const envelope = opts.envelope ?? (() => RECORDS_ENVELOPE);
+	const emptyBytes = (i: number) => envelope(i).reduce((n, part) => n + Buffer.byteLength(part), 0);
 	let parts: string[] = [];
-	let bytes = EMPTY_BODY_BYTES;
-	let first = 0;
+	let sizes: number[] = [];
 	let index = 0;
-	const finish = (): Batch => {
-		const body = PREFIX + parts.join(",") + SUFFIX;
-		return { index: index++, first, count: parts.length, body, bytes, idempotencyKey: idempotencyKey(opts.stream, opts.op, opts.runId, body) };
+	let bytes = emptyBytes(0);
+	let first = 0;
+	/** parts.length at the last place the current request may end (0: none yet). */
+	let lastCut = 0;
+	const finish = (count: number): Batch => {
+		const [prefix, suffix] = envelope(index);
+		const body = prefix + parts.slice(0, count).join(",") + suffix;
+		const batch = { index, first, count, body, bytes: Buffer.byteLength(body), idempotencyKey: idempotencyKey(opts.stream, opts.op, opts.runId, body) };
+		index++;
+		first += count;
+		parts = parts.slice(count);
+		sizes = sizes.slice(count);
+		bytes = emptyBytes(index) + sizes.reduce((n, size) => n + size, 0) + Math.max(0, sizes.length - 1);
+		lastCut = 0;
+		return batch;
 	};
 	for (let i = 0; i < records.length; i++) {
 		const json = JSON.stringify(records[i]);
 		const recordBytes = Buffer.byteLength(json);
-		if (EMPTY_BODY_BYTES + recordBytes >= opts.maxBytes) {
+		if (emptyBytes(index) + recordBytes >= opts.maxBytes) {
 			throw new RangeError(`record ${i} alone is ${recordBytes} bytes, more than a request may carry (${opts.maxBytes} bytes)`);
 		}
+		if (parts.length > 0 && (!opts.canSplit || opts.canSplit(records[i - 1], records[i]))) lastCut = parts.length;
 		if (parts.length > 0 && (parts.length >= opts.maxRecords || bytes + 1 + recordBytes >= opts.maxBytes)) {
-			yield finish();
-			parts = [];
-			bytes = EMPTY_BODY_BYTES;
-			first = i;
+			if (lastCut === 0) {
+				throw new RangeError(`records ${first}-${i} must go in one request but do not fit in one (${opts.maxRecords} records, ${opts.maxBytes} bytes)`);
+			}
+			yield finish(lastCut);
+			if (parts.length > 0 && (parts.length >= opts.maxRecords || bytes + 1 + recordBytes >= opts.maxBytes)) {
+				throw new RangeError(`records ${first}-${i} must go in one request but do not fit in one (${opts.maxRecords} records, ${opts.maxBytes} bytes)`);
+			}
 		}
 		bytes += (parts.length > 0 ? 1 : 0) + recordBytes; // 1: the comma
 		parts.push(json);
+		sizes.push(recordBytes);
 	}
-	if (parts.length > 0) yield finish();
+	if (parts.length > 0) yield finish(parts.length);
 }
 
 /**

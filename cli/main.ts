@@ -1,14 +1,18 @@
-// `meterline`: send telemetry files to a Meterline deployment and manage its stream tokens.
+// `meterline`: send telemetry and cost files to a Meterline deployment, read unit costs, and manage its stream tokens.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { version } from "../package.json";
 import { type Io, UsageError } from "./options";
+import { costs, COSTS_OPTIONS } from "./costs";
 import { send, SEND_OPTIONS } from "./send";
 import { tokens, TOKENS_OPTIONS } from "./tokens";
+import { unitCost, UNIT_COST_OPTIONS } from "./unit-cost";
 
-export const HELP = `meterline ${version}: send unit-cost telemetry to Meterline and manage its tokens
+export const HELP = `meterline ${version}: send unit-cost telemetry and costs to Meterline, read unit costs, manage tokens
 
 Usage:
   meterline send <file> --stream <name> [--op sum|replace|delete] [options]
+  meterline costs import <file.csv> --connection <id> [options]
+  meterline unit-cost <metric> [--start YYYY-MM-DD] [--end YYYY-MM-DD] [options]
   meterline tokens create --org <org> --name <name> [--scopes write,read,delete_stream]
   meterline tokens list --org <org>
   meterline tokens revoke <token-id>
@@ -37,11 +41,30 @@ if anything was not accepted.
   --max-errors <n>           problems listed when validation fails (default 20)
   --dry-run                  validate and plan the requests, send nothing
 
+costs import: reads a FOCUS 1.0-1.3 cost-and-usage CSV (AWS, Azure, Google Cloud, Oracle exports)
+and sends it as CloudZero Common Bill Format (CBF) rows to the AnyCost Stream billing drops of a
+connection (token scope write_costs), checking every row first and sending like send does. A
+charge spanning several days is spread over them, exactly. One drop per month: with replace_drop
+a month too large for one request is a replace_drop followed by sums. See docs/cli.md.
+  --connection <id>          the connection (required); a file with several currencies needs
+                             one per currency: --connection USD=aws-usd --connection EUR=aws-eur
+  --operation <op>           replace_drop (default; replaces each month in the file),
+                             replace_hourly (replaces the hours in the file) or sum
+  --format focus|cbf         default focus; cbf: a CSV with CBF column names
+  --batch-size, --max-bytes, --run-id, --max-retries, --max-errors, --dry-run   as for send
+
+unit-cost: the cost per unit of a metric (token scope read), as a table or with --csv as CSV.
+  --start, --end <date>      YYYY-MM-DD, inclusive
+  --granularity day|month    --cost-type cost|discounted_cost|amortized_cost|
+                             discounted_amortized_cost|on_demand_cost
+  --group-by <key>           an associated_cost key, e.g. custom:Client
+  --csv                      CSV instead of a table
+
 tokens: the admin API, with the deployment's ADMIN_TOKEN.
 
 Common options:
   --url <url>                service base URL       (env METERLINE_URL, default http://localhost:8787)
-  --token <token>            stream token for send  (env METERLINE_TOKEN)
+  --token <token>            stream token for send, costs, unit-cost (env METERLINE_TOKEN)
   --admin-token <token>      admin token for tokens (env METERLINE_ADMIN_TOKEN)
   -h, --help                 this help
   -v, --version              the CLI's version
@@ -71,6 +94,16 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 			const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, ...SEND_OPTIONS });
 			if (values.help) return (io.out(HELP), 0);
 			return await send(positionals, values, baseUrl(values.url, io), io);
+		}
+		if (command === "costs") {
+			const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, ...COSTS_OPTIONS });
+			if (values.help) return (io.out(HELP), 0);
+			return await costs(positionals, values, baseUrl(values.url, io), io);
+		}
+		if (command === "unit-cost") {
+			const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, ...UNIT_COST_OPTIONS });
+			if (values.help) return (io.out(HELP), 0);
+			return await unitCost(positionals, values, baseUrl(values.url, io), io);
 		}
 		if (command === "tokens") {
 			const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, ...TOKENS_OPTIONS });

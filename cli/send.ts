@@ -4,11 +4,11 @@ import type { ParseArgsConfig } from "node:util";
 import { StreamNameSchema } from "../src/schemas/common";
 import { WRITE_OPERATIONS, type WriteOperation } from "../src/schemas/cloudzero";
 import { batches, SERVICE_MAX_BODY_BYTES, SERVICE_MAX_RECORDS, type Batch } from "./batches";
-import { DEFAULT_RETRY_POLICY, describeError, GaveUpError, requestWithRetry, Service, USER_AGENT } from "./http";
+import { DEFAULT_RETRY_POLICY } from "./http";
 import { intFlag, secret, UsageError, type Io } from "./options";
-import { formatRate, Progress } from "./progress";
 import { formatOf, InputError, readRecords, type CsvMapping } from "./records";
-import { describeDetails, replaceTotals, validateRecords, type ErrorDetail } from "./validate";
+import { describeOutcome, sendRequests } from "./sender";
+import { describeDetails, replaceTotals, validateRecords } from "./validate";
 
 export const SEND_OPTIONS = {
 	stream: { type: "string" },
@@ -95,65 +95,26 @@ export async function send(positionals: string[], values: SendValues, url: strin
 	io.err(`Sending ${summary} to ${url}\n`);
 
 	// 3. Send in file order: a replace or delete must apply after the records before it.
-	const service = new Service(url);
 	const path = `/unit-cost/v1/telemetry/metric/${encodeURIComponent(stream)}/${op}`;
-	const progress = new Progress(io.progress, records.length, planned.length);
-	progress.start();
-	let replayed = 0;
-	let retries = 0;
-	for (const batch of planned) {
-		const where = `request ${batch.index + 1}/${planned.length} (lines ${lines[batch.first]}-${lines[batch.first + batch.count - 1]})`;
-		let result;
-		try {
-			result = await requestWithRetry(
-				service,
-				path,
-				{
-					method: "POST",
-					headers: { Authorization: token, "Content-Type": "application/json", "Idempotency-Key": batch.idempotencyKey, "User-Agent": USER_AGENT },
-					body: batch.body,
-				},
-				policy,
-				(notice) => {
-					retries++;
-					progress.note(`${where}: ${notice.reason}; retry ${notice.attempt} in ${(notice.delayMs / 1000).toFixed(1)} s`);
-				},
-			);
-		} catch (err) {
-			if (!(err instanceof GaveUpError)) throw err;
-			return failed(io, progress, `${where}: ${err.message}`, batch.index);
-		}
-		if (result.status !== 200) {
-			const rejected = (result.json as { error?: { details?: ErrorDetail[] } } | undefined)?.error?.details ?? [];
-			// The service numbers records within the request; the file's lines are what the user can fix.
-			const inFile = rejected.map((d) => (d.record === undefined ? d : { ...d, record: d.record + batch.first }));
-			const listed = inFile.length > 0 ? `\n${describeDetails(inFile, file, lines, maxErrors).join("\n")}` : "";
-			return failed(io, progress, `${where}: HTTP ${result.status}${describeError(result.json)}${listed}`, batch.index);
-		}
-		if (result.headers.get("idempotent-replayed") === "true") replayed++;
-		progress.advance(batch.count, batch.index);
-	}
-	progress.finish();
-	const elapsed = progress.elapsedMs();
-	const notes = [
-		retries > 0 ? `${retries} retr${retries === 1 ? "y" : "ies"}` : "",
-		replayed > 0 ? `${replayed} request${replayed === 1 ? " was" : "s were"} already applied earlier (same Idempotency-Key) and not applied again` : "",
-	].filter(Boolean);
-	io.out(
-		`Sent ${summary} in ${(elapsed / 1000).toFixed(1)} s (${formatRate(records.length, elapsed)})${notes.length ? `; ${notes.join("; ")}` : ""}.\n`,
+	const requests = planned.map((batch) => ({
+		path,
+		body: batch.body,
+		idempotencyKey: batch.idempotencyKey,
+		count: batch.count,
+		where: `request ${batch.index + 1}/${planned.length} (lines ${lines[batch.first]}-${lines[batch.first + batch.count - 1]})`,
+	}));
+	const outcome = await sendRequests(io, url, token, policy, requests, (index, details) =>
+		// The service numbers records within the request; the file's lines are what the user can fix.
+		describeDetails(
+			details.map((d) => (d.record === undefined ? d : { ...d, record: d.record + planned[index].first })),
+			file,
+			lines,
+			maxErrors,
+		),
 	);
+	if (!outcome.ok) return 1;
+	io.out(`Sent ${summary}${describeOutcome(outcome, records.length)}.\n`);
 	return 0;
-}
-
-function failed(io: Io, progress: Progress, message: string, batchIndex: number): number {
-	progress.finish();
-	io.err(`${message}\n`);
-	io.err(
-		batchIndex === 0
-			? "Nothing was applied.\n"
-			: `Requests 1-${batchIndex} were applied; the rest were not. Re-running the same command re-sends them all, and the applied ones are not applied twice (same Idempotency-Keys, within 24 hours).\n`,
-	);
-	return 1;
 }
 
 function csvMapping(values: SendValues, op: WriteOperation): CsvMapping {
