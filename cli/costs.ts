@@ -3,27 +3,19 @@
 import { readFile } from "node:fs/promises";
 import type { ParseArgsConfig } from "node:util";
 import type { ErrorDetail } from "../src/lib/api-error";
-import { batches, SERVICE_MAX_BODY_BYTES, SERVICE_MAX_RECORDS } from "./batches";
+import { batches } from "./batches";
 import { columnTotal, CostFileError, readCbf, readFocus, type CostFile, type CostProblem, type CostRow } from "./costs-file";
-import { DEFAULT_RETRY_POLICY } from "./http";
-import { intFlag, secret, UsageError, type Io } from "./options";
+import { secret, sendingSettings, SENDING_OPTIONS, UsageError, type Io, type OptionValues } from "./options";
 import { describeOutcome, sendRequests, type PlannedRequest } from "./sender";
 
 export const COSTS_OPTIONS = {
 	connection: { type: "string", multiple: true },
 	operation: { type: "string" },
 	format: { type: "string" },
-	"batch-size": { type: "string" },
-	"max-bytes": { type: "string" },
-	"run-id": { type: "string" },
-	"max-retries": { type: "string" },
-	"max-errors": { type: "string" },
-	"dry-run": { type: "boolean" },
+	...SENDING_OPTIONS,
 } satisfies ParseArgsConfig["options"];
 
-type CostsValues = { [K in keyof typeof COSTS_OPTIONS]?: (typeof COSTS_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof COSTS_OPTIONS)[K] extends { type: "boolean" } ? boolean : string } & {
-	token?: string;
-};
+type CostsValues = OptionValues<typeof COSTS_OPTIONS>;
 
 export const DROP_OPERATIONS = ["replace_drop", "replace_hourly", "sum"] as const;
 export type DropOperation = (typeof DROP_OPERATIONS)[number];
@@ -188,11 +180,8 @@ export async function costs(positionals: string[], values: CostsValues, url: str
 	const operation = (values.operation ?? "replace_drop") as DropOperation;
 	if (!DROP_OPERATIONS.includes(operation)) throw new UsageError(`--operation must be one of ${DROP_OPERATIONS.join(", ")}`);
 	if (!values.connection?.length) throw new UsageError("--connection is required: the AnyCost Stream connection id (or one <CUR>=<id> per currency)");
-	const maxRecords = intFlag(values["batch-size"], "--batch-size", SERVICE_MAX_RECORDS, SERVICE_MAX_RECORDS);
-	const maxBytes = intFlag(values["max-bytes"], "--max-bytes", SERVICE_MAX_BODY_BYTES, SERVICE_MAX_BODY_BYTES);
-	if (maxRecords < 1 || maxBytes < 200) throw new UsageError("--batch-size must be at least 1 and --max-bytes at least 200");
-	const maxErrors = intFlag(values["max-errors"], "--max-errors", 20);
-	const policy = { ...DEFAULT_RETRY_POLICY, maxRetries: intFlag(values["max-retries"], "--max-retries", DEFAULT_RETRY_POLICY.maxRetries, 100) };
+	// A drop's envelope ({"month", "operation", "data"}) is larger than a telemetry body's.
+	const { maxRecords, maxBytes, maxErrors, policy } = sendingSettings(values, { minBytes: 200 });
 	const token = values["dry-run"] ? "" : secret(values.token, "METERLINE_TOKEN", "--token", io);
 	// The flags' syntax is checked before the file is read.
 	routeCurrencies(values.connection, []);

@@ -1,3 +1,6 @@
+import type { ParseArgsConfig } from "node:util";
+import { SERVICE_MAX_BODY_BYTES, SERVICE_MAX_RECORDS } from "./batches";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./http";
 // What every command shares: its input and output, and reading its flags. A leaf of the CLI,
 // so the commands and main.ts, which dispatches to them, all import it and not each other.
 
@@ -25,4 +28,29 @@ export function intFlag(value: string | undefined, name: string, fallback: numbe
 	const n = Number(value);
 	if (!Number.isInteger(n) || n < 0 || n > max) throw new UsageError(`${name} must be an integer from 0 to ${max}`);
 	return n;
+}
+
+/** The flags of every command that sends a file in requests: their size, retries, errors, dry run. */
+export const SENDING_OPTIONS = {
+	"batch-size": { type: "string" },
+	"max-bytes": { type: "string" },
+	"run-id": { type: "string" },
+	"max-retries": { type: "string" },
+	"max-errors": { type: "string" },
+	"dry-run": { type: "boolean" },
+} satisfies ParseArgsConfig["options"];
+
+/** What parseArgs gives for a command's options (and the common --token). */
+export type OptionValues<O extends NonNullable<ParseArgsConfig["options"]>> = {
+	[K in keyof O]?: O[K] extends { multiple: true } ? string[] : O[K] extends { type: "boolean" } ? boolean : string;
+} & { token?: string };
+
+/** The sending flags, checked: request size limits (within the service's), errors to list, retries. */
+export function sendingSettings(values: OptionValues<typeof SENDING_OPTIONS>, { minBytes = 100 } = {}) {
+	const maxRecords = intFlag(values["batch-size"], "--batch-size", SERVICE_MAX_RECORDS, SERVICE_MAX_RECORDS);
+	const maxBytes = intFlag(values["max-bytes"], "--max-bytes", SERVICE_MAX_BODY_BYTES, SERVICE_MAX_BODY_BYTES);
+	if (maxRecords < 1 || maxBytes < minBytes) throw new UsageError(`--batch-size must be at least 1 and --max-bytes at least ${minBytes}`);
+	const maxErrors = intFlag(values["max-errors"], "--max-errors", 20);
+	const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, maxRetries: intFlag(values["max-retries"], "--max-retries", DEFAULT_RETRY_POLICY.maxRetries, 100) };
+	return { maxRecords, maxBytes, maxErrors, policy };
 }

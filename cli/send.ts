@@ -3,9 +3,8 @@ import { readFile } from "node:fs/promises";
 import type { ParseArgsConfig } from "node:util";
 import { StreamNameSchema } from "../src/schemas/common";
 import { WRITE_OPERATIONS, type WriteOperation } from "../src/schemas/cloudzero";
-import { batches, SERVICE_MAX_BODY_BYTES, SERVICE_MAX_RECORDS, type Batch } from "./batches";
-import { DEFAULT_RETRY_POLICY } from "./http";
-import { intFlag, secret, UsageError, type Io } from "./options";
+import { batches, type Batch } from "./batches";
+import { secret, sendingSettings, SENDING_OPTIONS, UsageError, type Io, type OptionValues } from "./options";
 import { formatOf, InputError, readRecords, type CsvMapping } from "./records";
 import { describeOutcome, sendRequests } from "./sender";
 import { describeDetails, replaceTotals, validateRecords } from "./validate";
@@ -18,17 +17,10 @@ export const SEND_OPTIONS = {
 	"value-column": { type: "string" },
 	dimension: { type: "string", multiple: true },
 	"ignore-extra-columns": { type: "boolean" },
-	"batch-size": { type: "string" },
-	"max-bytes": { type: "string" },
-	"run-id": { type: "string" },
-	"max-retries": { type: "string" },
-	"max-errors": { type: "string" },
-	"dry-run": { type: "boolean" },
+	...SENDING_OPTIONS,
 } satisfies ParseArgsConfig["options"];
 
-type SendValues = { [K in keyof typeof SEND_OPTIONS]?: (typeof SEND_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof SEND_OPTIONS)[K] extends { type: "boolean" } ? boolean : string } & {
-	token?: string;
-};
+type SendValues = OptionValues<typeof SEND_OPTIONS>;
 
 export async function send(positionals: string[], values: SendValues, url: string, io: Io): Promise<number> {
 	if (positionals.length !== 1) throw new UsageError("send takes exactly one file");
@@ -38,11 +30,7 @@ export async function send(positionals: string[], values: SendValues, url: strin
 	if (!StreamNameSchema.safeParse(stream).success) throw new UsageError(`--stream '${stream}': stream names are 1 to 256 characters of A-Z, a-z, 0-9, '_', '.' and '-'`);
 	const op = (values.op ?? "sum") as WriteOperation;
 	if (!WRITE_OPERATIONS.includes(op)) throw new UsageError(`--op must be one of ${WRITE_OPERATIONS.join(", ")}`);
-	const maxRecords = intFlag(values["batch-size"], "--batch-size", SERVICE_MAX_RECORDS, SERVICE_MAX_RECORDS);
-	const maxBytes = intFlag(values["max-bytes"], "--max-bytes", SERVICE_MAX_BODY_BYTES, SERVICE_MAX_BODY_BYTES);
-	if (maxRecords < 1 || maxBytes < 100) throw new UsageError("--batch-size must be at least 1 and --max-bytes at least 100");
-	const maxErrors = intFlag(values["max-errors"], "--max-errors", 20);
-	const policy = { ...DEFAULT_RETRY_POLICY, maxRetries: intFlag(values["max-retries"], "--max-retries", DEFAULT_RETRY_POLICY.maxRetries, 100) };
+	const { maxRecords, maxBytes, maxErrors, policy } = sendingSettings(values);
 	const token = values["dry-run"] ? "" : secret(values.token, "METERLINE_TOKEN", "--token", io);
 
 	// 1. Read and check the whole file before sending any of it: a file is all or nothing as far as validation goes.
