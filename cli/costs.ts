@@ -1,11 +1,10 @@
 // `meterline costs import`: a FOCUS (or CBF) cost file to AnyCost Stream billing drops, one
 // connection per currency, one month per drop, sent like `meterline send` sends records.
-import { readFile } from "node:fs/promises";
 import type { ParseArgsConfig } from "node:util";
 import type { ErrorDetail } from "../src/lib/api-error";
 import { batches } from "./batches";
 import { columnTotal, CostFileError, readCbf, readFocus, type CostFile, type CostProblem, type CostRow } from "./costs-file";
-import { secret, sendingSettings, SENDING_OPTIONS, UsageError, type Io, type OptionValues } from "./options";
+import { readInputFile, secret, sendingSettings, SENDING_OPTIONS, UsageError, type Io, type OptionValues } from "./options";
 import { describeOutcome, sendRequests, type PlannedRequest } from "./sender";
 
 export const COSTS_OPTIONS = {
@@ -187,13 +186,8 @@ export async function costs(positionals: string[], values: CostsValues, url: str
 	routeCurrencies(values.connection, []);
 
 	// 1. Read, map and check the whole file: nothing is sent unless every row is valid.
-	let text: string;
-	try {
-		text = await readFile(file, "utf8");
-	} catch (err) {
-		io.err(`${file}: cannot read: ${(err as Error).message}\n`);
-		return 1;
-	}
+	const text = await readInputFile(file, io);
+	if (text === undefined) return 1;
 	let parsed: CostFile;
 	try {
 		parsed = format === "cbf" ? readCbf(text) : readFocus(text);

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import type { ParseArgsConfig } from "node:util";
 import { SERVICE_MAX_BODY_BYTES, SERVICE_MAX_RECORDS } from "./batches";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./http";
@@ -53,4 +54,14 @@ export function sendingSettings(values: OptionValues<typeof SENDING_OPTIONS>, { 
 	const maxErrors = intFlag(values["max-errors"], "--max-errors", 20);
 	const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, maxRetries: intFlag(values["max-retries"], "--max-retries", DEFAULT_RETRY_POLICY.maxRetries, 100) };
 	return { maxRecords, maxBytes, maxErrors, policy };
+}
+
+/** A command's input file as text, or undefined once the reason it cannot be read is reported. */
+export async function readInputFile(file: string, io: Io): Promise<string | undefined> {
+	try {
+		return await readFile(file, "utf8");
+	} catch (err) {
+		io.err(`${file}: cannot read: ${(err as Error).message}\n`);
+		return undefined;
+	}
 }

@@ -1,10 +1,9 @@
 // `meterline send`: validate a whole file locally, then send it in batches that are safe to retry.
-import { readFile } from "node:fs/promises";
 import type { ParseArgsConfig } from "node:util";
 import { StreamNameSchema } from "../src/schemas/common";
 import { WRITE_OPERATIONS, type WriteOperation } from "../src/schemas/cloudzero";
 import { batches, type Batch } from "./batches";
-import { secret, sendingSettings, SENDING_OPTIONS, UsageError, type Io, type OptionValues } from "./options";
+import { readInputFile, secret, sendingSettings, SENDING_OPTIONS, UsageError, type Io, type OptionValues } from "./options";
 import { formatOf, InputError, readRecords, type CsvMapping } from "./records";
 import { describeOutcome, sendRequests } from "./sender";
 import { describeDetails, replaceTotals, validateRecords } from "./validate";
@@ -34,13 +33,8 @@ export async function send(positionals: string[], values: SendValues, url: strin
 	const token = values["dry-run"] ? "" : secret(values.token, "METERLINE_TOKEN", "--token", io);
 
 	// 1. Read and check the whole file before sending any of it: a file is all or nothing as far as validation goes.
-	let text: string;
-	try {
-		text = await readFile(file, "utf8");
-	} catch (err) {
-		io.err(`${file}: cannot read: ${(err as Error).message}\n`);
-		return 1;
-	}
+	const text = await readInputFile(file, io);
+	if (text === undefined) return 1;
 	let parsed;
 	try {
 		parsed = readRecords(text, formatOf(file, values.format), csvMapping(values, op));
