@@ -97,10 +97,11 @@ describe("headers", () => {
 			await api("/streams/ingest", { method: "OPTIONS" }),
 			await api("/openapi.json"),
 			await api("/docs"),
-			await api("/docs/scalar/standalone.js"),
+			await api("/docs/swagger-ui/swagger-ui-bundle.js"),
+			await api("/docs/swagger-ui/swagger-ui.css"),
 			await api("/admin/v1/tokens", json("POST", { org: "x", name: "y" })),
 		];
-		expect(responses.map((r) => r.status)).toEqual([200, 403, 403, 404, 405, 204, 200, 200, 200, 403]);
+		expect(responses.map((r) => r.status)).toEqual([200, 403, 403, 404, 405, 204, 200, 200, 200, 200, 403]);
 		for (const res of responses) {
 			expect(res.headers.get("X-Content-Type-Options"), `${res.status} ${res.url}`).toBe("nosniff");
 			await res.body?.cancel();
@@ -131,9 +132,11 @@ describe("headers", () => {
 	});
 
 	it("public documents keep their own caching", async () => {
-		const script = await api("/docs/scalar/standalone.js");
-		expect(script.headers.get("Cache-Control")).toBe("public, max-age=3600");
-		await script.body?.cancel();
+		for (const path of ["/docs/swagger-ui/swagger-ui-bundle.js", "/docs/swagger-ui/swagger-ui.css"]) {
+			const asset = await api(path);
+			expect(asset.headers.get("Cache-Control"), path).toBe("public, max-age=3600");
+			await asset.body?.cancel();
+		}
 		const doc = await api("/openapi.json");
 		expect(doc.headers.get("Cache-Control")).not.toBe("no-store");
 		await doc.body?.cancel();
@@ -143,7 +146,7 @@ describe("headers", () => {
 describe("Content-Security-Policy of /docs", () => {
 	const nonceOf = (csp: string) => /script-src 'nonce-([A-Za-z0-9_-]+)'/.exec(csp)?.[1];
 
-	it("allows only the page's own nonced scripts, same-origin fetches and inline styles; nothing else loads", async () => {
+	it("allows only the page's own nonced scripts and styles, same-origin fetches and data: images; nothing else loads", async () => {
 		const res = await api("/docs");
 		expect(res.status).toBe(200);
 		const csp = res.headers.get("Content-Security-Policy") ?? "";
@@ -153,20 +156,25 @@ describe("Content-Security-Policy of /docs", () => {
 		expect(directives).toEqual({
 			"default-src": "'none'",
 			"script-src": `'nonce-${nonce}'`,
-			"style-src": "'unsafe-inline'",
+			"style-src": `'nonce-${nonce}'`,
 			"connect-src": "'self'",
-			"img-src": "'self' data:",
+			"img-src": "data:",
 			"base-uri": "'none'",
 			"form-action": "'none'",
 			"frame-ancestors": "'none'",
 		});
 
-		// Every script tag of the page carries the nonce, and it loads the bundle from this Worker.
+		// Every script and style tag of the page carries the nonce; the bundle and stylesheet come from this Worker.
 		const html = await res.text();
 		const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map(([tag]) => tag);
 		expect(scripts.length).toBe(2);
 		for (const tag of scripts) expect(tag).toContain(`nonce="${nonce}"`);
-		expect(scripts[0]).toContain('src="/docs/scalar/standalone.js"');
+		expect(scripts[0]).toContain('src="/docs/swagger-ui/swagger-ui-bundle.js"');
+		const styles = [...html.matchAll(/<(?:style|link)\b[^>]*>/g)].map(([tag]) => tag);
+		expect(styles.length).toBe(2);
+		for (const tag of styles) expect(tag).toContain(`nonce="${nonce}"`);
+		expect(styles[0]).toContain('href="/docs/swagger-ui/swagger-ui.css"');
+		expect(html).not.toMatch(/\sstyle=/);
 	});
 
 	it("a fresh nonce for each response; no CSP on the API's JSON answers", async () => {

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, inject, it } from "vitest";
 import { createApp } from "../src/app";
 import { ERROR_CATALOG, ERROR_CODES } from "../src/lib/error-catalog";
 import { ErrorResponseSchema } from "../src/schemas/errors";
-import { DOCS_PATH, SCALAR_BUNDLE_PATH } from "../src/routes/docs/docs-page";
+import { DOCS_PATH, DOCS_SCRIPT_PATH, DOCS_STYLESHEET_PATH } from "../src/routes/docs/docs-page";
 import { OPENAPI_PATH } from "../src/routes/docs/openapi";
 import { api, createToken, expectAccepted, json, uniqueOrg, write, type Op } from "./helpers";
 
@@ -84,7 +84,7 @@ describe("GET /openapi.json", () => {
 	it("documents exactly the routes the app serves, no more and no fewer", () => {
 		// Derived from the router itself: a route added anywhere (e.g. another API family) must be documented.
 		// The documentation routes serve the document and its page; they are no API operations.
-		const docsRoutes = new Set([OPENAPI_PATH, DOCS_PATH, SCALAR_BUNDLE_PATH]);
+		const docsRoutes = new Set([OPENAPI_PATH, DOCS_PATH, DOCS_SCRIPT_PATH, DOCS_STYLESHEET_PATH]);
 		const served = createApp()
 			.routes.filter((route) => route.method !== "ALL" && !docsRoutes.has(route.path)) // app.use() middleware
 			.map((route) => `${route.method} ${route.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}")}`);
@@ -194,21 +194,31 @@ describe("the request examples of the document", () => {
 });
 
 describe("GET /docs", () => {
-	it("is an HTML page that renders /openapi.json with the Scalar bundle this Worker serves (no CDN)", async () => {
+	it("is an HTML page that renders /openapi.json with the Swagger UI bundle and stylesheet this Worker serves (no CDN)", async () => {
 		const res = await api("/docs");
 		expect(res.status).toBe(200);
 		expect(res.headers.get("content-type")).toMatch(/^text\/html/);
 		const html = await res.text();
 		const scripts = [...html.matchAll(/<script[^>]*\bsrc="([^"]+)"/g)].map((m) => m[1]);
-		expect(scripts).toEqual(["/docs/scalar/standalone.js"]);
-		expect(html).toContain("/openapi.json");
-		expect(html).not.toMatch(/https?:\/\/(cdn\.|fonts\.|unpkg|jsdelivr)/);
+		expect(scripts).toEqual(["/docs/swagger-ui/swagger-ui-bundle.js"]);
+		const stylesheets = [...html.matchAll(/<link[^>]*\bhref="([^"]+)"/g)].map((m) => m[1]);
+		expect(stylesheets).toEqual(["/docs/swagger-ui/swagger-ui.css"]);
+		// The inline script starts Swagger UI on this Worker's document, without the validator badge.
+		const start = /<script nonce="[^"]+">SwaggerUIBundle\((\{.*\})\);<\/script>/.exec(html);
+		expect(start).not.toBeNull();
+		expect(JSON.parse(start![1])).toMatchObject({ url: "/openapi.json", dom_id: "#swagger-ui", validatorUrl: null, queryConfigEnabled: false });
+		expect(html).not.toMatch(/https?:\/\//);
 
-		const script = await api("/docs/scalar/standalone.js");
+		const script = await api("/docs/swagger-ui/swagger-ui-bundle.js");
 		expect(script.status).toBe(200);
 		expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
 		const source = await script.text();
 		expect(source.length).toBeGreaterThan(1_000_000);
-		expect(source).toMatch(/createApiReference|Scalar/);
+		expect(source).toContain("SwaggerUIBundle");
+
+		const css = await api("/docs/swagger-ui/swagger-ui.css");
+		expect(css.status).toBe(200);
+		expect(css.headers.get("content-type")).toBe("text/css; charset=utf-8");
+		expect(await css.text()).toContain(".swagger-ui");
 	});
 });
