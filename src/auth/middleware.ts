@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { ApiError, namedError, NOT_AUTHORIZED_MESSAGE, type NamedError } from "../lib/api-error";
 import type { AppEnv } from "../http/app-env";
+import { BOOKMARK_HEADER, readSession } from "../http/read-session";
 import { enforceRateLimit, refuseAuthentication, refuseBlockedClient } from "./rate-limit";
 import type { Scope, TokenIdentity } from "../schemas/tokens";
 import { authenticate, secretsEqual, type RevocationCheck } from "./tokens";
@@ -30,7 +31,8 @@ export async function authorizeToken(
 	unknownToken: () => ApiError = unknownApiKey,
 ): Promise<TokenIdentity> {
 	refuseBlockedClient(c);
-	const identity = token ? await authenticate(c.env.TOKENS, c.env.DB, token, revocation) : null;
+	// Checked now: in the request's read session (reads), so a replica near the client may answer.
+	const identity = token ? await authenticate(c.env.TOKENS, revocation === "now" ? readSession(c) : c.env.DB, token, revocation) : null;
 	if (!identity) return refuseAuthentication(c, unknownToken());
 	if (!identity.scopes.includes(scope)) {
 		throw new ApiError(403, "insufficient_scope", `This API key does not have the '${scope}' scope`);
@@ -59,6 +61,9 @@ export function requireScope(scope: Scope, revocation: RevocationCheck = "now") 
 	return createMiddleware<AppEnv>(async (c, next) => {
 		await authorizeToken(c, presentedToken(c.req.header("authorization")), scope, revocation);
 		await next();
+		// A read answers the bookmark its session reached, to send back on the next read.
+		const bookmark = c.get("readSession")?.getBookmark();
+		if (bookmark && !c.res.headers.has(BOOKMARK_HEADER)) c.res.headers.set(BOOKMARK_HEADER, bookmark);
 	});
 }
 

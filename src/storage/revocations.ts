@@ -1,7 +1,7 @@
 // Revoked stream tokens (token_revocations). KV takes up to a minute to forget a token
 // everywhere; D1 knows of a revocation at once. Migration 0005 makes a write's commit refuse one.
 
-export async function isTokenRevoked(db: D1Database, tokenHash: string): Promise<boolean> {
+export async function isTokenRevoked(db: Pick<D1Database, "prepare">, tokenHash: string): Promise<boolean> {
 	return (await db.prepare("SELECT 1 FROM token_revocations WHERE token_hash = ?").bind(tokenHash).first()) !== null;
 }
 

@@ -1,6 +1,7 @@
 // CloudZero streams, their series and daily values (migrations 0001 and 0006). Statements are
 // parameterized; rows travel as JSON parameters (see json-params.ts).
 import type { ValueRow } from "../schemas/cloudzero";
+import type { D1Reader } from "./d1";
 import { jsonChunks, MAX_JSON_PARAM_CHARS } from "./json-params";
 
 export interface StreamRow {
@@ -26,15 +27,20 @@ export interface ValueReadRow {
 type RawStream = Omit<StreamRow, "dimension_keys"> & { dimension_keys: string };
 const parseStream = <T extends RawStream>(row: T) => ({ ...row, dimension_keys: JSON.parse(row.dimension_keys) as string[] });
 
-export async function findLiveStream(db: D1Database, org: string, name: string): Promise<StreamRow | null> {
-	const row = await db
-		.prepare("SELECT id, name, dimension_keys, created_at FROM streams WHERE org_id = ? AND name = ? AND deleted_at IS NULL")
-		.bind(org, name)
-		.first<RawStream>();
-	return row ? parseStream(row) : null;
+export async function findLiveStream(db: D1Reader, org: string, name: string): Promise<StreamRow | null> {
+	return liveStreamRow(await liveStreamQuery(db, org, name).first<RawStream>());
 }
 
-export async function listStreams(db: D1Database, org: string, after: string, limit: number): Promise<StreamSummary[]> {
+/** The query of findLiveStream, to run in a batch; liveStreamRow reads its row. */
+export function liveStreamQuery(db: D1Reader, org: string, name: string): D1PreparedStatement {
+	return db.prepare("SELECT id, name, dimension_keys, created_at FROM streams WHERE org_id = ? AND name = ? AND deleted_at IS NULL").bind(org, name);
+}
+
+export function liveStreamRow(row: unknown): StreamRow | null {
+	return row ? parseStream(row as RawStream) : null;
+}
+
+export async function listStreams(db: D1Reader, org: string, after: string, limit: number): Promise<StreamSummary[]> {
 	const { results } = await db
 		.prepare(
 			`SELECT s.id, s.name, s.dimension_keys, s.created_at,
@@ -186,36 +192,43 @@ export function softDeleteStatements(
 	return jsonChunks(targets).flatMap((json) => [archive.bind(streamId, json, now, requestId), remove.bind(streamId, json)]);
 }
 
-export async function seriesOfStream(db: D1Database, streamId: number): Promise<Array<{ id: number; series_key: string }>> {
-	const { results } = await db.prepare("SELECT id, series_key FROM series WHERE stream_id = ?").bind(streamId).all<{ id: number; series_key: string }>();
-	return results;
-}
-
 export interface ValueQuery {
-	streamId: number;
+	org: string;
+	/** The stream, by name: the query finds the live stream itself, so it can run in one batch with liveStreamQuery. */
+	name: string;
 	startDay: string;
 	endDay: string;
-	/** Only these series; all when null. */
-	seriesIds: number[] | null;
+	/** [dimension key, accepted values]: a series matches when every key has one of its values. None: every series. */
+	filters: Array<[key: string, values: string[]]>;
 	/** Keyset cursor: rows after this (day, series id). */
 	after: [day: string, seriesId: number] | null;
 	limit: number;
 }
 
-/** Daily values of a stream in (day, series) order. */
-export async function readValues(db: D1Database, q: ValueQuery): Promise<ValueReadRow[]> {
+const STREAM_BY_NAME = "(SELECT id FROM streams WHERE org_id = ?1 AND name = ?2 AND deleted_at IS NULL)";
+
+// The series matching the filters (?7, JSON [[key, [values]]]), found from the series' keys:
+// dimensions are matched by key through json_each, so keys with dots or quotes need no escaping.
+// A separate statement text, so that SQLite reads a filtered series through its index
+// (daily_values_by_series) rather than every row of the stream.
+const FILTERED_SERIES = `AND v.series_id IN (
+	SELECT se.id FROM series se WHERE se.stream_id = ${STREAM_BY_NAME} AND NOT EXISTS (
+		SELECT 1 FROM json_each(?7) f WHERE NOT EXISTS (
+			SELECT 1 FROM json_each(se.series_key) d JOIN json_each(f.value -> 1) w
+			WHERE d.key = f.value ->> 0 AND d.value = w.value)))`;
+
+/** Daily values of a stream in (day, series) order (no rows when there is no such live stream), as one statement. */
+export function valuesQuery(db: D1Reader, q: ValueQuery): D1PreparedStatement {
 	const [afterDay, afterSeries] = q.after ?? ["", 0];
-	const { results } = await db
+	const filtered = q.filters.length > 0;
+	return db
 		.prepare(
 			`SELECT v.day, v.series_id, s.series_key, v.value
 			FROM daily_values v JOIN series s ON s.id = v.series_id
-			WHERE v.stream_id = ?1 AND v.day BETWEEN ?2 AND ?3
-				AND (?4 IS NULL OR v.series_id IN (SELECT value FROM json_each(?4)))
-				AND (v.day, v.series_id) > (?5, ?6)
+			WHERE v.stream_id = ${STREAM_BY_NAME} AND v.day BETWEEN ?3 AND ?4
+				AND (v.day, v.series_id) > (?5, ?6) ${filtered ? FILTERED_SERIES : "AND ?7 IS NULL"}
 			ORDER BY v.day, v.series_id
-			LIMIT ?7`,
+			LIMIT ?8`,
 		)
-		.bind(q.streamId, q.startDay, q.endDay, q.seriesIds ? JSON.stringify(q.seriesIds) : null, afterDay, afterSeries, q.limit)
-		.all<ValueReadRow>();
-	return results;
+		.bind(q.org, q.name, q.startDay, q.endDay, afterDay, afterSeries, filtered ? JSON.stringify(q.filters) : null, q.limit);
 }

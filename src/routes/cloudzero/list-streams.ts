@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
+import { readSession } from "../../http/read-session";
 import { errorResponses } from "../../http/errors";
 import { listStreams } from "../../storage/streams";
 
@@ -44,7 +45,7 @@ const route = createRoute({
 export function registerMetricList(app: OpenAPIHono<AppEnv>) {
 	app.openapi(route, async (c) => {
 		const { limit, cursor } = c.req.valid("query");
-		const rows = await listStreams(c.env.DB, c.get("token").org, cursor ?? "", limit + 1);
+		const rows = await listStreams(readSession(c), c.get("token").org, cursor ?? "", limit + 1);
 		const page = rows.slice(0, limit);
 		return c.json(
 			{

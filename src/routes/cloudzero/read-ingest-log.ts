@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
+import { readSession } from "../../http/read-session";
 import { errorResponses } from "../../http/errors";
 import { streamNotFound } from "../../lib/api-error";
 import { StreamParamsSchema } from "../../schemas/common";
@@ -51,9 +52,9 @@ export function registerIngestLog(app: OpenAPIHono<AppEnv>) {
 		const { name } = c.req.valid("param");
 		const { limit, cursor } = c.req.valid("query");
 		const org = c.get("token").org;
-		const rows = await readIngestLog(c.env.DB, org, name, cursor ? Number(cursor) : Number.MAX_SAFE_INTEGER, limit + 1);
+		const rows = await readIngestLog(readSession(c), org, name, cursor ? Number(cursor) : Number.MAX_SAFE_INTEGER, limit + 1);
 		// The log outlives a deleted stream; a name never written to is unknown.
-		if (rows.length === 0 && !cursor && !(await findLiveStream(c.env.DB, org, name))) {
+		if (rows.length === 0 && !cursor && !(await findLiveStream(readSession(c), org, name))) {
 			throw streamNotFound(name);
 		}
 		const page = rows.slice(0, limit);
