@@ -40,13 +40,11 @@ export function liveStreamRow(row: unknown): StreamRow | null {
 	return row ? parseStream(row as RawStream) : null;
 }
 
+/** An organization's live streams in name order, with their summaries (migration 0007): one row read per stream. */
 export async function listStreams(db: D1Reader, org: string, after: string, limit: number): Promise<StreamSummary[]> {
 	const { results } = await db
 		.prepare(
-			`SELECT s.id, s.name, s.dimension_keys, s.created_at,
-				(SELECT MIN(day) FROM daily_values WHERE stream_id = s.id) AS first_day,
-				(SELECT MAX(day) FROM daily_values WHERE stream_id = s.id) AS last_day,
-				(SELECT COUNT(DISTINCT series_id) FROM daily_values WHERE stream_id = s.id) AS series_count
+			`SELECT s.id, s.name, s.dimension_keys, s.created_at, s.first_day, s.last_day, s.series_count
 			FROM streams s
 			WHERE s.org_id = ? AND s.deleted_at IS NULL AND s.name > ?
 			ORDER BY s.name LIMIT ?`,
@@ -85,6 +83,9 @@ const LIVE_STREAM = "(SELECT id FROM streams WHERE org_id = ?1 AND name = ?2 AND
 export interface ValueChunk {
 	keys: string;
 	rows: string;
+	/** The chunk's earliest and latest day, for the stream's summary (migration 0007). */
+	firstDay: string;
+	lastDay: string;
 }
 
 // Upper bound of one encoded row with its comma, ["YYYY-MM-DD",index,value,record]: 12 + 5 + 24 (longest number) + 5 + 6.
@@ -97,12 +98,15 @@ export function valueChunks(rows: ValueRow[]): ValueChunk[] {
 	let keys: string[] = [];
 	let encoded: Array<[string, number, number, number]> = [];
 	let keyChars = 2;
+	let firstDay = "";
+	let lastDay = "";
+	const flush = () => chunks.push({ keys: JSON.stringify(keys), rows: JSON.stringify(encoded), firstDay, lastDay });
 	for (const [day, key, value, record] of rows) {
 		let index = keyIndex.get(key);
 		const keyCost = index === undefined ? JSON.stringify(key).length + 1 : 0;
 		const full = (encoded.length + 1) * MAX_ENCODED_ROW_CHARS > MAX_JSON_PARAM_CHARS || keyChars + keyCost > MAX_JSON_PARAM_CHARS;
 		if (full && encoded.length > 0) {
-			chunks.push({ keys: JSON.stringify(keys), rows: JSON.stringify(encoded) });
+			flush();
 			keyIndex = new Map();
 			keys = [];
 			encoded = [];
@@ -114,9 +118,11 @@ export function valueChunks(rows: ValueRow[]): ValueChunk[] {
 			keyIndex.set(key, index);
 			keyChars += JSON.stringify(key).length + 1;
 		}
+		if (encoded.length === 0 || day < firstDay) firstDay = day;
+		if (encoded.length === 0 || day > lastDay) lastDay = day;
 		encoded.push([day, index, value, record]);
 	}
-	if (encoded.length > 0) chunks.push({ keys: JSON.stringify(keys), rows: JSON.stringify(encoded) });
+	if (encoded.length > 0) flush();
 	return chunks;
 }
 
@@ -148,7 +154,23 @@ export function valueWriteStatements(
 		WHERE true
 		ON CONFLICT (stream_id, day, series_id) DO UPDATE SET value = ${mode === "sum" ? "value + excluded.value" : "excluded.value"}`,
 	);
-	return chunks.flatMap(({ keys, rows }) => [insertSeries.bind(org, name, keys), upsertValues.bind(org, name, keys, rows)]);
+	// The stream's summary (migration 0007), before the chunk's values are stored: the chunk's days
+	// widen the day range, and each of its series that has no live value yet is one more series.
+	// One index probe per series of the chunk, whatever the stream holds.
+	const summarize = db.prepare(
+		`UPDATE streams SET
+			first_day = min(coalesce(first_day, ?4), ?4),
+			last_day = max(coalesce(last_day, ?5), ?5),
+			series_count = series_count + (
+				SELECT COUNT(*) FROM json_each(?3) k CROSS JOIN series se ON se.stream_id = streams.id AND se.series_key = k.value
+				WHERE NOT EXISTS (SELECT 1 FROM daily_values v WHERE v.series_id = se.id))
+		WHERE org_id = ?1 AND name = ?2 AND deleted_at IS NULL`,
+	);
+	return chunks.flatMap(({ keys, rows, firstDay, lastDay }) => [
+		insertSeries.bind(org, name, keys),
+		summarize.bind(org, name, keys, firstDay, lastDay),
+		upsertValues.bind(org, name, keys, rows),
+	]);
 }
 
 /** Value rows decoded from valueChunks' form: [day, series key, value, record index]. */
@@ -189,7 +211,20 @@ export function softDeleteStatements(
 	const remove = db.prepare(
 		`DELETE FROM daily_values WHERE stream_id = ?1 AND (day, series_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))`,
 	);
-	return jsonChunks(targets).flatMap((json) => [archive.bind(streamId, json, now, requestId), remove.bind(streamId, json)]);
+	// The stream's summary (migration 0007), after each chunk's removal: the first and last day
+	// again (two probes of the primary key), and each series of the chunk left with no live value
+	// is one series less (its other values were either removed by an earlier chunk, which did not
+	// count it then, or remain).
+	const summarize = db.prepare(
+		`UPDATE streams SET
+			first_day = (SELECT MIN(day) FROM daily_values WHERE stream_id = ?1),
+			last_day = (SELECT MAX(day) FROM daily_values WHERE stream_id = ?1),
+			series_count = series_count - (
+				SELECT COUNT(*) FROM (SELECT DISTINCT t.value ->> 1 AS series_id FROM json_each(?2) t) gone
+				WHERE NOT EXISTS (SELECT 1 FROM daily_values v WHERE v.series_id = gone.series_id))
+		WHERE id = ?1`,
+	);
+	return jsonChunks(targets).flatMap((json) => [archive.bind(streamId, json, now, requestId), remove.bind(streamId, json), summarize.bind(streamId, json)]);
 }
 
 export interface ValueQuery {
