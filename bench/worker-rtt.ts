@@ -6,7 +6,7 @@
 import { createApp } from "../src/app";
 import { MetricObject as ServiceMetricObject } from "../src/objects/cloudthread-metrics";
 import { StreamObject as ServiceStreamObject } from "../src/objects/cloudzero-stream";
-import { fixedDelay, interposeD1 } from "./worker/d1-interpose";
+import { fixedDelay, interposeD1, type Around } from "./worker/d1-interpose";
 
 const distant = new WeakMap<Env, Env>();
 
@@ -16,7 +16,10 @@ function distantEnv(env: Env): Env {
 	if (!wrapped) {
 		const ms = Number((env as unknown as { D1_RTT_MS?: string }).D1_RTT_MS ?? 0);
 		if (!Number.isFinite(ms) || ms < 0) throw new Error(`D1_RTT_MS must be a number of milliseconds ≥ 0, not ${ms}`);
-		wrapped = { ...env, DB: interposeD1(env.DB, fixedDelay(ms)) };
+		const delay = fixedDelay(ms);
+		// --var D1_RTT_LOG:1 logs each round trip's kind (first, all, run, raw, batch, exec) to see what a request costs.
+		const around: Around = (env as unknown as { D1_RTT_LOG?: string }).D1_RTT_LOG ? (kind, go) => (console.warn(`d1-rtt ${kind}`), delay(kind, go)) : delay;
+		wrapped = { ...env, DB: interposeD1(env.DB, around) };
 		distant.set(env, wrapped);
 	}
 	return wrapped;

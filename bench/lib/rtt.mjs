@@ -118,7 +118,7 @@ export function rttTableRows(rtt) {
 	const rows = [];
 	for (const [ms, r] of Object.entries(rtt ?? {})) {
 		for (const [name, c] of Object.entries(r.cases)) {
-			rows.push([name, String(c.requests_per_second), String(c.latency_ms.p50), String(c.latency_ms.p99), c.verification.status]);
+			rows.push([`rtt ${ms}: ${name}`, String(c.requests_per_second), String(c.latency_ms.p50), String(c.latency_ms.p99), c.verification.status]);
 		}
 		rows.push([`rtt ${ms}: read ${r.reads.full.rows} rows (${r.reads.full.pages} pages)`, "", String(r.reads.full.ms.p50), `max ${r.reads.full.ms.max}`, ""]);
 		rows.push([`rtt ${ms}: read filtered (${r.reads.filtered.rows} rows)`, "", String(r.reads.filtered.ms.p50), String(r.reads.filtered.ms.p99), ""]);
