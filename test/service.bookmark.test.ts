@@ -89,7 +89,7 @@ describe("D1 bookmarks (X-D1-Bookmark)", () => {
 		]) {
 			expect(Object.keys(op(path, method).responses[status].headers ?? {}), path).toContain("X-D1-Bookmark");
 		}
-		for (const path of ["/unit-cost/v1/telemetry/metric/{name}", "/streams/metrics/{metric_name}"]) {
+		for (const path of ["/unit-cost/v1/telemetry/metric/{name}", "/streams/metrics/{metric_name}", "/unit-cost/v1/telemetry/metric", "/streams/metrics", "/unit-cost/v1/telemetry/metric/{name}/log"]) {
 			expect(op(path, "get").parameters?.some((p) => p.in === "header" && p.name.toLowerCase() === "x-d1-bookmark"), path).toBe(true);
 		}
 	});

@@ -5,6 +5,7 @@
 // "first-unconstrained": any replica, then each later query of the request at least as recent.
 import type { Context } from "hono";
 import { ApiError } from "../lib/api-error";
+import { z } from "../schemas/zod";
 import type { AppEnv } from "./app-env";
 
 export const BOOKMARK_HEADER = "X-D1-Bookmark";
@@ -19,6 +20,9 @@ export const BOOKMARK_REQUEST_HEADER_SCHEMA = {
 	pattern: BOOKMARK.source,
 	example: "00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683",
 };
+
+/** The request headers of every read route (documents the header; readSession reads and checks it). */
+export const BookmarkHeadersSchema = z.object({ "x-d1-bookmark": z.string().optional().openapi(BOOKMARK_REQUEST_HEADER_SCHEMA) });
 
 export const BOOKMARK_RESPONSE_HEADER = {
 	[BOOKMARK_HEADER]: {

@@ -1,14 +1,14 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { streamTokenWithScope } from "../../auth/middleware";
+import { revocationInRead, streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
 import { ApiError } from "../../lib/api-error";
 import { checkFilterKeys, csvPage, cursorPosition, dayRange, filterParams, isTuple, pageOf } from "../../http/reads";
-import { BOOKMARK_REQUEST_HEADER_SCHEMA, BOOKMARK_RESPONSE_HEADER, readSession } from "../../http/read-session";
+import { BOOKMARK_RESPONSE_HEADER, BookmarkHeadersSchema, readSession } from "../../http/read-session";
 import { FILTER_SYNTAX_DESCRIPTION } from "../../schemas/common";
 import { formatValue } from "../../lib/numbers";
 import { MetricNameParamsSchema, MetricPointsQuerySchema, MetricPointsSchema } from "../../schemas/cloudthread";
-import { findMetric, metricPointsQuery, metricQuery, metricRow, type MetricPointRow } from "../../storage/custom-metrics";
+import { metricPointsQuery, metricQuery, metricRow, type MetricPointRow } from "../../storage/custom-metrics";
 import { metricStreamName } from "../../objects/cloudthread-metrics-protocol";
 
 // `dim[...]` parameters are the filters, read by filterParams; `dim` alone is no option.
@@ -22,11 +22,11 @@ const route = createRoute({
 	summary: "Read a custom metric's daily aggregates or hourly points",
 	description:
 		`Per record ID, in (timestamp, record ID) order. ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a filter on a custom dimension the metric does not have (400 \`unknown_filter_keys\`). In CSV, a text cell that a spreadsheet would run as a formula (starting with \`=\`, \`+\`, \`-\`, \`@\`, a tab or a carriage return, unless it is a plain number) is prefixed with an apostrophe.`,
-	...streamTokenWithScope("read"),
+	...streamTokenWithScope("read", "in_read"),
 	request: {
 		params: MetricNameParamsSchema,
 		query: MetricPointsQuerySchema,
-		headers: z.object({ "x-d1-bookmark": z.string().optional().openapi(BOOKMARK_REQUEST_HEADER_SCHEMA) }),
+		headers: BookmarkHeadersSchema,
 	},
 	responses: {
 		200: {
@@ -47,24 +47,30 @@ export function registerCustomMetricRead(app: OpenAPIHono<AppEnv>) {
 		c.set("logFields", { stream: metricStreamName(query.agg, name), operation: "read" });
 		const org = c.get("token").org;
 		const db = readSession(c);
+		const revocation = revocationInRead(c, db);
 		const notFound = () => new ApiError(404, "metric_not_found", `No metric '${name}' with aggregation function ${query.agg}`);
 		// The cursor names its granularity: a day cursor means nothing among hours.
 		const kind = query.granularity === "day" ? "d" : "h";
-		// One D1 round trip after authentication: the metric and its points in one batch. A 404
-		// still comes before the query's own 400s, as when the metric was read first.
+		// One D1 round trip: the token's revocation, the metric and its points in one batch. A 404
+		// still comes before the query's own 400s, as when the metric was read first, and a 403
+		// for a revoked token before both.
 		let read: { startDay: string; endDay: string; after: [string, string] | null; filters: Array<[string, string[]]> };
 		try {
 			const [startDay, endDay] = dayRange(query.start_date, query.end_date);
 			const position = cursorPosition(query.cursor, isTuple<[string, string, string]>({ literal: kind }, "string", "string"), " for this granularity");
 			read = { startDay, endDay, after: position && [position[1], position[2]], filters: filterParams(c.req.queries(), QUERY_OPTIONS, WHOSE) };
 		} catch (err) {
-			if (!(await findMetric(db, org, name, query.agg))) throw notFound();
+			const [revoked, found] = await db.batch([revocation.statement, metricQuery(db, org, name, query.agg)]);
+			await revocation.check(revoked);
+			if (!metricRow(found.results[0])) throw notFound();
 			throw err;
 		}
-		const [found, points] = await db.batch([
+		const [revoked, found, points] = await db.batch([
+			revocation.statement,
 			metricQuery(db, org, name, query.agg),
 			metricPointsQuery(db, { org, name, aggFunc: query.agg, granularity: query.granularity, ...read, limit: query.limit + 1 }),
 		]);
+		await revocation.check(revoked);
 		const metric = metricRow(found.results[0]);
 		if (!metric) throw notFound();
 		checkFilterKeys(read.filters, metric.dimension_keys, WHOSE);

@@ -1,7 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { readSession } from "../../http/read-session";
+import { BOOKMARK_RESPONSE_HEADER, BookmarkHeadersSchema, readSession } from "../../http/read-session";
 import { errorResponses } from "../../http/errors";
 import { listStreams } from "../../storage/streams";
 
@@ -28,10 +28,12 @@ const route = createRoute({
 			limit: z.coerce.number().int().min(1).max(1000).default(100),
 			cursor: z.string().max(300).optional().openapi({ description: "next_cursor of the previous page" }),
 		}),
+		headers: BookmarkHeadersSchema,
 	},
 	responses: {
 		200: {
 			description: "Streams in name order",
+			headers: BOOKMARK_RESPONSE_HEADER,
 			content: {
 				"application/json": {
 					schema: z.object({ streams: z.array(StreamInfoSchema), next_cursor: z.string().nullable() }).openapi("StreamList"),

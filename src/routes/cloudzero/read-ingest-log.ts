@@ -1,7 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { readSession } from "../../http/read-session";
+import { BOOKMARK_RESPONSE_HEADER, BookmarkHeadersSchema, readSession } from "../../http/read-session";
 import { errorResponses } from "../../http/errors";
 import { streamNotFound } from "../../lib/api-error";
 import { StreamParamsSchema } from "../../schemas/common";
@@ -33,10 +33,12 @@ const route = createRoute({
 			limit: z.coerce.number().int().min(1).max(1000).default(100),
 			cursor: z.string().regex(/^\d+$/, "cursor is not one this service returned").optional().openapi({ description: "next_cursor of the previous page" }),
 		}),
+		headers: BookmarkHeadersSchema,
 	},
 	responses: {
 		200: {
 			description: "Log entries, newest first",
+			headers: BOOKMARK_RESPONSE_HEADER,
 			content: {
 				"application/json": {
 					schema: z.object({ entries: z.array(IngestLogEntrySchema), next_cursor: z.string().nullable() }).openapi("IngestLogPage"),

@@ -1,13 +1,13 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { streamTokenWithScope } from "../../auth/middleware";
+import { revocationInRead, streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
 import { streamNotFound } from "../../lib/api-error";
 import { checkFilterKeys, csvPage, cursorPosition, dayRange, filterParams, isTuple, pageOf } from "../../http/reads";
-import { BOOKMARK_REQUEST_HEADER_SCHEMA, BOOKMARK_RESPONSE_HEADER, readSession } from "../../http/read-session";
+import { BOOKMARK_RESPONSE_HEADER, BookmarkHeadersSchema, readSession } from "../../http/read-session";
 import { formatValue } from "../../lib/numbers";
 import { DaySchema, FILTER_SYNTAX_DESCRIPTION, filterParamDocumentation, StreamParamsSchema } from "../../schemas/common";
-import { findLiveStream, liveStreamQuery, liveStreamRow, valuesQuery, type ValueReadRow } from "../../storage/streams";
+import { liveStreamQuery, liveStreamRow, valuesQuery, type ValueReadRow } from "../../storage/streams";
 
 /** Page size ceiling: a year of 200 series (73,000 rows) fits in two pages. */
 export const MAX_READ_LIMIT = 50_000;
@@ -39,11 +39,11 @@ const route = createRoute({
 	summary: "Read a stream's daily values",
 	description:
 		`Daily values in date order, deleted data excluded, in the shape they are written. ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a filter on a dimension the stream does not have (400 \`unknown_filter_keys\`). In CSV, a text cell that a spreadsheet would run as a formula (starting with \`=\`, \`+\`, \`-\`, \`@\`, a tab or a carriage return, unless it is a plain number) is prefixed with an apostrophe.`,
-	...streamTokenWithScope("read"),
+	...streamTokenWithScope("read", "in_read"),
 	request: {
 		params: StreamParamsSchema,
 		query: QuerySchema,
-		headers: z.object({ "x-d1-bookmark": z.string().optional().openapi(BOOKMARK_REQUEST_HEADER_SCHEMA) }),
+		headers: BookmarkHeadersSchema,
 	},
 	responses: {
 		200: {
@@ -66,19 +66,27 @@ export function registerMetricRead(app: OpenAPIHono<AppEnv>) {
 		const query = c.req.valid("query");
 		const org = c.get("token").org;
 		const db = readSession(c);
-		// One D1 round trip after authentication (whose revocation check ran beside the KV lookup):
-		// the stream and its values (the filters applied in SQL) in one batch. A 404 still comes
-		// before the query's own 400s, as when the stream was read first.
+		const revocation = revocationInRead(c, db);
+		// One D1 round trip: the token's revocation, the stream and its values (the filters applied
+		// in SQL) in one batch. A 404 still comes before the query's own 400s, as when the stream
+		// was read first, and a 403 for a revoked token before both.
 		let read: { startDay: string; endDay: string; after: [string, number] | null; filters: Array<[string, string[]]> };
 		try {
 			const [startDay, endDay] = dayRange(query.start_date, query.end_date);
 			const after = cursorPosition(query.cursor, isTuple<[string, number]>("string", "integer"));
 			read = { startDay, endDay, after, filters: filterParams(c.req.queries(), QUERY_OPTIONS, WHOSE) };
 		} catch (err) {
-			if (!(await findLiveStream(db, org, name))) throw streamNotFound(name);
+			const [revoked, found] = await db.batch([revocation.statement, liveStreamQuery(db, org, name)]);
+			await revocation.check(revoked);
+			if (!liveStreamRow(found.results[0])) throw streamNotFound(name);
 			throw err;
 		}
-		const [found, values] = await db.batch([liveStreamQuery(db, org, name), valuesQuery(db, { org, name, ...read, limit: query.limit + 1 })]);
+		const [revoked, found, values] = await db.batch([
+			revocation.statement,
+			liveStreamQuery(db, org, name),
+			valuesQuery(db, { org, name, ...read, limit: query.limit + 1 }),
+		]);
+		await revocation.check(revoked);
 		const stream = liveStreamRow(found.results[0]);
 		if (!stream) throw streamNotFound(name);
 		checkFilterKeys(read.filters, stream.dimension_keys, WHOSE);
