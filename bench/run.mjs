@@ -3,7 +3,7 @@
 // SQLite upserting the same rows (the denominator), then the service under
 // `wrangler dev` over HTTP, verifies every write case against what was acknowledged, prints one
 // table and writes bench/results.json. BENCH_SECONDS shortens or lengthens each timed case.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,11 +12,14 @@ import { closedLoop, request, round, summarize } from "./lib/load.mjs";
 import { rawSqliteUpsertRate, serviceSqlRate } from "./lib/raw-sqlite.mjs";
 import { processTree, startService, workerdProcesses } from "./lib/server.mjs";
 import { cellKey, dayString, READ_DAYS, requestBodies, seriesKey, valueOf, WRITE_DAYS } from "./lib/workload.mjs";
+import { deriveRtt, rttOptions, rttTableRows, runRttCases } from "./lib/rtt.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SECONDS = Number(process.env.BENCH_SECONDS) || 15;
 const CONNECTIONS = 8;
 const ORG = "bench";
+// --only rtt: the simulated round-trip cases alone (lib/rtt.mjs); --d1-rtt-ms 0,20: their delays.
+const RTT = rttOptions(process.argv.slice(2));
 
 const tmp = mkdtempSync(join(os.tmpdir(), "meterline-bench-"));
 const results = {
@@ -38,6 +41,7 @@ try {
 }
 
 async function main() {
+	if (RTT.onlyRtt) return rttOnly();
 	const rawSeconds = Math.min(SECONDS, 5);
 	log(`Raw SQLite: prepared upsert per row, 1,000-row transactions, ${rawSeconds} s`);
 	results.raw_sqlite = rawSqliteUpsertRate({ dbFile: join(tmp, "raw.sqlite"), migrationsDir: join(root, "migrations"), seconds: rawSeconds });
@@ -48,17 +52,7 @@ async function main() {
 
 	log("Starting wrangler dev on fresh local state (migrations applied, RATE_LIMITS=off: the per-token rate limiter would cap the load)…");
 	service = await startService({ stateDir: join(tmp, "state"), logFile: join(tmp, "wrangler.log") });
-	const { port } = service;
-	const created = await request(undefined, {
-		port,
-		method: "POST",
-		path: "/admin/v1/tokens",
-		headers: { Authorization: `Bearer ${service.adminToken}` },
-		body: Buffer.from(JSON.stringify({ org: ORG, name: "bench", scopes: ["write", "read"] })),
-	});
-	if (created.status !== 201) throw new Error(`token creation failed: ${created.status} ${created.text}`);
-	const auth = { Authorization: JSON.parse(created.text).token };
-	const ctx = { port, auth };
+	const ctx = { port: service.port, pid: service.pid, auth: await createToken(service, ORG) };
 
 	// Warm-up: JIT, first Durable Object instances, first D1 statements.
 	await writeCase(ctx, { name: "warm-up", op: "sum", streams: 2, recordsPerRequest: 1000, seconds: 2, quiet: true });
@@ -86,8 +80,13 @@ async function main() {
 	results.latency_floor["after bulk"] = await harnessFloor(ctx, "after bulk");
 
 	results.reads = await readCase(ctx);
-	results.memory = memorySnapshot(service.pid, port);
+	results.memory = memorySnapshot(service.pid, service.port);
+	await service.stop();
+	service = undefined;
+
+	results.rtt = await runRttCases(rttBench(), RTT.rttMs);
 	results.derived = derive(results);
+	mergeRttDerived(results);
 	results.finished_at = new Date().toISOString();
 
 	writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, "\t")}\n`);
@@ -95,9 +94,58 @@ async function main() {
 	log(`\nWrote bench/results.json. Caveat: other work on this ${results.machine.cpus}-core machine shares the CPU; compare ratios from one run, not absolute figures across runs.`);
 }
 
+/** `--only rtt`: the round-trip cases, written into results.json beside the last full run's figures. */
+async function rttOnly() {
+	const file = join(root, "bench", "results.json");
+	const previous = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+	const rtt = await runRttCases(rttBench(), RTT.rttMs);
+	const merged = { ...previous, rtt, rtt_run: { started_at: results.started_at, finished_at: new Date().toISOString(), machine: results.machine, note: "--only rtt: rtt and the rtt figures of derived are from this run, the rest from the run of started_at" } };
+	merged.derived = { ...(previous.derived ?? {}), targets: { ...(previous.derived?.targets ?? {}) } };
+	mergeRttDerived(merged);
+	writeFileSync(file, `${JSON.stringify(merged, null, "\t")}\n`);
+	printRtt(merged);
+	log(`\nWrote the rtt part of bench/results.json.`);
+}
+
+function rttBench() {
+	return { writeCase, readCase, createToken, log, tmp, seconds: Math.min(SECONDS, 10) };
+}
+
+function mergeRttDerived(r) {
+	const { targets, ...figures } = deriveRtt(r.rtt);
+	Object.assign(r.derived, figures);
+	Object.assign(r.derived.targets, targets);
+}
+
+function printRtt(r) {
+	const rows = [["case (simulated D1 round trip)", "req/s", "p50 ms", "p99 ms", "totals"], ...rttTableRows(r.rtt)];
+	const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+	log("");
+	for (const row of rows) log(row.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join("  "));
+	const d = r.derived;
+	if (d.small_writes_rtt20_over_rtt0 !== undefined) {
+		log(`64 connections, 1 stream, 20 ms / 0 ms: req/s ${d.small_writes_rtt20_over_rtt0}, p50 ${d.small_writes_p50_rtt20_over_rtt0}; all verified: ${d.rtt_all_verified ? "yes" : "NO"}`);
+	}
+	const rttTargets = Object.keys(deriveRtt(r.rtt).targets);
+	log(`round-trip targets: ${rttTargets.map((name) => `${d.targets[name] ? "met" : "MISSED"}: ${name}`).join("; ")}`);
+}
+
+/** A token with write and read scopes for `org`, made with the admin API. */
+async function createToken(server, org) {
+	const created = await request(undefined, {
+		port: server.port,
+		method: "POST",
+		path: "/admin/v1/tokens",
+		headers: { Authorization: `Bearer ${server.adminToken}` },
+		body: Buffer.from(JSON.stringify({ org, name: "bench", scopes: ["write", "read"] })),
+	});
+	if (created.status !== 201) throw new Error(`token creation failed: ${created.status} ${created.text}`);
+	return { Authorization: JSON.parse(created.text).token };
+}
+
 // ---- writes -----------------------------------------------------------------------------
 
-async function writeCase(ctx, { name, op, streams, recordsPerRequest, days = WRITE_DAYS, connections = CONNECTIONS, seconds = SECONDS, quiet = false }) {
+async function writeCase(ctx, { name, op, streams, recordsPerRequest, days = WRITE_DAYS, connections = CONNECTIONS, seconds = SECONDS, idempotent = false, quiet = false }) {
 	if (!quiet) log(`${name}: ${op}, ${recordsPerRequest}-record requests, ${streams} stream(s), ${connections} connection(s), ${seconds} s`);
 	const slug = name.replace(/[^A-Za-z0-9]+/g, "-");
 	const streamNames = Array.from({ length: streams }, (_, i) => `${slug}-${i}`);
@@ -108,9 +156,12 @@ async function writeCase(ctx, { name, op, streams, recordsPerRequest, days = WRI
 		for (const stream of streamNames) targets.push({ stream, cells: body.cells, body: body.buffer, path: `/unit-cost/v1/telemetry/metric/${stream}/${op}`, acked: 0 });
 	}
 
-	const before = cpuSnapshot(ctx.port);
-	const run = await closedLoop({ port: ctx.port, headers: ctx.auth, targets, connections, seconds });
-	const cpu = cpuDelta(before, cpuSnapshot(ctx.port), run.seconds);
+	// idempotent: a fresh Idempotency-Key on every request (each is a new write, as a client's would be).
+	let keys = 0;
+	const headersOf = idempotent ? () => ({ ...ctx.auth, "Idempotency-Key": `bench-${slug}-${++keys}` }) : undefined;
+	const before = cpuSnapshot(ctx);
+	const run = await closedLoop({ port: ctx.port, headers: ctx.auth, targets, connections, seconds, headersOf });
+	const cpu = cpuDelta(before, cpuSnapshot(ctx), run.seconds);
 
 	const acked = targets.reduce((n, t) => n + t.acked, 0);
 	const records = targets.reduce((n, t) => n + t.acked * t.cells.length, 0);
@@ -120,6 +171,7 @@ async function writeCase(ctx, { name, op, streams, recordsPerRequest, days = WRI
 		streams,
 		records_per_request: recordsPerRequest,
 		connections,
+		...(idempotent ? { idempotency_key: "a fresh one per request" } : {}),
 		seconds: round(run.seconds),
 		requests_sent: run.sent,
 		requests_acknowledged: acked,
@@ -255,9 +307,9 @@ async function readCase(ctx) {
 
 // ---- processes --------------------------------------------------------------------------
 
-function cpuSnapshot(port) {
-	const tree = processTree(service.pid);
-	const workerd = workerdProcesses(service.pid, port);
+function cpuSnapshot({ pid, port }) {
+	const tree = processTree(pid);
+	const workerd = workerdProcesses(pid, port);
 	const sum = (list) => list.reduce((n, p) => n + p.cpuSeconds, 0);
 	const own = process.cpuUsage();
 	return {
@@ -345,6 +397,7 @@ function printTable(r) {
 	log(`2000-record / 1000-record sum records/s: ${d.linearity_2000_over_1000}`);
 	log(`peak RSS, workerd processes summed: ${r.memory.workerd_peak_rss_mib} MiB (${r.memory.workerd.map((p) => `${p.role} ${p.peak_rss_mib}`).join(", ")}); wrangler's node: ${r.memory.wrangler_node_peak_rss_mib} MiB`);
 	log(`all totals verified: ${d.all_verified ? "yes" : "NO"}`);
+	if (r.rtt) printRtt(r);
 	log(`targets: ${Object.entries(d.targets).map(([name, met]) => `${met ? "met" : "MISSED"}: ${name}`).join("; ")}`);
 }
 

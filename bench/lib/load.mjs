@@ -28,8 +28,9 @@ export function request(agent, { port, method, path, headers = {}, body }) {
 /**
  * Runs `targets` (each { path, body, acked: 0 }) round-robin over `connections` loops for
  * `seconds`. Counts acknowledged (200) answers per target and collects every latency.
+ * `headersOf(target)`: each request's headers, when they differ (a fresh Idempotency-Key).
  */
-export async function closedLoop({ port, headers, targets, connections, seconds }) {
+export async function closedLoop({ port, headers, targets, connections, seconds, headersOf = () => headers }) {
 	const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
 	const latencies = [];
 	const failures = new Map();
@@ -42,7 +43,7 @@ export async function closedLoop({ port, headers, targets, connections, seconds 
 		while (performance.now() < deadline) {
 			const target = targets[next++ % targets.length];
 			sent++;
-			const res = await request(agent, { port, method: "POST", path: target.path, headers, body: target.body });
+			const res = await request(agent, { port, method: "POST", path: target.path, headers: headersOf(target), body: target.body });
 			latencies.push(res.ms);
 			if (res.status === 200) target.acked++;
 			else {

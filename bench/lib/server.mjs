@@ -9,10 +9,10 @@ export const BENCH_PORTS = [8801, 8802, 8803, 8804, 8805, 8806, 8807, 8808, 8809
 /**
  * Applies the migrations to `stateDir` and starts `wrangler dev` on it, with the per-token rate
  * limiter off (it would cap the load at 1,000 requests per 10 s). Its process group is
- * stopped by stop().
+ * stopped by stop(). `script` and `vars`: another entry and more --var values (lib/rtt.mjs).
  */
-export function startService({ stateDir, logFile }) {
-	return startDevServer({ stateDir, logFile, ports: BENCH_PORTS, vars: { RATE_LIMITS: "off" } });
+export function startService({ stateDir, logFile, script, vars = {} }) {
+	return startDevServer({ stateDir, logFile, ports: BENCH_PORTS, script, vars: { RATE_LIMITS: "off", ...vars } });
 }
 
 // ---- /proc ------------------------------------------------------------------------------

@@ -50,8 +50,8 @@ export function recordJson([d, s]) {
  * Splits the cells into request bodies of `size` records each. Every cell is in exactly one
  * body, so a cell's expected total is its value times the number of times its body was acknowledged.
  */
-export function requestBodies(days, size) {
-	const all = cells(days);
+export function requestBodies(days, size, series = SERIES) {
+	const all = cells(days, series);
 	const bodies = [];
 	for (let i = 0; i < all.length; i += size) {
 		const part = all.slice(i, i + size);

@@ -70,8 +70,10 @@ export function applyMigrations(stateDir) {
  * Starts `wrangler dev` on `stateDir` (migrations applied first) and waits until it answers.
  * Wrangler runs in its own process group, so stop() and crash() reach everything it spawned.
  * `ports`: the ports this caller may use (service, inspector). `vars`: extra --var values.
+ * `script`: another Worker entry than wrangler.toml's `main`, with the same bindings (the
+ * benchmark's bench/worker-rtt.ts).
  */
-export async function startService({ stateDir, logFile, ports, vars = {}, adminToken = `adm_${randomBytes(24).toString("base64url")}` }) {
+export async function startService({ stateDir, logFile, ports, vars = {}, script, adminToken = `adm_${randomBytes(24).toString("base64url")}` }) {
 	applyMigrations(stateDir);
 	const [port, inspectorPort] = await freePorts(ports, 2);
 	const varArgs = Object.entries({ ADMIN_TOKEN: adminToken, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
@@ -79,7 +81,7 @@ export async function startService({ stateDir, logFile, ports, vars = {}, adminT
 	const child = spawn(
 		process.execPath,
 		[
-			WRANGLER_JS, "dev", "--persist-to", stateDir, "--ip", "127.0.0.1", "--port", String(port),
+			WRANGLER_JS, "dev", ...(script ? [script] : []), "--persist-to", stateDir, "--ip", "127.0.0.1", "--port", String(port),
 			// An explicit inspector port: the default 9229 may be taken by another wrangler.
 			"--inspector-port", String(inspectorPort),
 			...varArgs, "--log-level", "warn", "--show-interactive-dev-session=false",

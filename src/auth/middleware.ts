@@ -2,9 +2,11 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { ApiError, namedError, NOT_AUTHORIZED_MESSAGE, type NamedError } from "../lib/api-error";
 import type { AppEnv } from "../http/app-env";
+import { BOOKMARK_HEADER, readSession } from "../http/read-session";
 import { enforceRateLimit, refuseAuthentication, refuseBlockedClient } from "./rate-limit";
 import type { Scope, TokenIdentity } from "../schemas/tokens";
-import { authenticate, secretsEqual, type RevocationCheck } from "./tokens";
+import { authenticate, hashToken, secretsEqual, type RevocationCheck } from "./tokens";
+import { isTokenRevoked, revocationQuery } from "../storage/revocations";
 
 /** CloudZero sends the raw key in Authorization; many clients add "Bearer ": accept both. */
 export function presentedToken(header: string | undefined): string | null {
@@ -30,7 +32,8 @@ export async function authorizeToken(
 	unknownToken: () => ApiError = unknownApiKey,
 ): Promise<TokenIdentity> {
 	refuseBlockedClient(c);
-	const identity = token ? await authenticate(c.env.TOKENS, c.env.DB, token, revocation) : null;
+	// Checked now: in the request's read session (reads), so a replica near the client may answer.
+	const identity = token ? await authenticate(c.env.TOKENS, revocation === "now" ? readSession(c) : c.env.DB, token, revocation) : null;
 	if (!identity) return refuseAuthentication(c, unknownToken());
 	if (!identity.scopes.includes(scope)) {
 		throw new ApiError(403, "insufficient_scope", `This API key does not have the '${scope}' scope`);
@@ -38,6 +41,7 @@ export async function authorizeToken(
 	c.set("token", identity);
 	c.set("refuseToken", unknownToken);
 	c.set("revocationUnchecked", revocation === "at_commit");
+	if (revocation === "in_read") c.set("pendingRevocation", await hashToken(token!));
 	await enforceRateLimit(c, identity.id);
 	return identity;
 }
@@ -59,7 +63,33 @@ export function requireScope(scope: Scope, revocation: RevocationCheck = "now") 
 	return createMiddleware<AppEnv>(async (c, next) => {
 		await authorizeToken(c, presentedToken(c.req.header("authorization")), scope, revocation);
 		await next();
+		// "in_read": a handler that ended before its batch (a 400, a 404 found without it) has not
+		// checked the revocation yet; a revoked token gets its 403 instead of that answer.
+		const pending = c.get("pendingRevocation");
+		if (pending !== undefined) {
+			c.set("pendingRevocation", undefined);
+			if (await isTokenRevoked(readSession(c), pending)) await refuseAuthentication(c, c.get("refuseToken")());
+		}
+		// A read answers the bookmark its session reached, to send back on the next read.
+		const bookmark = c.get("readSession")?.getBookmark();
+		if (bookmark && !c.res.headers.has(BOOKMARK_HEADER)) c.res.headers.set(BOOKMARK_HEADER, bookmark);
 	});
+}
+
+/**
+ * A route with revocation "in_read" puts `statement` first in its D1 batch and passes its result
+ * to `check` before answering: a revoked token is then refused as the middleware would have.
+ */
+export function revocationInRead(c: Context<AppEnv>, db: Pick<D1Database, "prepare">) {
+	const hash = c.get("pendingRevocation");
+	if (hash === undefined) throw new Error("revocationInRead: the route's token was not admitted with revocation 'in_read'");
+	return {
+		statement: revocationQuery(db, hash),
+		async check(result: D1Result): Promise<void> {
+			c.set("pendingRevocation", undefined);
+			if (result.results.length > 0) await refuseAuthentication(c, c.get("refuseToken")());
+		},
+	};
 }
 
 export const ADMIN_DISABLED = {

@@ -79,12 +79,15 @@ export async function revokeToken(kv: KVNamespace, db: D1Database, id: string): 
  * Where a request's token is checked against the revocations in D1, which (unlike KV, which
  * may serve a deleted entry for up to a minute) know of a revocation at once:
  * - "now": a D1 query beside the KV lookup, before the request is admitted;
+ * - "in_read": for the reads of a stream's or metric's values, the query goes into the read's
+ *   own D1 batch (revocationInRead in middleware.ts), so the read is one D1 round trip; the
+ *   middleware checks after the handler if the handler did not (an error before its batch);
  * - "at_commit": for writes, which all commit through a stream's Durable Object into D1. That
  *   commit refuses a revoked token (migration 0005; see WriteLedger), so admitting the request
  *   needs no round trip to D1, and a token revoked while its write waited in the object's
  *   queue is refused as well.
  */
-export type RevocationCheck = "now" | "at_commit";
+export type RevocationCheck = "now" | "in_read" | "at_commit";
 
 /**
  * Identities of tokens recently found in KV, kept by this isolate for as long as KV's own
@@ -127,9 +130,9 @@ async function lookUpIdentity(kv: KVNamespace, hash: string): Promise<TokenIdent
 }
 
 /** The identity behind a presented token, or null if it is unknown (or, checked now, revoked). */
-export async function authenticate(kv: KVNamespace, db: D1Database, token: string, revocation: RevocationCheck): Promise<TokenIdentity | null> {
+export async function authenticate(kv: KVNamespace, db: Pick<D1Database, "prepare">, token: string, revocation: RevocationCheck): Promise<TokenIdentity | null> {
 	const hash = await hashToken(token);
-	if (revocation === "at_commit") return lookUpIdentity(kv, hash);
+	if (revocation !== "now") return lookUpIdentity(kv, hash);
 	// Both are looked up by the hash, so the two lookups run side by side.
 	const [identity, revoked] = await Promise.all([lookUpIdentity(kv, hash), isTokenRevoked(db, hash)]);
 	return identity && !revoked ? identity : null;

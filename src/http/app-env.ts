@@ -12,6 +12,10 @@ export type AppEnv = {
 		refuseToken: () => ApiError;
 		/** The token was admitted without asking D1 about revocation (writes: checked at commit). */
 		revocationUnchecked: boolean;
+		/** The token's hash while its revocation is still to be checked in the read's batch ("in_read"). */
+		pendingRevocation: string | undefined;
+		/** The request's D1 session for reads (src/http/read-session.ts), once made. */
+		readSession: D1DatabaseSession;
 		/** What the request log line says the request was about (set by handlers). */
 		logFields: RequestLogFields;
 	};

@@ -27,6 +27,11 @@ export function dimensionFilters(
 	dimensionKeys: string[],
 	whose: string,
 ): Array<[key: string, values: string[]]> {
+	return checkFilterKeys(filterParams(params, options, whose), dimensionKeys, whose);
+}
+
+/** The dimension filters among a read's query parameters, refusing what is neither a filter nor an option (invalid_filter). */
+export function filterParams(params: Record<string, string[]>, options: ReadonlySet<string>, whose: string): Array<[key: string, values: string[]]> {
 	const filters: Array<[string, string[]]> = [];
 	const malformed: ErrorDetail[] = [];
 	for (const [param, values] of Object.entries(params)) {
@@ -41,6 +46,11 @@ export function dimensionFilters(
 		}
 	}
 	if (malformed.length > 0) throw new ApiError(400, "invalid_filter", "Invalid filter: filters are written dim[<dimension name>]=<value>", malformed);
+	return filters;
+}
+
+/** The filters, once every one names a dimension the data has (else unknown_filter_keys). */
+export function checkFilterKeys(filters: Array<[key: string, values: string[]]>, dimensionKeys: string[], whose: string): Array<[key: string, values: string[]]> {
 	const known = new Set(dimensionKeys);
 	const unknown = filters.filter(([key]) => !known.has(key));
 	if (unknown.length > 0) {

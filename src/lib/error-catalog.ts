@@ -34,6 +34,7 @@ export const ERROR_CATALOG = {
 	invalid_date_range: [400, "start_date is after end_date."],
 	invalid_cursor: [400, "A cursor that this service did not return for this read."],
 	invalid_idempotency_key: [400, "An Idempotency-Key that is not 1 to 255 printable ASCII characters without spaces."],
+	invalid_bookmark: [400, "An X-D1-Bookmark that is not a bookmark this service returned."],
 	// 403: who is asking.
 	not_authorized: [403, "Missing, unknown or revoked key (CloudZero's answer)."],
 	insufficient_scope: [403, "The key lacks the scope the endpoint needs."],

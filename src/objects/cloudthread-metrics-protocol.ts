@@ -3,6 +3,7 @@ import type { AggFunc, IngestCreated } from "../schemas/cloudthread";
 import type { IngestWrite } from "../storage/custom-metrics";
 import type { StreamFailure, StreamSuccess } from "./outcome";
 import type { KeyScope, LedgerCall } from "./write-ledger";
+import { configOf } from "../schemas/config";
 
 /** A validated ingest request, with the response to send (and record) if it is applied. */
 export type IngestCommand = IngestWrite & LedgerCall & { response: IngestCreated };
@@ -30,5 +31,6 @@ export function metricKeyScope(org: string, aggFunc: AggFunc): KeyScope {
  * each of its metrics. Org ids contain no '/', so names cannot collide.
  */
 export function metricObject(env: Env, org: string, aggFunc: AggFunc) {
-	return env.METRIC.get(env.METRIC.idFromName(`${org}/${aggFunc}`));
+	// Placed near the D1 database, as stream objects are (see streamObject).
+	return env.METRIC.get(env.METRIC.idFromName(`${org}/${aggFunc}`), { locationHint: configOf(env).d1Location });
 }

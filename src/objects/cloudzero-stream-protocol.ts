@@ -2,6 +2,7 @@
 import type { StreamFailure, StreamSuccess } from "./outcome";
 import type { DeleteMatch, WriteAccepted } from "../schemas/cloudzero";
 import type { ValueChunk } from "../storage/streams";
+import { configOf } from "../schemas/config";
 
 interface StreamCall {
 	org: string;
@@ -37,7 +38,11 @@ export function streamObjectName(org: string, stream: string): string {
 	return `${org}/${stream}`;
 }
 
-/** The Durable Object that owns (org, stream). */
+/**
+ * The Durable Object that owns (org, stream), placed near the D1 database (D1_LOCATION): its
+ * writes are D1 round trips, the Worker's call to it is one. The hint counts when the object is
+ * first created; later calls name the same place.
+ */
 export function streamObject(env: Env, org: string, stream: string) {
-	return env.STREAM.get(env.STREAM.idFromName(streamObjectName(org, stream)));
+	return env.STREAM.get(env.STREAM.idFromName(streamObjectName(org, stream)), { locationHint: configOf(env).d1Location });
 }

@@ -19,8 +19,14 @@ export interface StreamFailure {
  */
 export const TOKEN_REVOKED: StreamFailure = { ok: false, status: 403, code: "token_revoked", message: "The token was revoked" };
 
-/** replayed: the response recorded for this idempotency key, nothing applied now. */
-export type StreamSuccess<T> = { ok: true; response: T; replayed: boolean };
+/**
+ * replayed: the response recorded for this idempotency key, nothing applied now.
+ * bookmark: D1's session bookmark after the commit (D1DatabaseSession.getBookmark() of the
+ * session the object's batch ran in), which the route answers in X-D1-Bookmark so that a read
+ * sending it back sees this write. Optional: absent when nothing was committed, or the object
+ * does not track it.
+ */
+export type StreamSuccess<T> = { ok: true; response: T; replayed: boolean; bookmark?: string };
 
 /** The error for a failed change; refuseToken: the route's answer to an unknown or revoked token. */
 export function failureToError(failure: StreamFailure, refuseToken: () => ApiError): ApiError {

@@ -3,6 +3,14 @@
 // than being read as NaN or silently replaced.
 import { z } from "./zod";
 
+/**
+ * The locations a D1 database can be created in (`wrangler d1 create --location`), which are
+ * also Durable Object location hints: western and eastern North America, western and eastern
+ * Europe, Asia-Pacific, Oceania.
+ */
+export const D1_LOCATIONS = ["wnam", "enam", "weur", "eeur", "apac", "oc"] as const;
+export type D1Location = (typeof D1_LOCATIONS)[number];
+
 /** A positive whole number given as text, with its default when the variable is not set. */
 const count = (fallback: number) =>
 	z.preprocess((text) => (text === undefined || text === "" ? fallback : Number(text)), z.number().int().min(1).max(Number.MAX_SAFE_INTEGER));
@@ -14,12 +22,19 @@ const VarsSchema = z.object({
 	MAX_RECORDS_PER_REQUEST: count(10_000),
 	/** "off" turns both rate limiters off (the benchmark and the crash test). */
 	RATE_LIMITS: z.enum(["on", "off"]).default("on"),
+	/** Where the D1 database is (`wrangler d1 create --location`), and so where the writing Durable Objects are placed. */
+	D1_LOCATION: z.enum(D1_LOCATIONS, { error: `must be one of ${D1_LOCATIONS.join(", ")}: the --location the D1 database was created with` }),
 });
 
 export interface Config {
 	maxBodyBytes: number;
 	maxRecordsPerRequest: number;
 	rateLimits: boolean;
+	/**
+	 * D1_LOCATION: the location hint of every stream and metric object. Each write is one D1
+	 * batch (one round trip) sent by its object, so the object belongs next to the database.
+	 */
+	d1Location: D1Location;
 }
 
 /**
@@ -40,12 +55,22 @@ const parsed = new WeakMap<object, Config>();
 export function configOf(env: Partial<Record<keyof z.input<typeof VarsSchema>, string>>): Config {
 	let config = parsed.get(env);
 	if (!config) {
-		const vars = VarsSchema.safeParse({ MAX_BODY_BYTES: env.MAX_BODY_BYTES, MAX_RECORDS_PER_REQUEST: env.MAX_RECORDS_PER_REQUEST, RATE_LIMITS: env.RATE_LIMITS });
+		const vars = VarsSchema.safeParse({
+			MAX_BODY_BYTES: env.MAX_BODY_BYTES,
+			MAX_RECORDS_PER_REQUEST: env.MAX_RECORDS_PER_REQUEST,
+			RATE_LIMITS: env.RATE_LIMITS,
+			D1_LOCATION: env.D1_LOCATION,
+		});
 		if (!vars.success) {
 			const problems = vars.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
 			throw new Error(`Invalid configuration (wrangler.toml [vars]): ${problems}`);
 		}
-		config = { maxBodyBytes: vars.data.MAX_BODY_BYTES, maxRecordsPerRequest: vars.data.MAX_RECORDS_PER_REQUEST, rateLimits: vars.data.RATE_LIMITS === "on" };
+		config = {
+			maxBodyBytes: vars.data.MAX_BODY_BYTES,
+			maxRecordsPerRequest: vars.data.MAX_RECORDS_PER_REQUEST,
+			rateLimits: vars.data.RATE_LIMITS === "on",
+			d1Location: vars.data.D1_LOCATION,
+		};
 		parsed.set(env, config);
 	}
 	return config;

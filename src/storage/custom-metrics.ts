@@ -1,6 +1,7 @@
 // SQL for the Cloudthread-compatible custom metrics. As everywhere in storage/, statements are
 // parameterized and record data travels as JSON parameters unpacked with json_each.
 import type { AggFunc } from "../schemas/cloudthread";
+import type { D1Reader } from "./d1";
 import { jsonChunks } from "./json-params";
 
 /**
@@ -137,7 +138,7 @@ type RawMetric = Omit<MetricRow, "dimension_keys"> & { dimension_keys: string };
 const parseMetric = (row: RawMetric): MetricRow => ({ ...row, dimension_keys: JSON.parse(row.dimension_keys) as string[] });
 
 /** An organization's metrics in (name, function) order, after a keyset cursor. */
-export async function listMetrics(db: D1Database, org: string, after: [name: string, aggFunc: string] | null, limit: number): Promise<MetricRow[]> {
+export async function listMetrics(db: D1Reader, org: string, after: [name: string, aggFunc: string] | null, limit: number): Promise<MetricRow[]> {
 	const [afterName, afterFunc] = after ?? ["", ""];
 	const { results } = await db
 		.prepare(
@@ -150,16 +151,24 @@ export async function listMetrics(db: D1Database, org: string, after: [name: str
 	return results.map(parseMetric);
 }
 
-export async function findMetric(db: D1Database, org: string, name: string, aggFunc: AggFunc): Promise<MetricRow | null> {
-	const row = await db
-		.prepare(`SELECT ${METRIC_COLUMNS} FROM custom_metrics m WHERE m.org_id = ?1 AND m.name = ?2 AND m.agg_func = ?3`)
-		.bind(org, name, aggFunc)
-		.first<RawMetric>();
-	return row ? parseMetric(row) : null;
+export async function findMetric(db: D1Reader, org: string, name: string, aggFunc: AggFunc): Promise<MetricRow | null> {
+	return metricRow(await metricQuery(db, org, name, aggFunc).first<RawMetric>());
+}
+
+/** The query of findMetric, to run in a batch; metricRow reads its row. */
+export function metricQuery(db: D1Reader, org: string, name: string, aggFunc: AggFunc): D1PreparedStatement {
+	return db.prepare(`SELECT ${METRIC_COLUMNS} FROM custom_metrics m WHERE m.org_id = ?1 AND m.name = ?2 AND m.agg_func = ?3`).bind(org, name, aggFunc);
+}
+
+export function metricRow(row: unknown): MetricRow | null {
+	return row ? parseMetric(row as RawMetric) : null;
 }
 
 export interface MetricPointQuery {
-	metricId: number;
+	/** The metric, by organization, name and function: the query finds it itself, so it can run in one batch with metricQuery. */
+	org: string;
+	name: string;
+	aggFunc: AggFunc;
 	granularity: "day" | "hour";
 	startDay: string;
 	endDay: string;
@@ -177,25 +186,26 @@ const DIMENSION_FILTER = `(?6 IS NULL OR NOT EXISTS (
 		SELECT 1 FROM json_each(r.dimensions) d JOIN json_each(f.value -> 1) w
 		WHERE d.key = f.value ->> 0 AND d.value = w.value)))`;
 
+// ?1 org, ?8 name, ?9 function.
+const METRIC_BY_NAME = "(SELECT id FROM custom_metrics WHERE org_id = ?1 AND name = ?8 AND agg_func = ?9)";
+
 const READ_DAILY = `SELECT v.day AS timestamp, v.record_id, v.value, v.hours, r.dimensions
 	FROM custom_metric_daily_values v
 	JOIN custom_metric_records r ON r.metric_id = v.metric_id AND r.record_id = v.record_id
-	WHERE v.metric_id = ?1 AND v.day BETWEEN ?2 AND ?3 AND (v.day, v.record_id) > (?4, ?5) AND ${DIMENSION_FILTER}
+	WHERE v.metric_id = ${METRIC_BY_NAME} AND v.day BETWEEN ?2 AND ?3 AND (v.day, v.record_id) > (?4, ?5) AND ${DIMENSION_FILTER}
 	ORDER BY v.day, v.record_id LIMIT ?7`;
 
 const READ_HOURLY = `SELECT h.hour AS timestamp, h.record_id, h.value, NULL AS hours, r.dimensions
 	FROM custom_metric_hourly_values h
 	JOIN custom_metric_records r ON r.metric_id = h.metric_id AND r.record_id = h.record_id
-	WHERE h.metric_id = ?1 AND h.hour BETWEEN ?2 || 'T00:00:00Z' AND ?3 || 'T23:00:00Z'
+	WHERE h.metric_id = ${METRIC_BY_NAME} AND h.hour BETWEEN ?2 || 'T00:00:00Z' AND ?3 || 'T23:00:00Z'
 		AND (h.hour, h.record_id) > (?4, ?5) AND ${DIMENSION_FILTER}
 	ORDER BY h.hour, h.record_id LIMIT ?7`;
 
-/** A metric's daily aggregates or hourly points in (timestamp, record ID) order. */
-export async function readMetricPoints(db: D1Database, q: MetricPointQuery): Promise<MetricPointRow[]> {
+/** A metric's daily aggregates or hourly points in (timestamp, record ID) order (none when there is no such metric), as one statement. */
+export function metricPointsQuery(db: D1Reader, q: MetricPointQuery): D1PreparedStatement {
 	const [afterTimestamp, afterRecord] = q.after ?? ["", ""];
-	const { results } = await db
+	return db
 		.prepare(q.granularity === "day" ? READ_DAILY : READ_HOURLY)
-		.bind(q.metricId, q.startDay, q.endDay, afterTimestamp, afterRecord, q.filters.length > 0 ? JSON.stringify(q.filters) : null, q.limit)
-		.all<MetricPointRow>();
-	return results;
+		.bind(q.org, q.startDay, q.endDay, afterTimestamp, afterRecord, q.filters.length > 0 ? JSON.stringify(q.filters) : null, q.limit, q.name, q.aggFunc);
 }

@@ -113,7 +113,7 @@ export interface IngestLogRow {
 }
 
 /** A stream's ingest log, newest first, before the given row id. */
-export async function readIngestLog(db: D1Database, org: string, stream: string, beforeId: number, limit: number): Promise<IngestLogRow[]> {
+export async function readIngestLog(db: Pick<D1Database, "prepare">, org: string, stream: string, beforeId: number, limit: number): Promise<IngestLogRow[]> {
 	const { results } = await db
 		.prepare(
 			`SELECT id, request_id, operation, token_id, record_count, created_at, idempotency_key

@@ -1,8 +1,13 @@
 // Revoked stream tokens (token_revocations). KV takes up to a minute to forget a token
 // everywhere; D1 knows of a revocation at once. Migration 0005 makes a write's commit refuse one.
 
-export async function isTokenRevoked(db: D1Database, tokenHash: string): Promise<boolean> {
-	return (await db.prepare("SELECT 1 FROM token_revocations WHERE token_hash = ?").bind(tokenHash).first()) !== null;
+export async function isTokenRevoked(db: Pick<D1Database, "prepare">, tokenHash: string): Promise<boolean> {
+	return (await revocationQuery(db, tokenHash).first()) !== null;
+}
+
+/** The query of isTokenRevoked, to run in a read's batch: a row when the token is revoked. */
+export function revocationQuery(db: Pick<D1Database, "prepare">, tokenHash: string): D1PreparedStatement {
+	return db.prepare("SELECT 1 FROM token_revocations WHERE token_hash = ?").bind(tokenHash);
 }
 
 export async function isTokenIdRevoked(db: D1Database, tokenId: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 // CloudZero streams, their series and daily values (migrations 0001 and 0006). Statements are
 // parameterized; rows travel as JSON parameters (see json-params.ts).
 import type { ValueRow } from "../schemas/cloudzero";
+import type { D1Reader } from "./d1";
 import { jsonChunks, MAX_JSON_PARAM_CHARS } from "./json-params";
 
 export interface StreamRow {
@@ -26,21 +27,24 @@ export interface ValueReadRow {
 type RawStream = Omit<StreamRow, "dimension_keys"> & { dimension_keys: string };
 const parseStream = <T extends RawStream>(row: T) => ({ ...row, dimension_keys: JSON.parse(row.dimension_keys) as string[] });
 
-export async function findLiveStream(db: D1Database, org: string, name: string): Promise<StreamRow | null> {
-	const row = await db
-		.prepare("SELECT id, name, dimension_keys, created_at FROM streams WHERE org_id = ? AND name = ? AND deleted_at IS NULL")
-		.bind(org, name)
-		.first<RawStream>();
-	return row ? parseStream(row) : null;
+export async function findLiveStream(db: D1Reader, org: string, name: string): Promise<StreamRow | null> {
+	return liveStreamRow(await liveStreamQuery(db, org, name).first<RawStream>());
 }
 
-export async function listStreams(db: D1Database, org: string, after: string, limit: number): Promise<StreamSummary[]> {
+/** The query of findLiveStream, to run in a batch; liveStreamRow reads its row. */
+export function liveStreamQuery(db: D1Reader, org: string, name: string): D1PreparedStatement {
+	return db.prepare("SELECT id, name, dimension_keys, created_at FROM streams WHERE org_id = ? AND name = ? AND deleted_at IS NULL").bind(org, name);
+}
+
+export function liveStreamRow(row: unknown): StreamRow | null {
+	return row ? parseStream(row as RawStream) : null;
+}
+
+/** An organization's live streams in name order, with their summaries (migration 0007): one row read per stream. */
+export async function listStreams(db: D1Reader, org: string, after: string, limit: number): Promise<StreamSummary[]> {
 	const { results } = await db
 		.prepare(
-			`SELECT s.id, s.name, s.dimension_keys, s.created_at,
-				(SELECT MIN(day) FROM daily_values WHERE stream_id = s.id) AS first_day,
-				(SELECT MAX(day) FROM daily_values WHERE stream_id = s.id) AS last_day,
-				(SELECT COUNT(DISTINCT series_id) FROM daily_values WHERE stream_id = s.id) AS series_count
+			`SELECT s.id, s.name, s.dimension_keys, s.created_at, s.first_day, s.last_day, s.series_count
 			FROM streams s
 			WHERE s.org_id = ? AND s.deleted_at IS NULL AND s.name > ?
 			ORDER BY s.name LIMIT ?`,
@@ -79,6 +83,9 @@ const LIVE_STREAM = "(SELECT id FROM streams WHERE org_id = ?1 AND name = ?2 AND
 export interface ValueChunk {
 	keys: string;
 	rows: string;
+	/** The chunk's earliest and latest day, for the stream's summary (migration 0007). */
+	firstDay: string;
+	lastDay: string;
 }
 
 // Upper bound of one encoded row with its comma, ["YYYY-MM-DD",index,value,record]: 12 + 5 + 24 (longest number) + 5 + 6.
@@ -91,12 +98,15 @@ export function valueChunks(rows: ValueRow[]): ValueChunk[] {
 	let keys: string[] = [];
 	let encoded: Array<[string, number, number, number]> = [];
 	let keyChars = 2;
+	let firstDay = "";
+	let lastDay = "";
+	const flush = () => chunks.push({ keys: JSON.stringify(keys), rows: JSON.stringify(encoded), firstDay, lastDay });
 	for (const [day, key, value, record] of rows) {
 		let index = keyIndex.get(key);
 		const keyCost = index === undefined ? JSON.stringify(key).length + 1 : 0;
 		const full = (encoded.length + 1) * MAX_ENCODED_ROW_CHARS > MAX_JSON_PARAM_CHARS || keyChars + keyCost > MAX_JSON_PARAM_CHARS;
 		if (full && encoded.length > 0) {
-			chunks.push({ keys: JSON.stringify(keys), rows: JSON.stringify(encoded) });
+			flush();
 			keyIndex = new Map();
 			keys = [];
 			encoded = [];
@@ -108,9 +118,11 @@ export function valueChunks(rows: ValueRow[]): ValueChunk[] {
 			keyIndex.set(key, index);
 			keyChars += JSON.stringify(key).length + 1;
 		}
+		if (encoded.length === 0 || day < firstDay) firstDay = day;
+		if (encoded.length === 0 || day > lastDay) lastDay = day;
 		encoded.push([day, index, value, record]);
 	}
-	if (encoded.length > 0) chunks.push({ keys: JSON.stringify(keys), rows: JSON.stringify(encoded) });
+	if (encoded.length > 0) flush();
 	return chunks;
 }
 
@@ -142,7 +154,23 @@ export function valueWriteStatements(
 		WHERE true
 		ON CONFLICT (stream_id, day, series_id) DO UPDATE SET value = ${mode === "sum" ? "value + excluded.value" : "excluded.value"}`,
 	);
-	return chunks.flatMap(({ keys, rows }) => [insertSeries.bind(org, name, keys), upsertValues.bind(org, name, keys, rows)]);
+	// The stream's summary (migration 0007), before the chunk's values are stored: the chunk's days
+	// widen the day range, and each of its series that has no live value yet is one more series.
+	// One index probe per series of the chunk, whatever the stream holds.
+	const summarize = db.prepare(
+		`UPDATE streams SET
+			first_day = min(coalesce(first_day, ?4), ?4),
+			last_day = max(coalesce(last_day, ?5), ?5),
+			series_count = series_count + (
+				SELECT COUNT(*) FROM json_each(?3) k CROSS JOIN series se ON se.stream_id = streams.id AND se.series_key = k.value
+				WHERE NOT EXISTS (SELECT 1 FROM daily_values v WHERE v.series_id = se.id))
+		WHERE org_id = ?1 AND name = ?2 AND deleted_at IS NULL`,
+	);
+	return chunks.flatMap(({ keys, rows, firstDay, lastDay }) => [
+		insertSeries.bind(org, name, keys),
+		summarize.bind(org, name, keys, firstDay, lastDay),
+		upsertValues.bind(org, name, keys, rows),
+	]);
 }
 
 /** Value rows decoded from valueChunks' form: [day, series key, value, record index]. */
@@ -183,39 +211,59 @@ export function softDeleteStatements(
 	const remove = db.prepare(
 		`DELETE FROM daily_values WHERE stream_id = ?1 AND (day, series_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2))`,
 	);
-	return jsonChunks(targets).flatMap((json) => [archive.bind(streamId, json, now, requestId), remove.bind(streamId, json)]);
-}
-
-export async function seriesOfStream(db: D1Database, streamId: number): Promise<Array<{ id: number; series_key: string }>> {
-	const { results } = await db.prepare("SELECT id, series_key FROM series WHERE stream_id = ?").bind(streamId).all<{ id: number; series_key: string }>();
-	return results;
+	// The stream's summary (migration 0007), after each chunk's removal: the first and last day
+	// again (two probes of the primary key), and each series of the chunk left with no live value
+	// is one series less (its other values were either removed by an earlier chunk, which did not
+	// count it then, or remain).
+	const summarize = db.prepare(
+		`UPDATE streams SET
+			first_day = (SELECT MIN(day) FROM daily_values WHERE stream_id = ?1),
+			last_day = (SELECT MAX(day) FROM daily_values WHERE stream_id = ?1),
+			series_count = series_count - (
+				SELECT COUNT(*) FROM (SELECT DISTINCT t.value ->> 1 AS series_id FROM json_each(?2) t) gone
+				WHERE NOT EXISTS (SELECT 1 FROM daily_values v WHERE v.series_id = gone.series_id))
+		WHERE id = ?1`,
+	);
+	return jsonChunks(targets).flatMap((json) => [archive.bind(streamId, json, now, requestId), remove.bind(streamId, json), summarize.bind(streamId, json)]);
 }
 
 export interface ValueQuery {
-	streamId: number;
+	org: string;
+	/** The stream, by name: the query finds the live stream itself, so it can run in one batch with liveStreamQuery. */
+	name: string;
 	startDay: string;
 	endDay: string;
-	/** Only these series; all when null. */
-	seriesIds: number[] | null;
+	/** [dimension key, accepted values]: a series matches when every key has one of its values. None: every series. */
+	filters: Array<[key: string, values: string[]]>;
 	/** Keyset cursor: rows after this (day, series id). */
 	after: [day: string, seriesId: number] | null;
 	limit: number;
 }
 
-/** Daily values of a stream in (day, series) order. */
-export async function readValues(db: D1Database, q: ValueQuery): Promise<ValueReadRow[]> {
+const STREAM_BY_NAME = "(SELECT id FROM streams WHERE org_id = ?1 AND name = ?2 AND deleted_at IS NULL)";
+
+// The series matching the filters (?7, JSON [[key, [values]]]), found from the series' keys:
+// dimensions are matched by key through json_each, so keys with dots or quotes need no escaping.
+// A separate statement text, so that SQLite reads a filtered series through its index
+// (daily_values_by_series) rather than every row of the stream.
+const FILTERED_SERIES = `AND v.series_id IN (
+	SELECT se.id FROM series se WHERE se.stream_id = ${STREAM_BY_NAME} AND NOT EXISTS (
+		SELECT 1 FROM json_each(?7) f WHERE NOT EXISTS (
+			SELECT 1 FROM json_each(se.series_key) d JOIN json_each(f.value -> 1) w
+			WHERE d.key = f.value ->> 0 AND d.value = w.value)))`;
+
+/** Daily values of a stream in (day, series) order (no rows when there is no such live stream), as one statement. */
+export function valuesQuery(db: D1Reader, q: ValueQuery): D1PreparedStatement {
 	const [afterDay, afterSeries] = q.after ?? ["", 0];
-	const { results } = await db
+	const filtered = q.filters.length > 0;
+	return db
 		.prepare(
 			`SELECT v.day, v.series_id, s.series_key, v.value
 			FROM daily_values v JOIN series s ON s.id = v.series_id
-			WHERE v.stream_id = ?1 AND v.day BETWEEN ?2 AND ?3
-				AND (?4 IS NULL OR v.series_id IN (SELECT value FROM json_each(?4)))
-				AND (v.day, v.series_id) > (?5, ?6)
+			WHERE v.stream_id = ${STREAM_BY_NAME} AND v.day BETWEEN ?3 AND ?4
+				AND (v.day, v.series_id) > (?5, ?6) ${filtered ? FILTERED_SERIES : "AND ?7 IS NULL"}
 			ORDER BY v.day, v.series_id
-			LIMIT ?7`,
+			LIMIT ?8`,
 		)
-		.bind(q.streamId, q.startDay, q.endDay, q.seriesIds ? JSON.stringify(q.seriesIds) : null, afterDay, afterSeries, q.limit)
-		.all<ValueReadRow>();
-	return results;
+		.bind(q.org, q.name, q.startDay, q.endDay, afterDay, afterSeries, filtered ? JSON.stringify(q.filters) : null, q.limit);
 }

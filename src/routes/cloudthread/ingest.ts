@@ -7,6 +7,7 @@ import { withOwnBody } from "../../http/own-body-route";
 import { errorResponses } from "../../http/errors";
 import { ApiError, IDEMPOTENCY_KEY_REUSED, namedError, type NamedError } from "../../lib/api-error";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
+import { BOOKMARK_RESPONSE_HEADER, setBookmark } from "../../http/read-session";
 import { enforceRecordLimit, maxBodyBytes, readJsonBody } from "../../http/json-body";
 import {
 	IngestBodySchema,
@@ -51,7 +52,7 @@ const route = createRoute({
 		body: { content: { "application/json": { schema: IngestBodySchema, examples: INGEST_BODY_EXAMPLES } }, required: true },
 	},
 	responses: {
-		201: { description: "Data ingested", headers: IDEMPOTENT_REPLAYED_HEADER, content: { "application/json": { schema: IngestCreatedSchema } } },
+		201: { description: "Data ingested", headers: { ...IDEMPOTENT_REPLAYED_HEADER, ...BOOKMARK_RESPONSE_HEADER }, content: { "application/json": { schema: IngestCreatedSchema } } },
 		...errorResponses(400, 403, UNKNOWN_DATA_STREAM_TOKEN, IDEMPOTENCY_KEY_REUSED, 413, 415, 429, 503),
 	},
 });
@@ -96,6 +97,7 @@ export function registerCloudthreadIngest(app: OpenAPIHono<AppEnv>) {
 		});
 		if (!result.ok) throw failureToError(result, c.get("refuseToken"));
 		markReplayed(c, result.replayed);
+		setBookmark(c, result.bookmark);
 		return c.json(result.response, 201);
 	});
 }

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
+import { BOOKMARK_RESPONSE_HEADER, BookmarkHeadersSchema, readSession } from "../../http/read-session";
 import { errorResponses } from "../../http/errors";
 import { cursorPosition, isTuple, pageOf } from "../../http/reads";
 import { MetricListQuerySchema, MetricListSchema } from "../../schemas/cloudthread";
@@ -14,9 +15,9 @@ const route = createRoute({
 	summary: "List the organization's custom metrics",
 	description: "One entry per (metric name, aggregation function), in that order.",
 	...streamTokenWithScope("read"),
-	request: { query: MetricListQuerySchema },
+	request: { query: MetricListQuerySchema, headers: BookmarkHeadersSchema },
 	responses: {
-		200: { description: "Metrics in name order", content: { "application/json": { schema: MetricListSchema } } },
+		200: { description: "Metrics in name order", headers: BOOKMARK_RESPONSE_HEADER, content: { "application/json": { schema: MetricListSchema } } },
 		...errorResponses(400, 403, 429),
 	},
 });
@@ -26,7 +27,7 @@ export function registerCustomMetricsList(app: OpenAPIHono<AppEnv>) {
 		const { limit, cursor } = c.req.valid("query");
 		c.set("logFields", { operation: "list_metrics" });
 		const after = cursorPosition(cursor, isTuple<[string, string]>("string", "string"));
-		const rows = await listMetrics(c.env.DB, c.get("token").org, after, limit + 1);
+		const rows = await listMetrics(readSession(c), c.get("token").org, after, limit + 1);
 		const { page, nextCursor } = pageOf(rows, limit, (last) => [last.name, last.agg_func]);
 		return c.json(
 			{

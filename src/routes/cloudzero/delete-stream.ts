@@ -5,6 +5,7 @@ import { withOwnBody } from "../../http/own-body-route";
 import { errorResponses } from "../../http/errors";
 import { IDEMPOTENCY_KEY_REUSED } from "../../lib/api-error";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
+import { BOOKMARK_RESPONSE_HEADER, setBookmark } from "../../http/read-session";
 import { readJsonBody } from "../../http/json-body";
 import { IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
 import { parseOrThrow } from "../../schemas/validation";
@@ -32,7 +33,7 @@ const route = createRoute({
 	responses: {
 		200: {
 			description: "Stream deleted",
-			headers: IDEMPOTENT_REPLAYED_HEADER,
+			headers: { ...IDEMPOTENT_REPLAYED_HEADER, ...BOOKMARK_RESPONSE_HEADER },
 			content: {
 				"application/json": {
 					schema: z.object({ message: z.string(), stream: z.string(), deleted_at: z.string(), request_id: z.string() }).openapi("StreamDeleted"),
@@ -60,6 +61,7 @@ export function registerStreamDelete(app: OpenAPIHono<AppEnv>) {
 		});
 		if (!result.ok) throw failureToError(result, c.get("refuseToken"));
 		markReplayed(c, result.replayed);
+		setBookmark(c, result.bookmark);
 		return c.json(result.response, 200);
 	});
 }

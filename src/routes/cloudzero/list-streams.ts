@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
+import { BOOKMARK_RESPONSE_HEADER, BookmarkHeadersSchema, readSession } from "../../http/read-session";
 import { errorResponses } from "../../http/errors";
 import { listStreams } from "../../storage/streams";
 
@@ -27,10 +28,12 @@ const route = createRoute({
 			limit: z.coerce.number().int().min(1).max(1000).default(100),
 			cursor: z.string().max(300).optional().openapi({ description: "next_cursor of the previous page" }),
 		}),
+		headers: BookmarkHeadersSchema,
 	},
 	responses: {
 		200: {
 			description: "Streams in name order",
+			headers: BOOKMARK_RESPONSE_HEADER,
 			content: {
 				"application/json": {
 					schema: z.object({ streams: z.array(StreamInfoSchema), next_cursor: z.string().nullable() }).openapi("StreamList"),
@@ -44,7 +47,7 @@ const route = createRoute({
 export function registerMetricList(app: OpenAPIHono<AppEnv>) {
 	app.openapi(route, async (c) => {
 		const { limit, cursor } = c.req.valid("query");
-		const rows = await listStreams(c.env.DB, c.get("token").org, cursor ?? "", limit + 1);
+		const rows = await listStreams(readSession(c), c.get("token").org, cursor ?? "", limit + 1);
 		const page = rows.slice(0, limit);
 		return c.json(
 			{

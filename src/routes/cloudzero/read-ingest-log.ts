@@ -1,6 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
+import { BOOKMARK_RESPONSE_HEADER, BookmarkHeadersSchema, readSession } from "../../http/read-session";
 import { errorResponses } from "../../http/errors";
 import { streamNotFound } from "../../lib/api-error";
 import { StreamParamsSchema } from "../../schemas/common";
@@ -32,10 +33,12 @@ const route = createRoute({
 			limit: z.coerce.number().int().min(1).max(1000).default(100),
 			cursor: z.string().regex(/^\d+$/, "cursor is not one this service returned").optional().openapi({ description: "next_cursor of the previous page" }),
 		}),
+		headers: BookmarkHeadersSchema,
 	},
 	responses: {
 		200: {
 			description: "Log entries, newest first",
+			headers: BOOKMARK_RESPONSE_HEADER,
 			content: {
 				"application/json": {
 					schema: z.object({ entries: z.array(IngestLogEntrySchema), next_cursor: z.string().nullable() }).openapi("IngestLogPage"),
@@ -51,9 +54,9 @@ export function registerIngestLog(app: OpenAPIHono<AppEnv>) {
 		const { name } = c.req.valid("param");
 		const { limit, cursor } = c.req.valid("query");
 		const org = c.get("token").org;
-		const rows = await readIngestLog(c.env.DB, org, name, cursor ? Number(cursor) : Number.MAX_SAFE_INTEGER, limit + 1);
+		const rows = await readIngestLog(readSession(c), org, name, cursor ? Number(cursor) : Number.MAX_SAFE_INTEGER, limit + 1);
 		// The log outlives a deleted stream; a name never written to is unknown.
-		if (rows.length === 0 && !cursor && !(await findLiveStream(c.env.DB, org, name))) {
+		if (rows.length === 0 && !cursor && !(await findLiveStream(readSession(c), org, name))) {
 			throw streamNotFound(name);
 		}
 		const page = rows.slice(0, limit);

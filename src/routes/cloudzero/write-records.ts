@@ -5,6 +5,7 @@ import { withOwnBody } from "../../http/own-body-route";
 import { errorResponses } from "../../http/errors";
 import { ApiError, IDEMPOTENCY_KEY_REUSED } from "../../lib/api-error";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
+import { BOOKMARK_RESPONSE_HEADER, setBookmark } from "../../http/read-session";
 import { enforceRecordLimit, maxBodyBytes, readJsonBody } from "../../http/json-body";
 import { DOT_SEGMENTS, IdempotencyHeadersSchema, StreamNameSchema, StreamParamsSchema } from "../../schemas/common";
 import {
@@ -71,7 +72,7 @@ function writeRoute(variant: WriteOperation | "legacy") {
 		responses: {
 			200: {
 				description: "Telemetry accepted (durably written), or the first response again for a repeated Idempotency-Key",
-				headers: IDEMPOTENT_REPLAYED_HEADER,
+				headers: { ...IDEMPOTENT_REPLAYED_HEADER, ...BOOKMARK_RESPONSE_HEADER },
 				content: { "application/json": { schema: WriteAcceptedSchema } },
 			},
 			...errorResponses(400, 403, ...(op === "delete" ? [404] : []), IDEMPOTENCY_KEY_REUSED, 413, 415, 429, 503),
@@ -108,6 +109,7 @@ export function registerMetricWrite(app: OpenAPIHono<AppEnv>) {
 			} as WriteCommand);
 			if (!result.ok) throw failureToError(result, c.get("refuseToken"));
 			markReplayed(c, result.replayed);
+		setBookmark(c, result.bookmark);
 			return c.json(result.response, 200);
 		});
 	}

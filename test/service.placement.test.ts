@@ -1,0 +1,45 @@
+// Placement: stream and metric objects are created next to the D1 database, named by one
+// setting (wrangler.toml [vars] D1_LOCATION, also the --location of `wrangler d1 create`).
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { streamObject } from "../src/objects/cloudzero-stream-protocol";
+import { metricObject } from "../src/objects/cloudthread-metrics-protocol";
+import { configOf } from "../src/schemas/config";
+
+/** A Durable Object namespace that records what get() was asked. */
+function fakeNamespace() {
+	const calls: Array<{ name: string; options: unknown }> = [];
+	const namespace = {
+		idFromName: (name: string) => ({ name }),
+		get: (id: { name: string }, options?: unknown) => {
+			calls.push({ name: id.name, options });
+			return { id };
+		},
+	};
+	return { calls, namespace };
+}
+
+describe("placement", () => {
+	it("wrangler.toml names a D1 location, parsed into the configuration", () => {
+		expect(env.D1_LOCATION).toBe("weur");
+		expect(configOf(env).d1Location).toBe("weur");
+	});
+
+	it("stream and metric objects get the D1 location as their locationHint", () => {
+		for (const location of ["enam", "apac"]) {
+			const stream = fakeNamespace();
+			const metric = fakeNamespace();
+			const fake = { ...env, D1_LOCATION: location, STREAM: stream.namespace, METRIC: metric.namespace } as unknown as Env;
+			streamObject(fake, "acme", "costs");
+			metricObject(fake, "acme", "Sum");
+			expect(stream.calls).toEqual([{ name: "acme/costs", options: { locationHint: location } }]);
+			expect(metric.calls).toEqual([{ name: "acme/Sum", options: { locationHint: location } }]);
+		}
+	});
+
+	it("a bad or missing D1_LOCATION fails clearly, naming the setting", () => {
+		for (const bad of ["mars", "", undefined, "WEUR", "sam"]) {
+			expect(() => configOf({ ...env, D1_LOCATION: bad } as unknown as Env), String(bad)).toThrow(/Invalid configuration.*D1_LOCATION.*wnam, enam, weur, eeur, apac, oc/);
+		}
+	});
+});
