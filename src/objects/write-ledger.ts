@@ -178,9 +178,12 @@ export class WriteLedger {
 	/** Plans and commits one group; every change of it is settled when this returns. */
 	private async commitGroup(group: PendingChange[]): Promise<void> {
 		const now = new Date();
+		// One D1 session for the group's look-ups and its commit: its bookmark, returned with every
+		// answer, lets a read that sends it back see this commit (even from a read replica).
+		const session = this.db.withSession("first-primary");
 		let planned: Planned[];
 		try {
-			planned = await this.plan(group, now);
+			planned = await this.plan(group, now, session);
 		} catch (err) {
 			this.rollback();
 			for (const change of group) change.fail(err);
@@ -190,7 +193,7 @@ export class WriteLedger {
 		let committed = commits.length === 0;
 		if (!committed) {
 			try {
-				await this.db.batch(commits.flatMap((p) => p.statements));
+				await session.batch(commits.flatMap((p) => p.statements));
 				committed = true;
 			} catch (err) {
 				this.rollback();
@@ -215,10 +218,11 @@ export class WriteLedger {
 		const keyed = commits.find((p) => p.change.call.idempotency);
 		if (keyed) await this.scheduleExpiry(keyed.change.scope, now.getTime());
 		const committedResponse = new Map(commits.map((p) => [p.change, p.applied.response]));
+		const bookmark = session.getBookmark() ?? undefined;
 		for (const p of planned) {
-			if (p.kind === "commit") p.change.settle({ ok: true, response: p.applied.response, replayed: false });
-			else if (p.kind === "same-key") p.change.settle({ ok: true, response: committedResponse.get(p.first), replayed: true });
-			else await this.settleWithoutCommit(p);
+			if (p.kind === "commit") p.change.settle({ ok: true, response: p.applied.response, replayed: false, bookmark });
+			else if (p.kind === "same-key") p.change.settle({ ok: true, response: committedResponse.get(p.first), replayed: true, bookmark });
+			else await this.settleWithoutCommit(p, bookmark);
 		}
 	}
 
@@ -227,7 +231,7 @@ export class WriteLedger {
 	 * planning, or the statements it commits. One D1 batch looks up every key of the group and
 	 * the revocation of its tokens (an answer without a commit needs it).
 	 */
-	private async plan(group: PendingChange[], now: Date): Promise<Planned[]> {
+	private async plan(group: PendingChange[], now: Date, session: D1DatabaseSession): Promise<Planned[]> {
 		const since = new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS).toISOString();
 		const keyed = group.filter((c) => c.call.idempotency);
 		const lookups = keyed.map((c) => idempotentWritesStatements(this.db, c.call.org, c.targets.map((t) => t.stream), c.call.idempotency!.key, since));
@@ -235,7 +239,7 @@ export class WriteLedger {
 		this.revoked = new Set();
 		if (keyed.length > 0) {
 			const tokens = [...new Set(group.map((c) => c.call.tokenId))];
-			const results = await this.db.batch<IdempotentWrite & { token_id: string }>([revokedAmongStatement(this.db, tokens), ...lookups.flat()]);
+			const results = await session.batch<IdempotentWrite & { token_id: string }>([revokedAmongStatement(this.db, tokens), ...lookups.flat()]);
 			for (const row of results[0].results) this.revoked.add(row.token_id);
 			let at = 1;
 			keyed.forEach((c, i) => {
@@ -292,12 +296,13 @@ export class WriteLedger {
 	/** Revoked tokens among the group's, as the look-up batch found them (empty when it did not run). */
 	private revoked = new Set<string>();
 
-	/** Settles a change answered without a commit, unless its token is revoked. */
-	private async settleWithoutCommit(p: Planned): Promise<void> {
+	/** Settles a change answered without a commit, unless its token is revoked; a replay carries the session's bookmark. */
+	private async settleWithoutCommit(p: Planned, bookmark?: string): Promise<void> {
 		if (p.kind !== "answer") return;
 		if (p.answer.ok === false && p.answer.code === "token_revoked") return p.change.settle(p.answer);
-		if (p.needsRevocationCheck) p.change.settle(await this.unlessRevoked(p.change.call, p.answer));
-		else p.change.settle(this.revoked.has(p.change.call.tokenId) ? TOKEN_REVOKED : p.answer);
+		const answer = p.answer.ok ? { ...p.answer, bookmark } : p.answer;
+		if (p.needsRevocationCheck) p.change.settle(await this.unlessRevoked(p.change.call, answer));
+		else p.change.settle(this.revoked.has(p.change.call.tokenId) ? TOKEN_REVOKED : answer);
 	}
 
 	/** An answer given without a commit goes only to a token that is not revoked. */
