@@ -4,7 +4,7 @@
 import { z } from "./zod";
 import type { ErrorDetail } from "../lib/api-error";
 import type { ErrorCode } from "../lib/error-catalog";
-import { DaySchema, filterParamDocumentation, fail, wellFormed } from "./common";
+import { DaySchema, DOT_SEGMENTS, filterParamDocumentation, fail, NOT_DOT_SEGMENT_SCHEMA, OrgSchema, wellFormed } from "./common";
 import { parseTimestamp, TIMESTAMP_PATTERN } from "./cloudzero";
 
 // ---- names -----------------------------------------------------------------------------------
@@ -184,7 +184,8 @@ export function parseCbfRows(data: unknown[]): { rows: CostRow[]; details: Error
 				ok = false;
 				continue;
 			}
-			if (value.length > MAX_CBF_TEXT_LENGTH) {
+			// In code points, as the document's maxLength counts them.
+			if (value.length > MAX_CBF_TEXT_LENGTH && [...value].length > MAX_CBF_TEXT_LENGTH) {
 				problem("out_of_range", column, `at most ${MAX_CBF_TEXT_LENGTH} characters`);
 				ok = false;
 				continue;
@@ -292,7 +293,7 @@ export const CbfRowSchema = z
 	.openapi("CbfRow", {
 		description:
 			"One charge in CloudZero's Common Bill Format: an object keyed by column name. Any other column is refused (unknown_field). Costs absent from the row (discounted, amortized, ...) are its cost/cost.",
-		propertyNames: { anyOf: [{ enum: [...COLUMN_KIND.keys()] }, { pattern: TAG_COLUMN_PATTERN }] },
+		propertyNames: { type: "string", pattern: `^(?:${[...COLUMN_KIND.keys()].join("|")}|${TAG_COLUMN_PATTERN.slice(1, -1)})$` },
 		example: {
 			"time/usage_start": "2024-08-16T10:00:00Z",
 			"cost/cost": "12.5",
@@ -355,8 +356,16 @@ export type DropAccepted = z.infer<typeof DropAcceptedSchema>;
 
 // ---- custom dimensions ----------------------------------------------------------------------
 
+/** An organization in a path: as OrgSchema, and not a dot segment, which no URL can address. */
+export const OrgPathSchema = OrgSchema.refine((org) => !DOT_SEGMENTS.includes(org), { message: "org must not be '.' or '..'", params: { code: "invalid_format" } }).openapi({
+	param: { name: "org", in: "path" },
+	description: "1 to 64 characters of A-Z, a-z, 0-9, `_`, `.` and `-`; not `.` or `..`",
+	...NOT_DOT_SEGMENT_SCHEMA,
+	example: "acme",
+});
+
 export const DimensionParamsSchema = z.object({
-	org: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).openapi({ param: { name: "org", in: "path" }, example: "acme" }),
+	org: OrgPathSchema,
 	name: z
 		.string()
 		.regex(CUSTOM_DIMENSION_NAME, "a custom dimension name is 1 to 64 characters of A-Z, a-z, 0-9, '_', '.' and '-', not starting with '.'")
@@ -401,7 +410,10 @@ export const CostQuerySchema = z.object({
 	limit: z.coerce.number().int().min(1).max(50_000).default(1000),
 	cursor: z.string().max(4000).optional().openapi({ description: "next_cursor of the previous page" }),
 	format: z.enum(["json", "csv"]).default("json"),
-	dim: z.record(z.string(), z.string()).optional().openapi(filterParamDocumentation({ Service: "Compute" })),
+	dim: z
+		.record(z.string(), z.string())
+		.optional()
+		.openapi({ ...filterParamDocumentation({ Service: "Compute" }), propertyNames: { type: "string", pattern: COST_DIMENSION_PATTERN } } as object),
 });
 
 const PeriodSchema = z.string().openapi({ description: "YYYY-MM-DD (day) or YYYY-MM (month), UTC", example: "2024-08-16" });

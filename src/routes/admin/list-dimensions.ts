@@ -2,8 +2,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { ADMIN_DISABLED, ADMIN_FORBIDDEN, ADMIN_TOKEN_REQUIRED } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
-import { OrgSchema } from "../../schemas/common";
-import { CustomDimensionSchema } from "../../schemas/costs";
+import { CustomDimensionSchema, OrgPathSchema } from "../../schemas/costs";
 import { listCustomDimensions } from "../../storage/costs";
 
 const route = createRoute({
@@ -13,7 +12,7 @@ const route = createRoute({
 	tags: ["Admin"],
 	summary: "List an organization's custom cost dimensions",
 	...ADMIN_TOKEN_REQUIRED,
-	request: { params: z.object({ org: OrgSchema.openapi({ param: { name: "org", in: "path" } }) }) },
+	request: { params: z.object({ org: OrgPathSchema }) },
 	responses: {
 		200: { description: "Custom dimensions by name", content: { "application/json": { schema: z.object({ dimensions: z.array(CustomDimensionSchema) }) } } },
 		...errorResponses(400, ADMIN_FORBIDDEN, 429, ADMIN_DISABLED),
