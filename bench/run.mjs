@@ -3,7 +3,7 @@
 // SQLite upserting the same rows (the denominator), then the service under
 // `wrangler dev` over HTTP, verifies every write case against what was acknowledged, prints one
 // table and writes bench/results.json. BENCH_SECONDS shortens or lengthens each timed case.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +11,7 @@ import http from "node:http";
 import { closedLoop, request, round, summarize } from "./lib/load.mjs";
 import { rawSqliteUpsertRate, serviceSqlRate } from "./lib/raw-sqlite.mjs";
 import { processTree, startService, workerdProcesses } from "./lib/server.mjs";
+import { costCases } from "./lib/costs.mjs";
 import { cellKey, dayString, READ_DAYS, requestBodies, seriesKey, valueOf, WRITE_DAYS } from "./lib/workload.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -38,6 +39,7 @@ try {
 }
 
 async function main() {
+	if (process.argv.includes("--only") && process.argv[process.argv.indexOf("--only") + 1] === "costs") return costsOnly();
 	const rawSeconds = Math.min(SECONDS, 5);
 	log(`Raw SQLite: prepared upsert per row, 1,000-row transactions, ${rawSeconds} s`);
 	results.raw_sqlite = rawSqliteUpsertRate({ dbFile: join(tmp, "raw.sqlite"), migrationsDir: join(root, "migrations"), seconds: rawSeconds });
@@ -86,6 +88,7 @@ async function main() {
 	results.latency_floor["after bulk"] = await harnessFloor(ctx, "after bulk");
 
 	results.reads = await readCase(ctx);
+	results.costs = await costCases({ port, adminToken: service.adminToken, seconds: SECONDS, connections: CONNECTIONS, log });
 	results.memory = memorySnapshot(service.pid, port);
 	results.derived = derive(results);
 	results.finished_at = new Date().toISOString();
@@ -93,6 +96,18 @@ async function main() {
 	writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, "\t")}\n`);
 	printTable(results);
 	log(`\nWrote bench/results.json. Caveat: other work on this ${results.machine.cpus}-core machine shares the CPU; compare ratios from one run, not absolute figures across runs.`);
+}
+
+// ---- cost (bench/lib/costs.mjs) ------------------------------------------------------------
+
+/** `npm run bench -- --only costs`: the cost cases alone; their figures replace `costs` in results.json. */
+async function costsOnly() {
+	service = await startService({ stateDir: join(tmp, "state"), logFile: join(tmp, "wrangler.log") });
+	const costs = await costCases({ port: service.port, adminToken: service.adminToken, seconds: SECONDS, connections: CONNECTIONS, log });
+	const file = join(root, "bench", "results.json");
+	const previous = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+	writeFileSync(file, `${JSON.stringify({ ...previous, costs: { started_at: results.started_at, machine: results.machine, ...costs } }, null, "\t")}\n`);
+	log(`targets: ${Object.entries(costs.targets).map(([name, met]) => `${met ? "met" : "MISSED"}: ${name}`).join("; ")}`);
 }
 
 // ---- writes -----------------------------------------------------------------------------
