@@ -98,12 +98,12 @@ export async function costCases({ port, adminToken, seconds, connections, log })
 	};
 	log(`  ${results.drops.rows_per_second.toLocaleString("en-US")} rows/s, p50 ${run.latencies.p50} ms, totals ${results.drops.verification}`);
 
-	// 2. Unit cost over 30 days: 1,000,000 cost rows (replace_hourly drops into one connection), a 200-series metric.
+	// 2. Unit cost over 30 days: 1,000,000 cost rows (sum drops of disjoint rows into one connection), a 200-series metric.
 	const total = DAYS * 24 * RESOURCES;
 	log(`Unit cost: loading ${total.toLocaleString("en-US")} cost rows and a 200-series metric…`);
 	const loadStarted = performance.now();
 	let loadCents = 0;
-	for (const b of dropBodies(total, "replace_hourly")) {
+	for (const b of dropBodies(total, "sum")) {
 		await call(ctx, "POST", "/v2/connections/billing/anycost/bulk/billing_drops", b.buffer);
 		loadCents += b.cents;
 	}
