@@ -9,7 +9,6 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import http from "node:http";
 import { closedLoop, request, round, summarize } from "./lib/load.mjs";
-import { rawSqliteUpsertRate, serviceSqlRate } from "./lib/raw-sqlite.mjs";
 import { processTree, startService, workerdProcesses } from "./lib/server.mjs";
 import { costCases } from "./lib/costs.mjs";
 import { cellKey, dayString, READ_DAYS, requestBodies, seriesKey, valueOf, WRITE_DAYS } from "./lib/workload.mjs";
@@ -40,6 +39,8 @@ try {
 
 async function main() {
 	if (process.argv.includes("--only") && process.argv[process.argv.indexOf("--only") + 1] === "costs") return costsOnly();
+	// Loaded here, so that --only costs runs without it (it imports src/storage/*.ts into Node).
+	const { rawSqliteUpsertRate, serviceSqlRate } = await import("./lib/raw-sqlite.mjs");
 	const rawSeconds = Math.min(SECONDS, 5);
 	log(`Raw SQLite: prepared upsert per row, 1,000-row transactions, ${rawSeconds} s`);
 	results.raw_sqlite = rawSqliteUpsertRate({ dbFile: join(tmp, "raw.sqlite"), migrationsDir: join(root, "migrations"), seconds: rawSeconds });

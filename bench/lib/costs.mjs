@@ -47,7 +47,7 @@ function dropBodies(totalRows, operation) {
 }
 
 async function call(ctx, method, path, body, token = ctx.token) {
-	const res = await request(ctx.agent, { port: ctx.port, method, path, headers: { Authorization: token }, body: body && Buffer.from(typeof body === "string" ? body : JSON.stringify(body)) });
+	const res = await request(ctx.agent, { port: ctx.port, method, path, headers: { Authorization: token }, body: body && (Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body))) });
 	if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text.slice(0, 300)}`);
 	return res;
 }
@@ -127,6 +127,9 @@ export async function costCases({ port, adminToken, seconds, connections, log })
 	}
 	const matchedCents = Math.round(answer.results.reduce((n, r) => n + Number(r.cost), 0) * 100);
 	const bulkCents = await connectionCents(ctx, "bulk");
+	// The organization's whole cost (the drop case's connections too): every row is some customer's.
+	const all = JSON.parse((await call(ctx, "GET", "/unit-cost/v1/costs?granularity=month")).text).costs;
+	const orgCents = Math.round(all.reduce((n, c) => n + Number(c.cost), 0) * 100);
 	results.unit_cost = {
 		cost_rows: total,
 		load: { drops: Math.ceil(total / ROWS_PER_DROP), seconds: round(loadSeconds), rows_per_second: Math.round(total / loadSeconds) },
@@ -136,7 +139,8 @@ export async function costCases({ port, adminToken, seconds, connections, log })
 		runs: samples.length,
 		ms: summarize(samples),
 		// Every cost row is tagged with one of the 200 customers; the metric's series cover them all.
-		verification: matchedCents === loadCents && bulkCents === loadCents && answer.unmatched_cost.length === 0 ? "ok" : "MISMATCH",
+		cents: { loaded: loadCents, read_back: bulkCents, organization: orgCents, matched: matchedCents, unmatched_lines: answer.unmatched_cost.length },
+		verification: matchedCents === orgCents && bulkCents === loadCents && answer.unmatched_cost.length === 0 ? "ok" : "MISMATCH",
 	};
 	log(`  load ${results.unit_cost.load.rows_per_second.toLocaleString("en-US")} rows/s; unit cost over 30 days (${answer.results.length} results) p50 ${results.unit_cost.ms.p50} ms, p99 ${results.unit_cost.ms.p99} ms; totals ${results.unit_cost.verification}`);
 	results.targets = {

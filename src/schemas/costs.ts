@@ -128,12 +128,19 @@ function cbfNumber(input: unknown): number | { code: ErrorCode; error: string } 
 	return n + 0;
 }
 
+// A drop repeats the same few hours thousands of times: each timestamp is parsed once.
+const parsedHours = new Map<string, { hour: string } | { error: string }>();
+
 /** The UTC hour of a CBF timestamp, or why it is not one. */
-function cbfHour(input: string): { hour: string; epochMs: number } | { error: string } {
-	const parsed = parseTimestamp(input);
-	if ("error" in parsed) return parsed;
-	const iso = new Date(parsed.epochMs).toISOString();
-	return { hour: `${iso.slice(0, 13)}:00:00Z`, epochMs: parsed.epochMs };
+function cbfHour(input: string): { hour: string } | { error: string } {
+	let result = parsedHours.get(input);
+	if (result === undefined) {
+		const parsed = parseTimestamp(input);
+		result = "error" in parsed ? parsed : { hour: `${new Date(parsed.epochMs).toISOString().slice(0, 13)}:00:00Z` };
+		if (parsedHours.size >= 4096) parsedHours.clear();
+		parsedHours.set(input, result);
+	}
+	return result;
 }
 
 /**
