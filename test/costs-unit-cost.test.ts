@@ -126,3 +126,16 @@ describe("custom dimensions (admin)", () => {
 		expect(await other.json()).toEqual({ dimensions: [] });
 	});
 });
+
+describe("the README's walkthrough", () => {
+	it("a drop, a custom dimension and a stream give the unit cost the README shows", async () => {
+		const readmeOrg = uniqueOrg("readme");
+		const { token: t } = await createToken(readmeOrg, ["write", "read", "delete_stream", "write_costs"]);
+		const records = [0, 1, 2].map((h) => ({ timestamp: `2023-12-07T0${h}:00:00Z`, value: String((h + 1) * 100), granularity: "HOURLY", associated_cost: { "custom:Client": "Patric Star" } }));
+		await expectAccepted(await write(t, "my-metric-stream", "replace", { records }));
+		await expectDrop(await drop(t, "aws", { data: [{ "time/usage_start": "2023-12-07T10:00Z", "cost/cost": 30, "resource/id": "i-1", "resource/tag:client": "Patric Star" }] }));
+		await defineDimension(readmeOrg, "Client", "tag:client");
+		const res = await api("/unit-cost/v1/unit-cost/my-metric-stream", { headers: { Authorization: t } });
+		expect((await res.json<{ results: unknown[] }>()).results).toEqual([{ period: "2023-12-07", group: {}, currency: "USD", units: "600", cost: "30", unit_cost: "0.05" }]);
+	});
+});

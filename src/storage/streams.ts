@@ -219,3 +219,20 @@ export async function readValues(db: D1Database, q: ValueQuery): Promise<ValueRe
 		.all<ValueReadRow>();
 	return results;
 }
+
+/** A stream's daily values in a day range (every series), for unit cost. */
+export async function streamValuesInRange(
+	db: D1Database,
+	streamId: number,
+	startDay: string,
+	endDay: string,
+): Promise<Array<{ day: string; series_key: string; value: number }>> {
+	const { results } = await db
+		.prepare(
+			`SELECT v.day, s.series_key, v.value FROM daily_values v JOIN series s ON s.id = v.series_id
+			WHERE v.stream_id = ?1 AND v.day BETWEEN ?2 AND ?3`,
+		)
+		.bind(streamId, startDay, endDay)
+		.all<{ day: string; series_key: string; value: number }>();
+	return results;
+}

@@ -6,8 +6,8 @@ import { unitCost } from "../../http/cost-reads";
 import { dayRange } from "../../http/reads";
 import { ApiError, streamNotFound } from "../../lib/api-error";
 import { UnitCostParamsSchema, UnitCostQuerySchema, UnitCostSchema } from "../../schemas/costs";
-import { customDimensionMap, readDailyCost, streamValuesInRange } from "../../storage/costs";
-import { findLiveStream } from "../../storage/streams";
+import { customDimensionMap, readDailyCost } from "../../storage/costs";
+import { findLiveStream, streamValuesInRange } from "../../storage/streams";
 
 const route = createRoute({
 	method: "get",
