@@ -1,6 +1,7 @@
 // POST /v2/connections/billing/anycost/{connection_id}/billing_drops: CloudZero AnyCost Stream.
+import { env } from "cloudflare:workers";
 import { describe, expect, it, beforeAll } from "vitest";
-import { ADMIN, api, createToken, expectError, json, storageSnapshot, uniqueOrg } from "./helpers";
+import { ADMIN, api, createToken, expectError, json, seededRandom, storageSnapshot, uniqueOrg } from "./helpers";
 import { costs, drop, expectDrop, row } from "./costs-helpers";
 
 let org: string;
@@ -186,5 +187,25 @@ describe("the cost read", () => {
 		const { token: dropOnly } = await createToken(org, ["write_costs"]);
 		await expectError(await api("/unit-cost/v1/costs", { headers: { Authorization: dropOnly } }), 403, "insufficient_scope");
 		void json;
+	});
+});
+
+describe("the daily totals the reads scan", () => {
+	it("always equal the sums of the stored hours, whatever sequence of operations (seeded)", async () => {
+		const r = seededRandom(13);
+		for (let step = 0; step < 12; step++) {
+			const operation = r.pick(["replace_drop", "replace_hourly", "sum"] as const);
+			const data = Array.from({ length: 1 + r.int(20) }, () =>
+				row(`2025-07-${String(1 + r.int(3)).padStart(2, "0")}T${String(r.int(24)).padStart(2, "0")}:00:00Z`, (r.int(2000) - 500) / 100, { "resource/service": r.pick(["A", "B", "C"]) }),
+			);
+			await expectDrop(await drop(token, r.pick(["model-1", "model-2"]), { operation, data }));
+		}
+		const compare = async (sql: string) => (await env.DB.prepare(sql).bind(org).all()).results;
+		const daily = await compare("SELECT day, connection_id, dims_id, round(cost, 9) AS c, round(on_demand_cost, 9) AS o FROM cost_daily WHERE org_id = ? AND cost_daily.connection_id LIKE 'model-%' ORDER BY 1, 2, 3");
+		const fromHours = await compare(
+			"SELECT substr(hour, 1, 10) AS day, connection_id, dims_id, round(SUM(cost), 9) AS c, round(SUM(on_demand_cost), 9) AS o FROM cost_hourly WHERE org_id = ? AND connection_id LIKE 'model-%' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+		);
+		expect(daily.length).toBeGreaterThan(0);
+		expect(daily).toEqual(fromHours);
 	});
 });

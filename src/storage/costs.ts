@@ -23,6 +23,8 @@ export async function findConnection(db: D1Database, org: string, connection: st
 export interface CostChunk {
 	dims: string;
 	rows: string;
+	/** The rows summed per (day, dimension set): [day, index into dims, the five costs]. */
+	days: string;
 }
 
 export type HourRow = [hour: string, dims: string, costs: [number, number, number, number, number]];
@@ -34,9 +36,11 @@ export function costChunks(rows: HourRow[]): CostChunk[] {
 	let encoded: string[] = [];
 	let dimChars = 2;
 	let rowChars = 2;
+	let days = new Map<string, [string, number, number, number, number, number, number]>();
 	const flush = () => {
 		if (encoded.length === 0) return;
-		chunks.push({ dims: JSON.stringify(dims), rows: `[${encoded.join(",")}]` });
+		chunks.push({ dims: JSON.stringify(dims), rows: `[${encoded.join(",")}]`, days: JSON.stringify([...days.values()]) });
+		days = new Map();
 		index = new Map();
 		dims = [];
 		encoded = [];
@@ -45,8 +49,8 @@ export function costChunks(rows: HourRow[]): CostChunk[] {
 	};
 	for (const [hour, key, costs] of rows) {
 		const keyChars = JSON.stringify(key).length + 1;
-		const rowGuess = 160;
-		if (rowChars + rowGuess > MAX_JSON_PARAM_CHARS || (!index.has(key) && dimChars + keyChars > MAX_JSON_PARAM_CHARS)) flush();
+		// A row (and its day's row) is at most about 160 characters.
+		if (rowChars * 2 + 320 > MAX_JSON_PARAM_CHARS || (!index.has(key) && dimChars + keyChars > MAX_JSON_PARAM_CHARS)) flush();
 		let i = index.get(key);
 		if (i === undefined) {
 			i = dims.push(key) - 1;
@@ -56,6 +60,10 @@ export function costChunks(rows: HourRow[]): CostChunk[] {
 		const row = JSON.stringify([hour, i, ...costs]);
 		encoded.push(row);
 		rowChars += row.length + 1;
+		const dayKey = `${hour.slice(0, 10)} ${i}`;
+		const day = days.get(dayKey);
+		if (day) for (let c = 0; c < 5; c++) day[c + 2] = (day[c + 2] as number) + costs[c];
+		else days.set(dayKey, [hour.slice(0, 10), i, ...costs]);
 	}
 	flush();
 	return chunks;
@@ -118,27 +126,39 @@ export function dropStatements(db: D1Database, w: DropWrite, now: string): D1Pre
 			discounted_amortized_cost = discounted_amortized_cost + excluded.discounted_amortized_cost,
 			on_demand_cost = on_demand_cost + excluded.on_demand_cost`,
 	);
-	for (const { dims, rows } of w.chunks) statements.push(insertDims.bind(w.org, dims), upsert.bind(w.org, w.connection, dims, rows));
-
-	const sums = "SUM(cost), SUM(discounted_cost), SUM(amortized_cost), SUM(discounted_amortized_cost), SUM(on_demand_cost)";
+	// replace_drop and sum add the drop's own daily sums to the daily totals (replace_drop has
+	// cleared its month first); replace_hourly recomputes the days it touches from the hours.
+	const addDays = db.prepare(
+		`WITH request_dims AS MATERIALIZED (
+			SELECT k.key AS idx, ds.id AS dims_id FROM json_each(?3) k CROSS JOIN cost_dimension_sets ds ON ds.org_id = ?1 AND ds.dims = k.value
+		)
+		INSERT INTO cost_daily (org_id, day, connection_id, dims_id, ${COST_COLUMNS})
+		SELECT ?1, r.value ->> 0, ?2, rd.dims_id, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6
+		FROM json_each(?4) r CROSS JOIN request_dims rd ON rd.idx = r.value ->> 1
+		WHERE true
+		ON CONFLICT (org_id, day, connection_id, dims_id) DO UPDATE SET
+			cost = cost + excluded.cost, discounted_cost = discounted_cost + excluded.discounted_cost,
+			amortized_cost = amortized_cost + excluded.amortized_cost,
+			discounted_amortized_cost = discounted_amortized_cost + excluded.discounted_amortized_cost,
+			on_demand_cost = on_demand_cost + excluded.on_demand_cost`,
+	);
 	if (w.operation === "replace_drop") {
-		statements.push(
-			db.prepare("DELETE FROM cost_daily WHERE org_id = ?1 AND connection_id = ?2 AND day >= ?3 AND day < ?4").bind(w.org, w.connection, from.slice(0, 10), to.slice(0, 10)),
-			db
-				.prepare(
-					`INSERT INTO cost_daily (org_id, day, connection_id, dims_id, ${COST_COLUMNS})
-					SELECT ?1, substr(hour, 1, 10), ?2, dims_id, ${sums} FROM cost_hourly
-					WHERE org_id = ?1 AND connection_id = ?2 AND hour >= ?3 AND hour < ?4
-					GROUP BY substr(hour, 1, 10), dims_id`,
-				)
-				.bind(w.org, w.connection, from, to),
-		);
-	} else {
+		statements.push(db.prepare("DELETE FROM cost_daily WHERE org_id = ?1 AND connection_id = ?2 AND day >= ?3 AND day < ?4").bind(w.org, w.connection, from.slice(0, 10), to.slice(0, 10)));
+	}
+	for (const { dims, rows, days } of w.chunks) {
+		statements.push(insertDims.bind(w.org, dims), upsert.bind(w.org, w.connection, dims, rows));
+		if (w.operation !== "replace_hourly") statements.push(addDays.bind(w.org, w.connection, dims, days));
+	}
+	if (w.operation !== "replace_hourly") return statements;
+
+	// replace_hourly: the touched days' totals, recomputed from their hours as this transaction left them.
+	const sums = "SUM(h.cost), SUM(h.discounted_cost), SUM(h.amortized_cost), SUM(h.discounted_amortized_cost), SUM(h.on_demand_cost)";
+	{
 		const days = [...new Set(w.hours.map((h) => h.slice(0, 10)))];
 		const clear = db.prepare("DELETE FROM cost_daily WHERE org_id = ?1 AND connection_id = ?2 AND day IN (SELECT value FROM json_each(?3))");
 		const recompute = db.prepare(
 			`INSERT INTO cost_daily (org_id, day, connection_id, dims_id, ${COST_COLUMNS})
-			SELECT ?1, d.value, ?2, h.dims_id, ${sums.replace(/SUM\((\w+)\)/g, "SUM(h.$1)")}
+			SELECT ?1, d.value, ?2, h.dims_id, ${sums}
 			FROM json_each(?3) d CROSS JOIN cost_hourly h ON h.org_id = ?1 AND h.connection_id = ?2 AND h.hour >= d.value || 'T00' AND h.hour < d.value || 'T24'
 			WHERE true
 			GROUP BY d.value, h.dims_id`,
