@@ -35,8 +35,8 @@ CREATE TABLE cost_hourly (
 	PRIMARY KEY (org_id, connection_id, hour, dims_id)
 ) WITHOUT ROWID;
 
--- Daily totals of cost_hourly, recomputed in the transaction of every drop for the days it
--- touches: the reads (cost and unit cost) scan these.
+-- Daily totals of cost_hourly, kept in the transaction of every drop (added to by sum and
+-- replace_drop, recomputed from the hours by replace_hourly): the reads (cost and unit cost) scan these.
 CREATE TABLE cost_daily (
 	org_id TEXT NOT NULL,
 	day TEXT NOT NULL, -- YYYY-MM-DD, UTC

@@ -73,6 +73,16 @@ describe("operations", () => {
 		expect(await costs(token, "dim[Connection]=rh&granularity=month")).toEqual([{ period: "2024-10", group: {}, currency: "USD", cost: "18.75" }]);
 	});
 
+	it("replace_drop replaces every hour of its month: leap February, and December 9999", async () => {
+		expect(await expectDrop(await drop(token, "months", { data: [row("2024-02-29T23:00:00Z", 1)] }))).toMatchObject({ month: "2024-02", hours_replaced: 696 });
+		expect(await expectDrop(await drop(token, "months", { data: [row("9999-12-31T23:59:59Z", 2)] }))).toMatchObject({ month: "9999-12", hours_replaced: 744 });
+		expect(await expectDrop(await drop(token, "months", { data: [row("9999-12-01T00:00:00Z", 3)] }))).toMatchObject({ month: "9999-12" });
+		expect(await costs(token, "dim[Connection]=months&granularity=month")).toEqual([
+			{ period: "2024-02", group: {}, currency: "USD", cost: "1" },
+			{ period: "9999-12", group: {}, currency: "USD", cost: "3" },
+		]);
+	});
+
 	it("a drop for another connection or organization never changes this one's cost", async () => {
 		await expectDrop(await drop(token, "mine", { data: [row("2024-11-05T00:00:00Z", 3)] }));
 		await expectDrop(await drop(token, "other", { data: [row("2024-11-05T00:00:00Z", 1000)] }));

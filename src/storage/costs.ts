@@ -86,13 +86,16 @@ const COST_COLUMNS = "cost, discounted_cost, amortized_cost, discounted_amortize
 /** The first hour of a month and of the month after it. */
 export function monthBounds(month: string): [string, string] {
 	const [y, m] = month.split("-").map(Number);
+	// After December 9999 (the last month a timestamp can name) no 4-digit month follows: day 32 sorts after its hours.
+	if (y === 9999 && m === 12) return [`${month}-01T00:00:00Z`, `${month}-32T00:00:00Z`];
 	const next = m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, "0")}`;
 	return [`${month}-01T00:00:00Z`, `${next}-01T00:00:00Z`];
 }
 
 /**
  * The statements of a drop, to run in one batch: create the connection, replace (or add to) the
- * hourly cost, then recompute the daily totals of every day touched from the hourly rows.
+ * hourly cost, then keep the daily totals: add the drop's own daily sums (sum, replace_drop after
+ * clearing its month), or recompute the touched days from their hours (replace_hourly).
  */
 export function dropStatements(db: D1Database, w: DropWrite, now: string): D1PreparedStatement[] {
 	const [from, to] = monthBounds(w.month);

@@ -9,7 +9,7 @@ import { maxBodyBytes, readJsonBody } from "../../http/json-body";
 import { IdempotencyHeadersSchema } from "../../schemas/common";
 import { ConnectionIdSchema, DropAcceptedSchema, DropBodyParseSchema, DropBodySchema, parseCbfRows, type CostRow } from "../../schemas/costs";
 import { parseOrThrow, validationError } from "../../schemas/validation";
-import { costChunks, monthBounds, type HourRow } from "../../storage/costs";
+import { costChunks, type HourRow } from "../../storage/costs";
 import { connectionLogName, connectionObject } from "../../objects/cost-connection-protocol";
 import { failureToError } from "../../objects/outcome";
 import { z } from "../../schemas/zod";
@@ -105,7 +105,6 @@ export function registerBillingDrop(app: OpenAPIHono<AppEnv>) {
 
 		const hourRows = sumByHourAndDimensions(rows);
 		const hours = [...new Set(hourRows.map(([hour]) => hour))].sort();
-		const [from, to] = monthBounds(month);
 		c.set("logFields", { stream: connectionLogName(connection), operation: body.operation, records: rows.length });
 		const result = await connectionObject(c.env, token.org, connection).drop({
 			org: token.org,
@@ -127,7 +126,7 @@ export function registerBillingDrop(app: OpenAPIHono<AppEnv>) {
 				month,
 				rows: rows.length,
 				hours: hours.length,
-				hours_replaced: body.operation === "replace_drop" ? (Date.parse(to) - Date.parse(from)) / 3_600_000 : body.operation === "replace_hourly" ? hours.length : 0,
+				hours_replaced: body.operation === "replace_drop" ? 24 * daysInMonth(month) : body.operation === "replace_hourly" ? hours.length : 0,
 				request_id: c.get("requestId"),
 			},
 		});
@@ -161,4 +160,10 @@ function sumByHourAndDimensions(rows: CostRow[]): HourRow[] {
 		else for (let i = 0; i < 5; i++) sum[2][i] += row.costs[i];
 	}
 	return [...sums.values()];
+}
+
+function daysInMonth(month: string): number {
+	const [y, m] = month.split("-").map(Number);
+	const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+	return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1];
 }
