@@ -101,8 +101,8 @@ const TAG_COLUMN_PATTERN = String.raw`^resource/tag:[^\u0000-\u001f\u007f-\u009f
 export const MAX_CBF_TEXT_LENGTH = 1024;
 /** Costs and usage amounts are bounded: no bill has a line of a quadrillion. */
 export const MAX_CBF_NUMBER = 1e15;
-const CBF_NUMBER = /^[+-]?(?:\d{1,15}(?:\.\d{0,20})?|\.\d{1,20})$/;
-const CBF_NUMBER_PATTERN = String.raw`^[+-]?(?:\d{1,15}(?:\.\d{0,20})?|\.\d{1,20})$`;
+const CBF_NUMBER = /^[+-]?(?:\d{1,15}(?:\.\d{0,40})?|\.\d{1,40})$/;
+const CBF_NUMBER_PATTERN = String.raw`^[+-]?(?:\d{1,15}(?:\.\d{0,40})?|\.\d{1,40})$`;
 
 /** A validated CBF row: its hour, its dimensions as canonical JSON and its five costs. */
 export interface CostRow {

@@ -1,4 +1,4 @@
-// Cost (migration 0007): connections, dimension sets, hourly cost and its daily totals, and the
+// Cost (migration 0008): connections, dimension sets, hourly cost and its daily totals, and the
 // organization's custom dimensions. Statements are parameterized; rows travel as JSON parameters.
 import type { CostType, DropOperation } from "../schemas/costs";
 import { jsonChunks, MAX_JSON_PARAM_CHARS } from "./json-params";
