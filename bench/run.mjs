@@ -9,8 +9,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import http from "node:http";
 import { closedLoop, request, round, summarize } from "./lib/load.mjs";
-import { rawSqliteUpsertRate, serviceSqlRate } from "./lib/raw-sqlite.mjs";
 import { processTree, startService, workerdProcesses } from "./lib/server.mjs";
+import { costCases } from "./lib/costs.mjs";
 import { cellKey, dayString, READ_DAYS, requestBodies, seriesKey, valueOf, WRITE_DAYS } from "./lib/workload.mjs";
 import { deriveRtt, rttOptions, rttTableRows, runRttCases } from "./lib/rtt.mjs";
 
@@ -42,6 +42,9 @@ try {
 
 async function main() {
 	if (RTT.onlyRtt) return rttOnly();
+	if (process.argv.includes("--only") && process.argv[process.argv.indexOf("--only") + 1] === "costs") return costsOnly();
+	// Loaded here, so that --only costs runs without it (it imports src/storage/*.ts into Node).
+	const { rawSqliteUpsertRate, serviceSqlRate } = await import("./lib/raw-sqlite.mjs");
 	const rawSeconds = Math.min(SECONDS, 5);
 	log(`Raw SQLite: prepared upsert per row, 1,000-row transactions, ${rawSeconds} s`);
 	results.raw_sqlite = rawSqliteUpsertRate({ dbFile: join(tmp, "raw.sqlite"), migrationsDir: join(root, "migrations"), seconds: rawSeconds });
@@ -80,6 +83,7 @@ async function main() {
 	results.latency_floor["after bulk"] = await harnessFloor(ctx, "after bulk");
 
 	results.reads = await readCase(ctx);
+	results.costs = await costCases({ port: service.port, adminToken: service.adminToken, seconds: SECONDS, connections: CONNECTIONS, log });
 	results.memory = memorySnapshot(service.pid, service.port);
 	await service.stop();
 	service = undefined;
@@ -141,6 +145,18 @@ async function createToken(server, org) {
 	});
 	if (created.status !== 201) throw new Error(`token creation failed: ${created.status} ${created.text}`);
 	return { Authorization: JSON.parse(created.text).token };
+}
+
+// ---- cost (bench/lib/costs.mjs) ------------------------------------------------------------
+
+/** `npm run bench -- --only costs`: the cost cases alone; their figures replace `costs` in results.json. */
+async function costsOnly() {
+	service = await startService({ stateDir: join(tmp, "state"), logFile: join(tmp, "wrangler.log") });
+	const costs = await costCases({ port: service.port, adminToken: service.adminToken, seconds: SECONDS, connections: CONNECTIONS, log });
+	const file = join(root, "bench", "results.json");
+	const previous = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+	writeFileSync(file, `${JSON.stringify({ ...previous, costs: { started_at: results.started_at, machine: results.machine, ...costs } }, null, "\t")}\n`);
+	log(`targets: ${Object.entries(costs.targets).map(([name, met]) => `${met ? "met" : "MISSED"}: ${name}`).join("; ")}`);
 }
 
 // ---- writes -----------------------------------------------------------------------------

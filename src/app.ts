@@ -21,6 +21,11 @@ import { registerMetricList } from "./routes/cloudzero/list-streams";
 import { registerMetricRead } from "./routes/cloudzero/read-records";
 import { registerMetricWrite } from "./routes/cloudzero/write-records";
 import { registerStreamDelete } from "./routes/cloudzero/delete-stream";
+import { registerBillingDrop } from "./routes/costs/billing-drop";
+import { registerCostRead } from "./routes/costs/read-costs";
+import { registerUnitCost } from "./routes/costs/unit-cost";
+import { registerDimensionList } from "./routes/admin/list-dimensions";
+import { registerDimensionPut } from "./routes/admin/put-dimension";
 import { issuesToDetails, validationError } from "./schemas/validation";
 
 // Storage failures a client should retry (CloudZero answers 503 "exponential backoff").
@@ -65,9 +70,14 @@ export function createApp() {
 	registerCloudthreadIngest(app);
 	registerCustomMetricsList(app);
 	registerCustomMetricRead(app);
+	registerBillingDrop(app);
+	registerCostRead(app);
+	registerUnitCost(app);
 	registerTokensCreate(app);
 	registerTokensList(app);
 	registerTokensRevoke(app);
+	registerDimensionPut(app);
+	registerDimensionList(app);
 	registerDocsPage(app);
 	registerOpenApi(app);
 

@@ -65,6 +65,7 @@ interface KnownGap {
 const CLOUDZERO_WRITES = /^POST \/unit-cost\/v1\/telemetry\/metric\/\{name\}(\/sum|\/replace|\/delete)?$/;
 const CLOUDZERO_VALUE_WRITES = /^POST \/unit-cost\/v1\/telemetry\/metric\/\{name\}(\/sum|\/replace)?$/;
 const INGEST = /^POST \/streams\/ingest$/;
+const BILLING_DROP = /^POST \/v2\/connections\/billing\/anycost\/\{connection_id\}\/billing_drops$/;
 const READS_WITH_FILTERS = /^GET \/(unit-cost\/v1\/telemetry\/metric\/\{name\}|streams\/metrics\/\{metric_name\})$/;
 const KNOWN_GAPS: KnownGap[] = [
 	// ---- open document gaps: expressible, to be fixed in the document (see documentGap): none ----
@@ -127,6 +128,55 @@ const KNOWN_GAPS: KnownGap[] = [
 		reason: "every record of a request, and every request to a stream, must use the stream's dimension names: a rule across records and requests that JSON Schema cannot state",
 	},
 	{
+		operations: BILLING_DROP,
+		codes: ["invalid_timestamp"],
+		at: /^(data\[\d+\]\.time\/usage_(start|end)|month)$/,
+		when: (req, path) => {
+			const body = req.bodyValue as { month?: unknown; data?: Obj[] } | undefined;
+			const index = /^data\[(\d+)\]\.(.*)$/.exec(path ?? "");
+			const ts = index ? body?.data?.[Number(index[1])]?.[index[2]] : body?.month;
+			if (typeof ts !== "string") return false;
+			const parsed = cloudZeroTimestamp(ts, Number.POSITIVE_INFINITY);
+			return "problem" in parsed && parsed.problem !== "shape";
+		},
+		reason: "CBF timestamps (and month as a date-time) have the telemetry timestamp's pattern; calendar validity and the 1900 floor after the UTC offset are beyond JSON Schema",
+	},
+	{
+		operations: BILLING_DROP,
+		codes: ["row_outside_month"],
+		at: /^data\[\d+\]\.time\/usage_start$/,
+		when: (req) => {
+			const body = req.bodyValue as { month?: unknown; data?: Obj[] } | undefined;
+			const months = new Set((body?.data ?? []).map((row) => String(row?.["time/usage_start"] ?? "").trim().slice(0, 7)));
+			const offsets = (body?.data ?? []).some((row) => /[+-]\d{2}(:?\d{2})?\s*$|[Tt ]\d{2}:\d{2}.*[+-]\d{2}$/.test(String(row?.["time/usage_start"] ?? "")));
+			return offsets || months.size > 1 || (typeof body?.month === "string" && !months.has(body.month.trim().slice(0, 7)));
+		},
+		reason: "every row of a drop is in its month (or, without month, all rows in one month): a rule across the body's fields and rows, after each timestamp's UTC offset, that JSON Schema cannot state",
+	},
+	{
+		operations: BILLING_DROP,
+		codes: ["missing_field"],
+		at: /^data\[\d+\]\.resource\/id$/,
+		when: (req, path) => {
+			const rowAt = ((req.bodyValue as { data?: Obj[] } | undefined)?.data ?? [])[Number(/\d+/.exec(path ?? "")?.[0])];
+			return rowAt !== undefined && !("resource/id" in rowAt) && Object.keys(rowAt).some((k) => k.startsWith("resource/tag:"));
+		},
+		reason: "CBF requires resource/id when a resource/tag:<key> column is present: a dependency on the presence of a pattern-named property (no dependentRequired form for it)",
+	},
+	{
+		operations: BILLING_DROP,
+		codes: ["value_underflow"],
+		when: (req) => stringsAndNumbersOf(req.bodyValue).some(underflows),
+		reason: "a non-zero number too small for a double (1e-400) is read by a validator as 0 (valid) and refused by the service",
+	},
+	{
+		operations: /^GET \/unit-cost\/v1\/(costs|unit-cost\/\{metric_name\})$/,
+		codes: ["unknown_dimension", "unknown_filter_keys"],
+		at: /^(group_by|dim\[.*)$/,
+		when: (req) => [String(req.param.group_by ?? ""), ...Object.keys((req.param.dim as object | undefined) ?? {})].some((n) => n !== "" && (req.operation.endsWith("{metric_name}") || n.startsWith("custom:"))),
+		reason: "a custom:<name> dimension must be one the organization defined, and a unit cost's group_by one of the stream's associated_cost names: state the service holds",
+	},
+	{
 		operations: READS_WITH_FILTERS,
 		codes: ["unknown_filter_keys"],
 		at: /^dim\[/,
@@ -134,7 +184,7 @@ const KNOWN_GAPS: KnownGap[] = [
 		reason: "a filter dim[<name>] must name a dimension the stream or metric has: state the service holds, which no schema of the parameter can know",
 	},
 	{
-		operations: /^(POST|DELETE) \/(unit-cost|streams)\//,
+		operations: /^(POST|DELETE) \/(unit-cost|streams|v2)\//,
 		codes: ["invalid_unicode"],
 		when: (req) => stringsOf(req.bodyValue).some(hasLoneSurrogate),
 		reason:
@@ -206,6 +256,16 @@ function bodyNumbers(req: GeneratedRequest): BodyNumber[] {
 		});
 	}
 	return out;
+}
+
+/** Every number's text and every string of a JSON value (raw numbers included). */
+function stringsAndNumbersOf(value: unknown): string[] {
+	if (value instanceof RawNumber) return [value.text];
+	if (typeof value === "number") return [String(value)];
+	if (typeof value === "string") return [value];
+	if (Array.isArray(value)) return value.flatMap(stringsAndNumbersOf);
+	if (value !== null && typeof value === "object") return Object.values(value).flatMap(stringsAndNumbersOf);
+	return [];
 }
 
 /** Every string of a JSON value, property names included. */
@@ -807,8 +867,8 @@ beforeAll(async () => {
 	// A stream token with every scope, a revoked one, and streams / a metric with known dimension keys.
 	const org = (propertyOrg = uniqueOrg("property"));
 	state.orgs.push(org);
-	({ token: streamToken } = await createToken(org, ["write", "read", "delete_stream"]));
-	const revoked = await createToken(org, ["write", "read", "delete_stream"]);
+	({ token: streamToken } = await createToken(org, ["write", "read", "delete_stream", "write_costs"]));
+	const revoked = await createToken(org, ["write", "read", "delete_stream", "write_costs"]);
 	revokedToken = revoked.token;
 	expect((await api(`/admin/v1/tokens/${revoked.id}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
 	const seed = async (stream: string, associated_cost?: Record<string, string>) => {
@@ -953,7 +1013,7 @@ describe("every documented operation keeps the document's promises for generated
 			const failures = new Map<string, { count: number; example: string }>();
 			for (let i = 0; i < 2 * PER_OPERATION; i++) {
 				// A fresh token of the same organization now and then keeps every operation under the rate limit.
-				if (i % REQUESTS_PER_TOKEN === 0) ({ token: streamToken } = await createToken(propertyOrg, ["write", "read", "delete_stream"]));
+				if (i % REQUESTS_PER_TOKEN === 0) ({ token: streamToken } = await createToken(propertyOrg, ["write", "read", "delete_stream", "write_costs"]));
 				let req: GeneratedRequest;
 				if (i % 2 === 0) {
 					const parts = validParts(info!, r);

@@ -120,12 +120,12 @@ describe("GET /openapi.json", () => {
 			expect(Object.keys(op.responses["429"].headers ?? {}), name).toEqual(expect.arrayContaining(["Retry-After", "RateLimit-Limit"]));
 		}
 		const adminOps = operations().filter(([, op]) => op.security?.some((s) => "adminToken" in s));
-		expect(adminOps.length).toBe(3);
+		expect(adminOps.length).toBe(5); // tokens (3) and custom dimensions (2)
 	});
 
 	it("documents the Idempotency-Key header and the 409/413/415/429 answers of every write endpoint", () => {
-		const writes = operations().filter(([name]) => name.startsWith("POST /unit-cost/") || name.startsWith("DELETE /unit-cost/"));
-		expect(writes.length).toBe(5);
+		const writes = operations().filter(([name]) => name.startsWith("POST /unit-cost/") || name.startsWith("DELETE /unit-cost/") || name.startsWith("POST /v2/"));
+		expect(writes.length).toBe(6); // CloudZero telemetry (5) and AnyCost billing drops
 		for (const [name, op] of writes) {
 			expect(op.parameters?.some((p) => p.in === "header" && p.name.toLowerCase() === "idempotency-key"), name).toBe(true);
 			expect(Object.keys(op.responses), name).toEqual(expect.arrayContaining(["200", "400", "403", "409", "413", "415", "429", "503"]));

@@ -14,7 +14,7 @@ type Operation = {
 };
 type Document = { paths: Record<string, Record<string, Operation>> };
 
-const SCOPES = ["write", "read", "delete_stream"] as const;
+const SCOPES = ["write", "read", "delete_stream", "write_costs"] as const;
 const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch"]);
 
 let doc: Document;

@@ -33,6 +33,8 @@ export const ERROR_CATALOG = {
 	invalid_date: [400, "A date is not a calendar date in YYYY-MM-DD form."],
 	invalid_date_range: [400, "start_date is after end_date."],
 	invalid_cursor: [400, "A cursor that this service did not return for this read."],
+	row_outside_month: [400, "A billing drop's row is outside the drop's month, or a drop without `month` has rows of several months."],
+	unknown_dimension: [400, "A cost dimension name that is not built-in (Service, Account, Region, UsageFamily, LineItemType, Resource, Connection), a tag (tag:<key>) or a custom dimension the organization defined."],
 	invalid_idempotency_key: [400, "An Idempotency-Key that is not 1 to 255 printable ASCII characters without spaces."],
 	invalid_bookmark: [400, "An X-D1-Bookmark that is not a bookmark this service returned."],
 	// 403: who is asking.
@@ -41,12 +43,14 @@ export const ERROR_CATALOG = {
 	// 404: what is asked for.
 	not_found: [404, "No endpoint at this path."],
 	stream_not_found: [404, "The stream does not exist (or was deleted)."],
+	dimension_not_found: [404, "No custom dimension with that name."],
 	metric_not_found: [404, "No Cloudthread metric with that name and aggregation function."],
 	token_not_found: [404, "No token with that id."],
 	no_stream_found: [404, "The data_stream_token is unknown or revoked (Cloudthread's answer)."],
 	// 405 and 409.
 	method_not_allowed: [405, "The path exists but not with this method; `Allow` lists the methods it has."],
 	stream_not_empty: [409, 'The stream has data; send {"force": true} to delete it anyway.'],
+	currency_mismatch: [409, "The billing drop's currency differs from the one its connection was created with; nothing was applied."],
 	idempotency_key_reused: [409, "The Idempotency-Key was used in the last 24 hours with a different request; nothing was applied."],
 	// 413, 415, 429.
 	payload_too_large: [413, "The body is larger than the byte limit."],

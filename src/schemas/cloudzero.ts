@@ -25,7 +25,7 @@ export const DIMENSION_NAME_RULE = "a dimension name is 1 to 128 printable chara
 const MAX_DIMENSION_VALUE_LENGTH = 1024;
 
 // The same rule for the OpenAPI document (no regex flags there): date, optional time and offset.
-const TIMESTAMP_PATTERN = String.raw`^\s*\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?\s*$`;
+export const TIMESTAMP_PATTERN = String.raw`^\s*\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?\s*$`;
 const TIMESTAMP =
 	/^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?(?:\s*(Z|[+-]\d{2}(?::?\d{2})?))?)?$/i;
 

@@ -1,8 +1,8 @@
 import { z } from "./zod";
 import { OrgSchema, wellFormed } from "./common";
 
-/** CloudZero's key scopes: manage records, read, delete whole streams. */
-export const SCOPES = ["write", "read", "delete_stream"] as const;
+/** CloudZero's key scopes: manage records, read, delete whole streams; and send cost (billing drops). */
+export const SCOPES = ["write", "read", "delete_stream", "write_costs"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** What a request authenticated with a stream token may act as. */
@@ -19,7 +19,7 @@ export interface TokenRecord extends TokenIdentity {
 	revoked_at: string | null;
 }
 
-export const ScopeSchema = z.enum(SCOPES).openapi({ description: "write: sum/replace/delete records; read: read streams; delete_stream: delete whole streams" });
+export const ScopeSchema = z.enum(SCOPES).openapi({ description: "write: sum/replace/delete records; read: read streams, cost and unit cost; delete_stream: delete whole streams; write_costs: send AnyCost billing drops" });
 
 // A token's record travels as KV key metadata, which holds at most 1,024 bytes of JSON: the name
 // is kept to 400 UTF-8 bytes without control characters (which JSON would escape to 6 bytes each).

@@ -267,3 +267,20 @@ export function valuesQuery(db: D1Reader, q: ValueQuery): D1PreparedStatement {
 		)
 		.bind(q.org, q.name, q.startDay, q.endDay, afterDay, afterSeries, filtered ? JSON.stringify(q.filters) : null, q.limit);
 }
+
+/** A stream's daily values in a day range (every series), for unit cost. */
+export async function streamValuesInRange(
+	db: D1Database,
+	streamId: number,
+	startDay: string,
+	endDay: string,
+): Promise<Array<{ day: string; series_key: string; value: number }>> {
+	const { results } = await db
+		.prepare(
+			`SELECT v.day, s.series_key, v.value FROM daily_values v JOIN series s ON s.id = v.series_id
+			WHERE v.stream_id = ?1 AND v.day BETWEEN ?2 AND ?3`,
+		)
+		.bind(streamId, startDay, endDay)
+		.all<{ day: string; series_key: string; value: number }>();
+	return results;
+}

@@ -10,9 +10,11 @@ const DESCRIPTION = `Meterline stores unit-cost metric telemetry: daily values p
 
 The \`/unit-cost/v1/telemetry\` endpoints are compatible with CloudZero's Unit Cost Metric Telemetry API; \`/streams/ingest\` is compatible with Cloudthread's custom data ingestion (hourly points, Sum/Average/Maximum/Minimum daily rollups), read back with \`/streams/metrics\`.
 
+Cost comes in as CloudZero AnyCost Stream billing drops (\`/v2/connections/billing/anycost/{connection_id}/billing_drops\`, Common Bill Format rows, scope \`write_costs\`), is read by dimension with \`/unit-cost/v1/costs\`, and is divided by a telemetry stream's values with \`/unit-cost/v1/unit-cost/{metric_name}\` (scope \`read\`).
+
 **Authentication.** Stream endpoints take a stream token in the \`Authorization\` header, sent raw as CloudZero expects (\`Authorization: mlt_...\`); \`Bearer mlt_...\` is accepted too. \`/streams/ingest\` takes the same token in its body (\`data_stream_token\`), as Cloudthread clients send it. Tokens are created with the admin API, which takes \`Authorization: Bearer <ADMIN_TOKEN>\`.
 
-**Limits.** A write request carries at most 10,000 records and 5,000,000 bytes (413 otherwise). Records are validated all together before anything is written: a 400 lists every problem with the record's index.
+**Limits.** A write request carries at most 10,000 records and 5,000,000 bytes (413 otherwise; a billing drop is bounded by its bytes only). Records are validated all together before anything is written: a 400 lists every problem with the record's index.
 
 **Errors.** Every error has the same shape: \`{"error": {"code", "message", "request_id", "details"?}}\`. \`code\` is one of a closed set, listed with each code's status and meaning under the \`ErrorResponse\` schema; a problem with one record names its index (\`record\`) and field (\`path\`) in \`details\`. A rejected request changes nothing. A 503 means nothing was applied; retry it with exponential backoff.
 
@@ -54,7 +56,8 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
 			tags: [
 				{ name: "CloudZero telemetry", description: "Send, replace, delete and read unit cost metric telemetry (CloudZero-compatible)" },
 				{ name: "Cloudthread custom data", description: "Ingest hourly custom data points and read their daily rollups (Cloudthread-compatible)" },
-				{ name: "Admin", description: "Stream tokens, behind the deployment's ADMIN_TOKEN" },
+				{ name: "Cost", description: "Send cost as CloudZero AnyCost Stream billing drops (CBF), read it by dimension, and divide it by a metric: unit cost" },
+				{ name: "Admin", description: "Stream tokens and custom cost dimensions, behind the deployment's ADMIN_TOKEN" },
 			],
 		});
 

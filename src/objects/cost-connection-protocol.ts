@@ -1,0 +1,29 @@
+// What the Worker sends to a cost connection's Durable Object and what it answers (over RPC).
+import type { DropAccepted } from "../schemas/costs";
+import type { DropWrite } from "../storage/costs";
+import type { StreamFailure, StreamSuccess } from "./outcome";
+import type { KeyScope, LedgerCall } from "./write-ledger";
+
+/** A validated billing drop; `currency` is the one the drop names, if any. */
+export type DropCommand = Omit<DropWrite, "currency"> &
+	LedgerCall & { currency: string | undefined; rowCount: number; response: Omit<DropAccepted, "currency" | "connection_created"> };
+
+export type DropResult = StreamSuccess<DropAccepted> | StreamFailure;
+
+/**
+ * A connection as ingest_log.stream names it: CloudZero stream names cannot contain ':' and
+ * Cloudthread's start with 'cloudthread:', so the three never collide.
+ */
+export function connectionLogName(connection: string): string {
+	return `costs:${connection}`;
+}
+
+export function connectionKeyScope(org: string, connection: string): KeyScope {
+	const name = connectionLogName(connection);
+	return { org, firstStream: name, lastStream: name };
+}
+
+/** One Durable Object per (organization, connection): orgs contain no '/', so names cannot collide. */
+export function connectionObject(env: Env, org: string, connection: string) {
+	return env.COSTS.get(env.COSTS.idFromName(`${org}/${connection}`));
+}

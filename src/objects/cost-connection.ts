@@ -1,0 +1,39 @@
+import { DurableObject } from "cloudflare:workers";
+import type { DropAccepted } from "../schemas/costs";
+import { dropStatements, findConnection } from "../storage/costs";
+import { connectionKeyScope, connectionLogName, type DropCommand, type DropResult } from "./cost-connection-protocol";
+import { WriteLedger } from "./write-ledger";
+
+/**
+ * The writer of one organization's cost connection: every billing drop to it goes through its
+ * ledger's queue (idempotency key, currency check, then one D1 batch with the hourly rows, the
+ * recomputed daily totals and the ingest log row), one drop at a time. A Durable Object does not
+ * hold other calls back while it awaits D1, so without the queue a replace_drop and a sum to the
+ * same month could interleave.
+ */
+export class CostConnectionObject extends DurableObject<Env> {
+	private readonly ledger = new WriteLedger(this.ctx.storage, this.env.DB);
+
+	async drop(cmd: DropCommand): Promise<DropResult> {
+		const target = { stream: connectionLogName(cmd.connection), operation: cmd.operation, recordCount: cmd.rowCount };
+		return this.ledger.change<DropAccepted>(cmd, connectionKeyScope(cmd.org, cmd.connection), [target], async () => {
+			const existing = await findConnection(this.env.DB, cmd.org, cmd.connection);
+			const currency = existing?.currency ?? cmd.currency ?? "USD";
+			if (cmd.currency !== undefined && cmd.currency !== currency) {
+				return {
+					ok: false as const,
+					status: 409 as const,
+					code: "currency_mismatch" as const,
+					message: `Connection '${cmd.connection}' is in ${currency}; this drop is in ${cmd.currency}. Costs in different currencies are never added together: send them to another connection.`,
+				};
+			}
+			const response: DropAccepted = { ...cmd.response, currency, connection_created: existing === null };
+			return { response, statements: dropStatements(this.env.DB, { ...cmd, currency }, new Date().toISOString()) };
+		});
+	}
+
+	/** Expires this connection's idempotency keys once their 24 hours are over. */
+	async alarm(): Promise<void> {
+		await this.ledger.expireKeys();
+	}
+}

@@ -1,0 +1,71 @@
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { streamTokenWithScope } from "../../auth/middleware";
+import type { AppEnv } from "../../http/app-env";
+import { errorResponses } from "../../http/errors";
+import { costLines, requireDimension } from "../../http/cost-reads";
+import { csvPage, cursorPosition, dayRange, isTuple, pageOf } from "../../http/reads";
+import { ApiError, type ErrorDetail } from "../../lib/api-error";
+import { formatValue } from "../../lib/numbers";
+import { FILTER_PARAM, FILTER_SYNTAX_DESCRIPTION } from "../../schemas/common";
+import { CostPageSchema, CostQuerySchema } from "../../schemas/costs";
+import { customDimensionMap, readDailyCost } from "../../storage/costs";
+
+const QUERY_OPTIONS = new Set(Object.keys(CostQuerySchema.shape).filter((key) => key !== "dim"));
+
+const route = createRoute({
+	method: "get",
+	operationId: "readCosts",
+	path: "/unit-cost/v1/costs",
+	tags: ["Cost"],
+	summary: "Read cost by period, grouped by a dimension",
+	description: `The organization's cost of one cost type per period (UTC day or month), group_by value and currency: costs of different currencies are never added together. Dimensions: Service, Account, Region, UsageFamily, LineItemType, Resource, Connection, tag:<key> (or Tag:<key>) and custom:<name>; a row without a value for a dimension has the value "". ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a name that is no cost dimension (400 \`unknown_dimension\`). In CSV, a cell a spreadsheet would run as a formula is prefixed with an apostrophe.`,
+	...streamTokenWithScope("read"),
+	request: { query: CostQuerySchema },
+	responses: {
+		200: {
+			description: "Cost lines in (period, group, currency) order (JSON, or CSV with format=csv and the next cursor in X-Next-Cursor)",
+			content: { "application/json": { schema: CostPageSchema }, "text/csv": { schema: z.string() } },
+		},
+		...errorResponses(400, 403, 429),
+	},
+});
+
+export function registerCostRead(app: OpenAPIHono<AppEnv>) {
+	app.openapi(route, async (c) => {
+		const query = c.req.valid("query");
+		const org = c.get("token").org;
+		c.set("logFields", { operation: "read_costs" });
+		const [startDay, endDay] = dayRange(query.start_date, query.end_date);
+		const after = cursorPosition(query.cursor, isTuple<[string, string, string]>("string", "string", "string"));
+
+		const custom = await customDimensionMap(c.env.DB, org);
+		const groupSource = query.group_by === undefined ? null : requireDimension(query.group_by, custom, "group_by");
+		const filters: Array<[string, Set<string>]> = [];
+		const malformed: ErrorDetail[] = [];
+		for (const [param, values] of Object.entries(c.req.queries())) {
+			const filter = FILTER_PARAM.exec(param);
+			if (filter) filters.push([requireDimension(filter[1], custom, `dim[${filter[1].slice(0, 200)}]`), new Set(values)]);
+			else if (!QUERY_OPTIONS.has(param)) {
+				malformed.push({ code: "invalid_filter", message: `'${param.slice(0, 200)}' is not a query option of this endpoint; filter by a cost dimension with dim[<name>]=<value>`, path: param.slice(0, 200) });
+			}
+		}
+		if (malformed.length > 0) throw new ApiError(400, "invalid_filter", "Invalid filter: filters are written dim[<dimension name>]=<value>", malformed);
+
+		const data = await readDailyCost(c.env.DB, org, startDay, endDay, query.cost_type);
+		const lines = costLines(data, query.granularity, groupSource, filters);
+		const start = after ? lines.findIndex((l) => [l.period, l.group, l.currency].join("\n") > after.join("\n")) : 0;
+		const rest = start < 0 ? [] : lines.slice(start, start + query.limit + 1);
+		const { page, nextCursor } = pageOf(rest, query.limit, (last) => [last.period, last.group, last.currency]);
+		if (query.format === "csv") {
+			const header = ["period", ...(query.group_by ? [query.group_by] : []), "currency", "cost"];
+			return csvPage(c, header, page.map((l) => [l.period, ...(query.group_by ? [l.group] : []), l.currency, formatValue(l.cost)]), nextCursor);
+		}
+		return c.json(
+			{
+				costs: page.map((l) => ({ period: l.period, group: query.group_by ? { [query.group_by]: l.group } : {}, currency: l.currency, cost: formatValue(l.cost) })),
+				next_cursor: nextCursor,
+			},
+			200,
+		);
+	});
+}

@@ -1,0 +1,53 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { streamTokenWithScope } from "../../auth/middleware";
+import type { AppEnv } from "../../http/app-env";
+import { errorResponses } from "../../http/errors";
+import { unitCost } from "../../http/cost-reads";
+import { dayRange } from "../../http/reads";
+import { ApiError, streamNotFound } from "../../lib/api-error";
+import { UnitCostParamsSchema, UnitCostQuerySchema, UnitCostSchema } from "../../schemas/costs";
+import { customDimensionMap, readDailyCost } from "../../storage/costs";
+import { findLiveStream, streamValuesInRange } from "../../storage/streams";
+
+const route = createRoute({
+	method: "get",
+	operationId: "readUnitCost",
+	path: "/unit-cost/v1/unit-cost/{metric_name}",
+	tags: ["Cost"],
+	summary: "Unit cost: a metric's units against the cost they divide",
+	description: [
+		"The metric is a CloudZero telemetry stream. Each of its series divides the cost whose dimensions equal its associated_cost: `Service`, `Account`, `Region`, `UsageFamily`, `LineItemType`, `Resource`, `Connection`, `tag:<key>` (or `Tag:<key>`) are read from the cost rows, `custom:<name>` through the organization's custom dimension of that name. A series without associated_cost divides all of the organization's cost. An associated_cost name that names no cost dimension (an undefined custom dimension, say) is listed in `unknown_dimensions`, and no cost matches the stream's series.",
+		"Per period (UTC day or month) and group (the value of `group_by`, one of the stream's associated_cost names; one group without it): `units` is the sum of the group's series' values, `cost` the cost its series matched, `unit_cost` = cost ÷ units (null when units are 0). Costs of different currencies are never added: a group with cost in two currencies has one result per currency, each with the group's units; a group without matched cost has one result with currency null and cost 0.",
+		"`unmatched_cost`: the cost of each period and currency that no series of the metric matched. Values are decimal strings of at most 15 significant digits.",
+	].join("\n\n"),
+	...streamTokenWithScope("read"),
+	request: { params: UnitCostParamsSchema, query: UnitCostQuerySchema },
+	responses: {
+		200: { description: "Unit cost per period and group", content: { "application/json": { schema: UnitCostSchema } } },
+		...errorResponses(400, 403, 404, 429),
+	},
+});
+
+export function registerUnitCost(app: OpenAPIHono<AppEnv>) {
+	app.openapi(route, async (c) => {
+		const { metric_name: name } = c.req.valid("param");
+		const query = c.req.valid("query");
+		const org = c.get("token").org;
+		c.set("logFields", { stream: name, operation: "unit_cost" });
+		const stream = await findLiveStream(c.env.DB, org, name);
+		if (!stream) throw streamNotFound(name);
+		if (query.group_by !== undefined && !stream.dimension_keys.includes(query.group_by)) {
+			throw new ApiError(400, "unknown_filter_keys", "Invalid Schema: Unrecognized filter keys", [
+				{ code: "unknown_filter_keys", message: `'${query.group_by.slice(0, 200)}' is not an associated_cost name of stream '${name}' (${stream.dimension_keys.join(", ") || "none"})`, path: "group_by" },
+			]);
+		}
+		const [startDay, endDay] = dayRange(query.start_date, query.end_date);
+		const [values, data, custom] = await Promise.all([
+			streamValuesInRange(c.env.DB, stream.id, startDay, endDay),
+			readDailyCost(c.env.DB, org, startDay, endDay, query.cost_type),
+			customDimensionMap(c.env.DB, org),
+		]);
+		const result = unitCost(values, stream.dimension_keys, data, custom, query.granularity, query.group_by);
+		return c.json({ metric: name, granularity: query.granularity, cost_type: query.cost_type, ...result }, 200);
+	});
+}

@@ -1,0 +1,482 @@
+// Cost: CloudZero AnyCost Stream billing drops (CBF rows) in, cost and unit cost out. The row
+// checks are plain functions (shared with the CLI, which checks a file before sending it); the
+// zod schemas document the same rules in the OpenAPI document.
+import { z } from "./zod";
+import type { ErrorDetail } from "../lib/api-error";
+import type { ErrorCode } from "../lib/error-catalog";
+import { DaySchema, DOT_SEGMENTS, filterParamDocumentation, fail, NOT_DOT_SEGMENT_SCHEMA, OrgSchema, wellFormed } from "./common";
+import { parseTimestamp, TIMESTAMP_PATTERN } from "./cloudzero";
+
+// ---- names -----------------------------------------------------------------------------------
+
+/**
+ * A connection id: 1 to 128 characters of A-Z, a-z, 0-9, '_', '.' and '-', not starting with '.'
+ * (so never the dot segments '.' and '..', which no URL can address). CloudZero's ids (UUIDs)
+ * and LiteLLM's `conn_…` fit.
+ */
+export const CONNECTION_ID = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
+export const ConnectionIdSchema = z
+	.string()
+	.refine((id) => CONNECTION_ID.test(id), {
+		message: "a connection id is 1 to 128 characters of A-Z, a-z, 0-9, '_', '.' and '-', not starting with '.'",
+		params: { code: "invalid_format" },
+	})
+	.openapi({
+		param: { name: "connection_id", in: "path" },
+		description: "1 to 128 characters of A-Z, a-z, 0-9, `_`, `.` and `-`, not starting with `.`. The connection is created by its first drop.",
+		pattern: CONNECTION_ID.source,
+		example: "0b7f3c52-1f4e-4d8a-9a57-6c0e5f1d2a33",
+	});
+
+/** A custom dimension's name (used as `custom:<name>`). */
+export const CUSTOM_DIMENSION_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+/** The built-in cost dimensions and the CBF column each is read from. */
+export const BUILTIN_COST_DIMENSIONS = ["Service", "Account", "Region", "UsageFamily", "LineItemType", "Resource", "Connection"] as const;
+const TAG_DIMENSION = /^[tT]ag:([^\u0000-\u001f\u007f-\u009f]{1,128})$/u;
+
+/** A dimension a custom dimension may stand for: a built-in one or a tag (never another custom one). */
+export const DIMENSION_SOURCE_PATTERN = String.raw`^(?:Service|Account|Region|UsageFamily|LineItemType|Resource|Connection|[tT]ag:[^\u0000-\u001f\u007f-\u009f]{1,128})$`;
+/** Any cost dimension name: built-in, tag, or custom:<name>. */
+export const COST_DIMENSION_PATTERN = String.raw`^(?:Service|Account|Region|UsageFamily|LineItemType|Resource|Connection|[tT]ag:[^\u0000-\u001f\u007f-\u009f]{1,128}|custom:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})$`;
+
+/**
+ * The stored name of a built-in or tag dimension ('Tag:team' is 'tag:team'), or null for a name
+ * that is neither (custom names are resolved through the organization's definitions first).
+ */
+export function sourceDimension(name: string): string | null {
+	if ((BUILTIN_COST_DIMENSIONS as readonly string[]).includes(name)) return name;
+	const tag = TAG_DIMENSION.exec(name);
+	return tag ? `tag:${tag[1]}` : null;
+}
+
+/**
+ * A cost dimension name resolved to the dimension it reads (built-in or `tag:<key>`), through
+ * the organization's custom dimensions; null when it names none.
+ */
+export function resolveDimension(name: string, custom: ReadonlyMap<string, string>): string | null {
+	if (name.startsWith("custom:")) {
+		const source = custom.get(name.slice("custom:".length));
+		return source === undefined ? null : sourceDimension(source);
+	}
+	return sourceDimension(name);
+}
+
+/** The value of a resolved dimension on a stored cost row (absent values read as ""). */
+export function dimensionValue(source: string, connection: string, dims: Record<string, string>): string {
+	return source === "Connection" ? connection : (dims[source] ?? "");
+}
+
+// ---- CBF rows --------------------------------------------------------------------------------
+
+/** Every CBF column but the tags, and what it holds. */
+const TEXT_COLUMNS = [
+	"lineitem/id",
+	"lineitem/type",
+	"lineitem/description",
+	"resource/id",
+	"resource/service",
+	"resource/account",
+	"resource/region",
+	"resource/usage_family",
+	"action/operation",
+	"action/usage_type",
+	"action/region",
+	"action/account",
+	"usage/units",
+	"bill/invoice_id",
+] as const;
+const TIME_COLUMNS = ["time/usage_start", "time/usage_end"] as const;
+export const COST_TYPES = ["cost", "discounted_cost", "amortized_cost", "discounted_amortized_cost", "on_demand_cost"] as const;
+export type CostType = (typeof COST_TYPES)[number];
+const COST_COLUMNS = COST_TYPES.map((t) => `cost/${t}`);
+const NUMBER_COLUMNS = ["usage/amount", ...COST_COLUMNS];
+const COLUMN_KIND = new Map<string, "text" | "time" | "number">([
+	...TEXT_COLUMNS.map((c) => [c, "text"] as const),
+	...TIME_COLUMNS.map((c) => [c, "time"] as const),
+	...NUMBER_COLUMNS.map((c) => [c, "number"] as const),
+]);
+const TAG_COLUMN = /^resource\/tag:([^\u0000-\u001f\u007f-\u009f]{1,128})$/u;
+const TAG_COLUMN_PATTERN = String.raw`^resource/tag:[^\u0000-\u001f\u007f-\u009f]{1,128}$`;
+export const MAX_CBF_TEXT_LENGTH = 1024;
+/** Costs and usage amounts are bounded: no bill has a line of a quadrillion. */
+export const MAX_CBF_NUMBER = 1e15;
+const CBF_NUMBER = /^[+-]?(?:\d{1,15}(?:\.\d{0,40})?|\.\d{1,40})$/;
+const CBF_NUMBER_PATTERN = String.raw`^[+-]?(?:\d{1,15}(?:\.\d{0,40})?|\.\d{1,40})$`;
+
+/** A validated CBF row: its hour, its dimensions as canonical JSON and its five costs. */
+export interface CostRow {
+	hour: string;
+	dims: string;
+	costs: [number, number, number, number, number];
+}
+
+function cbfNumber(input: unknown): number | { code: ErrorCode; error: string } {
+	let n: number;
+	if (typeof input === "number") n = input;
+	else if (typeof input === "string") {
+		if (!CBF_NUMBER.test(input)) {
+			// JSON numbers too small for a double reach here as their text (see readJsonBody).
+			if (/^[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+$/.test(input) && Number(input) === 0 && /[1-9]/.test(input.replace(/[eE].*$/, ""))) {
+				return { code: "value_underflow", error: `${input.slice(0, 40)} is too small to represent` };
+			}
+			return { code: "invalid_value", error: `'${input.slice(0, 64)}' is not a plain decimal number` };
+		}
+		n = Number(input);
+	} else return { code: "invalid_type", error: "must be a number or a numeric string" };
+	if (!Number.isFinite(n) || Math.abs(n) > MAX_CBF_NUMBER) return { code: "out_of_range", error: `must be within ±${MAX_CBF_NUMBER}` };
+	return n + 0;
+}
+
+// A drop repeats the same few hours thousands of times: each timestamp is parsed once.
+const parsedHours = new Map<string, { hour: string } | { error: string }>();
+
+/** The UTC hour of a CBF timestamp, or why it is not one. */
+function cbfHour(input: string): { hour: string } | { error: string } {
+	let result = parsedHours.get(input);
+	if (result === undefined) {
+		const parsed = parseTimestamp(input);
+		result = "error" in parsed ? parsed : { hour: `${new Date(parsed.epochMs).toISOString().slice(0, 13)}:00:00Z` };
+		if (parsedHours.size >= 4096) parsedHours.clear();
+		parsedHours.set(input, result);
+	}
+	return result;
+}
+
+/**
+ * Checks CBF rows (the `data` of a billing drop) and reduces each to its hour, dimensions and
+ * costs, listing every problem (record = row index, path = data[i].<column>).
+ */
+export function parseCbfRows(data: unknown[]): { rows: CostRow[]; details: ErrorDetail[] } {
+	const rows: CostRow[] = [];
+	const details: ErrorDetail[] = [];
+	data.forEach((input, record) => {
+		const at = (column: string) => `data[${record}].${column}`;
+		const problem = (code: ErrorCode, column: string, message: string) => details.push({ code, message: `${column}: ${message}`, record, path: at(column) });
+		if (input === null || typeof input !== "object" || Array.isArray(input)) {
+			details.push({ code: "invalid_type", message: "a CBF row must be an object of column name to value", record, path: `data[${record}]` });
+			return;
+		}
+		const row = input as Record<string, unknown>;
+		const text: Record<string, string> = {};
+		const tags: Array<[string, string]> = [];
+		const numbers: Record<string, number> = {};
+		let hour: string | undefined;
+		let ok = true;
+		for (const column in row) {
+			const value = row[column];
+			const kind = COLUMN_KIND.get(column);
+			const tag = kind ? null : TAG_COLUMN.exec(column);
+			if (!kind && !tag) {
+				problem("unknown_field", column, "not a CBF column (tags are resource/tag:<key>)");
+				ok = false;
+				continue;
+			}
+			if (kind === "number") {
+				const n = cbfNumber(value);
+				if (typeof n === "number") numbers[column] = n;
+				else {
+					problem(n.code, column, n.error);
+					ok = false;
+				}
+				continue;
+			}
+			if (typeof value !== "string") {
+				problem("invalid_type", column, "must be a string");
+				ok = false;
+				continue;
+			}
+			if (!value.isWellFormed()) {
+				problem("invalid_unicode", column, "must be valid Unicode (no lone surrogates)");
+				ok = false;
+				continue;
+			}
+			// In code points, as the document's maxLength counts them.
+			if (value.length > MAX_CBF_TEXT_LENGTH && [...value].length > MAX_CBF_TEXT_LENGTH) {
+				problem("out_of_range", column, `at most ${MAX_CBF_TEXT_LENGTH} characters`);
+				ok = false;
+				continue;
+			}
+			if (kind === "time") {
+				const parsed = cbfHour(value);
+				if ("error" in parsed) {
+					problem("invalid_timestamp", column, parsed.error);
+					ok = false;
+				} else if (column === "time/usage_start") hour = parsed.hour;
+				continue;
+			}
+			if (tag) tags.push([`tag:${tag[1]}`, value]);
+			else text[column] = value;
+		}
+		if (row["time/usage_start"] === undefined) {
+			problem("missing_field", "time/usage_start", "is required");
+			ok = false;
+		}
+		if (row["cost/cost"] === undefined) {
+			problem("missing_field", "cost/cost", "is required");
+			ok = false;
+		}
+		if (tags.length > 0 && row["resource/id"] === undefined) {
+			problem("missing_field", "resource/id", "is required when a resource/tag:<key> column is present");
+			ok = false;
+		}
+		if (!ok || hour === undefined) return;
+		rows.push({ hour, dims: dimensionsOf(text, tags), costs: costsOf(numbers) });
+	});
+	return { rows, details };
+}
+
+/** A row's dimensions as canonical JSON: built-ins in a fixed order, then tags by key. */
+function dimensionsOf(text: Record<string, string>, tags: Array<[string, string]>): string {
+	const dims: Record<string, string> = {};
+	const set = (name: string, value: string | undefined) => {
+		if (value !== undefined && value !== "") dims[name] = value;
+	};
+	set("Service", text["resource/service"]);
+	set("Account", text["resource/account"] || text["action/account"]);
+	dims.Region = text["resource/region"] || text["action/region"] || "no-region";
+	set("UsageFamily", text["resource/usage_family"]);
+	dims.LineItemType = text["lineitem/type"] || "Usage";
+	set("Resource", text["resource/id"]);
+	tags.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+	for (const [name, value] of tags) dims[name] = value;
+	return JSON.stringify(dims);
+}
+
+/** The five costs; an absent cost type is the row's cost/cost. */
+function costsOf(numbers: Record<string, number>): CostRow["costs"] {
+	const cost = numbers["cost/cost"];
+	return COST_COLUMNS.map((c) => numbers[c] ?? cost) as CostRow["costs"];
+}
+
+// ---- billing drops ---------------------------------------------------------------------------
+
+export const DROP_OPERATIONS = ["replace_drop", "replace_hourly", "sum"] as const;
+export type DropOperation = (typeof DROP_OPERATIONS)[number];
+
+const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
+const MONTH_PATTERN = String.raw`^\d{4}-(?:0[1-9]|1[0-2])$`;
+
+/** A drop's month as YYYY-MM: given as YYYY-MM, or as an ISO date-time in that month (UTC). */
+export function parseMonth(input: string): string | { error: string } {
+	if (MONTH.test(input)) return input;
+	const parsed = parseTimestamp(input);
+	return "error" in parsed ? { error: `month must be YYYY-MM or an ISO 8601 date-time: ${parsed.error}` } : new Date(parsed.epochMs).toISOString().slice(0, 7);
+}
+
+const CbfTextSchema = z.string().max(MAX_CBF_TEXT_LENGTH);
+const CbfNumberSchema = z
+	.union([z.number().min(-MAX_CBF_NUMBER).max(MAX_CBF_NUMBER), z.string().regex(new RegExp(CBF_NUMBER_PATTERN))])
+	.openapi({ description: `A JSON number or a plain decimal string (no exponent, no commas), within ±${MAX_CBF_NUMBER}; negative for discounts and credits` });
+const CbfTimeSchema = z
+	.string()
+	.openapi({ description: "ISO 8601 date-time (or date), optional UTC offset within ±14:00; no offset means UTC; from 1900-01-01T00:00:00Z on", pattern: TIMESTAMP_PATTERN });
+
+const COLUMN_DESCRIPTIONS: Record<string, string> = {
+	"lineitem/type": "Usage (the default), Tax, Support, Purchase, CommittedUsePurchase, Discount, Credit, Fee, Refund, ...: dimension LineItemType",
+	"time/usage_start": "Required. The hour the charge applies to (minutes and seconds are ignored)",
+	"time/usage_end": "Checked, then ignored: every charge is placed in the hour of time/usage_start",
+	"resource/id": "Dimension Resource. Required when a resource/tag:<key> column is present",
+	"resource/service": "Dimension Service",
+	"resource/account": "Dimension Account",
+	"resource/region": "Dimension Region (no-region when absent)",
+	"resource/usage_family": "Dimension UsageFamily",
+	"action/region": "Deprecated alias of resource/region (used when resource/region is absent)",
+	"action/account": "Deprecated alias of resource/account (used when resource/account is absent)",
+	"cost/cost": "Required. The billed cost",
+};
+
+const cbfShape: Record<string, z.ZodType> = {};
+for (const [column, kind] of COLUMN_KIND) {
+	const base = kind === "text" ? CbfTextSchema : kind === "time" ? CbfTimeSchema : CbfNumberSchema;
+	const described = COLUMN_DESCRIPTIONS[column] ? base.openapi({ description: COLUMN_DESCRIPTIONS[column] }) : base;
+	cbfShape[column] = column === "time/usage_start" || column === "cost/cost" ? described : described.optional();
+}
+
+/** A CBF row, for the OpenAPI document (parseCbfRows checks it). */
+export const CbfRowSchema = z
+	.object(cbfShape)
+	.catchall(CbfTextSchema.openapi({ description: "A tag: resource/tag:<key>" }))
+	.openapi("CbfRow", {
+		description:
+			"One charge in CloudZero's Common Bill Format: an object keyed by column name. Any other column is refused (unknown_field). Costs absent from the row (discounted, amortized, ...) are its cost/cost.",
+		propertyNames: { type: "string", pattern: `^(?:${[...COLUMN_KIND.keys()].join("|")}|${TAG_COLUMN_PATTERN.slice(1, -1)})$` },
+		example: {
+			"time/usage_start": "2024-08-16T10:00:00Z",
+			"cost/cost": "12.5",
+			"resource/service": "Compute",
+			"resource/id": "instance-1",
+			"resource/tag:customer": "acme",
+		},
+	} as object);
+
+const CurrencySchema = z.string().regex(/^[A-Z]{3}$/, "currency is an ISO 4217 code such as USD").openapi({
+	description: "ISO 4217 code of the drop's costs (CBF has no currency column). The connection's first drop sets it (USD when absent); a later drop in another currency is refused (409 currency_mismatch).",
+	example: "USD",
+});
+
+const MonthSchema = z
+	.string()
+	.openapi({
+		description: "The billing month: YYYY-MM, or an ISO 8601 date-time in that month (UTC). When absent, the month of the rows (which must then all be in one month). Every row must be in it.",
+		anyOf: [{ pattern: MONTH_PATTERN }, { pattern: TIMESTAMP_PATTERN }],
+		example: "2024-08",
+	} as object)
+	.transform((input, ctx) => {
+		const month = parseMonth(input);
+		return typeof month === "string" ? month : fail(ctx, "invalid_timestamp", month.error);
+	});
+
+const dropFields = {
+	month: MonthSchema.optional(),
+	operation: z.enum(DROP_OPERATIONS).default("replace_drop").openapi({
+		description:
+			"replace_drop (default): replaces all of this connection's cost in the month; replace_hourly: replaces this connection's cost in each hour the drop has rows for; sum: adds to what is there.",
+	}),
+	currency: CurrencySchema.optional(),
+};
+
+/** The billing drop as the handler parses it: the rows are checked by parseCbfRows. */
+export const DropBodyParseSchema = z.strictObject({ ...dropFields, data: z.array(z.unknown()).min(1, "data must not be empty") });
+
+/** The billing drop as the document shows it. */
+export const DropBodySchema = z
+	.strictObject({ ...dropFields, data: z.array(CbfRowSchema).min(1).openapi({ description: "CBF rows; one request is at most 5 MB" }) })
+	.openapi("BillingDrop");
+
+export const DropAcceptedSchema = z
+	.object({
+		message: z.literal("Billing drop accepted"),
+		drop_id: z.string().openapi({ description: "This drop's id (its request id); the connection's ingest log lists it" }),
+		connection_id: z.string(),
+		operation: z.enum(DROP_OPERATIONS),
+		month: z.string().openapi({ example: "2024-08" }),
+		currency: z.string().openapi({ example: "USD" }),
+		rows: z.number().int().openapi({ description: "CBF rows in the drop" }),
+		hours: z.number().int().openapi({ description: "Distinct hours the rows fall in" }),
+		hours_replaced: z.number().int().openapi({ description: "Hours whose earlier cost was replaced: every hour of the month (replace_drop), the drop's hours (replace_hourly), 0 (sum)" }),
+		connection_created: z.boolean(),
+		request_id: z.string(),
+	})
+	.openapi("BillingDropAccepted");
+export type DropAccepted = z.infer<typeof DropAcceptedSchema>;
+
+// ---- custom dimensions ----------------------------------------------------------------------
+
+/** An organization in a path: as OrgSchema, and not a dot segment, which no URL can address. */
+export const OrgPathSchema = OrgSchema.refine((org) => !DOT_SEGMENTS.includes(org), { message: "org must not be '.' or '..'", params: { code: "invalid_format" } }).openapi({
+	param: { name: "org", in: "path" },
+	description: "1 to 64 characters of A-Z, a-z, 0-9, `_`, `.` and `-`; not `.` or `..`",
+	...NOT_DOT_SEGMENT_SCHEMA,
+	example: "acme",
+});
+
+export const DimensionParamsSchema = z.object({
+	org: OrgPathSchema,
+	name: z
+		.string()
+		.regex(CUSTOM_DIMENSION_NAME, "a custom dimension name is 1 to 64 characters of A-Z, a-z, 0-9, '_', '.' and '-', not starting with '.'")
+		.openapi({ param: { name: "name", in: "path" }, description: "The name after `custom:`", pattern: CUSTOM_DIMENSION_NAME.source, example: "Customer" }),
+});
+
+export const DimensionBodySchema = z
+	.strictObject({
+		source: wellFormed(z.string().regex(new RegExp(DIMENSION_SOURCE_PATTERN, "u"), "source is Service, Account, Region, UsageFamily, LineItemType, Resource, Connection or tag:<key>"), "source").openapi({
+			description: "The dimension it names: Service, Account, Region, UsageFamily, LineItemType, Resource, Connection or tag:<key> (also Tag:<key>)",
+			pattern: DIMENSION_SOURCE_PATTERN,
+			example: "tag:customer",
+		}),
+	})
+	.openapi("CustomDimensionDefinition");
+
+export const CustomDimensionSchema = z
+	.object({
+		org: z.string(),
+		name: z.string().openapi({ example: "custom:Customer" }),
+		source: z.string().openapi({ example: "tag:customer" }),
+		updated_at: z.string(),
+	})
+	.openapi("CustomDimension");
+
+// ---- reads -----------------------------------------------------------------------------------
+
+const CostTypeSchema = z.enum(COST_TYPES).default("cost").openapi({ description: "Which CBF cost is read" });
+const GranularitySchema = z.enum(["day", "month"]).default("day").openapi({ description: "Periods: UTC days (YYYY-MM-DD) or months (YYYY-MM)" });
+const GroupBySchema = z
+	.string()
+	.openapi({ pattern: COST_DIMENSION_PATTERN, example: "Service" } as object);
+
+export const CostQuerySchema = z.object({
+	start_date: DaySchema.optional().openapi({ description: "First UTC day, inclusive (YYYY-MM-DD)", example: "2024-08-01" }),
+	end_date: DaySchema.optional().openapi({ description: "Last UTC day, inclusive (YYYY-MM-DD)", example: "2024-08-31" }),
+	granularity: GranularitySchema,
+	cost_type: CostTypeSchema,
+	group_by: GroupBySchema.optional().openapi({
+		description: "A cost dimension: Service, Account, Region, UsageFamily, LineItemType, Resource, Connection, tag:<key> (or Tag:<key>), or custom:<name> of a defined custom dimension",
+	}),
+	limit: z.coerce.number().int().min(1).max(50_000).default(1000),
+	cursor: z.string().max(4000).optional().openapi({ description: "next_cursor of the previous page" }),
+	format: z.enum(["json", "csv"]).default("json"),
+	dim: z
+		.record(z.string(), z.string())
+		.optional()
+		.openapi({ ...filterParamDocumentation({ Service: "Compute" }), propertyNames: { type: "string", pattern: COST_DIMENSION_PATTERN } } as object),
+});
+
+const PeriodSchema = z.string().openapi({ description: "YYYY-MM-DD (day) or YYYY-MM (month), UTC", example: "2024-08-16" });
+const AmountSchema = z.string().openapi({ description: "Decimal string, at most 15 significant digits", example: "12" });
+
+export const CostPageSchema = z
+	.object({
+		costs: z.array(
+			z.object({
+				period: PeriodSchema,
+				group: z.record(z.string(), z.string()).openapi({ description: "The group_by dimension and its value ({} without group_by)", example: { Service: "Compute" } }),
+				currency: z.string().openapi({ example: "USD" }),
+				cost: AmountSchema,
+			}),
+		),
+		next_cursor: z.string().nullable(),
+	})
+	.openapi("CostPage");
+
+export const UnitCostParamsSchema = z.object({
+	metric_name: z
+		.string()
+		.regex(/^[A-Za-z0-9_.-]{1,256}$/)
+		.openapi({ param: { name: "metric_name", in: "path" }, description: "A CloudZero telemetry stream", example: "my-metric-stream", not: { enum: [".", ".."] } } as object),
+});
+
+export const UnitCostQuerySchema = z.object({
+	start_date: DaySchema.optional().openapi({ description: "First UTC day, inclusive (YYYY-MM-DD)", example: "2024-08-01" }),
+	end_date: DaySchema.optional().openapi({ description: "Last UTC day, inclusive (YYYY-MM-DD)", example: "2024-08-31" }),
+	granularity: GranularitySchema,
+	cost_type: CostTypeSchema,
+	group_by: z
+		.string()
+		.min(1)
+		.optional()
+		.openapi({ description: "One of the stream's associated_cost names (e.g. custom:Customer): one result per value of it", example: "custom:Client" }),
+});
+
+export const UnitCostSchema = z
+	.object({
+		metric: z.string(),
+		granularity: z.enum(["day", "month"]),
+		cost_type: z.enum(COST_TYPES),
+		results: z.array(
+			z.object({
+				period: PeriodSchema,
+				group: z.record(z.string(), z.string()).openapi({ example: { "custom:Client": "Patric Star" } }),
+				currency: z.string().nullable().openapi({ description: "null when no cost matched the group in the period", example: "USD" }),
+				units: AmountSchema.openapi({ example: "600" }),
+				cost: AmountSchema,
+				unit_cost: z.string().nullable().openapi({ description: "cost ÷ units; null when units are 0", example: "0.02" }),
+			}),
+		),
+		unmatched_cost: z.array(z.object({ period: PeriodSchema, currency: z.string(), cost: AmountSchema })),
+		unknown_dimensions: z
+			.array(z.string())
+			.openapi({ description: "associated_cost names of the stream that name no cost dimension (e.g. an undefined custom:<name>): their series match no cost" }),
+	})
+	.openapi("UnitCost");

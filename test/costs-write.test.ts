@@ -1,0 +1,221 @@
+// POST /v2/connections/billing/anycost/{connection_id}/billing_drops: CloudZero AnyCost Stream.
+import { env } from "cloudflare:workers";
+import { describe, expect, it, beforeAll } from "vitest";
+import { ADMIN, api, createToken, expectError, json, seededRandom, storageSnapshot, uniqueOrg } from "./helpers";
+import { costs, drop, expectDrop, row } from "./costs-helpers";
+
+let org: string;
+let token: string;
+beforeAll(async () => {
+	org = uniqueOrg("costs");
+	({ token } = await createToken(org, ["write_costs", "read"]));
+});
+
+describe("real clients' requests", () => {
+	it("CloudZero's example adaptor: only data, raw key in Authorization, numbers as strings, a negative discount", async () => {
+		const body = {
+			data: [
+				{ "lineitem/type": "Usage", "resource/service": "Compute", "resource/id": "instance-1", "time/usage_start": "2024-08-16 00:00:00", "cost/cost": "12.00", "cost/discounted_cost": "10.80" },
+				{ "lineitem/type": "CommittedUsePurchase", "resource/service": "CommittedUse", "resource/id": "commit-9", "time/usage_start": "2024-08-16 00:00:00", "cost/cost": "100", "cost/discounted_cost": "100" },
+				{ "lineitem/type": "Discount", "resource/service": "Volume discount", "resource/id": "discount-7", "time/usage_start": "2024-08-16 00:00:00", "cost/cost": "-1.20", "cost/discounted_cost": "-1.20" },
+			],
+		};
+		const accepted = await expectDrop(await drop(token, "cz-example", body));
+		expect(accepted).toMatchObject({ connection_id: "cz-example", operation: "replace_drop", month: "2024-08", currency: "USD", rows: 3, hours: 1, hours_replaced: 744, connection_created: true });
+		expect(accepted.drop_id).toBe(accepted.request_id);
+		expect(await costs(token, "dim[Connection]=cz-example")).toEqual([{ period: "2024-08-16", group: {}, currency: "USD", cost: "110.8" }]);
+		expect(await costs(token, "dim[Connection]=cz-example&cost_type=discounted_cost&group_by=LineItemType")).toEqual([
+			{ period: "2024-08-16", group: { LineItemType: "CommittedUsePurchase" }, currency: "USD", cost: "100" },
+			{ period: "2024-08-16", group: { LineItemType: "Discount" }, currency: "USD", cost: "-1.2" },
+			{ period: "2024-08-16", group: { LineItemType: "Usage" }, currency: "USD", cost: "10.8" },
+		]);
+	});
+
+	it("LiteLLM's CloudZero integration: Bearer key, month YYYY-MM, replace_hourly, CZRN resource ids and tags", async () => {
+		const litellmRow = (hour: string, spend: string) => ({
+			"time/usage_start": `2025-04-19T${hour}:00:00Z`,
+			"cost/cost": spend,
+			"resource/id": "czrn:litellm:openai:cross-region:team-42:llm-usage:gpt-4o",
+			"usage/amount": 1500,
+			"usage/units": "tokens",
+			"resource/service": "litellm",
+			"resource/account": "team-42",
+			"resource/region": "cross-region",
+			"resource/usage_family": "llm-usage",
+			"lineitem/type": "Usage",
+			"resource/tag:provider": "openai",
+			"resource/tag:model": "gpt-4o",
+			"resource/tag:entity_type": "team",
+			"resource/tag:api_requests": "12",
+		});
+		const res = await drop(`Bearer ${token}`, "conn_litellm", { month: "2025-04", operation: "replace_hourly", data: [litellmRow("00", "0.0123"), litellmRow("01", "0.5")] });
+		expect(await expectDrop(res)).toMatchObject({ operation: "replace_hourly", month: "2025-04", rows: 2, hours: 2, hours_replaced: 2 });
+		expect(await costs(token, "dim[Connection]=conn_litellm&group_by=tag:model")).toEqual([{ period: "2025-04-19", group: { "tag:model": "gpt-4o" }, currency: "USD", cost: "0.5123" }]);
+		expect(await costs(token, "dim[Connection]=conn_litellm&group_by=Tag:provider&granularity=month")).toEqual([{ period: "2025-04", group: { "Tag:provider": "openai" }, currency: "USD", cost: "0.5123" }]);
+	});
+});
+
+describe("operations", () => {
+	it("replace_drop then a smaller drop for the same month leaves only the second", async () => {
+		await expectDrop(await drop(token, "rd", { data: [row("2024-09-01T00:00:00Z", 5, { "resource/service": "A" }), row("2024-09-20T10:00:00Z", 7, { "resource/service": "B" })] }));
+		await expectDrop(await drop(token, "rd", { month: "2024-09", data: [row("2024-09-02T03:00:00Z", 1, { "resource/service": "C" })] }));
+		expect(await costs(token, "dim[Connection]=rd&group_by=Service")).toEqual([{ period: "2024-09-02", group: { Service: "C" }, currency: "USD", cost: "1" }]);
+	});
+
+	it("replace_hourly touches only its hours; sum adds", async () => {
+		await expectDrop(await drop(token, "rh", { data: [row("2024-10-01T00:00:00Z", 5), row("2024-10-01T01:00:00Z", 7), row("2024-10-02T01:30:00Z", 11)] }));
+		await expectDrop(await drop(token, "rh", { operation: "replace_hourly", month: "2024-10-01T00:00:00Z", data: [row("2024-10-01T01:15:00Z", 2)] }));
+		expect(await costs(token, "dim[Connection]=rh")).toEqual([
+			{ period: "2024-10-01", group: {}, currency: "USD", cost: "7" },
+			{ period: "2024-10-02", group: {}, currency: "USD", cost: "11" },
+		]);
+		await expectDrop(await drop(token, "rh", { operation: "sum", data: [row("2024-10-02T01:00:00Z", 0.5), row("2024-10-02T01:00:00Z", 0.25)] }));
+		expect(await costs(token, "dim[Connection]=rh&granularity=month")).toEqual([{ period: "2024-10", group: {}, currency: "USD", cost: "18.75" }]);
+	});
+
+	it("replace_drop replaces every hour of its month: leap February, and December 9999", async () => {
+		expect(await expectDrop(await drop(token, "months", { data: [row("2024-02-29T23:00:00Z", 1)] }))).toMatchObject({ month: "2024-02", hours_replaced: 696 });
+		expect(await expectDrop(await drop(token, "months", { data: [row("9999-12-31T23:59:59Z", 2)] }))).toMatchObject({ month: "9999-12", hours_replaced: 744 });
+		expect(await expectDrop(await drop(token, "months", { data: [row("9999-12-01T00:00:00Z", 3)] }))).toMatchObject({ month: "9999-12" });
+		expect(await costs(token, "dim[Connection]=months&granularity=month")).toEqual([
+			{ period: "2024-02", group: {}, currency: "USD", cost: "1" },
+			{ period: "9999-12", group: {}, currency: "USD", cost: "3" },
+		]);
+	});
+
+	it("a drop for another connection or organization never changes this one's cost", async () => {
+		await expectDrop(await drop(token, "mine", { data: [row("2024-11-05T00:00:00Z", 3)] }));
+		await expectDrop(await drop(token, "other", { data: [row("2024-11-05T00:00:00Z", 1000)] }));
+		const stranger = (await createToken(uniqueOrg("costs-stranger"), ["write_costs", "read"])).token;
+		await expectDrop(await drop(stranger, "mine", { data: [row("2024-11-05T00:00:00Z", 99)] }));
+		expect(await costs(token, "dim[Connection]=mine")).toEqual([{ period: "2024-11-05", group: {}, currency: "USD", cost: "3" }]);
+		expect(await costs(stranger, "")).toEqual([{ period: "2024-11-05", group: {}, currency: "USD", cost: "99" }]);
+	});
+
+	it("a connection keeps its currency: currencies are never added together", async () => {
+		await expectDrop(await drop(token, "eur", { currency: "EUR", data: [row("2024-12-01T00:00:00Z", 4)] }));
+		await expectDrop(await drop(token, "usd", { data: [row("2024-12-01T00:00:00Z", 6)] }));
+		expect(await costs(token, "start_date=2024-12-01&end_date=2024-12-31")).toEqual([
+			{ period: "2024-12-01", group: {}, currency: "EUR", cost: "4" },
+			{ period: "2024-12-01", group: {}, currency: "USD", cost: "6" },
+		]);
+		await expectError(await drop(token, "eur", { currency: "USD", data: [row("2024-12-02T00:00:00Z", 1)] }), 409, "currency_mismatch");
+		expect(await expectDrop(await drop(token, "eur", { operation: "sum", data: [row("2024-12-02T00:00:00Z", 1)] }))).toMatchObject({ currency: "EUR", connection_created: false });
+	});
+});
+
+describe("errors: 400 naming the row, nothing applied", () => {
+	const cases: Array<[string, unknown, string, string | undefined]> = [
+		["an unknown column", { data: [row("2024-08-01T00:00:00Z", 1), row("2024-08-01T00:00:00Z", 1, { "resource/colour": "red" })] }, "unknown_field", "data[1].resource/colour"],
+		["a bad cost", { data: [row("2024-08-01T00:00:00Z", "1,000")] }, "invalid_value", "data[0].cost/cost"],
+		["a bad timestamp", { data: [row("2024-02-30T00:00:00Z", 1)] }, "invalid_timestamp", "data[0].time/usage_start"],
+		["no cost/cost", { data: [{ "time/usage_start": "2024-08-01T00:00:00Z" }] }, "missing_field", "data[0].cost/cost"],
+		["no time/usage_start", { data: [{ "cost/cost": 1 }] }, "missing_field", "data[0].time/usage_start"],
+		["a tag without resource/id", { data: [row("2024-08-01T00:00:00Z", 1, { "resource/tag:team": "x" })] }, "missing_field", "data[0].resource/id"],
+		["a row outside the month", { month: "2024-08", data: [row("2024-08-01T00:00:00Z", 1), row("2024-09-01T00:00:00Z", 1)] }, "row_outside_month", "data[1].time/usage_start"],
+		["rows of several months without month", { data: [row("2024-08-31T23:00:00Z", 1), row("2024-09-01T00:00:00Z", 1)] }, "row_outside_month", "data[1].time/usage_start"],
+		["an unknown operation", { operation: "replace", data: [row("2024-08-01T00:00:00Z", 1)] }, "invalid_value", "operation"],
+		["a bad month", { month: "2024-13", data: [row("2024-08-01T00:00:00Z", 1)] }, "invalid_timestamp", "month"],
+		["a number beyond the bound", { data: [row("2024-08-01T00:00:00Z", 1e16)] }, "out_of_range", "data[0].cost/cost"],
+		["a text column that is not text", { data: [row("2024-08-01T00:00:00Z", 1, { "resource/account": 123 })] }, "invalid_type", "data[0].resource/account"],
+		["empty data", { data: [] }, "out_of_range", "data"],
+	];
+	for (const [label, body, code, path] of cases) {
+		it(label, async () => {
+			const before = await storageSnapshot();
+			const error = await expectError(await drop(token, "bad", body), 400, code);
+			if (path) expect(error.details?.map((d) => d.path)).toContain(path);
+			expect(await storageSnapshot()).toBe(before);
+		});
+	}
+
+	it("a connection id a URL cannot address is refused", async () => {
+		await expectError(await drop(token, "%2E%2E%2Dx", { data: [row("2024-08-01T00:00:00Z", 1)] }), 400, "invalid_format");
+		await expectError(await drop(token, "a%20b", { data: [row("2024-08-01T00:00:00Z", 1)] }), 400, "invalid_format");
+	});
+
+	it("a token without write_costs is refused; a read token cannot drop", async () => {
+		const { token: writeOnly } = await createToken(org, ["write", "read"]);
+		await expectError(await drop(writeOnly, "scoped", { data: [row("2024-08-01T00:00:00Z", 1)] }), 403, "insufficient_scope");
+	});
+
+	it("more than 5 MB is refused with 413", async () => {
+		const big = { data: Array.from({ length: 60_000 }, (_, i) => row("2024-08-01T00:00:00Z", i, { "lineitem/description": "x".repeat(80) })) };
+		await expectError(await drop(token, "big", big), 413, "payload_too_large");
+	});
+});
+
+describe("idempotency and revocation", () => {
+	it("replays the same body with the same key, applying nothing; another body gets 409", async () => {
+		const body = { operation: "sum", data: [row("2025-01-01T00:00:00Z", 2)] };
+		const first = await expectDrop(await drop(token, "idem", body, { "Idempotency-Key": "drop-1" }));
+		const again = await drop(token, "idem", body, { "Idempotency-Key": "drop-1" });
+		expect(again.headers.get("Idempotent-Replayed")).toBe("true");
+		expect(await expectDrop(again)).toEqual(first);
+		expect(await costs(token, "dim[Connection]=idem")).toEqual([{ period: "2025-01-01", group: {}, currency: "USD", cost: "2" }]);
+		await expectError(await drop(token, "idem", { ...body, operation: "replace_drop" }, { "Idempotency-Key": "drop-1" }), 409, "idempotency_key_reused");
+		const log = await api("/unit-cost/v1/telemetry/metric/idem/log", { headers: { Authorization: token } });
+		expect(log.status).toBe(404); // the ingest log of cost is its own (costs:<connection>), not a stream's
+	});
+
+	it("a revoked token cannot drop, and the commit refuses it", async () => {
+		const revoked = await createToken(org, ["write_costs"]);
+		await expectDrop(await drop(revoked.token, "rev", { data: [row("2025-02-01T00:00:00Z", 1)] }));
+		expect((await api(`/admin/v1/tokens/${revoked.id}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
+		const before = await storageSnapshot();
+		await expectError(await drop(revoked.token, "rev", { data: [row("2025-02-01T00:00:00Z", 50)] }), 403, "not_authorized");
+		expect(await storageSnapshot()).toBe(before);
+	});
+
+	it("concurrent drops to one connection are applied one at a time (sums all count)", async () => {
+		const results = await Promise.all(Array.from({ length: 8 }, () => drop(token, "conc", { operation: "sum", data: [row("2025-03-01T00:00:00Z", 1)] })));
+		for (const res of results) await expectDrop(res);
+		expect(await costs(token, "dim[Connection]=conc")).toEqual([{ period: "2025-03-01", group: {}, currency: "USD", cost: "8" }]);
+	});
+});
+
+describe("the cost read", () => {
+	it("refuses unknown dimensions and options, and writes CSV with formulas neutralized", async () => {
+		await expectError(await api("/unit-cost/v1/costs?group_by=custom:Nope", { headers: { Authorization: token } }), 400, "unknown_dimension");
+		await expectError(await api("/unit-cost/v1/costs?dim[Colour]=red", { headers: { Authorization: token } }), 400, "unknown_dimension");
+		await expectError(await api("/unit-cost/v1/costs?service=x", { headers: { Authorization: token } }), 400, "invalid_filter");
+		await expectDrop(await drop(token, "csv", { data: [row("2025-05-01T00:00:00Z", 1, { "resource/service": "=HYPERLINK(1)" })] }));
+		const res = await api("/unit-cost/v1/costs?format=csv&group_by=Service&dim[Connection]=csv", { headers: { Authorization: token } });
+		expect(await res.text()).toBe("period,Service,currency,cost\r\n2025-05-01,\"'=HYPERLINK(1)\",USD,1\r\n");
+	});
+
+	it("pages with next_cursor", async () => {
+		await expectDrop(await drop(token, "pages", { data: [1, 2, 3].map((d) => row(`2025-06-0${d}T00:00:00Z`, d)) }));
+		const first = await api("/unit-cost/v1/costs?dim[Connection]=pages&limit=2", { headers: { Authorization: token } });
+		const page = await first.json<{ costs: unknown[]; next_cursor: string }>();
+		expect(page.costs).toHaveLength(2);
+		const second = await api(`/unit-cost/v1/costs?dim[Connection]=pages&limit=2&cursor=${page.next_cursor}`, { headers: { Authorization: token } });
+		expect(await second.json()).toEqual({ costs: [{ period: "2025-06-03", group: {}, currency: "USD", cost: "3" }], next_cursor: null });
+	});
+
+	it("needs the read scope", async () => {
+		const { token: dropOnly } = await createToken(org, ["write_costs"]);
+		await expectError(await api("/unit-cost/v1/costs", { headers: { Authorization: dropOnly } }), 403, "insufficient_scope");
+		void json;
+	});
+});
+
+describe("the daily totals the reads scan", () => {
+	it("always equal the sums of the stored hours, whatever sequence of operations (seeded)", async () => {
+		const r = seededRandom(13);
+		for (let step = 0; step < 12; step++) {
+			const operation = r.pick(["replace_drop", "replace_hourly", "sum"] as const);
+			const data = Array.from({ length: 1 + r.int(20) }, () =>
+				row(`2025-07-${String(1 + r.int(3)).padStart(2, "0")}T${String(r.int(24)).padStart(2, "0")}:00:00Z`, (r.int(2000) - 500) / 100, { "resource/service": r.pick(["A", "B", "C"]) }),
+			);
+			await expectDrop(await drop(token, r.pick(["model-1", "model-2"]), { operation, data }));
+		}
+		const compare = async (sql: string) => (await env.DB.prepare(sql).bind(org).all()).results;
+		const daily = await compare("SELECT day, connection_id, dims_id, round(cost, 9) AS c, round(on_demand_cost, 9) AS o FROM cost_daily WHERE org_id = ? AND cost_daily.connection_id LIKE 'model-%' ORDER BY 1, 2, 3");
+		const fromHours = await compare(
+			"SELECT substr(hour, 1, 10) AS day, connection_id, dims_id, round(SUM(cost), 9) AS c, round(SUM(on_demand_cost), 9) AS o FROM cost_hourly WHERE org_id = ? AND connection_id LIKE 'model-%' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+		);
+		expect(daily.length).toBeGreaterThan(0);
+		expect(daily).toEqual(fromHours);
+	});
+});
