@@ -114,7 +114,9 @@ export function planDrops(
 				stream: `anycost:${group.connection}`,
 				op: "billing_drops",
 				runId: opts.runId,
-				envelope: (i) => [`{"month":"${group.month}","operation":"${operationOf(i)}","data":[`, "]}"],
+				// A FOCUS file names its currency: the drop says it, so the connection records it (and the
+				// service refuses a drop in another currency than the connection's). A CBF file has none.
+				envelope: (i) => [`{"month":"${group.month}","operation":"${operationOf(i)}",${group.currency ? `"currency":"${group.currency}",` : ""}"data":[`, "]}"],
 				canSplit: opts.operation === "replace_hourly" ? (a, b) => hourOf.get(a as CostRow["cbf"]) !== hourOf.get(b as CostRow["cbf"]) : undefined,
 			},
 		)) {

@@ -21,7 +21,8 @@ export interface UnitCostResponse {
 	metric: string;
 	granularity: string;
 	cost_type: string;
-	results: Array<{ period: string; group: Record<string, string>; currency: string; units: string; cost: string; unit_cost: string | null }>;
+	/** currency is null for units without any cost in the period. */
+	results: Array<{ period: string; group: Record<string, string>; currency: string | null; units: string; cost: string; unit_cost: string | null }>;
 	unmatched_cost: Array<{ period: string; currency: string; cost: string }>;
 }
 
@@ -64,7 +65,7 @@ function csvCell(value: string): string {
  */
 export function formatUnitCostCsv(body: UnitCostResponse): string {
 	const lines = [["kind", "period", "group", "currency", "units", "cost", "unit_cost"]];
-	for (const r of body.results) lines.push(["unit_cost", r.period, groupText(r.group).replace(/^-$/, ""), r.currency, r.units, r.cost, r.unit_cost ?? ""]);
+	for (const r of body.results) lines.push(["unit_cost", r.period, groupText(r.group).replace(/^-$/, ""), r.currency ?? "", r.units, r.cost, r.unit_cost ?? ""]);
 	for (const u of body.unmatched_cost ?? []) lines.push(["unmatched", u.period, "", u.currency, "", u.cost, ""]);
 	return lines.map((cells) => cells.map(csvCell).join(",")).join("\n") + "\n";
 }
@@ -81,7 +82,7 @@ export function formatUnitCostTable(body: UnitCostResponse): string {
 		body.results.length === 0
 			? "No cost matched to units in this range.\n"
 			: table(
-					[["PERIOD", "GROUP", "CURRENCY", "UNITS", "COST", "UNIT COST"], ...body.results.map((r) => [r.period, groupText(r.group), r.currency, r.units, r.cost, r.unit_cost ?? "-"])],
+					[["PERIOD", "GROUP", "CURRENCY", "UNITS", "COST", "UNIT COST"], ...body.results.map((r) => [r.period, groupText(r.group), r.currency ?? "-", r.units, r.cost, r.unit_cost ?? "-"])],
 					new Set([3, 4, 5]),
 				);
 	const unmatched = body.unmatched_cost ?? [];

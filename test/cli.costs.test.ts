@@ -262,7 +262,7 @@ describe("drops", () => {
 	const plan = (rows: CostRow[], operation: DropOperation, maxRecords: number, runId = "") =>
 		planDrops(rows, new Map([["USD", "c"]]), { operation, maxRecords, maxBytes: 1_000_000, runId });
 
-	it("sends a month too large for one request as a replace_drop followed by sums, each body {month, operation, data}", () => {
+	it("sends a month too large for one request as a replace_drop followed by sums, each body {month, operation, currency, data}", () => {
 		const drops = plan(rowsAt([5, 1, 3, 2, 4]), "replace_drop", 2);
 		expect(drops.map((d) => [d.month, d.operation, d.count])).toEqual([
 			["2024-01", "replace_drop", 2],
@@ -270,7 +270,8 @@ describe("drops", () => {
 			["2024-01", "sum", 1],
 		]);
 		const bodies = drops.map((d) => JSON.parse(d.body));
-		expect(bodies[0]).toEqual({ month: "2024-01", operation: "replace_drop", data: [expect.any(Object), expect.any(Object)] });
+		// The drop names the file's currency, so the connection records it.
+		expect(bodies[0]).toEqual({ month: "2024-01", operation: "replace_drop", currency: "USD", data: [expect.any(Object), expect.any(Object)] });
 		// In time order, whatever the file order.
 		expect(bodies.flatMap((b) => b.data.map((r: Record<string, string>) => r["time/usage_start"].slice(11, 13)))).toEqual(["01", "02", "03", "04", "05"]);
 		expect(drops[0].where).toBe("drop 1/3 (connection 'c', 2024-01, replace_drop, 2 rows from lines 3-5)");
