@@ -1,6 +1,7 @@
 // Cost files as CBF rows: a FOCUS 1.0–1.3 cost-and-usage CSV mapped to CloudZero's Common Bill
 // Format (docs/cli.md, "meterline costs import"), or a CBF CSV read as it is. Every problem is
 // collected with its file line and column, so a file is fixed in one pass.
+import { CBF_NUMBER_COLUMNS, CBF_TAG_PREFIX, CBF_TEXT_COLUMNS, CBF_TIME_COLUMNS } from "../src/schemas/costs";
 import { CsvSyntaxError, parseCsv } from "./csv";
 import { addDecimals, formatDecimal, parseDecimal, splitDecimal, ZERO, type Decimal } from "./decimal";
 
@@ -40,27 +41,10 @@ export class CostFileError extends Error {
 	}
 }
 
-/** The CBF columns whose values are numbers. */
-export const CBF_NUMBER_COLUMNS = ["cost/cost", "cost/discounted_cost", "cost/amortized_cost", "cost/discounted_amortized_cost", "cost/on_demand_cost", "usage/amount"] as const;
-const CBF_TEXT_COLUMNS = [
-	"lineitem/id",
-	"lineitem/type",
-	"lineitem/description",
-	"time/usage_start",
-	"time/usage_end",
-	"resource/id",
-	"resource/service",
-	"resource/account",
-	"resource/region",
-	"resource/usage_family",
-	"action/operation",
-	"action/usage_type",
-	"action/region",
-	"action/account",
-	"usage/units",
-	"bill/invoice_id",
-];
-const TAG_PREFIX = "resource/tag:";
+/** CBF's columns, as the service checks them (src/schemas/costs.ts). */
+export { CBF_NUMBER_COLUMNS };
+const CBF_COLUMNS: readonly string[] = [...CBF_TEXT_COLUMNS, ...CBF_TIME_COLUMNS, ...CBF_NUMBER_COLUMNS];
+const TAG_PREFIX = CBF_TAG_PREFIX;
 
 /** FOCUS text columns and the CBF column each becomes (docs/cli.md has the table). */
 const FOCUS_TEXT: ReadonlyArray<[focus: string, cbf: string]> = [
@@ -254,7 +238,7 @@ export function readFocus(text: string): CostFile {
  */
 export function readCbf(text: string): CostFile {
 	const { columns, headerLine, body } = readTable(text);
-	const unknown = columns.filter((c) => !c.startsWith(TAG_PREFIX) && !CBF_TEXT_COLUMNS.includes(c) && !(CBF_NUMBER_COLUMNS as readonly string[]).includes(c));
+	const unknown = columns.filter((c) => !c.startsWith(TAG_PREFIX) && !CBF_COLUMNS.includes(c));
 	if (unknown.length > 0) throw new CostFileError(`not CBF column${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`, headerLine);
 	for (const required of ["time/usage_start", "cost/cost"]) {
 		if (!columns.includes(required)) throw new CostFileError(`no column ${required}: a CBF file needs time/usage_start and cost/cost`, headerLine);

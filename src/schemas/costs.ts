@@ -70,7 +70,7 @@ export function dimensionValue(source: string, connection: string, dims: Record<
 // ---- CBF rows --------------------------------------------------------------------------------
 
 /** Every CBF column but the tags, and what it holds. */
-const TEXT_COLUMNS = [
+export const CBF_TEXT_COLUMNS = [
 	"lineitem/id",
 	"lineitem/type",
 	"lineitem/description",
@@ -86,15 +86,18 @@ const TEXT_COLUMNS = [
 	"usage/units",
 	"bill/invoice_id",
 ] as const;
-const TIME_COLUMNS = ["time/usage_start", "time/usage_end"] as const;
+export const CBF_TIME_COLUMNS = ["time/usage_start", "time/usage_end"] as const;
 export const COST_TYPES = ["cost", "discounted_cost", "amortized_cost", "discounted_amortized_cost", "on_demand_cost"] as const;
 export type CostType = (typeof COST_TYPES)[number];
 const COST_COLUMNS = COST_TYPES.map((t) => `cost/${t}`);
-const NUMBER_COLUMNS = ["usage/amount", ...COST_COLUMNS];
+/** The CBF columns whose values are numbers (JSON numbers or plain decimal strings). */
+export const CBF_NUMBER_COLUMNS = ["usage/amount", ...COST_COLUMNS] as const;
+/** A tag column is resource/tag:<key>. */
+export const CBF_TAG_PREFIX = "resource/tag:";
 const COLUMN_KIND = new Map<string, "text" | "time" | "number">([
-	...TEXT_COLUMNS.map((c) => [c, "text"] as const),
-	...TIME_COLUMNS.map((c) => [c, "time"] as const),
-	...NUMBER_COLUMNS.map((c) => [c, "number"] as const),
+	...CBF_TEXT_COLUMNS.map((c) => [c, "text"] as const),
+	...CBF_TIME_COLUMNS.map((c) => [c, "time"] as const),
+	...CBF_NUMBER_COLUMNS.map((c) => [c, "number"] as const),
 ]);
 const TAG_COLUMN = /^resource\/tag:([^\u0000-\u001f\u007f-\u009f]{1,128})$/u;
 const TAG_COLUMN_PATTERN = String.raw`^resource/tag:[^\u0000-\u001f\u007f-\u009f]{1,128}$`;
