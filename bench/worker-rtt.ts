@@ -1,11 +1,12 @@
 // The benchmark's Worker entry for a simulated distance to D1 (`npm run bench -- --d1-rtt-ms`):
 // the service's app and Durable Objects from src/, with env.DB replaced by a D1Database that
-// waits D1_RTT_MS milliseconds before every round trip, in the Worker and in both objects.
+// waits D1_RTT_MS milliseconds before every round trip, in the Worker and in every object.
 // `wrangler dev bench/worker-rtt.ts` runs it with wrangler.toml's bindings and migrations; the
 // production bundle (src/index.ts) contains none of this.
 import { createApp } from "../src/app";
 import { MetricObject as ServiceMetricObject } from "../src/objects/cloudthread-metrics";
 import { StreamObject as ServiceStreamObject } from "../src/objects/cloudzero-stream";
+import { CostConnectionObject as ServiceCostConnectionObject } from "../src/objects/cost-connection";
 import { fixedDelay, interposeD1, type Around } from "./worker/d1-interpose";
 
 const distant = new WeakMap<Env, Env>();
@@ -32,6 +33,12 @@ export class StreamObject extends ServiceStreamObject {
 }
 
 export class MetricObject extends ServiceMetricObject {
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, distantEnv(env));
+	}
+}
+
+export class CostConnectionObject extends ServiceCostConnectionObject {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, distantEnv(env));
 	}

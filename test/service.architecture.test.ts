@@ -87,3 +87,15 @@ describe("the import graph", () => {
 		expect(packages.filter((p) => p === "hono" || p.startsWith("hono/") || p === "@hono/zod-openapi")).toEqual([]);
 	});
 });
+
+describe("the benchmark's Worker entry", () => {
+	it("exports every Durable Object class the service's entry does (wrangler refuses to start otherwise)", () => {
+		const [service, bench] = [
+			import.meta.glob("../src/index.ts", { query: "?raw", import: "default", eager: true })["../src/index.ts"] as string,
+			import.meta.glob("../bench/worker-rtt.ts", { query: "?raw", import: "default", eager: true })["../bench/worker-rtt.ts"] as string,
+		];
+		const objects = [...service.matchAll(/export \{ (\w+Object) \}/g)].map((m) => m[1]);
+		expect(objects.length).toBeGreaterThanOrEqual(3);
+		for (const name of objects) expect(bench, name).toMatch(new RegExp(`export class ${name} extends`));
+	});
+});
