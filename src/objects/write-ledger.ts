@@ -153,7 +153,12 @@ export class WriteLedger {
 		try {
 			while (this.pending.length > 0) {
 				const group = this.takeGroup();
-				await this.maintenance.run(() => this.commitGroup(group));
+				// commitGroup settles every change it takes; should anything it awaits after the commit
+				// throw (scheduling the keys' expiry), no change may be left waiting: a promise settles once,
+				// so this only reaches the changes not yet settled.
+				await this.maintenance.run(() => this.commitGroup(group)).catch((err) => {
+					for (const change of group) change.fail(err);
+				});
 			}
 		} finally {
 			this.committing = false;
@@ -215,8 +220,6 @@ export class WriteLedger {
 			}
 		}
 		for (const p of commits) p.applied.afterCommit?.();
-		const keyed = commits.find((p) => p.change.call.idempotency);
-		if (keyed) await this.scheduleExpiry(keyed.change.scope, now.getTime());
 		const committedResponse = new Map(commits.map((p) => [p.change, p.applied.response]));
 		const bookmark = session.getBookmark() ?? undefined;
 		for (const p of planned) {
@@ -224,6 +227,9 @@ export class WriteLedger {
 			else if (p.kind === "same-key") p.change.settle({ ok: true, response: committedResponse.get(p.first), replayed: true, bookmark });
 			else await this.settleWithoutCommit(p, bookmark);
 		}
+		// After the answers: the commit stands whatever becomes of scheduling its keys' expiry.
+		const keyed = commits.find((p) => p.change.call.idempotency);
+		if (keyed) await this.scheduleExpiry(keyed.change.scope, now.getTime());
 	}
 
 	/**
