@@ -119,6 +119,9 @@ describe("errors: 400 naming the row, nothing applied", () => {
 		["a number beyond the bound", { data: [row("2024-08-01T00:00:00Z", 1e16)] }, "out_of_range", "data[0].cost/cost"],
 		["a text column that is not text", { data: [row("2024-08-01T00:00:00Z", 1, { "resource/account": 123 })] }, "invalid_type", "data[0].resource/account"],
 		["empty data", { data: [] }, "out_of_range", "data"],
+		// As JSON number literals: JSON.parse would read them as 0 and Infinity.
+		["a cost too small for a double", `{"data":[{"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":1e-400}]}`, "value_underflow", "data[0].cost/cost"],
+		["a usage amount too small for a double", `{"data":[{"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":1,"usage/amount":-1e-999}]}`, "value_underflow", "data[0].usage/amount"],
 	];
 	for (const [label, body, code, path] of cases) {
 		it(label, async () => {

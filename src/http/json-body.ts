@@ -1,6 +1,8 @@
 import type { Context } from "hono";
 import { ApiError } from "../lib/api-error";
+import { underflowsToZero } from "../lib/numbers";
 import { configOf } from "../schemas/config";
+import { CBF_NUMBER_COLUMNS } from "../schemas/costs";
 import type { AppEnv } from "./app-env";
 
 const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
@@ -55,8 +57,8 @@ export async function readJsonBody(c: Context<AppEnv>, maxBytes: number, { optio
 // ones JSON.parse can turn into 0 or Infinity. Plain bodies skip the reviver below.
 const OUT_OF_RANGE_CANDIDATE = /[eE][+-]?0*[1-9]\d{2}|\d{100}|\.0{100}/;
 
-/** The fields whose numbers are stored values: CloudZero's value, Cloudthread's metric_value. */
-const VALUE_FIELDS: ReadonlySet<string> = new Set(["value", "metric_value"]);
+/** The fields whose numbers are stored values: CloudZero's value, Cloudthread's metric_value, CBF's costs and usage. */
+const VALUE_FIELDS: ReadonlySet<string> = new Set(["value", "metric_value", ...CBF_NUMBER_COLUMNS]);
 
 /**
  * JSON.parse reads 1e-400 as 0 and 1e400 as Infinity: the first would be stored as a valid 0,
@@ -66,8 +68,7 @@ const VALUE_FIELDS: ReadonlySet<string> = new Set(["value", "metric_value"]);
  */
 function keepOutOfRangeSource(key: string, value: unknown, context?: { source?: string }): unknown {
 	if (typeof value !== "number" || context?.source === undefined || !VALUE_FIELDS.has(key)) return value;
-	const underflow = value === 0 && /[1-9]/.test(context.source.replace(/[eE].*$/, ""));
-	return underflow || !Number.isFinite(value) ? context.source : value;
+	return underflowsToZero(value, context.source) || !Number.isFinite(value) ? context.source : value;
 }
 
 function tooLarge(maxBytes: number): ApiError {

@@ -19,6 +19,11 @@ export function isStorable(n: number): boolean {
 	return Math.abs(n) <= MAX_STORED_VALUE; // false for NaN and ±Infinity
 }
 
+/** Whether a number written as `source` (1e-400) was parsed as 0 although its digits are not all zero. */
+export function underflowsToZero(n: number, source: string): boolean {
+	return n === 0 && /[1-9]/.test(source.replace(/[eE].*$/, ""));
+}
+
 export type NumberProblem = { code: "value_overflow" | "value_underflow"; error: string };
 
 /**
@@ -27,7 +32,7 @@ export type NumberProblem = { code: "value_overflow" | "value_underflow"; error:
  * or a non-zero number written in `source` that parsing turned into 0 (1e-400).
  */
 export function storableNumber(n: number, field: string, source?: string): number | NumberProblem {
-	if (n === 0 && source !== undefined && /[1-9]/.test(source.replace(/[eE].*$/, ""))) {
+	if (source !== undefined && underflowsToZero(n, source)) {
 		return { code: "value_underflow", error: `${field} ${source.slice(0, 40)} is too small to represent (it would be stored as 0)` };
 	}
 	// Checked before rounding too, so the bound is exactly MAX_STORED_VALUE, as documented.

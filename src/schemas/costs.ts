@@ -4,6 +4,7 @@
 import { z } from "./zod";
 import type { ErrorDetail } from "../lib/api-error";
 import type { ErrorCode } from "../lib/error-catalog";
+import { underflowsToZero } from "../lib/numbers";
 import { DaySchema, DOT_SEGMENTS, filterParamDocumentation, fail, NOT_DOT_SEGMENT_SCHEMA, OrgSchema, wellFormed } from "./common";
 import { parseTimestamp, TIMESTAMP_PATTERN } from "./cloudzero";
 
@@ -120,7 +121,7 @@ function cbfNumber(input: unknown): number | { code: ErrorCode; error: string } 
 	else if (typeof input === "string") {
 		if (!CBF_NUMBER.test(input)) {
 			// JSON numbers too small for a double reach here as their text (see readJsonBody).
-			if (/^[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+$/.test(input) && Number(input) === 0 && /[1-9]/.test(input.replace(/[eE].*$/, ""))) {
+			if (/^[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+$/.test(input) && underflowsToZero(Number(input), input)) {
 				return { code: "value_underflow", error: `${input.slice(0, 40)} is too small to represent` };
 			}
 			return { code: "invalid_value", error: `'${input.slice(0, 64)}' is not a plain decimal number` };
