@@ -8,7 +8,7 @@ import {
 	type IdempotentWrite,
 	type IngestLogTarget,
 } from "../storage/ingest-log";
-import { isRevokedTokenError, revokedAmongStatement } from "../storage/revocations";
+import { isRevokedTokenError, isTokenIdRevoked, revokedAmongStatement } from "../storage/revocations";
 import { isValueOverflowError } from "../storage/finite-values";
 import { TOKEN_REVOKED, type StreamFailure, type StreamSuccess } from "./outcome";
 import { SerialQueue } from "./serial-queue";
@@ -187,8 +187,9 @@ export class WriteLedger {
 		// answer, lets a read that sends it back see this commit (even from a read replica).
 		const session = this.db.withSession("first-primary");
 		let planned: Planned[];
+		let revoked: ReadonlySet<string>;
 		try {
-			planned = await this.plan(group, now, session);
+			({ planned, revoked } = await this.plan(group, now, session));
 		} catch (err) {
 			this.rollback();
 			for (const change of group) change.fail(err);
@@ -212,7 +213,7 @@ export class WriteLedger {
 					const [only] = commits;
 					const answer = isRevokedTokenError(err) ? TOKEN_REVOKED : await this.explainOverflow(only.applied);
 					only.change.settle(answer === TOKEN_REVOKED ? answer : await this.unlessRevoked(only.change.call, answer));
-					for (const p of planned) if (p !== only) await this.settleWithoutCommit(p);
+					for (const p of planned) if (p !== only) await this.settleWithoutCommit(p, revoked);
 					return;
 				}
 				for (const change of group) change.fail(err);
@@ -225,7 +226,7 @@ export class WriteLedger {
 		for (const p of planned) {
 			if (p.kind === "commit") p.change.settle({ ok: true, response: p.applied.response, replayed: false, bookmark });
 			else if (p.kind === "same-key") p.change.settle({ ok: true, response: committedResponse.get(p.first), replayed: true, bookmark });
-			else await this.settleWithoutCommit(p, bookmark);
+			else await this.settleWithoutCommit(p, revoked, bookmark);
 		}
 		// After the answers: the commit stands whatever becomes of scheduling its keys' expiry.
 		const keyed = commits.find((p) => p.change.call.idempotency);
@@ -237,16 +238,17 @@ export class WriteLedger {
 	 * planning, or the statements it commits. One D1 batch looks up every key of the group and
 	 * the revocation of its tokens (an answer without a commit needs it).
 	 */
-	private async plan(group: PendingChange[], now: Date, session: D1DatabaseSession): Promise<Planned[]> {
+	private async plan(group: PendingChange[], now: Date, session: D1DatabaseSession): Promise<{ planned: Planned[]; revoked: ReadonlySet<string> }> {
 		const since = new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS).toISOString();
 		const keyed = group.filter((c) => c.call.idempotency);
 		const lookups = keyed.map((c) => idempotentWritesStatements(this.db, c.call.org, c.targets.map((t) => t.stream), c.call.idempotency!.key, since));
 		const earlier = new Map<PendingChange, IdempotentWrite[]>();
-		this.revoked = new Set();
+		// The group's revoked tokens, looked up beside its keys (an answer without a commit needs it).
+		const revoked = new Set<string>();
 		if (keyed.length > 0) {
 			const tokens = [...new Set(group.map((c) => c.call.tokenId))];
 			const results = await session.batch<IdempotentWrite & { token_id: string }>([revokedAmongStatement(this.db, tokens), ...lookups.flat()]);
-			for (const row of results[0].results) this.revoked.add(row.token_id);
+			for (const row of results[0].results) revoked.add(row.token_id);
 			let at = 1;
 			keyed.forEach((c, i) => {
 				earlier.set(c, results.slice(at, at + lookups[i].length).flatMap((r) => r.results));
@@ -296,25 +298,24 @@ export class WriteLedger {
 			const release = idempotency ? releaseExpiredIdempotencyKeys(this.db, call.org, streams, idempotency.key, since) : [];
 			planned.push({ kind: "commit", change, applied, statements: [...release, ...applied.statements, ...log] });
 		}
-		return planned;
+		return { planned, revoked };
 	}
 
-	/** Revoked tokens among the group's, as the look-up batch found them (empty when it did not run). */
-	private revoked = new Set<string>();
-
-	/** Settles a change answered without a commit, unless its token is revoked; a replay carries the session's bookmark. */
-	private async settleWithoutCommit(p: Planned, bookmark?: string): Promise<void> {
+	/**
+	 * Settles a change answered without a commit, unless its token is revoked (`revoked`: as the
+	 * group's look-up found them, for keyed changes); a replay carries the session's bookmark.
+	 */
+	private async settleWithoutCommit(p: Planned, revoked: ReadonlySet<string>, bookmark?: string): Promise<void> {
 		if (p.kind !== "answer") return;
 		if (p.answer.ok === false && p.answer.code === "token_revoked") return p.change.settle(p.answer);
 		const answer = p.answer.ok ? { ...p.answer, bookmark } : p.answer;
 		if (p.needsRevocationCheck) p.change.settle(await this.unlessRevoked(p.change.call, answer));
-		else p.change.settle(this.revoked.has(p.change.call.tokenId) ? TOKEN_REVOKED : answer);
+		else p.change.settle(revoked.has(p.change.call.tokenId) ? TOKEN_REVOKED : answer);
 	}
 
 	/** An answer given without a commit goes only to a token that is not revoked. */
 	private async unlessRevoked<R>(call: LedgerCall, answer: R): Promise<R | StreamFailure> {
-		const { results } = await revokedAmongStatement(this.db, [call.tokenId]).all();
-		return results.length > 0 ? TOKEN_REVOKED : answer;
+		return (await isTokenIdRevoked(this.db, call.tokenId)) ? TOKEN_REVOKED : answer;
 	}
 
 	private async explainOverflow(applied: Applied<unknown>): Promise<StreamFailure> {

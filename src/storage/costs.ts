@@ -82,6 +82,14 @@ export interface DropWrite {
 }
 
 const COST_COLUMNS = "cost, discounted_cost, amortized_cost, discounted_amortized_cost, on_demand_cost";
+/** An upsert's update that adds the new row's five costs to the stored ones. */
+const ADD_EXCLUDED_COSTS = COST_COLUMNS.split(", ")
+	.map((column) => `${column} = ${column} + excluded.${column}`)
+	.join(", ");
+/** A chunk's dimension sets (?3, JSON) resolved to their ids once (?1 org), for its rows (?4) to join. */
+const REQUEST_DIMS = `WITH request_dims AS MATERIALIZED (
+			SELECT k.key AS idx, ds.id AS dims_id FROM json_each(?3) k CROSS JOIN cost_dimension_sets ds ON ds.org_id = ?1 AND ds.dims = k.value
+		)`;
 
 /** The first hour of a month and of the month after it. */
 export function monthBounds(month: string): [string, string] {
@@ -116,34 +124,22 @@ export function dropStatements(db: D1Database, w: DropWrite, now: string): D1Pre
 	);
 	// CROSS JOIN keeps json_each as the outer loop (see storage/streams.ts).
 	const upsert = db.prepare(
-		`WITH request_dims AS MATERIALIZED (
-			SELECT k.key AS idx, ds.id AS dims_id FROM json_each(?3) k CROSS JOIN cost_dimension_sets ds ON ds.org_id = ?1 AND ds.dims = k.value
-		)
+		`${REQUEST_DIMS}
 		INSERT INTO cost_hourly (org_id, connection_id, hour, dims_id, ${COST_COLUMNS})
 		SELECT ?1, ?2, r.value ->> 0, rd.dims_id, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6
 		FROM json_each(?4) r CROSS JOIN request_dims rd ON rd.idx = r.value ->> 1
 		WHERE true
-		ON CONFLICT (org_id, connection_id, hour, dims_id) DO UPDATE SET
-			cost = cost + excluded.cost, discounted_cost = discounted_cost + excluded.discounted_cost,
-			amortized_cost = amortized_cost + excluded.amortized_cost,
-			discounted_amortized_cost = discounted_amortized_cost + excluded.discounted_amortized_cost,
-			on_demand_cost = on_demand_cost + excluded.on_demand_cost`,
+		ON CONFLICT (org_id, connection_id, hour, dims_id) DO UPDATE SET ${ADD_EXCLUDED_COSTS}`,
 	);
 	// replace_drop and sum add the drop's own daily sums to the daily totals (replace_drop has
 	// cleared its month first); replace_hourly recomputes the days it touches from the hours.
 	const addDays = db.prepare(
-		`WITH request_dims AS MATERIALIZED (
-			SELECT k.key AS idx, ds.id AS dims_id FROM json_each(?3) k CROSS JOIN cost_dimension_sets ds ON ds.org_id = ?1 AND ds.dims = k.value
-		)
+		`${REQUEST_DIMS}
 		INSERT INTO cost_daily (org_id, day, connection_id, dims_id, ${COST_COLUMNS})
 		SELECT ?1, r.value ->> 0, ?2, rd.dims_id, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6
 		FROM json_each(?4) r CROSS JOIN request_dims rd ON rd.idx = r.value ->> 1
 		WHERE true
-		ON CONFLICT (org_id, day, connection_id, dims_id) DO UPDATE SET
-			cost = cost + excluded.cost, discounted_cost = discounted_cost + excluded.discounted_cost,
-			amortized_cost = amortized_cost + excluded.amortized_cost,
-			discounted_amortized_cost = discounted_amortized_cost + excluded.discounted_amortized_cost,
-			on_demand_cost = on_demand_cost + excluded.on_demand_cost`,
+		ON CONFLICT (org_id, day, connection_id, dims_id) DO UPDATE SET ${ADD_EXCLUDED_COSTS}`,
 	);
 	if (w.operation === "replace_drop") {
 		statements.push(db.prepare("DELETE FROM cost_daily WHERE org_id = ?1 AND connection_id = ?2 AND day >= ?3 AND day < ?4").bind(w.org, w.connection, from.slice(0, 10), to.slice(0, 10)));
