@@ -73,6 +73,38 @@ describe("operations", () => {
 		expect(await costs(token, "dim[Connection]=rh&granularity=month")).toEqual([{ period: "2024-10", group: {}, currency: "USD", cost: "18.75" }]);
 	});
 
+	it("a 10,000-row drop written in several statement chunks keeps every total exact; sum adds it again; replace_hourly replaces one hour of it", async () => {
+		// 2,500 resources with 100-character ids over 4 hours of two days: the hour rows, the day rows
+		// and the dimension sets each exceed one JSON parameter, so each is split into chunks.
+		const resourceId = (r: number) => `vm-${String(r).padStart(4, "0")}-${"x".repeat(92)}`;
+		const hours = ["2024-07-30T22:00:00Z", "2024-07-30T23:00:00Z", "2024-07-31T00:00:00Z", "2024-07-31T01:00:00Z"];
+		const centsOf = (h: number, r: number) => ((h * 7 + r * 13) % 97) + 1;
+		const data = [];
+		const dayCents = new Map<string, number>();
+		for (let r = 0; r < 2500; r++) {
+			for (let h = 0; h < 4; h++) {
+				data.push(row(hours[h], centsOf(h, r) / 4, { "resource/id": resourceId(r), "resource/tag:customer": `customer-${r % 50}` }));
+				const day = hours[h].slice(0, 10);
+				dayCents.set(day, (dayCents.get(day) ?? 0) + centsOf(h, r));
+			}
+		}
+		const perDay = (factor: number) => [...dayCents].map(([period, quarters]) => ({ period, group: {}, currency: "USD", cost: String((quarters * factor) / 4) }));
+		expect(await expectDrop(await drop(token, "chunked", { operation: "sum", data }))).toMatchObject({ rows: 10_000, hours: 4 });
+		expect(await costs(token, "dim[Connection]=chunked")).toEqual(perDay(1));
+		const resource7 = (factor: number) => [{ period: "2024-07", group: { Resource: resourceId(7) }, currency: "USD", cost: String(([0, 1, 2, 3].reduce((n, h) => n + centsOf(h, 7), 0) * factor) / 4) }];
+		expect(await costs(token, `dim[Connection]=chunked&granularity=month&group_by=Resource&dim[Resource]=${resourceId(7)}`)).toEqual(resource7(1));
+
+		await expectDrop(await drop(token, "chunked", { operation: "sum", data }));
+		expect(await costs(token, "dim[Connection]=chunked")).toEqual(perDay(2));
+		expect(await costs(token, `dim[Connection]=chunked&granularity=month&group_by=Resource&dim[Resource]=${resourceId(7)}`)).toEqual(resource7(2));
+
+		// Replacing the last hour with one row leaves the other three hours (summed twice) and that row.
+		await expectDrop(await drop(token, "chunked", { operation: "replace_hourly", data: [row(hours[3], 1, { "resource/id": resourceId(7) })] }));
+		let lastDay = 0;
+		for (let r = 0; r < 2500; r++) lastDay += 2 * centsOf(2, r);
+		expect(await costs(token, "dim[Connection]=chunked")).toEqual([perDay(2)[0], { period: "2024-07-31", group: {}, currency: "USD", cost: String(lastDay / 4 + 1) }]);
+	});
+
 	it("replace_drop replaces every hour of its month: leap February, and December 9999", async () => {
 		expect(await expectDrop(await drop(token, "months", { data: [row("2024-02-29T23:00:00Z", 1)] }))).toMatchObject({ month: "2024-02", hours_replaced: 696 });
 		expect(await expectDrop(await drop(token, "months", { data: [row("9999-12-31T23:59:59Z", 2)] }))).toMatchObject({ month: "9999-12", hours_replaced: 744 });

@@ -132,6 +132,27 @@ function cbfNumber(input: unknown): number | { code: ErrorCode; error: string } 
 	return n + 0;
 }
 
+interface ColumnClass {
+	kind: "text" | "time" | "number" | "tag" | "unknown";
+	/** For a tag column, its dimension: tag:<key>. */
+	tag?: string;
+}
+
+// A drop repeats the same few columns on every row: each column name is classified once.
+const columnClasses = new Map<string, ColumnClass>();
+
+function classifyColumn(column: string): ColumnClass {
+	let result = columnClasses.get(column);
+	if (result === undefined) {
+		const kind = COLUMN_KIND.get(column);
+		const tag = kind ? null : TAG_COLUMN.exec(column);
+		result = kind ? { kind } : tag ? { kind: "tag", tag: `tag:${tag[1]}` } : { kind: "unknown" };
+		if (columnClasses.size >= 4096) columnClasses.clear();
+		columnClasses.set(column, result);
+	}
+	return result;
+}
+
 // A drop repeats the same few hours thousands of times: each timestamp is parsed once.
 const parsedHours = new Map<string, { hour: string } | { error: string }>();
 
@@ -154,95 +175,92 @@ function cbfHour(input: string): { hour: string } | { error: string } {
 export function parseCbfRows(data: unknown[]): { rows: CostRow[]; details: ErrorDetail[] } {
 	const rows: CostRow[] = [];
 	const details: ErrorDetail[] = [];
-	data.forEach((input, record) => {
-		const at = (column: string) => `data[${record}].${column}`;
-		const problem = (code: ErrorCode, column: string, message: string) => details.push({ code, message: `${column}: ${message}`, record, path: at(column) });
-		if (input === null || typeof input !== "object" || Array.isArray(input)) {
-			details.push({ code: "invalid_type", message: "a CBF row must be an object of column name to value", record, path: `data[${record}]` });
-			return;
-		}
-		const row = input as Record<string, unknown>;
-		const text: Record<string, string> = {};
-		const tags: Array<[string, string]> = [];
-		const numbers: Record<string, number> = {};
-		let hour: string | undefined;
-		let ok = true;
-		for (const column in row) {
-			const value = row[column];
-			const kind = COLUMN_KIND.get(column);
-			const tag = kind ? null : TAG_COLUMN.exec(column);
-			if (!kind && !tag) {
-				problem("unknown_field", column, "not a CBF column (tags are resource/tag:<key>)");
-				ok = false;
-				continue;
-			}
-			if (kind === "number") {
-				const n = cbfNumber(value);
-				if (typeof n === "number") numbers[column] = n;
-				else {
-					problem(n.code, column, n.error);
-					ok = false;
-				}
-				continue;
-			}
-			if (typeof value !== "string") {
-				problem("invalid_type", column, "must be a string");
-				ok = false;
-				continue;
-			}
-			if (!value.isWellFormed()) {
-				problem("invalid_unicode", column, "must be valid Unicode (no lone surrogates)");
-				ok = false;
-				continue;
-			}
-			// In code points, as the document's maxLength counts them.
-			if (value.length > MAX_CBF_TEXT_LENGTH && [...value].length > MAX_CBF_TEXT_LENGTH) {
-				problem("out_of_range", column, `at most ${MAX_CBF_TEXT_LENGTH} characters`);
-				ok = false;
-				continue;
-			}
-			if (kind === "time") {
-				const parsed = cbfHour(value);
-				if ("error" in parsed) {
-					problem("invalid_timestamp", column, parsed.error);
-					ok = false;
-				} else if (column === "time/usage_start") hour = parsed.hour;
-				continue;
-			}
-			if (tag) tags.push([`tag:${tag[1]}`, value]);
-			else text[column] = value;
-		}
-		if (row["time/usage_start"] === undefined) {
-			problem("missing_field", "time/usage_start", "is required");
-			ok = false;
-		}
-		if (row["cost/cost"] === undefined) {
-			problem("missing_field", "cost/cost", "is required");
-			ok = false;
-		}
-		if (tags.length > 0 && row["resource/id"] === undefined) {
-			problem("missing_field", "resource/id", "is required when a resource/tag:<key> column is present");
-			ok = false;
-		}
-		if (!ok || hour === undefined) return;
-		rows.push({ hour, dims: dimensionsOf(text, tags), costs: costsOf(numbers) });
-	});
+	for (let record = 0; record < data.length; record++) {
+		const row = parseCbfRow(data[record], record, details);
+		if (row !== undefined) rows.push(row);
+	}
 	return { rows, details };
 }
 
-/** A row's dimensions as canonical JSON: built-ins in a fixed order, then tags by key. */
+// The per-row functions below are module-level, not closures: a 10,000-row drop would create
+// (and, in wrangler's keep-names bundle, name) several functions per row.
+
+function addProblem(details: ErrorDetail[], record: number, code: ErrorCode, column: string, message: string): void {
+	details.push({ code, message: `${column}: ${message}`, record, path: `data[${record}].${column}` });
+}
+
+/** One CBF row reduced to its hour, dimensions and costs; undefined (with its problems added) if it is refused. */
+function parseCbfRow(input: unknown, record: number, details: ErrorDetail[]): CostRow | undefined {
+	if (input === null || typeof input !== "object" || Array.isArray(input)) {
+		details.push({ code: "invalid_type", message: "a CBF row must be an object of column name to value", record, path: `data[${record}]` });
+		return undefined;
+	}
+	const row = input as Record<string, unknown>;
+	const text: Record<string, string> = {};
+	const tags: Array<[string, string]> = [];
+	const numbers: Record<string, number> = {};
+	let hour: string | undefined;
+	const problemsBefore = details.length;
+	for (const column in row) {
+		const value = row[column];
+		const { kind, tag } = classifyColumn(column);
+		if (kind === "unknown") {
+			addProblem(details, record, "unknown_field", column, "not a CBF column (tags are resource/tag:<key>)");
+			continue;
+		}
+		if (kind === "number") {
+			const n = cbfNumber(value);
+			if (typeof n === "number") numbers[column] = n;
+			else addProblem(details, record, n.code, column, n.error);
+			continue;
+		}
+		if (typeof value !== "string") {
+			addProblem(details, record, "invalid_type", column, "must be a string");
+			continue;
+		}
+		if (!value.isWellFormed()) {
+			addProblem(details, record, "invalid_unicode", column, "must be valid Unicode (no lone surrogates)");
+			continue;
+		}
+		// In code points, as the document's maxLength counts them.
+		if (value.length > MAX_CBF_TEXT_LENGTH && [...value].length > MAX_CBF_TEXT_LENGTH) {
+			addProblem(details, record, "out_of_range", column, `at most ${MAX_CBF_TEXT_LENGTH} characters`);
+			continue;
+		}
+		if (kind === "time") {
+			const parsed = cbfHour(value);
+			if ("error" in parsed) addProblem(details, record, "invalid_timestamp", column, parsed.error);
+			else if (column === "time/usage_start") hour = parsed.hour;
+			continue;
+		}
+		if (tag !== undefined) tags.push([tag, value]);
+		else text[column] = value;
+	}
+	if (row["time/usage_start"] === undefined) addProblem(details, record, "missing_field", "time/usage_start", "is required");
+	if (row["cost/cost"] === undefined) addProblem(details, record, "missing_field", "cost/cost", "is required");
+	if (tags.length > 0 && row["resource/id"] === undefined) {
+		addProblem(details, record, "missing_field", "resource/id", "is required when a resource/tag:<key> column is present");
+	}
+	if (details.length > problemsBefore || hour === undefined) return undefined;
+	return { hour, dims: dimensionsOf(text, tags), costs: costsOf(numbers) };
+}
+
+const byTagName = ([a]: [string, string], [b]: [string, string]) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A row's dimensions as canonical JSON: built-ins in a fixed order (empty values left out), then tags by key. */
 function dimensionsOf(text: Record<string, string>, tags: Array<[string, string]>): string {
 	const dims: Record<string, string> = {};
-	const set = (name: string, value: string | undefined) => {
-		if (value !== undefined && value !== "") dims[name] = value;
-	};
-	set("Service", text["resource/service"]);
-	set("Account", text["resource/account"] || text["action/account"]);
+	const service = text["resource/service"];
+	if (service) dims.Service = service;
+	const account = text["resource/account"] || text["action/account"];
+	if (account) dims.Account = account;
 	dims.Region = text["resource/region"] || text["action/region"] || "no-region";
-	set("UsageFamily", text["resource/usage_family"]);
+	const usageFamily = text["resource/usage_family"];
+	if (usageFamily) dims.UsageFamily = usageFamily;
 	dims.LineItemType = text["lineitem/type"] || "Usage";
-	set("Resource", text["resource/id"]);
-	tags.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+	const resource = text["resource/id"];
+	if (resource) dims.Resource = resource;
+	if (tags.length > 1) tags.sort(byTagName);
 	for (const [name, value] of tags) dims[name] = value;
 	return JSON.stringify(dims);
 }
@@ -250,7 +268,7 @@ function dimensionsOf(text: Record<string, string>, tags: Array<[string, string]
 /** The five costs; an absent cost type is the row's cost/cost. */
 function costsOf(numbers: Record<string, number>): CostRow["costs"] {
 	const cost = numbers["cost/cost"];
-	return COST_COLUMNS.map((c) => numbers[c] ?? cost) as CostRow["costs"];
+	return [cost, numbers["cost/discounted_cost"] ?? cost, numbers["cost/amortized_cost"] ?? cost, numbers["cost/discounted_amortized_cost"] ?? cost, numbers["cost/on_demand_cost"] ?? cost];
 }
 
 // ---- billing drops ---------------------------------------------------------------------------

@@ -16,54 +16,91 @@ export async function findConnection(db: D1Database, org: string, connection: st
 }
 
 /**
- * A drop's rows, summed per (hour, dimension set), in the compact form the statements read:
- * each chunk lists its dimension sets once (`dims`, JSON array of canonical JSON) and rows as
- * [hour, index into dims, cost, discounted, amortized, discounted amortized, on-demand].
+ * Summed cost rows in the compact form the statements read: the dimension sets the chunk uses,
+ * listed once (`dims`, a JSON array of canonical JSON), and its rows (`rows`) as
+ * [period, index into dims, cost, discounted, amortized, discounted amortized, on-demand].
  */
 export interface CostChunk {
 	dims: string;
 	rows: string;
-	/** The rows summed per (day, dimension set): [day, index into dims, the five costs]. */
-	days: string;
 }
 
-export type HourRow = [hour: string, dims: string, costs: [number, number, number, number, number]];
+/** A drop's row as the statements need it: its UTC hour, dimension set (canonical JSON) and five costs. */
+export interface CostLine {
+	hour: string;
+	dims: string;
+	costs: readonly [number, number, number, number, number];
+}
 
-export function costChunks(rows: HourRow[]): CostChunk[] {
+/** A sum per (period, dimension set); the set by its number in the drop. */
+type Sum = [period: string, dims: number, cost: number, discounted: number, amortized: number, discountedAmortized: number, onDemand: number];
+
+/**
+ * A drop's rows summed per (hour, dimension set) and per (day, dimension set), each encoded in
+ * chunks that stay within the JSON parameter budget, and the drop's distinct hours, sorted.
+ * The hot path of a 10,000-row drop: dimension sets are numbered once, so the per-row work is
+ * on short keys.
+ */
+export function dropChunks(lines: readonly CostLine[]): { hours: string[]; hourChunks: CostChunk[]; dayChunks: CostChunk[] } {
+	const dimsIndex = new Map<string, number>();
+	const dimsList: string[] = [];
+	const hourSums = new Map<string, Sum>();
+	const daySums = new Map<string, Sum>();
+	const hours = new Set<string>();
+	for (const { hour, dims, costs } of lines) {
+		let d = dimsIndex.get(dims);
+		if (d === undefined) {
+			d = dimsList.push(dims) - 1;
+			dimsIndex.set(dims, d);
+		}
+		addTo(hourSums, hour, d, costs);
+		addTo(daySums, hour.slice(0, 10), d, costs);
+		hours.add(hour);
+	}
+	return { hours: [...hours].sort(), hourChunks: encodeChunks(hourSums.values(), dimsList), dayChunks: encodeChunks(daySums.values(), dimsList) };
+}
+
+function addTo(sums: Map<string, Sum>, period: string, d: number, costs: CostLine["costs"]): void {
+	const key = `${d} ${period}`;
+	const sum = sums.get(key);
+	if (sum === undefined) sums.set(key, [period, d, costs[0], costs[1], costs[2], costs[3], costs[4]]);
+	else for (let c = 0; c < 5; c++) sum[c + 2] = (sum[c + 2] as number) + costs[c];
+}
+
+/** Sums in chunks, each listing the dimension sets its rows use. */
+function encodeChunks(sums: Iterable<Sum>, dimsList: readonly string[]): CostChunk[] {
 	const chunks: CostChunk[] = [];
-	let index = new Map<string, number>();
+	let local = new Map<number, number>();
 	let dims: string[] = [];
-	let encoded: string[] = [];
 	let dimChars = 2;
+	let rows: string[] = [];
 	let rowChars = 2;
-	let days = new Map<string, [string, number, number, number, number, number, number]>();
 	const flush = () => {
-		if (encoded.length === 0) return;
-		chunks.push({ dims: JSON.stringify(dims), rows: `[${encoded.join(",")}]`, days: JSON.stringify([...days.values()]) });
-		days = new Map();
-		index = new Map();
+		if (rows.length === 0) return;
+		chunks.push({ dims: JSON.stringify(dims), rows: `[${rows.join(",")}]` });
+		local = new Map();
 		dims = [];
-		encoded = [];
 		dimChars = 2;
+		rows = [];
 		rowChars = 2;
 	};
-	for (const [hour, key, costs] of rows) {
-		const keyChars = JSON.stringify(key).length + 1;
-		// A row (and its day's row) is at most about 160 characters.
-		if (rowChars * 2 + 320 > MAX_JSON_PARAM_CHARS || (!index.has(key) && dimChars + keyChars > MAX_JSON_PARAM_CHARS)) flush();
-		let i = index.get(key);
+	for (const [period, d, c0, c1, c2, c3, c4] of sums) {
+		let i = local.get(d);
+		const keyChars = i === undefined ? JSON.stringify(dimsList[d]).length + 1 : 0;
+		// A row is at most about 160 characters.
+		if (rowChars + 160 > MAX_JSON_PARAM_CHARS || dimChars + keyChars > MAX_JSON_PARAM_CHARS) {
+			flush();
+			i = undefined;
+		}
 		if (i === undefined) {
-			i = dims.push(key) - 1;
-			index.set(key, i);
+			i = dims.push(dimsList[d]) - 1;
+			local.set(d, i);
 			dimChars += keyChars;
 		}
-		const row = JSON.stringify([hour, i, ...costs]);
-		encoded.push(row);
+		// By hand: the period is digits, '-', 'T', ':' and 'Z', and the costs are finite numbers.
+		const row = `["${period}",${i},${c0},${c1},${c2},${c3},${c4}]`;
+		rows.push(row);
 		rowChars += row.length + 1;
-		const dayKey = `${hour.slice(0, 10)} ${i}`;
-		const day = days.get(dayKey);
-		if (day) for (let c = 0; c < 5; c++) day[c + 2] = (day[c + 2] as number) + costs[c];
-		else days.set(dayKey, [hour.slice(0, 10), i, ...costs]);
 	}
 	flush();
 	return chunks;
@@ -78,7 +115,9 @@ export interface DropWrite {
 	currency: string;
 	/** The distinct hours of the drop (replace_hourly replaces them). */
 	hours: string[];
-	chunks: CostChunk[];
+	/** The rows summed per (hour, dimension set), then per (day, dimension set). */
+	hourChunks: CostChunk[];
+	dayChunks: CostChunk[];
 }
 
 const COST_COLUMNS = "cost, discounted_cost, amortized_cost, discounted_amortized_cost, on_demand_cost";
@@ -144,11 +183,12 @@ export function dropStatements(db: D1Database, w: DropWrite, now: string): D1Pre
 	if (w.operation === "replace_drop") {
 		statements.push(db.prepare("DELETE FROM cost_daily WHERE org_id = ?1 AND connection_id = ?2 AND day >= ?3 AND day < ?4").bind(w.org, w.connection, from.slice(0, 10), to.slice(0, 10)));
 	}
-	for (const { dims, rows, days } of w.chunks) {
-		statements.push(insertDims.bind(w.org, dims), upsert.bind(w.org, w.connection, dims, rows));
-		if (w.operation !== "replace_hourly") statements.push(addDays.bind(w.org, w.connection, dims, days));
+	for (const { dims, rows } of w.hourChunks) statements.push(insertDims.bind(w.org, dims), upsert.bind(w.org, w.connection, dims, rows));
+	// Every dimension set of the days is in some hour chunk, so it exists by now.
+	if (w.operation !== "replace_hourly") {
+		for (const { dims, rows } of w.dayChunks) statements.push(addDays.bind(w.org, w.connection, dims, rows));
+		return statements;
 	}
-	if (w.operation !== "replace_hourly") return statements;
 
 	// replace_hourly: the touched days' totals, recomputed from their hours as this transaction left them.
 	const sums = "SUM(h.cost), SUM(h.discounted_cost), SUM(h.amortized_cost), SUM(h.discounted_amortized_cost), SUM(h.on_demand_cost)";

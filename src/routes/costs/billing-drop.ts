@@ -9,7 +9,7 @@ import { maxBodyBytes, readJsonBody } from "../../http/json-body";
 import { IdempotencyHeadersSchema } from "../../schemas/common";
 import { ConnectionIdSchema, DropAcceptedSchema, DropBodyParseSchema, DropBodySchema, parseCbfRows, type CostRow } from "../../schemas/costs";
 import { parseOrThrow, validationError } from "../../schemas/validation";
-import { costChunks, type HourRow } from "../../storage/costs";
+import { dropChunks } from "../../storage/costs";
 import { connectionLogName, connectionObject } from "../../objects/cost-connection-protocol";
 import { failureToError } from "../../objects/outcome";
 import { z } from "../../schemas/zod";
@@ -103,8 +103,7 @@ export function registerBillingDrop(app: OpenAPIHono<AppEnv>) {
 		});
 		if (outside.length > 0) throw validationError(outside);
 
-		const hourRows = sumByHourAndDimensions(rows);
-		const hours = [...new Set(hourRows.map(([hour]) => hour))].sort();
+		const { hours, hourChunks, dayChunks } = dropChunks(rows);
 		c.set("logFields", { stream: connectionLogName(connection), operation: body.operation, records: rows.length });
 		const result = await connectionObject(c.env, token.org, connection).drop({
 			org: token.org,
@@ -113,7 +112,8 @@ export function registerBillingDrop(app: OpenAPIHono<AppEnv>) {
 			month,
 			currency: body.currency,
 			hours,
-			chunks: costChunks(hourRows),
+			hourChunks,
+			dayChunks,
 			rowCount: rows.length,
 			requestId: c.get("requestId"),
 			tokenId: token.id,
@@ -148,18 +148,6 @@ function onlyMonth(rows: CostRow[]): string {
 				: [{ code: "row_outside_month" as const, message: `without month, every row must be in the month of the first (${first}); this one is in ${row.hour.slice(0, 7)}`, record, path: `data[${record}].time/usage_start` }],
 		),
 	);
-}
-
-/** The drop's rows summed per (hour, dimension set): one stored row each. */
-function sumByHourAndDimensions(rows: CostRow[]): HourRow[] {
-	const sums = new Map<string, HourRow>();
-	for (const row of rows) {
-		const key = `${row.hour}\n${row.dims}`;
-		const sum = sums.get(key);
-		if (!sum) sums.set(key, [row.hour, row.dims, [...row.costs]]);
-		else for (let i = 0; i < 5; i++) sum[2][i] += row.costs[i];
-	}
-	return [...sums.values()];
 }
 
 function daysInMonth(month: string): number {
