@@ -83,7 +83,10 @@ describe("operations", () => {
 		const dayCents = new Map<string, number>();
 		for (let r = 0; r < 2500; r++) {
 			for (let h = 0; h < 4; h++) {
-				data.push(row(hours[h], centsOf(h, r) / 4, { "resource/id": resourceId(r), "resource/tag:customer": `customer-${r % 50}` }));
+				const cost = centsOf(h, r) / 4;
+				// Five different costs (exact in binary) make the rows long enough to need two chunks.
+				const others = { "cost/discounted_cost": cost - 0.125, "cost/amortized_cost": cost + 1024.0625, "cost/discounted_amortized_cost": cost + 2048.5625, "cost/on_demand_cost": cost * 3 };
+				data.push(row(hours[h], cost, { ...others, "resource/id": resourceId(r), "resource/tag:customer": `customer-${r % 50}` }));
 				const day = hours[h].slice(0, 10);
 				dayCents.set(day, (dayCents.get(day) ?? 0) + centsOf(h, r));
 			}
@@ -91,6 +94,9 @@ describe("operations", () => {
 		const perDay = (factor: number) => [...dayCents].map(([period, quarters]) => ({ period, group: {}, currency: "USD", cost: String((quarters * factor) / 4) }));
 		expect(await expectDrop(await drop(token, "chunked", { operation: "sum", data }))).toMatchObject({ rows: 10_000, hours: 4 });
 		expect(await costs(token, "dim[Connection]=chunked")).toEqual(perDay(1));
+		expect(await costs(token, "dim[Connection]=chunked&cost_type=on_demand_cost")).toEqual(perDay(3));
+		// The drop's scratch table is empty again after its batch.
+		expect(await env.DB.prepare("SELECT count(*) AS n FROM cost_drop_dims").first("n")).toBe(0);
 		const resource7 = (factor: number) => [{ period: "2024-07", group: { Resource: resourceId(7) }, currency: "USD", cost: String(([0, 1, 2, 3].reduce((n, h) => n + centsOf(h, 7), 0) * factor) / 4) }];
 		expect(await costs(token, `dim[Connection]=chunked&granularity=month&group_by=Resource&dim[Resource]=${resourceId(7)}`)).toEqual(resource7(1));
 

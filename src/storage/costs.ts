@@ -1,7 +1,7 @@
 // Cost (migration 0008): connections, dimension sets, hourly cost and its daily totals, and the
 // organization's custom dimensions. Statements are parameterized; rows travel as JSON parameters.
 import type { CostType, DropOperation } from "../schemas/costs";
-import { jsonChunks, MAX_JSON_PARAM_CHARS } from "./json-params";
+import { MAX_JSON_PARAM_CHARS } from "./json-params";
 
 export interface ConnectionRow {
 	connection_id: string;
@@ -15,16 +15,6 @@ export async function findConnection(db: D1Database, org: string, connection: st
 		.first<ConnectionRow>();
 }
 
-/**
- * Summed cost rows in the compact form the statements read: the dimension sets the chunk uses,
- * listed once (`dims`, a JSON array of canonical JSON), and its rows (`rows`) as
- * [period, index into dims, cost, discounted, amortized, discounted amortized, on-demand].
- */
-export interface CostChunk {
-	dims: string;
-	rows: string;
-}
-
 /** A drop's row as the statements need it: its UTC hour, dimension set (canonical JSON) and five costs. */
 export interface CostLine {
 	hour: string;
@@ -32,92 +22,107 @@ export interface CostLine {
 	costs: readonly [number, number, number, number, number];
 }
 
-/** A sum per (period, dimension set); the set by its number in the drop. */
-type Sum = [period: string, dims: number, cost: number, discounted: number, amortized: number, discountedAmortized: number, onDemand: number];
-
 /**
- * A drop's rows summed per (hour, dimension set) and per (day, dimension set), each encoded in
- * chunks that stay within the JSON parameter budget, and the drop's distinct hours, sorted.
- * The hot path of a 10,000-row drop: dimension sets are numbered once, so the per-row work is
- * on short keys.
+ * A drop's rows summed and encoded as its statements read them. Rows refer to their period and
+ * dimension set by number, so they are plain JSON numbers: the cheapest text to send to D1.
  */
-export function dropChunks(lines: readonly CostLine[]): { hours: string[]; hourChunks: CostChunk[]; dayChunks: CostChunk[] } {
-	const dimsIndex = new Map<string, number>();
-	const dimsList: string[] = [];
-	const hourSums = new Map<string, Sum>();
-	const daySums = new Map<string, Sum>();
-	const hours = new Set<string>();
-	for (const { hour, dims, costs } of lines) {
-		let d = dimsIndex.get(dims);
-		if (d === undefined) {
-			d = dimsList.push(dims) - 1;
-			dimsIndex.set(dims, d);
-		}
-		addTo(hourSums, hour, d, costs);
-		addTo(daySums, hour.slice(0, 10), d, costs);
-		hours.add(hour);
-	}
-	return { hours: [...hours].sort(), hourChunks: encodeChunks(hourSums.values(), dimsList), dayChunks: encodeChunks(daySums.values(), dimsList) };
+export interface EncodedDrop {
+	/** The drop's distinct hours (YYYY-MM-DDTHH:00:00Z) and days (YYYY-MM-DD), as its rows number them. */
+	hours: string[];
+	days: string[];
+	/** The distinct dimension sets (canonical JSON) in chunks: the number of the chunk's first and a JSON array. */
+	dims: Array<{ first: number; json: string }>;
+	/** JSON arrays of [period, dimension set, cost, discounted, amortized, discounted amortized, on-demand], summed per (hour, set) and per (day, set). */
+	hourRows: string[];
+	dayRows: string[];
 }
 
-function addTo(sums: Map<string, Sum>, period: string, d: number, costs: CostLine["costs"]): void {
-	const key = `${d} ${period}`;
+type Sum = [period: number, dims: number, cost: number, discounted: number, amortized: number, discountedAmortized: number, onDemand: number];
+
+/** Numbers distinct values in the order they are first seen. */
+class Numbering {
+	readonly list: string[] = [];
+	private readonly numbers = new Map<string, number>();
+	of(value: string): number {
+		let n = this.numbers.get(value);
+		if (n === undefined) {
+			n = this.list.push(value) - 1;
+			this.numbers.set(value, n);
+		}
+		return n;
+	}
+}
+
+/** Sums a drop's rows per (hour, dimension set) and per (day, dimension set), and encodes them. */
+export function encodeDrop(lines: readonly CostLine[]): EncodedDrop {
+	const dims = new Numbering();
+	const hours = new Numbering();
+	const days = new Numbering();
+	const hourSums = new Map<number, Sum>();
+	const daySums = new Map<number, Sum>();
+	// (period, set) as one number: a set's number is below lines.length.
+	const width = lines.length;
+	for (const { hour, dims: set, costs } of lines) {
+		const d = dims.of(set);
+		addTo(hourSums, hours.of(hour), d, width, costs);
+		addTo(daySums, days.of(hour.slice(0, 10)), d, width, costs);
+	}
+	return { hours: hours.list, days: days.list, dims: dimsChunks(dims.list), hourRows: rowChunks(hourSums.values()), dayRows: rowChunks(daySums.values()) };
+}
+
+function addTo(sums: Map<number, Sum>, period: number, d: number, width: number, costs: CostLine["costs"]): void {
+	const key = period * width + d;
 	const sum = sums.get(key);
 	if (sum === undefined) sums.set(key, [period, d, costs[0], costs[1], costs[2], costs[3], costs[4]]);
-	else for (let c = 0; c < 5; c++) sum[c + 2] = (sum[c + 2] as number) + costs[c];
+	else for (let c = 0; c < 5; c++) sum[c + 2] += costs[c];
 }
 
-/** Sums in chunks, each listing the dimension sets its rows use. */
-function encodeChunks(sums: Iterable<Sum>, dimsList: readonly string[]): CostChunk[] {
-	const chunks: CostChunk[] = [];
-	let local = new Map<number, number>();
-	let dims: string[] = [];
-	let dimChars = 2;
+function rowChunks(sums: Iterable<Sum>): string[] {
+	const chunks: string[] = [];
 	let rows: string[] = [];
-	let rowChars = 2;
-	const flush = () => {
-		if (rows.length === 0) return;
-		chunks.push({ dims: JSON.stringify(dims), rows: `[${rows.join(",")}]` });
-		local = new Map();
-		dims = [];
-		dimChars = 2;
-		rows = [];
-		rowChars = 2;
-	};
+	let chars = 2;
 	for (const [period, d, c0, c1, c2, c3, c4] of sums) {
-		let i = local.get(d);
-		const keyChars = i === undefined ? JSON.stringify(dimsList[d]).length + 1 : 0;
-		// A row is at most about 160 characters.
-		if (rowChars + 160 > MAX_JSON_PARAM_CHARS || dimChars + keyChars > MAX_JSON_PARAM_CHARS) {
-			flush();
-			i = undefined;
+		// By hand: every element is a finite number.
+		const row = `[${period},${d},${c0},${c1},${c2},${c3},${c4}]`;
+		if (rows.length > 0 && chars + row.length + 1 > MAX_JSON_PARAM_CHARS) {
+			chunks.push(`[${rows.join(",")}]`);
+			rows = [];
+			chars = 2;
 		}
-		if (i === undefined) {
-			i = dims.push(dimsList[d]) - 1;
-			local.set(d, i);
-			dimChars += keyChars;
-		}
-		// By hand: the period is digits, '-', 'T', ':' and 'Z', and the costs are finite numbers.
-		const row = `["${period}",${i},${c0},${c1},${c2},${c3},${c4}]`;
 		rows.push(row);
-		rowChars += row.length + 1;
+		chars += row.length + 1;
 	}
-	flush();
+	if (rows.length > 0) chunks.push(`[${rows.join(",")}]`);
 	return chunks;
 }
 
-export interface DropWrite {
+function dimsChunks(list: readonly string[]): EncodedDrop["dims"] {
+	const chunks: EncodedDrop["dims"] = [];
+	let first = 0;
+	let items: string[] = [];
+	let chars = 2;
+	list.forEach((dims, n) => {
+		const json = JSON.stringify(dims);
+		if (items.length > 0 && chars + json.length + 1 > MAX_JSON_PARAM_CHARS) {
+			chunks.push({ first, json: `[${items.join(",")}]` });
+			first = n;
+			items = [];
+			chars = 2;
+		}
+		items.push(json);
+		chars += json.length + 1;
+	});
+	if (items.length > 0) chunks.push({ first, json: `[${items.join(",")}]` });
+	return chunks;
+}
+
+export interface DropWrite extends EncodedDrop {
 	org: string;
 	connection: string;
 	operation: DropOperation;
 	/** YYYY-MM */
 	month: string;
 	currency: string;
-	/** The distinct hours of the drop (replace_hourly replaces them). */
-	hours: string[];
-	/** The rows summed per (hour, dimension set), then per (day, dimension set). */
-	hourChunks: CostChunk[];
-	dayChunks: CostChunk[];
 }
 
 const COST_COLUMNS = "cost, discounted_cost, amortized_cost, discounted_amortized_cost, on_demand_cost";
@@ -125,10 +130,20 @@ const COST_COLUMNS = "cost, discounted_cost, amortized_cost, discounted_amortize
 const ADD_EXCLUDED_COSTS = COST_COLUMNS.split(", ")
 	.map((column) => `${column} = ${column} + excluded.${column}`)
 	.join(", ");
-/** A chunk's dimension sets (?3, JSON) resolved to their ids once (?1 org), for its rows (?4) to join. */
-const REQUEST_DIMS = `WITH request_dims AS MATERIALIZED (
-			SELECT k.key AS idx, ds.id AS dims_id FROM json_each(?3) k CROSS JOIN cost_dimension_sets ds ON ds.org_id = ?1 AND ds.dims = k.value
-		)`;
+
+/**
+ * Adds encoded rows (?4) to a table keyed by (org ?1, connection ?2, period, dimension set): each
+ * row's period is looked up in ?3 (a JSON array) and its set in cost_drop_dims. CROSS JOIN keeps
+ * json_each as the outer loop (see storage/streams.ts).
+ */
+function addRowsSql(table: "cost_hourly" | "cost_daily", period: "hour" | "day"): string {
+	return `WITH periods AS MATERIALIZED (SELECT key AS n, value AS period FROM json_each(?3))
+		INSERT INTO ${table} (org_id, connection_id, ${period}, dims_id, ${COST_COLUMNS})
+		SELECT ?1, ?2, p.period, d.dims_id, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6
+		FROM json_each(?4) r CROSS JOIN periods p ON p.n = r.value ->> 0 CROSS JOIN cost_drop_dims d ON d.idx = r.value ->> 1
+		WHERE true
+		ON CONFLICT (org_id, ${period === "hour" ? "connection_id, hour" : "day, connection_id"}, dims_id) DO UPDATE SET ${ADD_EXCLUDED_COSTS}`;
+}
 
 /** The first hour of a month and of the month after it. */
 export function monthBounds(month: string): [string, string] {
@@ -140,70 +155,61 @@ export function monthBounds(month: string): [string, string] {
 }
 
 /**
- * The statements of a drop, to run in one batch: create the connection, replace (or add to) the
- * hourly cost, then keep the daily totals: add the drop's own daily sums (sum, replace_drop after
- * clearing its month), or recompute the touched days from their hours (replace_hourly).
+ * The statements of a drop, to run in one batch: create the connection; number the drop's
+ * dimension sets in cost_drop_dims (creating the new ones); replace (or add to) the hourly
+ * cost; keep the daily totals: add the drop's own daily sums (sum, replace_drop after clearing
+ * its month), or recompute the touched days from their hours (replace_hourly); empty
+ * cost_drop_dims. A month has at most 744 hours, so the period lists are small parameters.
  */
 export function dropStatements(db: D1Database, w: DropWrite, now: string): D1PreparedStatement[] {
 	const [from, to] = monthBounds(w.month);
+	const hours = JSON.stringify(w.hours);
+	const days = JSON.stringify(w.days);
 	const statements: D1PreparedStatement[] = [
 		db
 			.prepare("INSERT INTO cost_connections (org_id, connection_id, currency, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (org_id, connection_id) DO NOTHING")
 			.bind(w.org, w.connection, w.currency, now),
+		db.prepare("DELETE FROM cost_drop_dims"),
 	];
-	const hourChunks = jsonChunks(w.hours);
+	const stageDims = db.prepare("INSERT INTO cost_drop_dims (idx, dims) SELECT ?1 + key, value FROM json_each(?2)");
+	for (const { first, json } of w.dims) statements.push(stageDims.bind(first, json));
+	statements.push(
+		db.prepare("INSERT INTO cost_dimension_sets (org_id, dims) SELECT ?1, dims FROM cost_drop_dims WHERE true ON CONFLICT (org_id, dims) DO NOTHING").bind(w.org),
+		db.prepare("UPDATE cost_drop_dims SET dims_id = (SELECT id FROM cost_dimension_sets WHERE org_id = ?1 AND dims = cost_drop_dims.dims)").bind(w.org),
+	);
+
 	if (w.operation === "replace_drop") {
 		statements.push(db.prepare("DELETE FROM cost_hourly WHERE org_id = ?1 AND connection_id = ?2 AND hour >= ?3 AND hour < ?4").bind(w.org, w.connection, from, to));
 	} else if (w.operation === "replace_hourly") {
-		const remove = db.prepare("DELETE FROM cost_hourly WHERE org_id = ?1 AND connection_id = ?2 AND hour IN (SELECT value FROM json_each(?3))");
-		for (const json of hourChunks) statements.push(remove.bind(w.org, w.connection, json));
+		statements.push(db.prepare("DELETE FROM cost_hourly WHERE org_id = ?1 AND connection_id = ?2 AND hour IN (SELECT value FROM json_each(?3))").bind(w.org, w.connection, hours));
 	}
-	const insertDims = db.prepare(
-		"INSERT INTO cost_dimension_sets (org_id, dims) SELECT ?1, value FROM json_each(?2) WHERE true ON CONFLICT (org_id, dims) DO NOTHING",
-	);
-	// CROSS JOIN keeps json_each as the outer loop (see storage/streams.ts).
-	const upsert = db.prepare(
-		`${REQUEST_DIMS}
-		INSERT INTO cost_hourly (org_id, connection_id, hour, dims_id, ${COST_COLUMNS})
-		SELECT ?1, ?2, r.value ->> 0, rd.dims_id, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6
-		FROM json_each(?4) r CROSS JOIN request_dims rd ON rd.idx = r.value ->> 1
-		WHERE true
-		ON CONFLICT (org_id, connection_id, hour, dims_id) DO UPDATE SET ${ADD_EXCLUDED_COSTS}`,
-	);
-	// replace_drop and sum add the drop's own daily sums to the daily totals (replace_drop has
-	// cleared its month first); replace_hourly recomputes the days it touches from the hours.
-	const addDays = db.prepare(
-		`${REQUEST_DIMS}
-		INSERT INTO cost_daily (org_id, day, connection_id, dims_id, ${COST_COLUMNS})
-		SELECT ?1, r.value ->> 0, ?2, rd.dims_id, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6
-		FROM json_each(?4) r CROSS JOIN request_dims rd ON rd.idx = r.value ->> 1
-		WHERE true
-		ON CONFLICT (org_id, day, connection_id, dims_id) DO UPDATE SET ${ADD_EXCLUDED_COSTS}`,
-	);
-	if (w.operation === "replace_drop") {
-		statements.push(db.prepare("DELETE FROM cost_daily WHERE org_id = ?1 AND connection_id = ?2 AND day >= ?3 AND day < ?4").bind(w.org, w.connection, from.slice(0, 10), to.slice(0, 10)));
-	}
-	for (const { dims, rows } of w.hourChunks) statements.push(insertDims.bind(w.org, dims), upsert.bind(w.org, w.connection, dims, rows));
-	// Every dimension set of the days is in some hour chunk, so it exists by now.
-	if (w.operation !== "replace_hourly") {
-		for (const { dims, rows } of w.dayChunks) statements.push(addDays.bind(w.org, w.connection, dims, rows));
-		return statements;
-	}
+	const addHours = db.prepare(addRowsSql("cost_hourly", "hour"));
+	for (const rows of w.hourRows) statements.push(addHours.bind(w.org, w.connection, hours, rows));
 
-	// replace_hourly: the touched days' totals, recomputed from their hours as this transaction left them.
-	const sums = "SUM(h.cost), SUM(h.discounted_cost), SUM(h.amortized_cost), SUM(h.discounted_amortized_cost), SUM(h.on_demand_cost)";
-	{
-		const days = [...new Set(w.hours.map((h) => h.slice(0, 10)))];
-		const clear = db.prepare("DELETE FROM cost_daily WHERE org_id = ?1 AND connection_id = ?2 AND day IN (SELECT value FROM json_each(?3))");
-		const recompute = db.prepare(
-			`INSERT INTO cost_daily (org_id, day, connection_id, dims_id, ${COST_COLUMNS})
-			SELECT ?1, d.value, ?2, h.dims_id, ${sums}
-			FROM json_each(?3) d CROSS JOIN cost_hourly h ON h.org_id = ?1 AND h.connection_id = ?2 AND h.hour >= d.value || 'T00' AND h.hour < d.value || 'T24'
-			WHERE true
-			GROUP BY d.value, h.dims_id`,
+	if (w.operation === "replace_hourly") {
+		// The touched days' totals, recomputed from their hours as this transaction left them.
+		const sums = "SUM(h.cost), SUM(h.discounted_cost), SUM(h.amortized_cost), SUM(h.discounted_amortized_cost), SUM(h.on_demand_cost)";
+		statements.push(
+			db.prepare("DELETE FROM cost_daily WHERE org_id = ?1 AND connection_id = ?2 AND day IN (SELECT value FROM json_each(?3))").bind(w.org, w.connection, days),
+			db
+				.prepare(
+					`INSERT INTO cost_daily (org_id, day, connection_id, dims_id, ${COST_COLUMNS})
+					SELECT ?1, d.value, ?2, h.dims_id, ${sums}
+					FROM json_each(?3) d CROSS JOIN cost_hourly h ON h.org_id = ?1 AND h.connection_id = ?2 AND h.hour >= d.value || 'T00' AND h.hour < d.value || 'T24'
+					WHERE true
+					GROUP BY d.value, h.dims_id`,
+				)
+				.bind(w.org, w.connection, days),
 		);
-		for (const json of jsonChunks(days)) statements.push(clear.bind(w.org, w.connection, json), recompute.bind(w.org, w.connection, json));
+	} else {
+		// replace_drop and sum add the drop's own daily sums (replace_drop has cleared its month first).
+		if (w.operation === "replace_drop") {
+			statements.push(db.prepare("DELETE FROM cost_daily WHERE org_id = ?1 AND connection_id = ?2 AND day >= ?3 AND day < ?4").bind(w.org, w.connection, from.slice(0, 10), to.slice(0, 10)));
+		}
+		const addDays = db.prepare(addRowsSql("cost_daily", "day"));
+		for (const rows of w.dayRows) statements.push(addDays.bind(w.org, w.connection, days, rows));
 	}
+	statements.push(db.prepare("DELETE FROM cost_drop_dims"));
 	return statements;
 }
 

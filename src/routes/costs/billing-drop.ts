@@ -9,7 +9,7 @@ import { maxBodyBytes, readJsonBody } from "../../http/json-body";
 import { IdempotencyHeadersSchema } from "../../schemas/common";
 import { ConnectionIdSchema, DropAcceptedSchema, DropBodyParseSchema, DropBodySchema, parseCbfRows, type CostRow } from "../../schemas/costs";
 import { parseOrThrow, validationError } from "../../schemas/validation";
-import { dropChunks } from "../../storage/costs";
+import { encodeDrop } from "../../storage/costs";
 import { connectionLogName, connectionObject } from "../../objects/cost-connection-protocol";
 import { failureToError } from "../../objects/outcome";
 import { z } from "../../schemas/zod";
@@ -103,7 +103,8 @@ export function registerBillingDrop(app: OpenAPIHono<AppEnv>) {
 		});
 		if (outside.length > 0) throw validationError(outside);
 
-		const { hours, hourChunks, dayChunks } = dropChunks(rows);
+		const encoded = encodeDrop(rows);
+		const hours = encoded.hours.length;
 		c.set("logFields", { stream: connectionLogName(connection), operation: body.operation, records: rows.length });
 		const result = await connectionObject(c.env, token.org, connection).drop({
 			org: token.org,
@@ -111,9 +112,7 @@ export function registerBillingDrop(app: OpenAPIHono<AppEnv>) {
 			operation: body.operation,
 			month,
 			currency: body.currency,
-			hours,
-			hourChunks,
-			dayChunks,
+			...encoded,
 			rowCount: rows.length,
 			requestId: c.get("requestId"),
 			tokenId: token.id,
@@ -125,8 +124,8 @@ export function registerBillingDrop(app: OpenAPIHono<AppEnv>) {
 				operation: body.operation,
 				month,
 				rows: rows.length,
-				hours: hours.length,
-				hours_replaced: body.operation === "replace_drop" ? 24 * daysInMonth(month) : body.operation === "replace_hourly" ? hours.length : 0,
+				hours,
+				hours_replaced: body.operation === "replace_drop" ? 24 * daysInMonth(month) : body.operation === "replace_hourly" ? hours : 0,
 				request_id: c.get("requestId"),
 			},
 		});
