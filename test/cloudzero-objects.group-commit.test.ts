@@ -6,8 +6,10 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { metricObject } from "../src/objects/cloudthread-metrics-protocol";
+import { connectionObject } from "../src/objects/cost-connection-protocol";
 import { streamObject } from "../src/objects/cloudzero-stream-protocol";
 import { ingest, ingestBody, point, readMetric } from "./cloudthread-helpers";
+import { costs, drop, expectDrop, row } from "./costs-helpers";
 import { createToken, expectAccepted, readStream, uniqueOrg, write } from "./helpers";
 
 const ROUND_TRIP_MS = 25;
@@ -167,5 +169,28 @@ describe("group commit in the Cloudthread metric object", () => {
 			["2024-01-01", "1", 1],
 			["2024-01-02", "23", 23],
 		]);
+	});
+});
+
+describe("group commit in the cost connection object", () => {
+	it("drops committed in one batch each number their own dimension sets: every set gets its own cost", async () => {
+		const org = uniqueOrg("group-costs");
+		const { token } = await createToken(org, ["write_costs", "read"]);
+		const hour = "2025-05-01T00:00:00Z";
+		await expectDrop(await drop(token, "grouped", { operation: "sum", data: [row(hour, 1, { "resource/id": "common" })] }));
+		const d1 = await slowLedgerD1(connectionObject(env, org, "grouped"));
+		// Each drop's first set is its own, so a set numbered 0 means a different set in every drop.
+		const drops = Array.from({ length: 12 }, (_, i) => ({
+			operation: "sum",
+			data: [row(hour, i + 1, { "resource/id": `own-${i}` }), row(hour, 1000, { "resource/id": `own-${i}-b` }), row(hour, 1, { "resource/id": "common" })],
+		}));
+		const results = await Promise.all(drops.map((body) => drop(token, "grouped", body)));
+		expect(results.map((r) => r.status)).toEqual(Array(12).fill(200));
+		expect(d1.batches()).toBeLessThan(12);
+		const byResource = Object.fromEntries((await costs(token, "dim[Connection]=grouped&group_by=Resource&limit=100")).map((c) => [c.group.Resource, c.cost]));
+		const expected: Record<string, string> = { common: "13" };
+		for (let i = 0; i < 12; i++) Object.assign(expected, { [`own-${i}`]: String(i + 1), [`own-${i}-b`]: "1000" });
+		expect(byResource).toEqual(expected);
+		expect(await env.DB.prepare("SELECT count(*) AS n FROM cost_drop_dims").first("n")).toBe(0);
 	});
 });
