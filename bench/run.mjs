@@ -378,10 +378,13 @@ function derive(r) {
 			"73,000-row read <= 500 ms (p50)": r.reads.full.ms.p50 <= 500,
 			"one filtered series <= 50 ms (p50)": r.reads.filtered.ms.p50 <= 50,
 			"2,000-record requests not slower per record": sum2000 >= sum1000,
+			...r.costs.targets,
 		},
 		all_verified:
 			Object.values(r.cases).every((c) => c.verification.status === "ok") &&
 			r.reads.load.verification.status === "ok" &&
+			r.costs.drops.verification === "ok" &&
+			r.costs.unit_cost.verification === "ok" &&
 			r.raw_sqlite.verified &&
 			r.service_sql_in_node.verified,
 	};
@@ -401,6 +404,9 @@ function printTable(r) {
 	rows.push([`load read stream (5000-rec requests)`, fmt(r.reads.load.records_per_second), "", "", "", "", r.reads.load.verification.status]);
 	rows.push([`read ${r.reads.full.rows} rows (${r.reads.full.pages} pages)`, "", "", String(r.reads.full.ms.p50), `max ${r.reads.full.ms.max}`, "", ""]);
 	rows.push([`read filtered (${r.reads.filtered.rows} rows)`, "", "", String(r.reads.filtered.ms.p50), String(r.reads.filtered.ms.p99), "", ""]);
+	const { drops, unit_cost: unitCost } = r.costs;
+	rows.push([`cost drops, ${fmt(drops.rows_per_drop)} CBF rows (rows/s)`, fmt(drops.rows_per_second), "", String(drops.latency_ms.p50), String(drops.latency_ms.p99), "", drops.verification]);
+	rows.push([`unit cost, ${unitCost.metric.days} days x ${unitCost.metric.series} series`, "", "", String(unitCost.ms.p50), String(unitCost.ms.p99), "", unitCost.verification]);
 	const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
 	log("");
 	for (const [i, row] of rows.entries()) {
