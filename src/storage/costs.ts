@@ -1,7 +1,7 @@
 // Cost (migration 0008): connections, dimension sets, hourly cost and its daily totals, and the
 // organization's custom dimensions. Statements are parameterized; rows travel as JSON parameters.
 import type { CostType, DropOperation } from "../schemas/costs";
-import { MAX_JSON_PARAM_CHARS } from "./json-params";
+import { joinJsonChunks } from "./json-params";
 
 export interface ConnectionRow {
 	connection_id: string;
@@ -67,7 +67,7 @@ export function encodeDrop(lines: readonly CostLine[]): EncodedDrop {
 		addTo(hourSums, hours.of(hour), d, width, costs);
 		addTo(daySums, days.of(hour.slice(0, 10)), d, width, costs);
 	}
-	return { hours: hours.list, days: days.list, dims: dimsChunks(dims.list), hourRows: rowChunks(hourSums.values()), dayRows: rowChunks(daySums.values()) };
+	return { hours: hours.list, days: days.list, dims: joinJsonChunks(dims.list.map((set) => JSON.stringify(set))), hourRows: rowChunks(hourSums.values()), dayRows: rowChunks(daySums.values()) };
 }
 
 function addTo(sums: Map<number, Sum>, period: number, d: number, width: number, costs: CostLine["costs"]): void {
@@ -78,42 +78,9 @@ function addTo(sums: Map<number, Sum>, period: number, d: number, width: number,
 }
 
 function rowChunks(sums: Iterable<Sum>): string[] {
-	const chunks: string[] = [];
-	let rows: string[] = [];
-	let chars = 2;
-	for (const [period, d, c0, c1, c2, c3, c4] of sums) {
-		// By hand: every element is a finite number.
-		const row = `[${period},${d},${c0},${c1},${c2},${c3},${c4}]`;
-		if (rows.length > 0 && chars + row.length + 1 > MAX_JSON_PARAM_CHARS) {
-			chunks.push(`[${rows.join(",")}]`);
-			rows = [];
-			chars = 2;
-		}
-		rows.push(row);
-		chars += row.length + 1;
-	}
-	if (rows.length > 0) chunks.push(`[${rows.join(",")}]`);
-	return chunks;
-}
-
-function dimsChunks(list: readonly string[]): EncodedDrop["dims"] {
-	const chunks: EncodedDrop["dims"] = [];
-	let first = 0;
-	let items: string[] = [];
-	let chars = 2;
-	list.forEach((dims, n) => {
-		const json = JSON.stringify(dims);
-		if (items.length > 0 && chars + json.length + 1 > MAX_JSON_PARAM_CHARS) {
-			chunks.push({ first, json: `[${items.join(",")}]` });
-			first = n;
-			items = [];
-			chars = 2;
-		}
-		items.push(json);
-		chars += json.length + 1;
-	});
-	if (items.length > 0) chunks.push({ first, json: `[${items.join(",")}]` });
-	return chunks;
+	// By hand: every element is a finite number.
+	const rows = Array.from(sums, ([period, d, c0, c1, c2, c3, c4]) => `[${period},${d},${c0},${c1},${c2},${c3},${c4}]`);
+	return joinJsonChunks(rows).map((chunk) => chunk.json);
 }
 
 export interface DropWrite extends EncodedDrop {

@@ -6,19 +6,30 @@ export const MAX_JSON_PARAM_CHARS = 400_000;
 
 /** Splits rows into JSON arrays no longer than the per-parameter budget. */
 export function jsonChunks(rows: unknown[]): string[] {
-	const chunks: string[] = [];
+	return joinJsonChunks(rows.map((row) => JSON.stringify(row))).map((chunk) => chunk.json);
+}
+
+/**
+ * Joins items that are JSON text already into JSON arrays no longer than the per-parameter
+ * budget; `first` is the position of a chunk's first item among all of them.
+ */
+export function joinJsonChunks(items: Iterable<string>): Array<{ first: number; json: string }> {
+	const chunks: Array<{ first: number; json: string }> = [];
 	let current: string[] = [];
+	let first = 0;
+	let position = 0;
 	let size = 2;
-	for (const row of rows) {
-		const json = JSON.stringify(row);
+	for (const json of items) {
 		if (current.length > 0 && size + json.length + 1 > MAX_JSON_PARAM_CHARS) {
-			chunks.push(`[${current.join(",")}]`);
+			chunks.push({ first, json: `[${current.join(",")}]` });
 			current = [];
+			first = position;
 			size = 2;
 		}
 		current.push(json);
 		size += json.length + 1;
+		position++;
 	}
-	if (current.length > 0) chunks.push(`[${current.join(",")}]`);
+	if (current.length > 0) chunks.push({ first, json: `[${current.join(",")}]` });
 	return chunks;
 }
