@@ -6,8 +6,8 @@ import { WriteLedger } from "./write-ledger";
 
 /**
  * The writer of one organization's cost connection: every billing drop to it goes through its
- * ledger's queue (idempotency key, currency check, then one D1 batch with the hourly rows, the
- * recomputed daily totals and the ingest log row), one drop at a time. A Durable Object does not
+ * ledger's queue (idempotency key, currency check, then one D1 batch with the hourly rows, their
+ * daily totals and the ingest log row), one drop at a time. A Durable Object does not
  * hold other calls back while it awaits D1, so without the queue a replace_drop and a sum to the
  * same month could interleave.
  */

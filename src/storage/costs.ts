@@ -1,5 +1,6 @@
-// Cost (migration 0008): connections, dimension sets, hourly cost and its daily totals, and the
-// organization's custom dimensions. Statements are parameterized; rows travel as JSON parameters.
+// Cost (migrations 0008, 0009): connections, dimension sets, hourly cost and its daily totals, a
+// billing drop's scratch numbering of its dimension sets, and the organization's custom
+// dimensions. Statements are parameterized; rows travel as JSON parameters.
 import type { CostType, DropOperation } from "../schemas/costs";
 import { joinJsonChunks } from "./json-params";
 
