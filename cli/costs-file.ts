@@ -2,7 +2,7 @@
 // Format (docs/cli.md, "meterline costs import"), or a CBF CSV read as it is. Every problem is
 // collected with its file line and column, so a file is fixed in one pass.
 import { CBF_NUMBER_COLUMNS, CBF_TAG_PREFIX, CBF_TEXT_COLUMNS, CBF_TIME_COLUMNS } from "../src/schemas/costs";
-import { CsvSyntaxError, parseCsv } from "./csv";
+import { InputError, readCsvTable } from "./csv";
 import { addDecimals, formatDecimal, parseDecimal, splitDecimal, ZERO, type Decimal } from "./decimal";
 
 /** A CBF row as sent: column name → value, empty cells left out. */
@@ -29,16 +29,6 @@ export interface CostFile {
 	/** Data rows read from the file, per currency. */
 	read: Map<string, number>;
 	problems: CostProblem[];
-}
-
-/** A problem with the file as a whole (not CSV, no header, a required column missing). */
-export class CostFileError extends Error {
-	constructor(
-		message: string,
-		readonly line?: number,
-	) {
-		super(message);
-	}
 }
 
 /** CBF's columns, as the service checks them (src/schemas/costs.ts). */
@@ -115,19 +105,6 @@ function isNull(value: string | undefined): boolean {
 	return value === undefined || value === "" || value === "NULL";
 }
 
-function readTable(text: string): { columns: string[]; headerLine: number; body: Array<{ line: number; fields: string[] }> } {
-	let rows;
-	try {
-		rows = parseCsv(text);
-	} catch (err) {
-		if (err instanceof CsvSyntaxError) throw new CostFileError(`invalid CSV: ${err.message}`, err.line);
-		throw err;
-	}
-	if (rows.length === 0) throw new CostFileError("the CSV file is empty: it needs a header line");
-	const [header, ...body] = rows;
-	return { columns: header.fields.map((c) => c.trim()), headerLine: header.line, body };
-}
-
 /**
  * Maps a FOCUS CSV to CBF rows. Unknown columns (x_ provider columns, and FOCUS columns CBF has
  * no place for) are ignored. A row without ResourceId but with Tags gets the synthetic resource id
@@ -136,10 +113,10 @@ function readTable(text: string): { columns: string[]; headerLine: number; body:
  * every number column exactly (splitDecimal).
  */
 export function readFocus(text: string): CostFile {
-	const { columns, headerLine, body } = readTable(text);
+	const { columns, headerLine, body } = readCsvTable(text);
 	const missing = FOCUS_REQUIRED.filter((c) => !columns.includes(c));
 	if (missing.length > 0) {
-		throw new CostFileError(`not a FOCUS cost-and-usage file: no column${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`, headerLine);
+		throw new InputError(`not a FOCUS cost-and-usage file: no column${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`, headerLine);
 	}
 	const at = (name: string) => columns.indexOf(name);
 	const rows: CostRow[] = [];
@@ -237,11 +214,11 @@ export function readFocus(text: string): CostFile {
  * decimals), time/usage_start rewritten as ISO 8601 in UTC ("2024-03-01 05:00:00" is UTC).
  */
 export function readCbf(text: string): CostFile {
-	const { columns, headerLine, body } = readTable(text);
+	const { columns, headerLine, body } = readCsvTable(text);
 	const unknown = columns.filter((c) => !c.startsWith(TAG_PREFIX) && !CBF_COLUMNS.includes(c));
-	if (unknown.length > 0) throw new CostFileError(`not CBF column${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`, headerLine);
+	if (unknown.length > 0) throw new InputError(`not CBF column${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`, headerLine);
 	for (const required of ["time/usage_start", "cost/cost"]) {
-		if (!columns.includes(required)) throw new CostFileError(`no column ${required}: a CBF file needs time/usage_start and cost/cost`, headerLine);
+		if (!columns.includes(required)) throw new InputError(`no column ${required}: a CBF file needs time/usage_start and cost/cost`, headerLine);
 	}
 	const rows: CostRow[] = [];
 	const problems: CostProblem[] = [];

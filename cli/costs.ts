@@ -3,7 +3,7 @@
 import type { ParseArgsConfig } from "node:util";
 import type { ErrorDetail } from "../src/lib/api-error";
 import { batches } from "./batches";
-import { columnTotal, CostFileError, readCbf, readFocus, type CostFile, type CostProblem, type CostRow } from "./costs-file";
+import { columnTotal, readCbf, readFocus,type CostProblem, type CostRow } from "./costs-file";
 import { readInputFile, secret, sendingSettings, SENDING_OPTIONS, UsageError, type Io, type OptionValues } from "./options";
 import { describeOutcome, sendRequests, type PlannedRequest } from "./sender";
 
@@ -188,16 +188,8 @@ export async function costs(positionals: string[], values: CostsValues, url: str
 	routeCurrencies(values.connection, []);
 
 	// 1. Read, map and check the whole file: nothing is sent unless every row is valid.
-	const text = await readInputFile(file, io);
-	if (text === undefined) return 1;
-	let parsed: CostFile;
-	try {
-		parsed = format === "cbf" ? readCbf(text) : readFocus(text);
-	} catch (err) {
-		if (!(err instanceof CostFileError)) throw err;
-		io.err(`${file}${err.line ? `:${err.line}` : ""}: ${err.message}\n`);
-		return 1;
-	}
+	const parsed = await readInputFile(file, io, format === "cbf" ? readCbf : readFocus);
+	if (parsed === undefined) return 1;
 	if (parsed.problems.length > 0) {
 		io.err(describeProblems(parsed.problems, file, maxErrors).join("\n") + "\n");
 		io.err(`${file}: ${parsed.problems.length} problem${parsed.problems.length === 1 ? "" : "s"} found; nothing was sent.\n`);

@@ -4,6 +4,16 @@ export interface CsvRow {
 	fields: string[];
 }
 
+/** A problem with an input file as a whole (not with one record's content), with its line when known. */
+export class InputError extends Error {
+	constructor(
+		message: string,
+		readonly line?: number,
+	) {
+		super(message);
+	}
+}
+
 export class CsvSyntaxError extends Error {
 	constructor(
 		readonly line: number,
@@ -72,4 +82,18 @@ export function parseCsv(text: string): CsvRow[] {
 		if (!blank) rows.push({ line: rowLine, fields });
 	}
 	return rows;
+}
+
+/** A CSV file's header (trimmed column names, and its line) and the rows below it. */
+export function readCsvTable(text: string): { columns: string[]; headerLine: number; body: CsvRow[] } {
+	let rows;
+	try {
+		rows = parseCsv(text);
+	} catch (err) {
+		if (err instanceof CsvSyntaxError) throw new InputError(`invalid CSV: ${err.message}`, err.line);
+		throw err;
+	}
+	if (rows.length === 0) throw new InputError("the CSV file is empty: it needs a header line");
+	const [header, ...body] = rows;
+	return { columns: header.fields.map((name) => name.trim()), headerLine: header.line, body };
 }

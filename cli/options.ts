@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { ParseArgsConfig } from "node:util";
 import { SERVICE_MAX_BODY_BYTES, SERVICE_MAX_RECORDS } from "./batches";
+import { InputError } from "./csv";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./http";
 // What every command shares: its input and output, and reading its flags. A leaf of the CLI,
 // so the commands and main.ts, which dispatches to them, all import it and not each other.
@@ -57,11 +58,23 @@ export function sendingSettings(values: OptionValues<typeof SENDING_OPTIONS>, { 
 }
 
 /** A command's input file as text, or undefined once the reason it cannot be read is reported. */
-export async function readInputFile(file: string, io: Io): Promise<string | undefined> {
+/**
+ * Reads an input file and parses it with `parse`. A file that cannot be read, or an InputError
+ * from `parse`, is reported on stderr as file:line: message; then the result is undefined.
+ */
+export async function readInputFile<T>(file: string, io: Io, parse: (text: string) => T): Promise<T | undefined> {
+	let text;
 	try {
-		return await readFile(file, "utf8");
+		text = await readFile(file, "utf8");
 	} catch (err) {
 		io.err(`${file}: cannot read: ${(err as Error).message}\n`);
+		return undefined;
+	}
+	try {
+		return parse(text);
+	} catch (err) {
+		if (!(err instanceof InputError)) throw err;
+		io.err(`${file}${err.line ? `:${err.line}` : ""}: ${err.message}\n`);
 		return undefined;
 	}
 }

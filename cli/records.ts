@@ -1,4 +1,4 @@
-import { CsvSyntaxError, parseCsv } from "./csv";
+import { InputError, readCsvTable } from "./csv";
 import { jsonErrorLine, recordStartLines } from "./json-lines";
 
 export const FORMATS = ["csv", "json", "jsonl"] as const;
@@ -22,15 +22,6 @@ export interface CsvMapping {
 	withValue: boolean;
 }
 
-/** A problem with the file itself (not with a record's content), with its line when known. */
-export class InputError extends Error {
-	constructor(
-		message: string,
-		readonly line?: number,
-	) {
-		super(message);
-	}
-}
 
 export function formatOf(fileName: string, explicit: string | undefined): Format {
 	if (explicit !== undefined) {
@@ -80,19 +71,10 @@ function readJsonLines(text: string): FileRecords {
 }
 
 function readCsv(text: string, mapping: CsvMapping): FileRecords {
-	let rows;
-	try {
-		rows = parseCsv(text);
-	} catch (err) {
-		if (err instanceof CsvSyntaxError) throw new InputError(`invalid CSV: ${err.message}`, err.line);
-		throw err;
-	}
-	if (rows.length === 0) throw new InputError("the CSV file is empty: it needs a header line");
-	const [header, ...body] = rows;
-	const columns = header.fields.map((name) => name.trim());
+	const { columns, headerLine, body } = readCsvTable(text);
 	const indexOf = (column: string, flag: string) => {
 		const index = columns.indexOf(column);
-		if (index < 0) throw new InputError(`no column '${column}' (${flag}); the header has: ${columns.join(", ")}`, header.line);
+		if (index < 0) throw new InputError(`no column '${column}' (${flag}); the header has: ${columns.join(", ")}`, headerLine);
 		return index;
 	};
 	const timestampIndex = indexOf(mapping.timestampColumn, "--timestamp-column");
@@ -111,7 +93,7 @@ function readCsv(text: string, mapping: CsvMapping): FileRecords {
 			throw new InputError(
 				`column${unmapped.length > 1 ? "s" : ""} ${unmapped.map((c) => `'${c}'`).join(", ")} ${unmapped.length > 1 ? "are" : "is"} not mapped: ` +
 					`pass --dimension "custom:Name=column" for each dimension, leave out --dimension to use every other column, or pass --ignore-extra-columns`,
-				header.line,
+				headerLine,
 			);
 		}
 	}

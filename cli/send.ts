@@ -4,7 +4,7 @@ import { StreamNameSchema } from "../src/schemas/common";
 import { WRITE_OPERATIONS, type WriteOperation } from "../src/schemas/cloudzero";
 import { batches, type Batch } from "./batches";
 import { readInputFile, secret, sendingSettings, SENDING_OPTIONS, UsageError, type Io, type OptionValues } from "./options";
-import { formatOf, InputError, readRecords, type CsvMapping } from "./records";
+import { formatOf, readRecords, type CsvMapping } from "./records";
 import { describeOutcome, sendRequests } from "./sender";
 import { describeDetails, replaceTotals, validateRecords } from "./validate";
 
@@ -33,16 +33,8 @@ export async function send(positionals: string[], values: SendValues, url: strin
 	const token = values["dry-run"] ? "" : secret(values.token, "METERLINE_TOKEN", "--token", io);
 
 	// 1. Read and check the whole file before sending any of it: a file is all or nothing as far as validation goes.
-	const text = await readInputFile(file, io);
-	if (text === undefined) return 1;
-	let parsed;
-	try {
-		parsed = readRecords(text, formatOf(file, values.format), csvMapping(values, op));
-	} catch (err) {
-		if (!(err instanceof InputError)) throw err;
-		io.err(`${file}${err.line ? `:${err.line}` : ""}: ${err.message}\n`);
-		return 1;
-	}
+	const parsed = await readInputFile(file, io, (text) => readRecords(text, formatOf(file, values.format), csvMapping(values, op)));
+	if (parsed === undefined) return 1;
 	const { records: fileRecords, lines: fileLines } = parsed;
 	if (fileRecords.length === 0) {
 		io.err(`${file}: no records\n`);

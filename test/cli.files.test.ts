@@ -2,9 +2,9 @@
 // CSV, JSON or JSON Lines file, and how it cuts the records into request bodies.
 import { describe, expect, it } from "vitest";
 import { batches, idempotencyKey } from "../cli/batches";
-import { CsvSyntaxError, parseCsv } from "../cli/csv";
+import { CsvSyntaxError, InputError, parseCsv } from "../cli/csv";
 import { jsonErrorLine, recordStartLines } from "../cli/json-lines";
-import { InputError, readRecords, type CsvMapping } from "../cli/records";
+import { readRecords, type CsvMapping } from "../cli/records";
 
 const MAPPING: CsvMapping = { timestampColumn: "timestamp", valueColumn: "value", dimensions: null, ignoreExtraColumns: false, withValue: true };
 
