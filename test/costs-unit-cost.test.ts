@@ -108,6 +108,15 @@ describe("unit cost", () => {
 		const other = (await createToken(uniqueOrg("unit-other"), ["read"])).token;
 		await expectError(await api("/unit-cost/v1/unit-cost/api-calls", { headers: { Authorization: other } }), 404, "stream_not_found");
 	});
+
+	it("refuses a metric name that no stream can have, as the telemetry paths do, and documents it the same way", async () => {
+		for (const name of ["a%20b", "x".repeat(257), "caf%C3%A9"]) {
+			await expectError(await api(`/unit-cost/v1/unit-cost/${name}`, { headers: { Authorization: token } }), 400, "invalid_stream_name");
+		}
+		const doc = await (await api("/openapi.json")).json<{ paths: Record<string, Record<string, { parameters: Array<{ name: string; in: string; schema: object }> }>> }>();
+		const param = (path: string, name: string) => doc.paths[path].get.parameters.find((p) => p.in === "path" && p.name === name)?.schema;
+		expect(param("/unit-cost/v1/unit-cost/{metric_name}", "metric_name")).toEqual(param("/unit-cost/v1/telemetry/metric/{name}", "name"));
+	});
 });
 
 describe("custom dimensions (admin)", () => {

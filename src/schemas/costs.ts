@@ -5,7 +5,7 @@ import { z } from "./zod";
 import type { ErrorDetail } from "../lib/api-error";
 import type { ErrorCode } from "../lib/error-catalog";
 import { underflowsToZero } from "../lib/numbers";
-import { DaySchema, DOT_SEGMENTS, filterParamDocumentation, fail, NOT_DOT_SEGMENT_SCHEMA, OrgSchema, wellFormed } from "./common";
+import { DaySchema, DOT_SEGMENTS, StreamNameSchema, filterParamDocumentation, fail, NOT_DOT_SEGMENT_SCHEMA, OrgSchema, wellFormed } from "./common";
 import { parseTimestamp, TIMESTAMP_PATTERN } from "./cloudzero";
 
 // ---- names -----------------------------------------------------------------------------------
@@ -463,10 +463,8 @@ export const CostPageSchema = z
 	.openapi("CostPage");
 
 export const UnitCostParamsSchema = z.object({
-	metric_name: z
-		.string()
-		.regex(/^[A-Za-z0-9_.-]{1,256}$/)
-		.openapi({ param: { name: "metric_name", in: "path" }, description: "A CloudZero telemetry stream", example: "my-metric-stream", not: { enum: [".", ".."] } } as object),
+	// A CloudZero telemetry stream, named as on the telemetry paths.
+	metric_name: StreamNameSchema.openapi({ param: { name: "metric_name", in: "path" } }),
 });
 
 export const UnitCostQuerySchema = z.object({
