@@ -151,16 +151,16 @@ export function unitCost(
 		const [period, group] = JSON.parse(id) as [string, string];
 		lines.push(line(period, group, null, 0));
 	}
-	const order = (l: Line) => [l.period, JSON.stringify(l.group), l.currency ?? ""];
-	lines.sort((a, b) => {
-		const [x, y] = [order(a), order(b)];
-		return compare(x[0], y[0]) || compare(x[1], y[1]) || compare(x[2], y[2]);
-	});
+	// Sorted by period, group (as JSON) and currency; each line's group JSON made once, not per comparison.
+	const sorted = lines
+		.map((l) => ({ l, group: JSON.stringify(l.group), currency: l.currency ?? "" }))
+		.sort((a, b) => compare(a.l.period, b.l.period) || compare(a.group, b.group) || compare(a.currency, b.currency))
+		.map(({ l }) => l);
 	const unmatchedLines = [...unmatched]
 		.map(([id, cost]) => {
 			const [period, currency] = JSON.parse(id) as [string, string];
 			return { period, currency, cost: formatValue(cost) };
 		})
 		.sort((a, b) => compare(a.period, b.period) || compare(a.currency, b.currency));
-	return { results: lines, unmatched_cost: unmatchedLines, unknown_dimensions: unknown };
+	return { results: sorted, unmatched_cost: unmatchedLines, unknown_dimensions: unknown };
 }
