@@ -193,4 +193,35 @@ describe("group commit in the cost connection object", () => {
 		expect(byResource).toEqual(expected);
 		expect(await env.DB.prepare("SELECT count(*) AS n FROM cost_drop_dims").first("n")).toBe(0);
 	});
+
+	it("drops to a new connection planned in one group agree on its currency: the first one's (a refused commit fixes none)", async () => {
+		const org = uniqueOrg("group-currency");
+		const { token } = await createToken(org, ["write_costs", "read"]);
+		const revoked = await createToken(org, ["write_costs", "read"]);
+		const hour = "2025-06-01T00:00:00Z";
+		await expectDrop(await drop(revoked.token, "warm", { data: [row(hour, 1)] })); // admitted from now on by this isolate's cache
+		await env.DB.prepare("INSERT INTO token_revocations (token_id, revoked_at) VALUES (?, ?)").bind(revoked.id, new Date().toISOString()).run();
+		await slowLedgerD1(connectionObject(env, org, "fresh"));
+		// The revoked token's drop occupies the first commit, which fails: the other three are planned
+		// together while D1 has no connection yet.
+		const results = await outcomes(
+			await Promise.all([
+				drop(revoked.token, "fresh", { currency: "GBP", data: [row(hour, 1)] }),
+				drop(token, "fresh", { currency: "EUR", data: [row(hour, 2)] }),
+				drop(token, "fresh", { currency: "USD", data: [row(hour, 4)] }),
+				drop(token, "fresh", { operation: "sum", data: [row(hour, 8)] }),
+			]),
+		);
+		// Whichever of the three is planned first fixes the currency (the one without currency: USD);
+		// the EUR or the USD drop is then refused, and every accepted one is in that currency.
+		expect(results[0].status).toBe(403);
+		const accepted = results.slice(1).filter((r) => r.status === 200);
+		expect(accepted).toHaveLength(2);
+		expect(results.slice(1, 3).filter((r) => r.status === 409).map((r) => r.body.error.code)).toEqual(["currency_mismatch"]);
+		const currency = accepted[0].body.currency;
+		expect(accepted.map((r) => r.body.currency)).toEqual([currency, currency]);
+		expect(accepted.filter((r) => r.body.connection_created)).toHaveLength(1);
+		const cost = results.slice(1).reduce((n, r, i) => (r.status === 200 ? n + [2, 4, 8][i] : n), 0);
+		expect(await costs(token, "dim[Connection]=fresh")).toEqual([{ period: "2025-06-01", group: {}, currency, cost: String(cost) }]);
+	});
 });

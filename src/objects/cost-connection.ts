@@ -12,13 +12,20 @@ import { WriteLedger } from "./write-ledger";
  * same month could interleave.
  */
 export class CostConnectionObject extends DurableObject<Env> {
-	private readonly ledger = new WriteLedger(this.ctx.storage, this.env.DB);
+	private readonly ledger = new WriteLedger(this.ctx.storage, this.env.DB, () => (this.plannedCurrency = undefined));
+	/**
+	 * The currency an earlier drop of the group being planned gives the connection while D1 does
+	 * not have it yet: drops planned together must agree on it as if the first had committed.
+	 * Forgotten when a commit fails.
+	 */
+	private plannedCurrency: string | undefined;
 
 	async drop(cmd: DropCommand): Promise<DropResult> {
 		const target = { stream: connectionLogName(cmd.connection), operation: cmd.operation, recordCount: cmd.rowCount };
 		return this.ledger.change<DropAccepted>(cmd, connectionKeyScope(cmd.org, cmd.connection), [target], async () => {
 			const existing = await findConnection(this.env.DB, cmd.org, cmd.connection);
-			const currency = existing?.currency ?? cmd.currency ?? "USD";
+			const created = existing === null && this.plannedCurrency === undefined;
+			const currency = existing?.currency ?? this.plannedCurrency ?? cmd.currency ?? "USD";
 			if (cmd.currency !== undefined && cmd.currency !== currency) {
 				return {
 					ok: false as const,
@@ -27,7 +34,8 @@ export class CostConnectionObject extends DurableObject<Env> {
 					message: `Connection '${cmd.connection}' is in ${currency}; this drop is in ${cmd.currency}. Costs in different currencies are never added together: send them to another connection.`,
 				};
 			}
-			const response: DropAccepted = { ...cmd.response, currency, connection_created: existing === null };
+			if (existing === null) this.plannedCurrency = currency;
+			const response: DropAccepted = { ...cmd.response, currency, connection_created: created };
 			return { response, statements: dropStatements(this.env.DB, { ...cmd, currency }, new Date().toISOString()) };
 		});
 	}
