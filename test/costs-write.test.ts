@@ -233,6 +233,21 @@ describe("the cost read", () => {
 		const second = await api(`/unit-cost/v1/costs?dim[Connection]=pages&limit=2&cursor=${page.next_cursor}`, { headers: { Authorization: token } });
 		expect(await second.json()).toEqual({ costs: [{ period: "2025-06-03", group: {}, currency: "USD", cost: "3" }], next_cursor: null });
 	});
+	it("pages in the order of the lines, whatever characters a group value holds", async () => {
+		// "a\u0001" sorts after "a" but before "a\n…" would: a cursor compared as one joined string skipped it.
+		const values = ["a", "a\u0001", "a\t", "a b", "b"];
+		await expectDrop(await drop(token, "odd-values", { data: values.map((v, i) => row("2025-07-01T00:00:00Z", i + 1, { "resource/id": v })) }));
+		const seen: string[] = [];
+		let cursor: string | null = null;
+		do {
+			const res = await api(`/unit-cost/v1/costs?dim[Connection]=odd-values&group_by=Resource&limit=1${cursor ? `&cursor=${cursor}` : ""}`, { headers: { Authorization: token } });
+			const page = await res.json<{ costs: Array<{ group: { Resource: string } }>; next_cursor: string | null }>();
+			seen.push(...page.costs.map((c) => c.group.Resource));
+			cursor = page.next_cursor;
+		} while (cursor !== null && seen.length < 10);
+		expect(seen).toEqual([...values].sort());
+	});
+
 
 	it("needs the read scope", async () => {
 		const { token: dropOnly } = await createToken(org, ["write_costs"]);

@@ -64,7 +64,14 @@ export function costLines(
 		if (line) line.cost += row.cost;
 		else sums.set(id, { period, group, currency, cost: row.cost });
 	}
-	return [...sums.values()].sort((a, b) => compare(a.period, b.period) || compare(a.group, b.group) || compare(a.currency, b.currency));
+	return [...sums.values()].sort(compareCostLines);
+}
+
+type CostLineKey = Pick<CostLine, "period" | "group" | "currency">;
+
+/** The order of cost lines and of their cursors: period, then group, then currency, each as a whole. */
+export function compareCostLines(a: CostLineKey, b: CostLineKey): number {
+	return compare(a.period, b.period) || compare(a.group, b.group) || compare(a.currency, b.currency);
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

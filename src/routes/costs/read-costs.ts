@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
-import { costLines, requireDimension } from "../../http/cost-reads";
+import { compareCostLines, costLines, requireDimension } from "../../http/cost-reads";
 import { csvPage, cursorPosition, dayRange, isTuple, pageOf } from "../../http/reads";
 import { ApiError, type ErrorDetail } from "../../lib/api-error";
 import { formatValue } from "../../lib/numbers";
@@ -53,7 +53,8 @@ export function registerCostRead(app: OpenAPIHono<AppEnv>) {
 
 		const data = await readDailyCost(c.env.DB, org, startDay, endDay, query.cost_type);
 		const lines = costLines(data, query.granularity, groupSource, filters);
-		const start = after ? lines.findIndex((l) => [l.period, l.group, l.currency].join("\n") > after.join("\n")) : 0;
+		const afterLine = after && { period: after[0], group: after[1], currency: after[2] };
+		const start = afterLine ? lines.findIndex((l) => compareCostLines(l, afterLine) > 0) : 0;
 		const rest = start < 0 ? [] : lines.slice(start, start + query.limit + 1);
 		const { page, nextCursor } = pageOf(rest, query.limit, (last) => [last.period, last.group, last.currency]);
 		if (query.format === "csv") {
