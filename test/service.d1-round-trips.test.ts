@@ -83,6 +83,30 @@ describe("D1 round trips per read", () => {
 		expect(JSON.parse(filtered.body).data.map((p: { metric_value: string }) => p.metric_value)).toEqual(["2"]);
 	});
 
+	it("cost and unit-cost reads: at most two in sequence (the token's check, then every read together)", async () => {
+		const org = uniqueOrg("rtt-costs");
+		const { token } = await createToken(org, ["read", "write", "write_costs"]);
+		await expectAccepted(await write(token, "costs", "sum", { records }));
+		const auth = { Authorization: token };
+		for (const query of ["", "?group_by=Service&granularity=month", "?dim%5BService%5D=x&format=csv"]) {
+			const r = await withRoundTrips(`/unit-cost/v1/costs${query}`, auth);
+			expect(r.res.status, r.body).toBe(200);
+			expect(r.sequential, `${query}: ${r.trips} round trips`).toBeLessThanOrEqual(2);
+		}
+		for (const query of ["", "?group_by=custom:Client&granularity=month"]) {
+			const unit = await withRoundTrips(`/unit-cost/v1/unit-cost/costs${query}`, auth);
+			expect(unit.res.status, unit.body).toBe(200);
+			expect(unit.sequential, `unit cost${query}: ${unit.trips} round trips`).toBeLessThanOrEqual(2);
+		}
+		// The checks after the reads answer as before: a missing stream before a bad range, then group_by.
+		const missingBadRange = await withRoundTrips("/unit-cost/v1/unit-cost/nothing-here?start_date=2024-02-01&end_date=2024-01-01", auth);
+		expect(missingBadRange.res.status, missingBadRange.body).toBe(404);
+		expect((await withRoundTrips("/unit-cost/v1/unit-cost/costs?start_date=2024-02-01&end_date=2024-01-01", auth)).res.status).toBe(400);
+		expect((await withRoundTrips("/unit-cost/v1/unit-cost/nothing-here", auth)).res.status).toBe(404);
+		const badGroup = await withRoundTrips("/unit-cost/v1/unit-cost/costs?group_by=Service", auth);
+		expect(JSON.parse(badGroup.body).error.code).toBe("unknown_filter_keys");
+	});
+
 	it("the revocation check is in the read's batch: a revoked token gets 403, before any 404 or 400", async () => {
 		const org = uniqueOrg("rtt-rev");
 		const { id, token } = await createToken(org);

@@ -268,19 +268,25 @@ export function valuesQuery(db: D1Reader, q: ValueQuery): D1PreparedStatement {
 		.bind(q.org, q.name, q.startDay, q.endDay, afterDay, afterSeries, filtered ? JSON.stringify(q.filters) : null, q.limit);
 }
 
-/** A stream's daily values in a day range (every series), for unit cost. */
-export async function streamValuesInRange(
-	db: D1Database,
-	streamId: number,
+/**
+ * A live stream and its daily values in a day range (every series), for unit cost: one batch,
+ * so one round trip and one snapshot. The stream is null when there is none (and no values).
+ */
+export async function liveStreamValuesInRange(
+	db: D1Reader,
+	org: string,
+	name: string,
 	startDay: string,
 	endDay: string,
-): Promise<Array<{ day: string; series_key: string; value: number }>> {
-	const { results } = await db
-		.prepare(
-			`SELECT v.day, s.series_key, v.value FROM daily_values v JOIN series s ON s.id = v.series_id
-			WHERE v.stream_id = ?1 AND v.day BETWEEN ?2 AND ?3`,
-		)
-		.bind(streamId, startDay, endDay)
-		.all<{ day: string; series_key: string; value: number }>();
-	return results;
+): Promise<{ stream: StreamRow | null; values: Array<{ day: string; series_key: string; value: number }> }> {
+	const [stream, values] = await db.batch([
+		liveStreamQuery(db, org, name),
+		db
+			.prepare(
+				`SELECT v.day, s.series_key, v.value FROM daily_values v JOIN series s ON s.id = v.series_id
+				WHERE v.stream_id = ${STREAM_BY_NAME} AND v.day BETWEEN ?3 AND ?4`,
+			)
+			.bind(org, name, startDay, endDay),
+	]);
+	return { stream: liveStreamRow(stream.results[0]), values: values.results as Array<{ day: string; series_key: string; value: number }> };
 }

@@ -7,7 +7,7 @@ import { dayRange } from "../../http/reads";
 import { ApiError, streamNotFound } from "../../lib/api-error";
 import { UnitCostParamsSchema, UnitCostQuerySchema, UnitCostSchema } from "../../schemas/costs";
 import { customDimensionMap, readDailyCost } from "../../storage/costs";
-import { findLiveStream, streamValuesInRange } from "../../storage/streams";
+import { findLiveStream, liveStreamValuesInRange } from "../../storage/streams";
 
 const route = createRoute({
 	method: "get",
@@ -34,19 +34,27 @@ export function registerUnitCost(app: OpenAPIHono<AppEnv>) {
 		const query = c.req.valid("query");
 		const org = c.get("token").org;
 		c.set("logFields", { stream: name, operation: "unit_cost" });
-		const stream = await findLiveStream(c.env.DB, org, name);
+		let range: [string, string];
+		try {
+			range = dayRange(query.start_date, query.end_date);
+		} catch (err) {
+			// A missing stream is reported before a bad range, as on the telemetry reads.
+			if (!(await findLiveStream(c.env.DB, org, name))) throw streamNotFound(name);
+			throw err;
+		}
+		const [startDay, endDay] = range;
+		// All read together: one round trip of latency; the stream and group_by are checked after.
+		const [{ stream, values }, data, custom] = await Promise.all([
+			liveStreamValuesInRange(c.env.DB, org, name, startDay, endDay),
+			readDailyCost(c.env.DB, org, startDay, endDay, query.cost_type),
+			customDimensionMap(c.env.DB, org),
+		]);
 		if (!stream) throw streamNotFound(name);
 		if (query.group_by !== undefined && !stream.dimension_keys.includes(query.group_by)) {
 			throw new ApiError(400, "unknown_filter_keys", "Invalid Schema: Unrecognized filter keys", [
 				{ code: "unknown_filter_keys", message: `'${query.group_by.slice(0, 200)}' is not an associated_cost name of stream '${name}' (${stream.dimension_keys.join(", ") || "none"})`, path: "group_by" },
 			]);
 		}
-		const [startDay, endDay] = dayRange(query.start_date, query.end_date);
-		const [values, data, custom] = await Promise.all([
-			streamValuesInRange(c.env.DB, stream.id, startDay, endDay),
-			readDailyCost(c.env.DB, org, startDay, endDay, query.cost_type),
-			customDimensionMap(c.env.DB, org),
-		]);
 		const result = unitCost(values, stream.dimension_keys, data, custom, query.granularity, query.group_by);
 		return c.json({ metric: name, granularity: query.granularity, cost_type: query.cost_type, ...result }, 200);
 	});
