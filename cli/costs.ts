@@ -3,9 +3,10 @@
 import type { ParseArgsConfig } from "node:util";
 import type { ErrorDetail } from "../src/lib/api-error";
 import { batches } from "./batches";
-import { columnTotal, readCbf, readFocus,type CostProblem, type CostRow } from "./costs-file";
+import { columnTotal, readCbf, readFocus, type CostProblem, type CostRow } from "./costs-file";
 import { readInputFile, secret, sendingSettings, SENDING_OPTIONS, UsageError, type Io, type OptionValues } from "./options";
 import { describeOutcome, sendRequests, type PlannedRequest } from "./sender";
+import { limitedProblems } from "./validate";
 
 export const COSTS_OPTIONS = {
 	connection: { type: "string", multiple: true },
@@ -144,22 +145,22 @@ export function planDrops(
 
 /** One line per problem, `file:line: column: message`, in file order. */
 export function describeProblems(problems: CostProblem[], file: string, limit: number): string[] {
-	const sorted = [...problems].sort((a, b) => a.line - b.line);
-	const out = sorted.slice(0, limit).map((p) => `${file}:${p.line}: ${p.column ? `${p.column}: ` : ""}${p.message}`);
-	if (problems.length > limit) out.push(`... and ${problems.length - limit} more problem${problems.length - limit === 1 ? "" : "s"}`);
-	return out;
+	return limitedProblems(
+		problems.map((p) => ({ order: p.line, text: `${file}:${p.line}: ${p.column ? `${p.column}: ` : ""}${p.message}` })),
+		limit,
+	);
 }
 
 /** The service's details of a refused drop, with the file lines of the rows they name ("data[3].cost/cost"). */
 export function describeRejectedRows(drop: PlannedDrop, details: ErrorDetail[], file: string, limit: number): string[] {
-	const problems = details.map((d) => {
-		const row = d.record === undefined ? undefined : drop.rows[d.record];
-		const column = d.path?.replace(/^data\[\d+\]\.?/, "") || undefined;
-		return { line: row?.line ?? 0, text: `${row ? `${file}:${row.line}` : file}: ${column ? `${column}: ` : ""}${d.message} [${d.code}]` };
-	});
-	const out = problems.sort((a, b) => a.line - b.line).slice(0, limit).map((p) => p.text);
-	if (details.length > limit) out.push(`... and ${details.length - limit} more problem${details.length - limit === 1 ? "" : "s"}`);
-	return out;
+	return limitedProblems(
+		details.map((d) => {
+			const row = d.record === undefined ? undefined : drop.rows[d.record];
+			const column = d.path?.replace(/^data\[\d+\]\.?/, "") || undefined;
+			return { order: row?.line ?? 0, text: `${row ? `${file}:${row.line}` : file}: ${column ? `${column}: ` : ""}${d.message} [${d.code}]` };
+		}),
+		limit,
+	);
 }
 
 function count(n: number): string {

@@ -39,12 +39,22 @@ export function fieldOf(detail: ErrorDetail): string | undefined {
 
 /** One line per problem, `file:line: field: message [code]`, records in file order. */
 export function describeDetails(details: ErrorDetail[], file: string, lines: number[], limit: number): string[] {
-	const sorted = [...details].sort((a, b) => (a.record ?? -1) - (b.record ?? -1));
-	const out = sorted.slice(0, limit).map((detail) => {
-		const where = detail.record === undefined ? file : `${file}:${lines[detail.record] ?? "?"}`;
-		const field = fieldOf(detail);
-		return `${where}: ${field ? `${field}: ` : ""}${detail.message} [${detail.code}]`;
-	});
-	if (details.length > limit) out.push(`... and ${details.length - limit} more problem${details.length - limit === 1 ? "" : "s"}`);
+	return limitedProblems(
+		details.map((detail) => {
+			const where = detail.record === undefined ? file : `${file}:${lines[detail.record] ?? "?"}`;
+			const field = fieldOf(detail);
+			return { order: detail.record ?? -1, text: `${where}: ${field ? `${field}: ` : ""}${detail.message} [${detail.code}]` };
+		}),
+		limit,
+	);
+}
+
+/** Problems' lines in `order`, at most `limit` of them, then how many more there are. */
+export function limitedProblems(problems: Array<{ order: number; text: string }>, limit: number): string[] {
+	const out = [...problems]
+		.sort((a, b) => a.order - b.order)
+		.slice(0, limit)
+		.map((p) => p.text);
+	if (problems.length > limit) out.push(`... and ${problems.length - limit} more problem${problems.length - limit === 1 ? "" : "s"}`);
 	return out;
 }

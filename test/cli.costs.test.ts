@@ -198,6 +198,11 @@ describe("problems in a FOCUS file", () => {
 			"f.csv:5: BilledCost: is empty",
 			"f.csv:6: expected 7 fields as in the header, found 5",
 		]);
+		expect(describeProblems(problems, "f.csv", 2)).toEqual([
+			"f.csv:2: BilledCost: '1,5' is not a decimal number",
+			"f.csv:3: BillingCurrency: 'usd' is not an ISO 4217 currency code",
+			"... and 7 more problems",
+		]);
 		expect(() => readFocus("BilledCost,BillingCurrency\n1,USD\n")).toThrow(/not a FOCUS cost-and-usage file: no columns ChargePeriodStart, ChargePeriodEnd/);
 	});
 
@@ -310,6 +315,12 @@ describe("drops", () => {
 		expect(describeRejectedRows(drop, [{ code: "invalid_value", message: "not a number", record: 1, path: "data[1].cost/cost" }], "f.csv", 20)).toEqual([
 			"f.csv:2: cost/cost: not a number [invalid_value]",
 		]);
+		const two = [
+			{ code: "invalid_value" as const, message: "not a number", record: 0, path: "data[0].cost/cost" },
+			{ code: "invalid_value" as const, message: "not a number", record: 1, path: "data[1].cost/cost" },
+		];
+		// In file order (row 1 of the drop is line 2), at most the limit, then how many more.
+		expect(describeRejectedRows(drop, two, "f.csv", 1)).toEqual(["f.csv:2: cost/cost: not a number [invalid_value]", "... and 1 more problem"]);
 	});
 });
 

@@ -5,6 +5,7 @@ import { batches, idempotencyKey } from "../cli/batches";
 import { CsvSyntaxError, InputError, parseCsv } from "../cli/csv";
 import { jsonErrorLine, recordStartLines } from "../cli/json-lines";
 import { readRecords, type CsvMapping } from "../cli/records";
+import { describeDetails } from "../cli/validate";
 
 const MAPPING: CsvMapping = { timestampColumn: "timestamp", valueColumn: "value", dimensions: null, ignoreExtraColumns: false, withValue: true };
 
@@ -94,6 +95,18 @@ describe("readRecords", () => {
 		const text = '[\n {"a": "[{,\\"]"},\n\n {"b": [1, {"c": 2}]},\n 3\n]';
 		expect(recordStartLines(text)).toEqual([2, 4, 5]);
 		expect(recordStartLines('{"other": [1, 2], "records": [\n{}, {}\n]}')).toEqual([2, 2]);
+	});
+});
+
+describe("describeDetails", () => {
+	it("names each record by its file line, in file order, the request's own problems first, at most the limit", () => {
+		const details = [
+			{ code: "invalid_value" as const, message: "bad", record: 2, path: "records[2].value" },
+			{ code: "out_of_range" as const, message: "too many", path: "records" },
+			{ code: "invalid_timestamp" as const, message: "bad date", record: 0, path: "records[0].timestamp" },
+		];
+		expect(describeDetails(details, "m.jsonl", [3, 5, 9], 2)).toEqual(["m.jsonl: records: too many [out_of_range]", "m.jsonl:3: timestamp: bad date [invalid_timestamp]", "... and 1 more problem"]);
+		expect(describeDetails(details, "m.jsonl", [3, 5, 9], 5)).toHaveLength(3);
 	});
 });
 
