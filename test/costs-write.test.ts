@@ -219,7 +219,12 @@ describe("the cost read", () => {
 	it("refuses unknown dimensions and options, and writes CSV with formulas neutralized", async () => {
 		await expectError(await api("/unit-cost/v1/costs?group_by=custom:Nope", { headers: { Authorization: token } }), 400, "unknown_dimension");
 		await expectError(await api("/unit-cost/v1/costs?dim[Colour]=red", { headers: { Authorization: token } }), 400, "unknown_dimension");
-		await expectError(await api("/unit-cost/v1/costs?service=x", { headers: { Authorization: token } }), 400, "invalid_filter");
+		const option = await expectError(await api("/unit-cost/v1/costs?service=x", { headers: { Authorization: token } }), 400, "invalid_filter");
+		expect(option.details).toEqual([
+			{ code: "invalid_filter", message: "'service' is not a query option of this endpoint; filter by a cost dimension with dim[<name>]=<value>", path: "service" },
+		]);
+		// What is not an option at all is refused before any dimension name is resolved.
+		await expectError(await api("/unit-cost/v1/costs?dim[Colour]=red&service=x", { headers: { Authorization: token } }), 400, "invalid_filter");
 		await expectDrop(await drop(token, "csv", { data: [row("2025-05-01T00:00:00Z", 1, { "resource/service": "=HYPERLINK(1)" })] }));
 		const res = await api("/unit-cost/v1/costs?format=csv&group_by=Service&dim[Connection]=csv", { headers: { Authorization: token } });
 		expect(await res.text()).toBe("period,Service,currency,cost\r\n2025-05-01,\"'=HYPERLINK(1)\",USD,1\r\n");

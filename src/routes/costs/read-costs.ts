@@ -3,10 +3,9 @@ import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
 import { compareCostLines, costLines, requireDimension } from "../../http/cost-reads";
-import { csvPage, cursorPosition, dayRange, isTuple, pageOf } from "../../http/reads";
-import { ApiError, type ErrorDetail } from "../../lib/api-error";
+import { csvPage, cursorPosition, dayRange, filterParams, isTuple, pageOf } from "../../http/reads";
 import { formatValue } from "../../lib/numbers";
-import { FILTER_PARAM, FILTER_SYNTAX_DESCRIPTION } from "../../schemas/common";
+import { FILTER_SYNTAX_DESCRIPTION } from "../../schemas/common";
 import { CostPageSchema, CostQuerySchema } from "../../schemas/costs";
 import { customDimensionMap, readDailyCost } from "../../storage/costs";
 
@@ -38,19 +37,12 @@ export function registerCostRead(app: OpenAPIHono<AppEnv>) {
 		const [startDay, endDay] = dayRange(query.start_date, query.end_date);
 		const after = cursorPosition(query.cursor, isTuple<[string, string, string]>("string", "string", "string"));
 
-		// Read together (one round trip of latency, not two); the dimension names are checked after.
+		const filterValues = filterParams(c.req.queries(), QUERY_OPTIONS, "cost dimension");
+
+		// Read together (one round trip of latency, not two); the dimension names are resolved after.
 		const [custom, data] = await Promise.all([customDimensionMap(c.env.DB, org), readDailyCost(c.env.DB, org, startDay, endDay, query.cost_type)]);
 		const groupSource = query.group_by === undefined ? null : requireDimension(query.group_by, custom, "group_by");
-		const filters: Array<[string, Set<string>]> = [];
-		const malformed: ErrorDetail[] = [];
-		for (const [param, values] of Object.entries(c.req.queries())) {
-			const filter = FILTER_PARAM.exec(param);
-			if (filter) filters.push([requireDimension(filter[1], custom, `dim[${filter[1].slice(0, 200)}]`), new Set(values)]);
-			else if (!QUERY_OPTIONS.has(param)) {
-				malformed.push({ code: "invalid_filter", message: `'${param.slice(0, 200)}' is not a query option of this endpoint; filter by a cost dimension with dim[<name>]=<value>`, path: param.slice(0, 200) });
-			}
-		}
-		if (malformed.length > 0) throw new ApiError(400, "invalid_filter", "Invalid filter: filters are written dim[<dimension name>]=<value>", malformed);
+		const filters = filterValues.map(([name, values]): [string, Set<string>] => [requireDimension(name, custom, `dim[${name.slice(0, 200)}]`), new Set(values)]);
 
 		const lines = costLines(data, query.granularity, groupSource, filters);
 		const afterLine = after && { period: after[0], group: after[1], currency: after[2] };
