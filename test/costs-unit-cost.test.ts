@@ -109,6 +109,13 @@ describe("unit cost", () => {
 		await expectError(await api("/unit-cost/v1/unit-cost/api-calls", { headers: { Authorization: other } }), 404, "stream_not_found");
 	});
 
+	it("refuses a query parameter that is not one of its options, misspelt ones and filters included", async () => {
+		for (const query of ["group-by=custom:Client", "dim[Service]=x", "granularity=month&limit=5"]) {
+			const error = await expectError(await api(`/unit-cost/v1/unit-cost/api-calls?${query}`, { headers: { Authorization: token } }), 400, "invalid_filter");
+			expect(error.details?.[0].message).toMatch(/is not a query option of this endpoint \(start_date, end_date, granularity, cost_type, group_by\)$/);
+		}
+	});
+
 	it("refuses a metric name that no stream can have, as the telemetry paths do, and documents it the same way", async () => {
 		for (const name of ["a%20b", "x".repeat(257), "caf%C3%A9"]) {
 			await expectError(await api(`/unit-cost/v1/unit-cost/${name}`, { headers: { Authorization: token } }), 400, "invalid_stream_name");

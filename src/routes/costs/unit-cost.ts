@@ -3,11 +3,13 @@ import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
 import { unitCost } from "../../http/cost-reads";
-import { dayRange } from "../../http/reads";
+import { dayRange, refuseUnknownParams } from "../../http/reads";
 import { ApiError, streamNotFound } from "../../lib/api-error";
 import { UnitCostParamsSchema, UnitCostQuerySchema, UnitCostSchema } from "../../schemas/costs";
 import { customDimensionMap, readDailyCost } from "../../storage/costs";
 import { findLiveStream, liveStreamValuesInRange } from "../../storage/streams";
+
+const QUERY_OPTIONS = new Set(Object.keys(UnitCostQuerySchema.shape));
 
 const route = createRoute({
 	method: "get",
@@ -19,6 +21,7 @@ const route = createRoute({
 		"The metric is a CloudZero telemetry stream. Each of its series divides the cost whose dimensions equal its associated_cost: `Service`, `Account`, `Region`, `UsageFamily`, `LineItemType`, `Resource`, `Connection`, `tag:<key>` (or `Tag:<key>`) are read from the cost rows, `custom:<name>` through the organization's custom dimension of that name. A series without associated_cost divides all of the organization's cost. An associated_cost name that names no cost dimension (an undefined custom dimension, say) is listed in `unknown_dimensions`, and no cost matches the stream's series.",
 		"Per period (UTC day or month) and group (the value of `group_by`, one of the stream's associated_cost names; one group without it): `units` is the sum of the group's series' values, `cost` the cost its series matched, `unit_cost` = cost ÷ units (null when units are 0). Costs of different currencies are never added: a group with cost in two currencies has one result per currency, each with the group's units; a group without matched cost has one result with currency null and cost 0.",
 		"`unmatched_cost`: the cost of each period and currency that no series of the metric matched. Values are decimal strings of at most 15 significant digits.",
+		"Any other query parameter is refused (400 `invalid_filter`), so that a misspelt option is an error rather than an answer without it.",
 	].join("\n\n"),
 	...streamTokenWithScope("read"),
 	request: { params: UnitCostParamsSchema, query: UnitCostQuerySchema },
@@ -32,6 +35,8 @@ export function registerUnitCost(app: OpenAPIHono<AppEnv>) {
 	app.openapi(route, async (c) => {
 		const { metric_name: name } = c.req.valid("param");
 		const query = c.req.valid("query");
+		// A misspelt option (group-by) would otherwise give an answer that ignores it.
+		refuseUnknownParams(c.req.queries(), QUERY_OPTIONS);
 		const org = c.get("token").org;
 		c.set("logFields", { stream: name, operation: "unit_cost" });
 		let range: [string, string];
