@@ -3,7 +3,7 @@
 // collected with its file line and column, so a file is fixed in one pass.
 import { CBF_NUMBER_COLUMNS, CBF_TAG_PREFIX, CBF_TEXT_COLUMNS, CBF_TIME_COLUMNS } from "../src/schemas/costs";
 import { InputError, readCsvTable } from "./csv";
-import { addDecimals, formatDecimal, parseDecimal, splitDecimal, ZERO, type Decimal } from "./decimal";
+import { addDecimals, formatDecimal, parseDecimal, splitDecimal, ZERO, type Decimal } from "../src/lib/decimal";
 
 /** A CBF row as sent: column name → value, empty cells left out. */
 export type CbfRow = Record<string, string>;

@@ -7,7 +7,7 @@ import focus13 from "./fixtures/focus/focus-1.3-sample.csv?raw";
 import { describeProblems, describeRejectedRows, planDrops, routeCurrencies, type DropOperation } from "../cli/costs";
 import { columnTotal, periodParts, readCbf, readFocus, type CostRow } from "../cli/costs-file";
 import { parseCsv } from "../cli/csv";
-import { addDecimals, formatDecimal, parseDecimal, splitDecimal, ZERO } from "../cli/decimal";
+import { addDecimals, formatDecimal, parseDecimal, roundToScale, splitDecimal, ZERO } from "../src/lib/decimal";
 import { UsageError } from "../cli/options";
 import { formatUnitCostCsv, formatUnitCostTable, unitCostQuery, type UnitCostResponse } from "../cli/unit-cost";
 
@@ -20,14 +20,17 @@ const FOCUS_OF: Record<string, string> = {
 	"usage/amount": "ConsumedQuantity",
 };
 
-/** The exact sum of a FOCUS column, read straight from the CSV (NULL and empty cells skipped). */
+/**
+ * The exact sum of a FOCUS column, read straight from the CSV (NULL and empty cells skipped), each
+ * charge rounded to the 10 decimal places the service keeps of a cost (the sample has 11).
+ */
 function focusTotal(text: string, column: string): string {
 	const [header, ...rows] = parseCsv(text);
 	const at = header.fields.indexOf(column);
 	let total = ZERO;
 	for (const row of rows) {
 		const value = parseDecimal(row.fields[at]);
-		if (value) total = addDecimals(total, value);
+		if (value) total = addDecimals(total, roundToScale(value, 10));
 	}
 	return formatDecimal(total);
 }
@@ -134,8 +137,12 @@ describe("spreading a charge over its days", () => {
 		for (const [value, n] of [["123456789012.34", 30], ["0.0000001", 31], ["-0.05", 29], ["7", 1], ["0", 5], ["99999999999999.99", 31]] as const) {
 			expect(sum(split(value, n)), `${value} / ${n}`).toBe(formatDecimal(parseDecimal(value)!));
 		}
-		// A part never has more than 15 significant digits unless the value has.
-		expect(split("123456789012.34", 30)[0]).toBe("4115226300.411");
+		// Parts have at most the 10 decimal places the service keeps of a cost, so each is stored as written.
+		expect(split("123456789012.34", 30)[0]).toBe("4115226300.4113333333");
+		// A charge with more places is rounded to 10 first (as the service would round it), then split.
+		expect(split("0.000000000049", 2)).toEqual(["0", "0"]);
+		expect(split("0.00000000015", 2)).toEqual(["0.0000000001", "0.0000000001"]);
+		expect(sum(split("1.00000000005", 3))).toBe("1.0000000001");
 	});
 
 	it("weights each day by the time the period covers in it", () => {

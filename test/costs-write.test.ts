@@ -157,9 +157,13 @@ describe("errors: 400 naming the row, nothing applied", () => {
 		["a number beyond the bound", { data: [row("2024-08-01T00:00:00Z", 1e16)] }, "out_of_range", "data[0].cost/cost"],
 		["a text column that is not text", { data: [row("2024-08-01T00:00:00Z", 1, { "resource/account": 123 })] }, "invalid_type", "data[0].resource/account"],
 		["empty data", { data: [] }, "out_of_range", "data"],
-		// As JSON number literals: JSON.parse would read them as 0 and Infinity.
-		["a cost too small for a double", `{"data":[{"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":1e-400}]}`, "value_underflow", "data[0].cost/cost"],
-		["a usage amount too small for a double", `{"data":[{"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":1,"usage/amount":-1e-999}]}`, "value_underflow", "data[0].usage/amount"],
+		// As JSON number literals: JSON.parse would read them as Infinity; their text is what is checked.
+		["a cost too large for a double", `{"data":[{"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":1e400}]}`, "out_of_range", "data[0].cost/cost"],
+		["a usage amount too large for a double", `{"data":[{"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":1,"usage/amount":-1e999}]}`, "out_of_range", "data[0].usage/amount"],
+		["a cost just beyond 10^15", { data: [row("2024-08-01T00:00:00Z", "1000000000000000.0000000001")] }, "out_of_range", "data[0].cost/cost"],
+		["a cost beyond 10^15 in exponent notation", { data: [row("2024-08-01T00:00:00Z", "-1.1e15")] }, "out_of_range", "data[0].cost/cost"],
+		["a cost with a billion-digit exponent", { data: [row("2024-08-01T00:00:00Z", "1e999999999")] }, "out_of_range", "data[0].cost/cost"],
+		["a cost that is no decimal number", { data: [row("2024-08-01T00:00:00Z", "1,5")] }, "invalid_value", "data[0].cost/cost"],
 	];
 	for (const [label, body, code, path] of cases) {
 		it(label, async () => {
@@ -272,9 +276,12 @@ describe("the daily totals the reads scan", () => {
 			await expectDrop(await drop(token, r.pick(["model-1", "model-2"]), { operation, data }));
 		}
 		const compare = async (sql: string) => (await env.DB.prepare(sql).bind(org).all()).results;
-		const daily = await compare("SELECT day, connection_id, dims_id, round(cost, 9) AS c, round(on_demand_cost, 9) AS o FROM cost_daily WHERE org_id = ? AND cost_daily.connection_id LIKE 'model-%' ORDER BY 1, 2, 3");
+		// Exactly: whole units and 10^-10 fractions, each day as one count of 10^-10.
+		const daily = await compare(
+			"SELECT day, connection_id, dims_id, cost_whole * 10000000000 + cost_frac AS c, on_demand_cost_whole * 10000000000 + on_demand_cost_frac AS o FROM cost_daily WHERE org_id = ? AND cost_daily.connection_id LIKE 'model-%' ORDER BY 1, 2, 3",
+		);
 		const fromHours = await compare(
-			"SELECT substr(hour, 1, 10) AS day, connection_id, dims_id, round(SUM(cost), 9) AS c, round(SUM(on_demand_cost), 9) AS o FROM cost_hourly WHERE org_id = ? AND connection_id LIKE 'model-%' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+			"SELECT substr(hour, 1, 10) AS day, connection_id, dims_id, SUM(cost_whole * 10000000000 + cost_frac) AS c, SUM(on_demand_cost_whole * 10000000000 + on_demand_cost_frac) AS o FROM cost_hourly WHERE org_id = ? AND connection_id LIKE 'model-%' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
 		);
 		expect(daily.length).toBeGreaterThan(0);
 		expect(daily).toEqual(fromHours);

@@ -93,3 +93,18 @@ export function seededRandom(seed: number) {
 	const chars = (alphabet: string, length: number) => Array.from({ length }, () => alphabet[int(alphabet.length)]).join("");
 	return { next, int, pick, chars };
 }
+
+/**
+ * A double as the API writes numbers: its shortest decimal form without an exponent (8e-7 is
+ * "0.0000008", 1e+21 is "1000000000000000000000"). Written apart from src/ to check it.
+ */
+export function plainOf(n: number): string {
+	const [mantissa, exponentText] = String(n).split("e");
+	if (exponentText === undefined) return mantissa;
+	const negative = mantissa.startsWith("-");
+	const [whole, fraction = ""] = mantissa.replace("-", "").split(".");
+	const digits = whole + fraction;
+	const point = whole.length + Number(exponentText);
+	const plain = point <= 0 ? `0.${"0".repeat(-point)}${digits}` : point >= digits.length ? digits + "0".repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`;
+	return negative ? `-${plain}` : plain;
+}

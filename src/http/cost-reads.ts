@@ -1,173 +1,116 @@
-// Cost and unit cost, computed from the daily cost rows of one organization (see
-// docs/unit-cost.md for the rules): cost per period, group and currency; and a metric's units
-// against the cost its series' associated_cost dimensions match.
+// Cost and unit cost as the API answers them (see docs/unit-cost.md for the rules): D1 filters,
+// groups and sums the rows exactly (storage/cost-reads.ts); this module names the dimensions a
+// read asks for, writes the exact sums as the API's decimals, and divides cost by units.
 import { ApiError, type ErrorDetail } from "../lib/api-error";
-import { formatValue } from "../lib/numbers";
-import { dimensionValue, resolveDimension } from "../schemas/costs";
-import type { DailyCostRow } from "../storage/costs";
+import { divideDecimals, formatDecimal, parseDecimal, roundToSignificantDigits, type Decimal } from "../lib/decimal";
+import { formatValue, isStorable, roundToSignificant, SIGNIFICANT_DIGITS } from "../lib/numbers";
+import { sourceDimension } from "../schemas/costs";
+import type { MatchedCostRow, UnitsRow } from "../storage/cost-reads";
 
-export type Granularity = "day" | "month";
-
-export const periodOf = (day: string, granularity: Granularity) => (granularity === "day" ? day : day.slice(0, 7));
-
-export interface CostData {
-	rows: DailyCostRow[];
-	dims: Map<number, Record<string, string>>;
-	currencies: Map<string, string>;
+function unknownDimension(name: string, path: string): ApiError {
+	const detail: ErrorDetail = {
+		code: "unknown_dimension",
+		message: `'${name.slice(0, 200)}' is not a cost dimension (Service, Account, Region, UsageFamily, LineItemType, Resource, Connection, tag:<key>, or a defined custom:<name>)`,
+		path,
+	};
+	return new ApiError(400, "unknown_dimension", `Unknown cost dimension '${name.slice(0, 200)}'`, [detail]);
 }
 
-/** A cost dimension name resolved for reading, or a 400 naming the parameter. */
-export function requireDimension(name: string, custom: ReadonlyMap<string, string>, path: string): string {
-	const source = resolveDimension(name, custom);
-	if (source === null) {
-		const detail: ErrorDetail = {
-			code: "unknown_dimension",
-			message: `'${name.slice(0, 200)}' is not a cost dimension (Service, Account, Region, UsageFamily, LineItemType, Resource, Connection, tag:<key>, or a defined custom:<name>)`,
-			path,
-		};
-		throw new ApiError(400, "unknown_dimension", `Unknown cost dimension '${name.slice(0, 200)}'`, [detail]);
-	}
+/**
+ * A dimension name as the read passes it to D1: a built-in or tag dimension as stored ('Tag:team'
+ * is 'tag:team'), a custom:<name> as it is (the query resolves it); a 400 naming the parameter
+ * for anything else, before any D1 read.
+ */
+export function dimensionName(name: string, path: string): string {
+	if (name.startsWith("custom:")) return name;
+	const source = sourceDimension(name);
+	if (source === null) throw unknownDimension(name, path);
 	return source;
 }
 
-export interface CostLine {
+/** The 400 for custom:<name>s the query found undefined; `pathOf` names each one's parameter. */
+export function refuseUnknownNames(unknown: string[], pathOf: (name: string) => string): void {
+	if (unknown.length > 0) throw unknownDimension(unknown[0], pathOf(unknown[0]));
+}
+
+/** An exact sum as the API writes money: rounded once to 15 significant digits, plain decimal. */
+export function formatCost(value: Decimal): string {
+	return formatDecimal(roundToSignificantDigits(value, SIGNIFICANT_DIGITS));
+}
+
+export interface UnitCostLine {
 	period: string;
-	group: string;
-	currency: string;
-	cost: number;
-}
-
-/** Cost per (period, group value, currency), sorted, of the rows every filter accepts. */
-export function costLines(
-	data: CostData,
-	granularity: Granularity,
-	groupSource: string | null,
-	filters: Array<[source: string, values: Set<string>]>,
-): CostLine[] {
-	// What a (connection, dimension set) contributes to: its group, or null when filtered out.
-	const groupOf = new Map<string, string | null>();
-	const sums = new Map<string, CostLine>();
-	for (const row of data.rows) {
-		const key = `${row.connection_id}\n${row.dims_id}`;
-		let group = groupOf.get(key);
-		if (group === undefined) {
-			const dims = data.dims.get(row.dims_id) ?? {};
-			const accepted = filters.every(([source, values]) => values.has(dimensionValue(source, row.connection_id, dims)));
-			group = accepted ? (groupSource === null ? "" : dimensionValue(groupSource, row.connection_id, dims)) : null;
-			groupOf.set(key, group);
-		}
-		if (group === null) continue;
-		const period = periodOf(row.day, granularity);
-		const currency = data.currencies.get(row.connection_id) ?? "USD";
-		const id = JSON.stringify([period, group, currency]);
-		const line = sums.get(id);
-		if (line) line.cost += row.cost;
-		else sums.set(id, { period, group, currency, cost: row.cost });
-	}
-	return [...sums.values()].sort(compareCostLines);
-}
-
-type CostLineKey = Pick<CostLine, "period" | "group" | "currency">;
-
-/** The order of cost lines and of their cursors: period, then group, then currency, each as a whole. */
-export function compareCostLines(a: CostLineKey, b: CostLineKey): number {
-	return compare(a.period, b.period) || compare(a.group, b.group) || compare(a.currency, b.currency);
+	group: Record<string, string>;
+	currency: string | null;
+	units: string;
+	cost: string;
+	unit_cost: string | null;
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-export interface UnitCostResult {
-	results: Array<{ period: string; group: Record<string, string>; currency: string | null; units: string; cost: string; unit_cost: string | null }>;
-	unmatched_cost: Array<{ period: string; currency: string; cost: string }>;
-	unknown_dimensions: string[];
+/**
+ * cost ÷ units to 15 significant digits, from the exact cost and the units as shown (15 digits);
+ * null when units are 0, or when the quotient is no finite double or rounds to 0 as one (so that
+ * every unit_cost is a value the telemetry API takes back).
+ */
+export function unitCostOf(cost: Decimal, units: number): string | null {
+	const quotient = divideDecimals(cost, parseDecimal(String(units))!, SIGNIFICANT_DIGITS);
+	if (quotient === null) return null;
+	const text = formatDecimal(quotient);
+	const asDouble = Number(text);
+	if (!isStorable(asDouble) || (asDouble === 0 && quotient.units !== 0n)) return null;
+	return text;
 }
 
 /**
- * A metric's unit cost. Every series of a stream has the same associated_cost names; a cost row
- * belongs to the series whose values equal the row's values of those dimensions (at most one
- * series, since series differ in some value), or to none (unmatched). A series without
- * associated_cost matches every cost row. Groups: the series' value of group_by (one group
- * without it); a group's units are its series' units, its cost the cost its series matched.
+ * Unit cost lines from D1's sums: per (period, group) the group's units, and one line per
+ * currency of the cost its series matched (or one with currency null and cost 0); and the cost no
+ * series matched, per (period, currency). A group whose units sum beyond the largest finite
+ * double is refused with a 400 naming it.
  */
-export function unitCost(
-	values: Array<{ day: string; series_key: string; value: number }>,
-	dimensionKeys: string[],
-	data: CostData,
-	custom: ReadonlyMap<string, string>,
-	granularity: Granularity,
-	groupBy: string | undefined,
-): UnitCostResult {
-	const sources = dimensionKeys.map((k) => resolveDimension(k, custom));
-	const unknown = dimensionKeys.filter((_, i) => sources[i] === null);
-	const tupleOf = (dims: Record<string, string>) => JSON.stringify(dimensionKeys.map((k) => dims[k] ?? ""));
-
-	const groupOfSeries = new Map<string, string>();
-	const units = new Map<string, number>(); // [period, group]
-	for (const v of values) {
-		const dims = JSON.parse(v.series_key) as Record<string, string>;
-		const group = groupBy === undefined ? "" : (dims[groupBy] ?? "");
-		groupOfSeries.set(tupleOf(dims), group);
-		const key = JSON.stringify([periodOf(v.day, granularity), group]);
-		units.set(key, (units.get(key) ?? 0) + v.value);
-	}
-
-	const matched = new Map<string, string | null>(); // connection+dims -> group
-	const costs = new Map<string, number>(); // [period, group, currency]
-	const unmatched = new Map<string, number>(); // [period, currency]
-	for (const row of data.rows) {
-		const key = `${row.connection_id}\n${row.dims_id}`;
-		let group = matched.get(key);
-		if (group === undefined) {
-			const dims = data.dims.get(row.dims_id) ?? {};
-			const tuple = unknown.length > 0 ? null : JSON.stringify(sources.map((s) => dimensionValue(s!, row.connection_id, dims)));
-			group = tuple === null ? null : (groupOfSeries.get(tuple) ?? null);
-			matched.set(key, group);
+export function unitCostLines(units: UnitsRow[], costs: MatchedCostRow[], groupBy: string | null): { results: UnitCostLine[]; unmatched_cost: Array<{ period: string; currency: string; cost: string }> } {
+	const unitsOf = new Map<string, number>();
+	for (const row of units) {
+		const rounded = row.units === null ? Number.POSITIVE_INFINITY : roundToSignificant(row.units);
+		if (!isStorable(rounded)) {
+			const group = groupBy === null ? "" : ` of ${groupBy} '${row.group.slice(0, 200)}'`;
+			throw new ApiError(400, "value_overflow", `The units${group} in ${row.period} add up beyond 1.79769313486231e308, the largest value a unit cost can divide; read a shorter period or another grouping`, [
+				{ code: "value_overflow", message: `units${group} in ${row.period} overflow`, path: groupBy === null ? "start_date" : "group_by" },
+			]);
 		}
-		const period = periodOf(row.day, granularity);
-		const currency = data.currencies.get(row.connection_id) ?? "USD";
-		if (group === null) {
-			const id = JSON.stringify([period, currency]);
-			unmatched.set(id, (unmatched.get(id) ?? 0) + row.cost);
-		} else {
-			const id = JSON.stringify([period, group, currency]);
-			costs.set(id, (costs.get(id) ?? 0) + row.cost);
-		}
+		unitsOf.set(JSON.stringify([row.period, row.group]), rounded);
 	}
-
-	type Line = UnitCostResult["results"][number];
-	const lines: Line[] = [];
-	const withCost = new Set<string>();
-	const line = (period: string, group: string, currency: string | null, cost: number): Line => {
-		const u = units.get(JSON.stringify([period, group])) ?? 0;
+	const line = (period: string, group: string, currency: string | null, cost: Decimal | null): UnitCostLine => {
+		const u = unitsOf.get(JSON.stringify([period, group])) ?? 0;
 		return {
 			period,
-			group: groupBy === undefined ? {} : { [groupBy]: group },
+			group: groupBy === null ? {} : { [groupBy]: group },
 			currency,
 			units: formatValue(u),
-			cost: formatValue(cost),
-			unit_cost: u === 0 ? null : formatValue(cost / u),
+			cost: cost === null ? "0" : formatCost(cost),
+			unit_cost: u === 0 || cost === null ? (u === 0 ? null : "0") : unitCostOf(cost, u),
 		};
 	};
-	for (const [id, cost] of costs) {
-		const [period, group, currency] = JSON.parse(id) as [string, string, string];
-		withCost.add(JSON.stringify([period, group]));
-		lines.push(line(period, group, currency, cost));
+	const lines: UnitCostLine[] = [];
+	const withCost = new Set<string>();
+	const unmatched: Array<{ period: string; currency: string; cost: string }> = [];
+	for (const row of costs) {
+		if (row.group === null) {
+			unmatched.push({ period: row.period, currency: row.currency, cost: formatCost(row.cost) });
+			continue;
+		}
+		withCost.add(JSON.stringify([row.period, row.group]));
+		lines.push(line(row.period, row.group, row.currency, row.cost));
 	}
-	for (const id of units.keys()) {
-		if (withCost.has(id)) continue;
-		const [period, group] = JSON.parse(id) as [string, string];
-		lines.push(line(period, group, null, 0));
+	for (const row of units) {
+		if (!withCost.has(JSON.stringify([row.period, row.group]))) lines.push(line(row.period, row.group, null, null));
 	}
 	// Sorted by period, group (as JSON) and currency; each line's group JSON made once, not per comparison.
-	const sorted = lines
+	const results = lines
 		.map((l) => ({ l, group: JSON.stringify(l.group), currency: l.currency ?? "" }))
 		.sort((a, b) => compare(a.l.period, b.l.period) || compare(a.group, b.group) || compare(a.currency, b.currency))
 		.map(({ l }) => l);
-	const unmatchedLines = [...unmatched]
-		.map(([id, cost]) => {
-			const [period, currency] = JSON.parse(id) as [string, string];
-			return { period, currency, cost: formatValue(cost) };
-		})
-		.sort((a, b) => compare(a.period, b.period) || compare(a.currency, b.currency));
-	return { results: sorted, unmatched_cost: unmatchedLines, unknown_dimensions: unknown };
+	unmatched.sort((a, b) => compare(a.period, b.period) || compare(a.currency, b.currency));
+	return { results, unmatched_cost: unmatched };
 }

@@ -1,4 +1,5 @@
 // Numbers as both APIs store them: finite doubles rounded to 15 significant digits.
+import { plainDecimal } from "./decimal";
 
 /** CloudZero keeps 15 significant digits (a double holds 15 exactly: DBL_DIG). */
 export const SIGNIFICANT_DIGITS = 15;
@@ -46,7 +47,10 @@ export function finiteSum(a: number, b: number): number | null {
 	return isStorable(sum) ? roundToSignificant(sum) : null;
 }
 
-/** A stored value as the API shows it: a string of at most 15 significant digits (0.1 × 10 reads "1"). */
+/**
+ * A stored value as the API shows it: a plain decimal string of at most 15 significant digits
+ * (0.1 × 10 reads "1", 8e-7 reads "0.0000008"), never in exponent notation, so it can be sent back.
+ */
 export function formatValue(value: number): string {
-	return String(roundToSignificant(value));
+	return plainDecimal(String(roundToSignificant(value)));
 }

@@ -1,8 +1,17 @@
 import { DurableObject } from "cloudflare:workers";
 import type { DropAccepted } from "../schemas/costs";
-import { dropStatements, findConnection } from "../storage/costs";
+import { dropStatements, findConnection, MAX_COST_CELL } from "../storage/costs";
+import type { StreamFailure } from "./outcome";
 import { connectionKeyScope, connectionLogName, type DropCommand, type DropResult } from "./cost-connection-protocol";
 import { WriteLedger } from "./write-ledger";
+
+/** D1 refused the drop: a stored cell plus the drop's would pass MAX_COST_CELL (migration 0010's triggers). */
+const COST_CELL_OVERFLOW: StreamFailure = {
+	ok: false,
+	status: 400,
+	code: "value_overflow",
+	message: `With the cost already stored, an hour or day of one dimension set would hold more than ±${MAX_COST_CELL} of a cost type; nothing was applied`,
+};
 
 /**
  * The writer of one organization's cost connection: every billing drop to it goes through its
@@ -36,7 +45,7 @@ export class CostConnectionObject extends DurableObject<Env> {
 			}
 			if (existing === null) this.plannedCurrency = currency;
 			const response: DropAccepted = { ...cmd.response, currency, connection_created: created };
-			return { response, statements: dropStatements(this.env.DB, { ...cmd, currency }, new Date().toISOString()) };
+			return { response, statements: dropStatements(this.env.DB, { ...cmd, currency }, new Date().toISOString()), explainOverflow: async () => COST_CELL_OVERFLOW };
 		});
 	}
 

@@ -4,7 +4,7 @@
 import { z } from "./zod";
 import type { ErrorDetail } from "../lib/api-error";
 import type { ErrorCode } from "../lib/error-catalog";
-import { underflowsToZero } from "../lib/numbers";
+import { costPartsOf, type CostParts } from "../lib/decimal";
 import { DaySchema, DOT_SEGMENTS, StreamNameSchema, filterParamDocumentation, fail, NOT_DOT_SEGMENT_SCHEMA, OrgSchema, wellFormed } from "./common";
 import { parseTimestamp, TIMESTAMP_PATTERN } from "./cloudzero";
 
@@ -105,31 +105,38 @@ const TAG_COLUMN_PATTERN = String.raw`^resource/tag:[^\u0000-\u001f\u007f-\u009f
 export const MAX_CBF_TEXT_LENGTH = 1024;
 /** Costs and usage amounts are bounded: no bill has a line of a quadrillion. */
 export const MAX_CBF_NUMBER = 1e15;
-const CBF_NUMBER = /^[+-]?(?:\d{1,15}(?:\.\d{0,40})?|\.\d{1,40})$/;
-const CBF_NUMBER_PATTERN = String.raw`^[+-]?(?:\d{1,15}(?:\.\d{0,40})?|\.\d{1,40})$`;
+/**
+ * A CBF number as text: a decimal of at most 15 digits before the point (or exactly 10^15), with
+ * any number of places, optionally scaled down by a negative exponent (8e-7): so every text the
+ * pattern admits is within ±10^15, and the document says exactly what is taken.
+ */
+const CBF_NUMBER = /^[+-]?(?:\d{1,15}(?:\.\d*)?|\.\d+|1000000000000000(?:\.0*)?)(?:[eE]-\d{1,9})?$/;
+const CBF_NUMBER_PATTERN = CBF_NUMBER.source;
+/** Any decimal, for telling a number out of range (out_of_range) from text that is none (invalid_value). */
+const ANY_DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** A validated CBF row: its hour, its dimensions as canonical JSON and its five costs. */
 export interface CostRow {
 	hour: string;
 	dims: string;
-	costs: [number, number, number, number, number];
+	costs: [CostParts, CostParts, CostParts, CostParts, CostParts];
 }
 
-function cbfNumber(input: unknown): number | { code: ErrorCode; error: string } {
-	let n: number;
-	if (typeof input === "number") n = input;
-	else if (typeof input === "string") {
-		if (!CBF_NUMBER.test(input)) {
-			// JSON numbers too small for a double reach here as their text (see readJsonBody).
-			if (/^[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d+$/.test(input) && underflowsToZero(Number(input), input)) {
-				return { code: "value_underflow", error: `${input.slice(0, 40)} is too small to represent` };
-			}
-			return { code: "invalid_value", error: `'${input.slice(0, 64)}' is not a plain decimal number` };
-		}
-		n = Number(input);
+/** A CBF number cell (a JSON number or a decimal string) as a cost in stored parts, or why it is none. */
+function cbfNumber(input: unknown): CostParts | { code: ErrorCode; error: string } {
+	let parts: ReturnType<typeof costPartsOf>;
+	if (typeof input === "number") {
+		// A JSON number is a double: its shortest decimal form is the number as written, up to 17 digits.
+		if (Number.isInteger(input) && Math.abs(input) <= MAX_CBF_NUMBER) return [input + 0, 0];
+		parts = Number.isFinite(input) ? costPartsOf(String(input)) : "out_of_range";
+	} else if (typeof input === "string") {
+		// JSON numbers too small or too large for a double reach here as their text (see readJsonBody).
+		if (input.length > MAX_CBF_TEXT_LENGTH || !CBF_NUMBER.test(input)) parts = ANY_DECIMAL.test(input) ? "out_of_range" : "not_a_number";
+		else parts = costPartsOf(input);
 	} else return { code: "invalid_type", error: "must be a number or a numeric string" };
-	if (!Number.isFinite(n) || Math.abs(n) > MAX_CBF_NUMBER) return { code: "out_of_range", error: `must be within ±${MAX_CBF_NUMBER}` };
-	return n + 0;
+	if (parts === "not_a_number") return { code: "invalid_value", error: `'${String(input).slice(0, 64)}' is not a decimal number` };
+	if (parts === "out_of_range") return { code: "out_of_range", error: `must be within ±${MAX_CBF_NUMBER}: at most 15 digits before the point, an exponent only negative` };
+	return parts;
 }
 
 interface ColumnClass {
@@ -198,7 +205,7 @@ function parseCbfRow(input: unknown, record: number, details: ErrorDetail[]): Co
 	const row = input as Record<string, unknown>;
 	const text: Record<string, string> = {};
 	const tags: Array<[string, string]> = [];
-	const numbers: Record<string, number> = {};
+	const numbers: Record<string, CostParts> = {};
 	let hour: string | undefined;
 	const problemsBefore = details.length;
 	for (const column in row) {
@@ -210,8 +217,8 @@ function parseCbfRow(input: unknown, record: number, details: ErrorDetail[]): Co
 		}
 		if (kind === "number") {
 			const n = cbfNumber(value);
-			if (typeof n === "number") numbers[column] = n;
-			else addProblem(details, record, n.code, column, n.error);
+			if ("code" in n) addProblem(details, record, n.code, column, n.error);
+			else numbers[column] = n;
 			continue;
 		}
 		if (typeof value !== "string") {
@@ -266,7 +273,7 @@ function dimensionsOf(text: Record<string, string>, tags: Array<[string, string]
 }
 
 /** The five costs; an absent cost type is the row's cost/cost. */
-function costsOf(numbers: Record<string, number>): CostRow["costs"] {
+function costsOf(numbers: Record<string, CostParts>): CostRow["costs"] {
 	const cost = numbers["cost/cost"];
 	return [cost, numbers["cost/discounted_cost"] ?? cost, numbers["cost/amortized_cost"] ?? cost, numbers["cost/discounted_amortized_cost"] ?? cost, numbers["cost/on_demand_cost"] ?? cost];
 }
@@ -288,8 +295,10 @@ export function parseMonth(input: string): string | { error: string } {
 
 const CbfTextSchema = z.string().max(MAX_CBF_TEXT_LENGTH);
 const CbfNumberSchema = z
-	.union([z.number().min(-MAX_CBF_NUMBER).max(MAX_CBF_NUMBER), z.string().regex(new RegExp(CBF_NUMBER_PATTERN))])
-	.openapi({ description: `A JSON number or a plain decimal string (no exponent, no commas), within ±${MAX_CBF_NUMBER}; negative for discounts and credits` });
+	.union([z.number().min(-MAX_CBF_NUMBER).max(MAX_CBF_NUMBER), z.string().max(MAX_CBF_TEXT_LENGTH).regex(new RegExp(CBF_NUMBER_PATTERN))])
+	.openapi({
+		description: `A JSON number or a decimal string within ±${MAX_CBF_NUMBER} (inclusive): at most 15 digits before the point (or exactly 10^15), no commas, an exponent only negative (8e-7 is read exactly); negative for discounts and credits. Costs keep 10 decimal places: more are rounded to 10 (halves away from zero). A JSON number is a double, exact to about 15 significant digits: send a string for more.`,
+	});
 const CbfTimeSchema = z
 	.string()
 	.openapi({ description: "ISO 8601 date-time (or date), optional UTC offset within ±14:00; no offset means UTC; from 1900-01-01T00:00:00Z on", pattern: TIMESTAMP_PATTERN });

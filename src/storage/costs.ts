@@ -1,7 +1,8 @@
 // Cost (migrations 0008, 0009): connections, dimension sets, hourly cost and its daily totals, a
 // billing drop's scratch numbering of its dimension sets, and the organization's custom
 // dimensions. Statements are parameterized; rows travel as JSON parameters.
-import type { CostType, DropOperation } from "../schemas/costs";
+import { COST_FRACTION_UNITS, type CostParts } from "../lib/decimal";
+import { COST_TYPES, type DropOperation } from "../schemas/costs";
 import { joinJsonChunks } from "./json-params";
 
 export interface ConnectionRow {
@@ -16,11 +17,11 @@ export async function findConnection(db: D1Database, org: string, connection: st
 		.first<ConnectionRow>();
 }
 
-/** A drop's row as the statements need it: its UTC hour, dimension set (canonical JSON) and five costs. */
+/** A drop's row as the statements need it: its UTC hour, dimension set (canonical JSON) and five costs in stored parts. */
 export interface CostLine {
 	hour: string;
 	dims: string;
-	costs: readonly [number, number, number, number, number];
+	costs: readonly [CostParts, CostParts, CostParts, CostParts, CostParts];
 }
 
 /**
@@ -33,12 +34,16 @@ export interface EncodedDrop {
 	days: string[];
 	/** The distinct dimension sets (canonical JSON) in chunks: the number of the chunk's first and a JSON array. */
 	dims: Array<{ first: number; json: string }>;
-	/** JSON arrays of [period, dimension set, cost, discounted, amortized, discounted amortized, on-demand], summed per (hour, set) and per (day, set). */
+	/**
+	 * JSON arrays of [period, dimension set, then whole and fraction of each of cost, discounted,
+	 * amortized, discounted amortized, on-demand], summed per (hour, set) and per (day, set).
+	 */
 	hourRows: string[];
 	dayRows: string[];
 }
 
-type Sum = [period: number, dims: number, cost: number, discounted: number, amortized: number, discountedAmortized: number, onDemand: number];
+/** [period, set, whole0, frac0, ... whole4, frac4] */
+type Sum = number[];
 
 /** Numbers distinct values in the order they are first seen. */
 class Numbering {
@@ -54,8 +59,19 @@ class Numbering {
 	}
 }
 
-/** Sums a drop's rows per (hour, dimension set) and per (day, dimension set), and encodes them. */
-export function encodeDrop(lines: readonly CostLine[]): EncodedDrop {
+/**
+ * The most a stored cell (an hour or a day of one dimension set in one connection) holds of one
+ * cost type, in whole units: every partial sum stays a safe integer. Migration 0010's triggers
+ * enforce it on what only D1 sees (a sum with the stored cell).
+ */
+export const MAX_COST_CELL = 9e15;
+
+/**
+ * Sums a drop's rows per (hour, dimension set) and per (day, dimension set), exactly (whole units
+ * and 10^-10 fractions apart), and encodes them; or the index of the first row whose cell would
+ * exceed MAX_COST_CELL.
+ */
+export function encodeDrop(lines: readonly CostLine[]): EncodedDrop | { overflowAt: number } {
 	const dims = new Numbering();
 	const hours = new Numbering();
 	const days = new Numbering();
@@ -63,24 +79,44 @@ export function encodeDrop(lines: readonly CostLine[]): EncodedDrop {
 	const daySums = new Map<number, Sum>();
 	// (period, set) as one number: a set's number is below lines.length.
 	const width = lines.length;
-	for (const { hour, dims: set, costs } of lines) {
+	for (let i = 0; i < lines.length; i++) {
+		const { hour, dims: set, costs } = lines[i];
 		const d = dims.of(set);
-		addTo(hourSums, hours.of(hour), d, width, costs);
-		addTo(daySums, days.of(hour.slice(0, 10)), d, width, costs);
+		if (!addTo(hourSums, hours.of(hour), d, width, costs) || !addTo(daySums, days.of(hour.slice(0, 10)), d, width, costs)) return { overflowAt: i };
 	}
 	return { hours: hours.list, days: days.list, dims: joinJsonChunks(dims.list.map((set) => JSON.stringify(set))), hourRows: rowChunks(hourSums.values()), dayRows: rowChunks(daySums.values()) };
 }
 
-function addTo(sums: Map<number, Sum>, period: number, d: number, width: number, costs: CostLine["costs"]): void {
+/** Adds a row's costs to its cell; false when a whole part would leave ±MAX_COST_CELL (checked at each step, so sums stay exact). */
+function addTo(sums: Map<number, Sum>, period: number, d: number, width: number, costs: CostLine["costs"]): boolean {
 	const key = period * width + d;
-	const sum = sums.get(key);
-	if (sum === undefined) sums.set(key, [period, d, costs[0], costs[1], costs[2], costs[3], costs[4]]);
-	else for (let c = 0; c < 5; c++) sum[c + 2] += costs[c];
+	let sum = sums.get(key);
+	if (sum === undefined) {
+		sum = [period, d, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+		sums.set(key, sum);
+	}
+	for (let c = 0; c < 5; c++) {
+		const whole = sum[2 + 2 * c] + costs[c][0];
+		// Fractions are below 10^10 each: a drop's sum of them stays far below 2^53.
+		sum[3 + 2 * c] += costs[c][1];
+		if (Math.abs(whole) > MAX_COST_CELL) return false;
+		sum[2 + 2 * c] = whole;
+	}
+	return true;
 }
 
 function rowChunks(sums: Iterable<Sum>): string[] {
-	// By hand: every element is a finite number.
-	const rows = Array.from(sums, ([period, d, c0, c1, c2, c3, c4]) => `[${period},${d},${c0},${c1},${c2},${c3},${c4}]`);
+	const rows: string[] = [];
+	for (const sum of sums) {
+		// Carry whole units out of the fractions: |fraction| < 10^10 as stored.
+		for (let c = 2; c < 12; c += 2) {
+			const carry = Math.trunc(sum[c + 1] / COST_FRACTION_UNITS);
+			sum[c] += carry;
+			sum[c + 1] -= carry * COST_FRACTION_UNITS;
+		}
+		// By hand: every element is a safe integer.
+		rows.push(`[${sum.join(",")}]`);
+	}
 	return joinJsonChunks(rows).map((chunk) => chunk.json);
 }
 
@@ -93,11 +129,15 @@ export interface DropWrite extends EncodedDrop {
 	currency: string;
 }
 
-const COST_COLUMNS = "cost, discounted_cost, amortized_cost, discounted_amortized_cost, on_demand_cost";
-/** An upsert's update that adds the new row's five costs to the stored ones. */
-const ADD_EXCLUDED_COSTS = COST_COLUMNS.split(", ")
-	.map((column) => `${column} = ${column} + excluded.${column}`)
-	.join(", ");
+const COST_COLUMNS = COST_TYPES.flatMap((t) => [`${t}_whole`, `${t}_frac`]).join(", ");
+/**
+ * An upsert's update that adds the new row's costs to the stored ones, carrying whole units out of
+ * the fractions (SQLite's integer / and % truncate toward zero, so whole + frac / 10^10 is kept).
+ */
+const ADD_EXCLUDED_COSTS = COST_TYPES.map(
+	(t) => `${t}_whole = ${t}_whole + excluded.${t}_whole + (${t}_frac + excluded.${t}_frac) / ${COST_FRACTION_UNITS}, ${t}_frac = (${t}_frac + excluded.${t}_frac) % ${COST_FRACTION_UNITS}`,
+).join(", ");
+const ROW_COSTS = Array.from({ length: 10 }, (_, i) => `r.value ->> ${i + 2}`).join(", ");
 
 /**
  * Adds encoded rows (?4) to a table keyed by (org ?1, connection ?2, period, dimension set): each
@@ -107,10 +147,10 @@ const ADD_EXCLUDED_COSTS = COST_COLUMNS.split(", ")
 function addRowsSql(table: "cost_hourly" | "cost_daily", period: "hour" | "day"): string {
 	return `WITH periods AS MATERIALIZED (SELECT key AS n, value AS period FROM json_each(?3))
 		INSERT INTO ${table} (org_id, connection_id, ${period}, dims_id, ${COST_COLUMNS})
-		SELECT ?1, ?2, p.period, d.dims_id, r.value ->> 2, r.value ->> 3, r.value ->> 4, r.value ->> 5, r.value ->> 6
+		SELECT ?1, ?2, p.period, d.dims_id, ${ROW_COSTS}
 		FROM json_each(?4) r CROSS JOIN periods p ON p.n = r.value ->> 0 CROSS JOIN cost_drop_dims d ON d.idx = r.value ->> 1
 		WHERE true
-		ON CONFLICT (org_id, ${period === "hour" ? "connection_id, hour" : "day, connection_id"}, dims_id) DO UPDATE SET ${ADD_EXCLUDED_COSTS}`;
+		ON CONFLICT (org_id, connection_id, ${period}, dims_id) DO UPDATE SET ${ADD_EXCLUDED_COSTS}`;
 }
 
 /** The first hour of a month and of the month after it. */
@@ -121,6 +161,11 @@ export function monthBounds(month: string): [string, string] {
 	const next = m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, "0")}`;
 	return [`${month}-01T00:00:00Z`, `${next}-01T00:00:00Z`];
 }
+
+/** A day's totals of each cost type from its hours, carried as in ADD_EXCLUDED_COSTS. */
+const DAY_SUMS_OF_HOURS = COST_TYPES.map(
+	(t) => `SUM(h.${t}_whole) + SUM(h.${t}_frac) / ${COST_FRACTION_UNITS}, SUM(h.${t}_frac) % ${COST_FRACTION_UNITS}`,
+).join(", ");
 
 /**
  * The statements of a drop, to run in one batch: create the connection; number the drop's
@@ -156,13 +201,12 @@ export function dropStatements(db: D1Database, w: DropWrite, now: string): D1Pre
 
 	if (w.operation === "replace_hourly") {
 		// The touched days' totals, recomputed from their hours as this transaction left them.
-		const sums = "SUM(h.cost), SUM(h.discounted_cost), SUM(h.amortized_cost), SUM(h.discounted_amortized_cost), SUM(h.on_demand_cost)";
 		statements.push(
 			db.prepare("DELETE FROM cost_daily WHERE org_id = ?1 AND connection_id = ?2 AND day IN (SELECT value FROM json_each(?3))").bind(w.org, w.connection, days),
 			db
 				.prepare(
 					`INSERT INTO cost_daily (org_id, day, connection_id, dims_id, ${COST_COLUMNS})
-					SELECT ?1, d.value, ?2, h.dims_id, ${sums}
+					SELECT ?1, d.value, ?2, h.dims_id, ${DAY_SUMS_OF_HOURS}
 					FROM json_each(?3) d CROSS JOIN cost_hourly h ON h.org_id = ?1 AND h.connection_id = ?2 AND h.hour >= d.value || 'T00' AND h.hour < d.value || 'T24'
 					WHERE true
 					GROUP BY d.value, h.dims_id`,
@@ -179,40 +223,6 @@ export function dropStatements(db: D1Database, w: DropWrite, now: string): D1Pre
 	}
 	statements.push(db.prepare("DELETE FROM cost_drop_dims"));
 	return statements;
-}
-
-export interface DailyCostRow {
-	day: string;
-	connection_id: string;
-	dims_id: number;
-	cost: number;
-}
-
-/** An organization's daily cost of one type in a day range, with the dimension sets and connections it uses. */
-export async function readDailyCost(
-	db: D1Database,
-	org: string,
-	startDay: string,
-	endDay: string,
-	costType: CostType,
-): Promise<{ rows: DailyCostRow[]; dims: Map<number, Record<string, string>>; currencies: Map<string, string> }> {
-	// costType is one of the five column names (a validated enum), never client text.
-	const [rows, dims, connections] = await db.batch<Record<string, unknown>>([
-		db
-			.prepare(`SELECT day, connection_id, dims_id, ${costType} AS cost FROM cost_daily WHERE org_id = ?1 AND day BETWEEN ?2 AND ?3`)
-			.bind(org, startDay, endDay),
-		db
-			.prepare(
-				`SELECT id, dims FROM cost_dimension_sets WHERE org_id = ?1 AND id IN (SELECT DISTINCT dims_id FROM cost_daily WHERE org_id = ?1 AND day BETWEEN ?2 AND ?3)`,
-			)
-			.bind(org, startDay, endDay),
-		db.prepare("SELECT connection_id, currency FROM cost_connections WHERE org_id = ?1").bind(org),
-	]);
-	return {
-		rows: rows.results as unknown as DailyCostRow[],
-		dims: new Map((dims.results as Array<{ id: number; dims: string }>).map((d) => [d.id, JSON.parse(d.dims) as Record<string, string>])),
-		currencies: new Map((connections.results as unknown as ConnectionRow[]).map((c) => [c.connection_id, c.currency])),
-	};
 }
 
 // ---- custom dimensions ------------------------------------------------------------------------

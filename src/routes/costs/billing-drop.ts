@@ -9,7 +9,7 @@ import { maxBodyBytes, readJsonBody } from "../../http/json-body";
 import { IdempotencyHeadersSchema } from "../../schemas/common";
 import { ConnectionIdSchema, DropAcceptedSchema, DropBodyParseSchema, DropBodySchema, parseCbfRows, type CostRow } from "../../schemas/costs";
 import { parseOrThrow, validationError } from "../../schemas/validation";
-import { encodeDrop } from "../../storage/costs";
+import { encodeDrop, MAX_COST_CELL } from "../../storage/costs";
 import { connectionLogName, connectionObject } from "../../objects/cost-connection-protocol";
 import { failureToError } from "../../objects/outcome";
 import { z } from "../../schemas/zod";
@@ -104,6 +104,17 @@ export function registerBillingDrop(app: OpenAPIHono<AppEnv>) {
 		if (outside.length > 0) throw validationError(outside);
 
 		const encoded = encodeDrop(rows);
+		if ("overflowAt" in encoded) {
+			const record = encoded.overflowAt;
+			throw validationError([
+				{
+					code: "value_overflow",
+					message: `with the rows before it in the same hour and dimension set, this row's cost passes ±${MAX_COST_CELL} (the most one hour or day of a dimension set holds)`,
+					record,
+					path: `data[${record}]`,
+				},
+			]);
+		}
 		const hours = encoded.hours.length;
 		c.set("logFields", { stream: connectionLogName(connection), operation: body.operation, records: rows.length });
 		const result = await connectionObject(c.env, token.org, connection).drop({

@@ -2,12 +2,11 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
-import { compareCostLines, costLines, requireDimension } from "../../http/cost-reads";
+import { dimensionName, formatCost, refuseUnknownNames } from "../../http/cost-reads";
 import { csvPage, cursorPosition, dayRange, filterParams, isTuple, pageOf } from "../../http/reads";
-import { formatValue } from "../../lib/numbers";
 import { FILTER_SYNTAX_DESCRIPTION } from "../../schemas/common";
 import { CostPageSchema, CostQuerySchema } from "../../schemas/costs";
-import { customDimensionMap, readDailyCost } from "../../storage/costs";
+import { readCostLines } from "../../storage/cost-reads";
 
 const QUERY_OPTIONS = new Set(Object.keys(CostQuerySchema.shape).filter((key) => key !== "dim"));
 
@@ -36,26 +35,38 @@ export function registerCostRead(app: OpenAPIHono<AppEnv>) {
 		c.set("logFields", { operation: "read_costs" });
 		const [startDay, endDay] = dayRange(query.start_date, query.end_date);
 		const after = cursorPosition(query.cursor, isTuple<[string, string, string]>("string", "string", "string"));
-
 		const filterValues = filterParams(c.req.queries(), QUERY_OPTIONS, "cost dimension");
+		const pathOf = new Map<string, string>();
+		const groupBy = query.group_by === undefined ? null : dimensionName(query.group_by, "group_by");
+		if (groupBy !== null) pathOf.set(groupBy, "group_by");
+		const filters = filterValues.map(([name, values]): [string, string[]] => {
+			const path = `dim[${name.slice(0, 200)}]`;
+			const source = dimensionName(name, path);
+			if (!pathOf.has(source)) pathOf.set(source, path);
+			return [source, values];
+		});
 
-		// Read together (one round trip of latency, not two); the dimension names are resolved after.
-		const [custom, data] = await Promise.all([customDimensionMap(c.env.DB, org), readDailyCost(c.env.DB, org, startDay, endDay, query.cost_type)]);
-		const groupSource = query.group_by === undefined ? null : requireDimension(query.group_by, custom, "group_by");
-		const filters = filterValues.map(([name, values]): [string, Set<string>] => [requireDimension(name, custom, `dim[${name.slice(0, 200)}]`), new Set(values)]);
-
-		const lines = costLines(data, query.granularity, groupSource, filters);
-		const afterLine = after && { period: after[0], group: after[1], currency: after[2] };
-		const start = afterLine ? lines.findIndex((l) => compareCostLines(l, afterLine) > 0) : 0;
-		const rest = start < 0 ? [] : lines.slice(start, start + query.limit + 1);
-		const { page, nextCursor } = pageOf(rest, query.limit, (last) => [last.period, last.group, last.currency]);
+		// One round trip: D1 resolves custom dimensions, filters, groups, sums and pages.
+		const { unknownNames, lines } = await readCostLines(c.env.DB, {
+			org,
+			startDay,
+			endDay,
+			costType: query.cost_type,
+			granularity: query.granularity,
+			groupBy,
+			filters,
+			after,
+			limit: query.limit + 1,
+		});
+		refuseUnknownNames(unknownNames, (name) => pathOf.get(name) ?? "group_by");
+		const { page, nextCursor } = pageOf(lines, query.limit, (last) => [last.period, last.group, last.currency]);
 		if (query.format === "csv") {
 			const header = ["period", ...(query.group_by ? [query.group_by] : []), "currency", "cost"];
-			return csvPage(c, header, page.map((l) => [l.period, ...(query.group_by ? [l.group] : []), l.currency, formatValue(l.cost)]), nextCursor);
+			return csvPage(c, header, page.map((l) => [l.period, ...(query.group_by ? [l.group] : []), l.currency, formatCost(l.cost)]), nextCursor);
 		}
 		return c.json(
 			{
-				costs: page.map((l) => ({ period: l.period, group: query.group_by ? { [query.group_by]: l.group } : {}, currency: l.currency, cost: formatValue(l.cost) })),
+				costs: page.map((l) => ({ period: l.period, group: query.group_by ? { [query.group_by]: l.group } : {}, currency: l.currency, cost: formatCost(l.cost) })),
 				next_cursor: nextCursor,
 			},
 			200,

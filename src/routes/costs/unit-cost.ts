@@ -2,12 +2,12 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
-import { unitCost } from "../../http/cost-reads";
+import { unitCostLines } from "../../http/cost-reads";
 import { dayRange, refuseUnknownParams } from "../../http/reads";
 import { ApiError, streamNotFound } from "../../lib/api-error";
 import { UnitCostParamsSchema, UnitCostQuerySchema, UnitCostSchema } from "../../schemas/costs";
-import { customDimensionMap, readDailyCost } from "../../storage/costs";
-import { findLiveStream, liveStreamValuesInRange } from "../../storage/streams";
+import { readUnitCostSums } from "../../storage/cost-reads";
+import { findLiveStream } from "../../storage/streams";
 
 const QUERY_OPTIONS = new Set(Object.keys(UnitCostQuerySchema.shape));
 
@@ -48,19 +48,19 @@ export function registerUnitCost(app: OpenAPIHono<AppEnv>) {
 			throw err;
 		}
 		const [startDay, endDay] = range;
-		// All read together: one round trip of latency; the stream and group_by are checked after.
-		const [{ stream, values }, data, custom] = await Promise.all([
-			liveStreamValuesInRange(c.env.DB, org, name, startDay, endDay),
-			readDailyCost(c.env.DB, org, startDay, endDay, query.cost_type),
-			customDimensionMap(c.env.DB, org),
+		const groupBy = query.group_by ?? null;
+		// One round trip: D1 finds the stream, resolves its names and sums units and matched cost.
+		const [stream, sums] = await Promise.all([
+			findLiveStream(c.env.DB, org, name),
+			readUnitCostSums(c.env.DB, { org, stream: name, startDay, endDay, costType: query.cost_type, granularity: query.granularity, groupBy }),
 		]);
 		if (!stream) throw streamNotFound(name);
-		if (query.group_by !== undefined && !stream.dimension_keys.includes(query.group_by)) {
+		if (groupBy !== null && !stream.dimension_keys.includes(groupBy)) {
 			throw new ApiError(400, "unknown_filter_keys", "Invalid Schema: Unrecognized filter keys", [
-				{ code: "unknown_filter_keys", message: `'${query.group_by.slice(0, 200)}' is not an associated_cost name of stream '${name}' (${stream.dimension_keys.join(", ") || "none"})`, path: "group_by" },
+				{ code: "unknown_filter_keys", message: `'${groupBy.slice(0, 200)}' is not an associated_cost name of stream '${name}' (${stream.dimension_keys.join(", ") || "none"})`, path: "group_by" },
 			]);
 		}
-		const result = unitCost(values, stream.dimension_keys, data, custom, query.granularity, query.group_by);
-		return c.json({ metric: name, granularity: query.granularity, cost_type: query.cost_type, ...result }, 200);
+		const result = unitCostLines(sums.units, sums.costs, groupBy);
+		return c.json({ metric: name, granularity: query.granularity, cost_type: query.cost_type, ...result, unknown_dimensions: sums.unknownNames }, 200);
 	});
 }

@@ -1,0 +1,226 @@
+// The cost reads (GET /unit-cost/v1/costs and unit cost): filtered, grouped, summed, ordered and
+// paged by D1, so a read's memory in the Worker grows with the lines it answers, never with the
+// rows stored. Sums are exact: whole units and 10^-10 fractions are summed apart (migration 0010).
+import { costOfSums, type Decimal } from "../lib/decimal";
+import { BUILTIN_COST_DIMENSIONS, type CostType } from "../schemas/costs";
+import type { D1Reader } from "./d1";
+
+export type Granularity = "day" | "month";
+
+/** SQL: a JSON path that names one object key exactly, whatever its characters ($."tag:a.b"). */
+export const jsonKeyPath = (key: string) => `'$."' || replace(replace(${key}, '\\', '\\\\'), '"', '\\"') || '"'`;
+
+/**
+ * SQL: the dimension a cost dimension name reads (the key of the dimension-set JSON, or
+ * 'Connection'), or NULL when it names none: resolveDimension (schemas/costs.ts) in SQL, so that
+ * custom dimensions resolve inside the query (?1 is the organization). Tested to agree with it.
+ */
+export const sourceOfName = (name: string) => `CASE
+		WHEN substr(${name}, 1, 7) = 'custom:' THEN (
+			SELECT source FROM cost_custom_dimensions WHERE org_id = ?1 AND name = substr(${name}, 8))
+		WHEN ${name} IN (${BUILTIN_COST_DIMENSIONS.map((d) => `'${d}'`).join(", ")}) THEN ${name}
+		WHEN substr(${name}, 1, 4) IN ('tag:', 'Tag:') AND length(${name}) BETWEEN 5 AND 132 THEN 'tag:' || substr(${name}, 5)
+	END`;
+
+/** SQL: the period of a day, by the granularity parameter. */
+const PERIOD = (day: string, granularity: string) => `CASE ${granularity} WHEN 'month' THEN substr(${day}, 1, 7) ELSE ${day} END`;
+
+/**
+ * SQL: the daily cost of the connections in `conns` (a CTE of connection_id) in the days between
+ * the parameters `from` and `to` (org ?1), summed per (period, connection, dimension set). Whole units are summed as a millionth and
+ * a remainder, so no SUM can overflow SQLite's 64-bit integers whatever the row count
+ * (9x10^15 / 10^6 per row); D1 hands them back as decimal text (CAST AS TEXT), since they can
+ * pass 2^53. costType is one of the five column names (a validated enum), never client text.
+ */
+function dailySums(costType: CostType, p: { granularity: string; from: string; to: string }, onlyIf = "true"): string {
+	return `SELECT ${PERIOD("c.day", p.granularity)} AS period, c.connection_id, c.dims_id,
+			SUM(c.${costType}_whole / 1000000) AS hi, SUM(c.${costType}_whole % 1000000) AS lo, SUM(c.${costType}_frac) AS frac
+		FROM conns k CROSS JOIN cost_daily c ON c.org_id = ?1 AND c.connection_id = k.connection_id AND c.day BETWEEN ${p.from} AND ${p.to}
+		WHERE ${onlyIf}
+		GROUP BY 1, 2, 3`;
+}
+
+/** The exact value of the sums that dailySums' columns add up to. */
+export function exactSum(row: { hi: string | number; lo: string | number; frac: string | number }): Decimal {
+	return costOfSums(BigInt(row.hi) * 1_000_000n + BigInt(row.lo), row.frac);
+}
+
+interface SumColumns {
+	hi: string;
+	lo: string;
+	frac: string;
+}
+const SUM_COLUMNS = "CAST(SUM(a.hi) AS TEXT) AS hi, CAST(SUM(a.lo) AS TEXT) AS lo, CAST(SUM(a.frac) AS TEXT) AS frac";
+
+export interface CostQuery {
+	org: string;
+	startDay: string;
+	endDay: string;
+	costType: CostType;
+	granularity: Granularity;
+	/** A dimension name (Service, tag:<key>, Connection, custom:<name>, ...), or null for one group. */
+	groupBy: string | null;
+	/** Dimension name and the values it accepts; every filter must accept a row. */
+	filters: Array<[name: string, values: string[]]>;
+	/** The last line of the previous page: lines after it in (period, group, currency) order. */
+	after: [period: string, group: string, currency: string] | null;
+	limit: number;
+}
+
+export interface CostLine {
+	period: string;
+	group: string;
+	currency: string;
+	cost: Decimal;
+}
+
+/**
+ * A page of cost lines (period, group value, currency) in that order (SQLite's binary order, which
+ * the cursor follows too), and the names among groupBy and the filters that name no dimension
+ * (an undefined custom:<name>), checked in the same round trip.
+ */
+export async function readCostLines(db: D1Reader, q: CostQuery): Promise<{ unknownNames: string[]; lines: CostLine[] }> {
+	const names = [...(q.groupBy === null ? [] : [q.groupBy]), ...q.filters.map(([name]) => name)];
+	const [resolved, lines] = await db.batch<Record<string, unknown>>([
+		db.prepare(`SELECT value AS name FROM json_each(?2) WHERE (${sourceOfName("value")}) IS NULL`).bind(q.org, JSON.stringify(names)),
+		db
+			.prepare(
+				`WITH
+				flt AS MATERIALIZED (SELECT s.source, ${jsonKeyPath("s.source")} AS path, s.vals FROM (SELECT ${sourceOfName("f.value ->> 0")} AS source, f.value -> 1 AS vals FROM json_each(?6) f) s),
+				grp AS MATERIALIZED (SELECT source, ${jsonKeyPath("source")} AS path FROM (SELECT ${sourceOfName("?5")} AS source)),
+				conns AS MATERIALIZED (
+					SELECT connection_id, currency FROM cost_connections k WHERE org_id = ?1
+						AND NOT EXISTS (SELECT 1 FROM flt WHERE flt.source = 'Connection' AND k.connection_id NOT IN (SELECT value FROM json_each(flt.vals)))),
+				agg AS MATERIALIZED (${dailySums(q.costType, { granularity: "?4", from: "?2", to: "?3" })}),
+				sets AS MATERIALIZED (
+					SELECT d.id, COALESCE(json_extract(d.dims, (SELECT path FROM grp)), '') AS value
+					FROM cost_dimension_sets d
+					WHERE d.id IN (SELECT dims_id FROM agg)
+						AND NOT EXISTS (SELECT 1 FROM flt WHERE flt.source IS NOT 'Connection'
+							AND COALESCE(json_extract(d.dims, flt.path), '') NOT IN (SELECT value FROM json_each(flt.vals)))),
+				lines AS (
+					SELECT a.period, CASE (SELECT source FROM grp) WHEN 'Connection' THEN a.connection_id ELSE s.value END AS grp, k.currency, ${SUM_COLUMNS}
+					FROM agg a JOIN sets s ON s.id = a.dims_id JOIN conns k ON k.connection_id = a.connection_id
+					GROUP BY 1, 2, 3)
+				SELECT period, grp, currency, hi, lo, frac FROM lines
+				WHERE (period, grp, currency) > (?7, ?8, ?9)
+				ORDER BY period, grp, currency
+				LIMIT ?10`,
+			)
+			.bind(
+				q.org,
+				q.startDay,
+				q.endDay,
+				q.granularity,
+				q.groupBy,
+				JSON.stringify(q.filters),
+				...(q.after ?? ["", "", ""]),
+				q.limit,
+			),
+	]);
+	return {
+		unknownNames: (resolved.results as Array<{ name: string }>).map((r) => r.name),
+		lines: (lines.results as unknown as Array<SumColumns & { period: string; grp: string; currency: string }>).map((r) => ({
+			period: r.period,
+			group: r.grp,
+			currency: r.currency,
+			cost: exactSum(r),
+		})),
+	};
+}
+
+// ---- unit cost --------------------------------------------------------------------------------
+
+export interface UnitCostQuery {
+	org: string;
+	/** The metric: a live CloudZero stream of the organization. */
+	stream: string;
+	startDay: string;
+	endDay: string;
+	costType: CostType;
+	granularity: Granularity;
+	/** One of the stream's associated_cost names, or null for one group. */
+	groupBy: string | null;
+}
+
+export interface UnitsRow {
+	period: string;
+	group: string;
+	/** null when the sum is beyond the largest finite double (MAX_STORED_VALUE). */
+	units: number | null;
+}
+
+export interface MatchedCostRow {
+	period: string;
+	/** The group of the series that matched the cost, or null for cost no series matched. */
+	group: string | null;
+	currency: string;
+	cost: Decimal;
+}
+
+const STREAM = "st AS (SELECT id, dimension_keys FROM streams WHERE org_id = ?1 AND name = ?2 AND deleted_at IS NULL)";
+/** SQL: a series' group, the value of its group_by name ?6 ('' without one). */
+const SERIES_GROUP = `CASE WHEN ?6 IS NULL THEN '' ELSE COALESCE(json_extract(s.series_key, ${jsonKeyPath("?6")}), '') END`;
+
+/**
+ * What unit cost divides, per (period, group), all summed by D1 (see docs/unit-cost.md): the
+ * metric's units, and the cost its series match. A cost row is matched by the series whose values
+ * of the stream's associated_cost names equal the row's values of the dimensions those names read
+ * (as JSON arrays in the names' order); a series has one such tuple, and distinct series of one
+ * tuple have one group, since group_by is one of the names. Also the names that read no dimension
+ * (they make every cost unmatched).
+ */
+export async function readUnitCostSums(
+	db: D1Reader,
+	q: UnitCostQuery,
+): Promise<{ unknownNames: string[]; units: UnitsRow[]; costs: MatchedCostRow[] }> {
+	const params = [q.org, q.stream, q.startDay, q.endDay, q.granularity, q.groupBy];
+	const [unknown, units, costs] = await db.batch<Record<string, unknown>>([
+		db.prepare(`WITH ${STREAM} SELECT k.value AS name FROM st, json_each(st.dimension_keys) k WHERE (${sourceOfName("k.value")}) IS NULL`).bind(q.org, q.stream),
+		db
+			.prepare(
+				`WITH ${STREAM},
+				ser AS MATERIALIZED (SELECT s.id, ${SERIES_GROUP} AS grp FROM series s WHERE s.stream_id = (SELECT id FROM st))
+				SELECT ${PERIOD("v.day", "?5")} AS period, ser.grp,
+					CASE WHEN abs(SUM(v.value)) <= 1.79769313486231e308 THEN SUM(v.value) END AS units
+				FROM daily_values v JOIN ser ON ser.id = v.series_id
+				WHERE v.stream_id = (SELECT id FROM st) AND v.day BETWEEN ?3 AND ?4
+				GROUP BY 1, 2`,
+			)
+			.bind(...params),
+		db
+			.prepare(
+				`WITH ${STREAM},
+				keys AS MATERIALIZED (
+					SELECT i, series_path, source, ${jsonKeyPath("source")} AS cost_path FROM (
+						SELECT k.key AS i, ${jsonKeyPath("k.value")} AS series_path, ${sourceOfName("k.value")} AS source FROM st, json_each(st.dimension_keys) k)),
+				known AS MATERIALIZED (SELECT NOT EXISTS (SELECT 1 FROM keys WHERE source IS NULL) AS ok),
+				ser AS MATERIALIZED (
+					SELECT DISTINCT (SELECT json_group_array(COALESCE(json_extract(s.series_key, k.series_path), '')) FROM keys k) AS tuple, ${SERIES_GROUP} AS grp
+					FROM series s WHERE s.stream_id = (SELECT id FROM st)),
+				conns AS MATERIALIZED (SELECT connection_id, currency FROM cost_connections WHERE org_id = ?1),
+				agg AS MATERIALIZED (${dailySums(q.costType, { granularity: "?5", from: "?3", to: "?4" }, "EXISTS (SELECT 1 FROM st)")}),
+				pairs AS MATERIALIZED (
+					SELECT p.connection_id, p.dims_id, (SELECT json_group_array(
+						CASE k.source WHEN 'Connection' THEN p.connection_id ELSE COALESCE(json_extract(d.dims, k.cost_path), '') END) FROM keys k) AS tuple
+					FROM (SELECT DISTINCT connection_id, dims_id FROM agg) p JOIN cost_dimension_sets d ON d.id = p.dims_id)
+				SELECT a.period, m.grp, k.currency, ${SUM_COLUMNS}
+				FROM agg a
+					JOIN pairs p ON p.connection_id = a.connection_id AND p.dims_id = a.dims_id
+					JOIN conns k ON k.connection_id = a.connection_id
+					LEFT JOIN ser m ON m.tuple = p.tuple AND (SELECT ok FROM known)
+				GROUP BY a.period, m.grp, k.currency`,
+			)
+			.bind(...params),
+	]);
+	return {
+		unknownNames: (unknown.results as Array<{ name: string }>).map((r) => r.name),
+		units: (units.results as Array<{ period: string; grp: string; units: number | null }>).map((r) => ({ period: r.period, group: r.grp, units: r.units })),
+		costs: (costs.results as unknown as Array<SumColumns & { period: string; grp: string | null; currency: string }>).map((r) => ({
+			period: r.period,
+			group: r.grp,
+			currency: r.currency,
+			cost: exactSum(r),
+		})),
+	};
+}
