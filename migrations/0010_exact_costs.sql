@@ -5,6 +5,10 @@
 -- Existing REAL values are converted once, rounded to 10 decimal places (99.9999999999986
 -- becomes 100).
 --
+-- The tables are STRICT: a sum past SQLite's 64-bit integers (which SQLite would silently turn
+-- into an inexact REAL) is refused by D1 instead ("cannot store REAL value in INTEGER column"),
+-- and the drop gets 400 value_overflow with nothing applied (src/storage/finite-values.ts).
+--
 -- cost_daily is keyed by (org, connection, day, set) now, so that every read is a range scan of
 -- the key per connection (one connection's or all of them), and it needs no second index: the
 -- old key (org, day, ...) and its index by connection took about twice the space.
@@ -25,7 +29,7 @@ CREATE TABLE cost_hourly_exact (
 	on_demand_cost_whole INTEGER NOT NULL,
 	on_demand_cost_frac INTEGER NOT NULL,
 	PRIMARY KEY (org_id, connection_id, hour, dims_id)
-) WITHOUT ROWID;
+) WITHOUT ROWID, STRICT;
 INSERT INTO cost_hourly_exact (org_id, connection_id, hour, dims_id, cost_whole, cost_frac, discounted_cost_whole, discounted_cost_frac, amortized_cost_whole, amortized_cost_frac, discounted_amortized_cost_whole, discounted_amortized_cost_frac, on_demand_cost_whole, on_demand_cost_frac)
 SELECT org_id, connection_id, hour, dims_id, CAST(cost AS INTEGER), CAST(round((cost - CAST(cost AS INTEGER)) * 10000000000) AS INTEGER), CAST(discounted_cost AS INTEGER), CAST(round((discounted_cost - CAST(discounted_cost AS INTEGER)) * 10000000000) AS INTEGER), CAST(amortized_cost AS INTEGER), CAST(round((amortized_cost - CAST(amortized_cost AS INTEGER)) * 10000000000) AS INTEGER), CAST(discounted_amortized_cost AS INTEGER), CAST(round((discounted_amortized_cost - CAST(discounted_amortized_cost AS INTEGER)) * 10000000000) AS INTEGER), CAST(on_demand_cost AS INTEGER), CAST(round((on_demand_cost - CAST(on_demand_cost AS INTEGER)) * 10000000000) AS INTEGER) FROM cost_hourly;
 DROP TABLE cost_hourly;
@@ -47,7 +51,7 @@ CREATE TABLE cost_daily_exact (
 	on_demand_cost_whole INTEGER NOT NULL,
 	on_demand_cost_frac INTEGER NOT NULL,
 	PRIMARY KEY (org_id, connection_id, day, dims_id)
-) WITHOUT ROWID;
+) WITHOUT ROWID, STRICT;
 INSERT INTO cost_daily_exact (org_id, day, connection_id, dims_id, cost_whole, cost_frac, discounted_cost_whole, discounted_cost_frac, amortized_cost_whole, amortized_cost_frac, discounted_amortized_cost_whole, discounted_amortized_cost_frac, on_demand_cost_whole, on_demand_cost_frac)
 SELECT org_id, day, connection_id, dims_id, CAST(cost AS INTEGER), CAST(round((cost - CAST(cost AS INTEGER)) * 10000000000) AS INTEGER), CAST(discounted_cost AS INTEGER), CAST(round((discounted_cost - CAST(discounted_cost AS INTEGER)) * 10000000000) AS INTEGER), CAST(amortized_cost AS INTEGER), CAST(round((amortized_cost - CAST(amortized_cost AS INTEGER)) * 10000000000) AS INTEGER), CAST(discounted_amortized_cost AS INTEGER), CAST(round((discounted_amortized_cost - CAST(discounted_amortized_cost AS INTEGER)) * 10000000000) AS INTEGER), CAST(on_demand_cost AS INTEGER), CAST(round((on_demand_cost - CAST(on_demand_cost AS INTEGER)) * 10000000000) AS INTEGER) FROM cost_daily;
 DROP TABLE cost_daily;
@@ -58,31 +62,3 @@ UPDATE cost_hourly SET cost_whole = cost_whole + cost_frac / 10000000000, cost_f
 WHERE abs(cost_frac) >= 10000000000 OR abs(discounted_cost_frac) >= 10000000000 OR abs(amortized_cost_frac) >= 10000000000 OR abs(discounted_amortized_cost_frac) >= 10000000000 OR abs(on_demand_cost_frac) >= 10000000000;
 UPDATE cost_daily SET cost_whole = cost_whole + cost_frac / 10000000000, cost_frac = cost_frac % 10000000000, discounted_cost_whole = discounted_cost_whole + discounted_cost_frac / 10000000000, discounted_cost_frac = discounted_cost_frac % 10000000000, amortized_cost_whole = amortized_cost_whole + amortized_cost_frac / 10000000000, amortized_cost_frac = amortized_cost_frac % 10000000000, discounted_amortized_cost_whole = discounted_amortized_cost_whole + discounted_amortized_cost_frac / 10000000000, discounted_amortized_cost_frac = discounted_amortized_cost_frac % 10000000000, on_demand_cost_whole = on_demand_cost_whole + on_demand_cost_frac / 10000000000, on_demand_cost_frac = on_demand_cost_frac % 10000000000
 WHERE abs(cost_frac) >= 10000000000 OR abs(discounted_cost_frac) >= 10000000000 OR abs(amortized_cost_frac) >= 10000000000 OR abs(discounted_amortized_cost_frac) >= 10000000000 OR abs(on_demand_cost_frac) >= 10000000000;
-
--- Every stored cell (an hour or a day of one dimension set in one connection) keeps each cost
--- within ±9x10^15 whole units, so that it is a safe integer in JavaScript too; a drop that would
--- store more is refused (400 value_overflow, as migration 0006's triggers do for telemetry).
-CREATE TRIGGER cost_hourly_bounded_on_insert
-BEFORE INSERT ON cost_hourly
-WHEN abs(NEW.cost_whole) > 9000000000000000 OR abs(NEW.discounted_cost_whole) > 9000000000000000 OR abs(NEW.amortized_cost_whole) > 9000000000000000 OR abs(NEW.discounted_amortized_cost_whole) > 9000000000000000 OR abs(NEW.on_demand_cost_whole) > 9000000000000000
-BEGIN
-	SELECT RAISE(ABORT, 'meterline_value_overflow');
-END;
-CREATE TRIGGER cost_hourly_bounded_on_update
-BEFORE UPDATE ON cost_hourly
-WHEN abs(NEW.cost_whole) > 9000000000000000 OR abs(NEW.discounted_cost_whole) > 9000000000000000 OR abs(NEW.amortized_cost_whole) > 9000000000000000 OR abs(NEW.discounted_amortized_cost_whole) > 9000000000000000 OR abs(NEW.on_demand_cost_whole) > 9000000000000000
-BEGIN
-	SELECT RAISE(ABORT, 'meterline_value_overflow');
-END;
-CREATE TRIGGER cost_daily_bounded_on_insert
-BEFORE INSERT ON cost_daily
-WHEN abs(NEW.cost_whole) > 9000000000000000 OR abs(NEW.discounted_cost_whole) > 9000000000000000 OR abs(NEW.amortized_cost_whole) > 9000000000000000 OR abs(NEW.discounted_amortized_cost_whole) > 9000000000000000 OR abs(NEW.on_demand_cost_whole) > 9000000000000000
-BEGIN
-	SELECT RAISE(ABORT, 'meterline_value_overflow');
-END;
-CREATE TRIGGER cost_daily_bounded_on_update
-BEFORE UPDATE ON cost_daily
-WHEN abs(NEW.cost_whole) > 9000000000000000 OR abs(NEW.discounted_cost_whole) > 9000000000000000 OR abs(NEW.amortized_cost_whole) > 9000000000000000 OR abs(NEW.discounted_amortized_cost_whole) > 9000000000000000 OR abs(NEW.on_demand_cost_whole) > 9000000000000000
-BEGIN
-	SELECT RAISE(ABORT, 'meterline_value_overflow');
-END;

@@ -25,4 +25,6 @@ export interface RequestLogFields {
 	stream?: string;
 	operation?: string;
 	records?: number;
+	/** D1 rows read by the request's reads (D1 bills them), where a read reports them. */
+	rowsRead?: number;
 }

@@ -22,6 +22,7 @@ export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
 			stream: fields?.stream ?? null,
 			operation: fields?.operation ?? null,
 			records: fields?.records ?? null,
+			rows_read: fields?.rowsRead ?? null,
 			status: c.res.status,
 			duration_ms: Math.round(performance.now() - started),
 		}),

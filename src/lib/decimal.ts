@@ -136,22 +136,33 @@ const COST_FRACTION_BIG = 10n ** BigInt(COST_DECIMALS);
  */
 export type CostParts = readonly [whole: number, fraction: number];
 
-const PLAIN_COST = /^([+-]?)(\d{1,16})(?:\.(\d{0,10}))?$/;
+const PLAIN_COST = /^([+-]?)(\d{1,15})(?:\.(\d{0,10}))?$/;
 /** The largest magnitude of one cost (of a CBF row): 10^15, in 10^-10 units. */
 const MAX_COST_SCALED = 10n ** 25n;
+const FRACTION_SCALE = [1e10, 1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 100, 10, 1];
+
+/**
+ * A plain decimal of at most 15 digits before the point and 10 after it ("12.5", "-0.07") in
+ * stored parts, without BigInt: nearly every cost. Null for any other text.
+ */
+export function plainCostParts(text: string): CostParts | null {
+	const plain = PLAIN_COST.exec(text);
+	if (plain === null) return null;
+	const whole = Number(plain[2]);
+	const places = plain[3];
+	// An integer below 10^10 times a power of ten up to 10^10: exact.
+	const fraction = places ? Number(places) * FRACTION_SCALE[places.length] : 0;
+	return plain[1] === "-" ? [-whole + 0, -fraction + 0] : [whole, fraction];
+}
 
 /**
  * A cost written as a decimal ("12.5", "-0.0000008", "8e-7", "1E+3"), rounded to 10 decimal places
  * (halves away from zero) and in stored parts; or why it cannot be one: not a decimal number, or
- * beyond ±10^15. Plain decimals of up to 10 places (nearly every cost) are read without BigInt.
+ * beyond ±10^15. Callers bound the text's length (CBF cells: 1,024 characters).
  */
 export function costPartsOf(text: string): CostParts | "not_a_number" | "out_of_range" {
-	const plain = PLAIN_COST.exec(text);
-	if (plain !== null && plain[2].length < 16) {
-		const whole = Number(plain[2]);
-		const fraction = plain[3] ? Number(plain[3].padEnd(COST_DECIMALS, "0")) : 0;
-		return plain[1] === "-" ? [-whole + 0, -fraction + 0] : [whole, fraction];
-	}
+	const plain = plainCostParts(text);
+	if (plain !== null) return plain;
 	const match = DECIMAL.exec(text);
 	if (match === null || (match[2] === "" && (match[3] ?? "") === "")) return "not_a_number";
 	const digits = `${match[2]}${match[3] ?? ""}`.replace(/^0+/, "");
@@ -160,7 +171,6 @@ export function costPartsOf(text: string): CostParts | "not_a_number" | "out_of_
 	const magnitude = digits.length - ((match[3] ?? "").length - Number(match[4] ?? 0));
 	if (magnitude > 16) return "out_of_range";
 	if (magnitude < -COST_DECIMALS - 1) return [0, 0];
-	// Callers bound the text's length (CBF cells: 1,024 characters), so this BigInt is small.
 	const parsed = roundToScale(parseDecimal(text, Infinity)!, COST_DECIMALS);
 	const scaled = rescale(parsed, COST_DECIMALS).units;
 	if ((scaled < 0n ? -scaled : scaled) > MAX_COST_SCALED) return "out_of_range";

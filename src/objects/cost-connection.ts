@@ -1,16 +1,16 @@
 import { DurableObject } from "cloudflare:workers";
 import type { DropAccepted } from "../schemas/costs";
-import { dropStatements, findConnection, MAX_COST_CELL } from "../storage/costs";
+import { dropStatements, findConnection } from "../storage/costs";
 import type { StreamFailure } from "./outcome";
 import { connectionKeyScope, connectionLogName, type DropCommand, type DropResult } from "./cost-connection-protocol";
 import { WriteLedger } from "./write-ledger";
 
-/** D1 refused the drop: a stored cell plus the drop's would pass MAX_COST_CELL (migration 0010's triggers). */
+/** D1 refused the drop: a stored cell plus the drop's would pass SQLite's 64-bit integers (migration 0010). */
 const COST_CELL_OVERFLOW: StreamFailure = {
 	ok: false,
 	status: 400,
 	code: "value_overflow",
-	message: `With the cost already stored, an hour or day of one dimension set would hold more than ±${MAX_COST_CELL} of a cost type; nothing was applied`,
+	message: "With the cost already stored, an hour or day of one dimension set would hold more than ±9223372036854775807 whole units of a cost type; nothing was applied",
 };
 
 /**

@@ -286,7 +286,7 @@ const MetricPointSchema = z
 	.object({
 		timestamp: z.string().openapi({ description: "The day (YYYY-MM-DD) or hour (YYYY-MM-DDTHH:00:00Z), UTC", example: "2022-10-01" }),
 		record_id: z.string().openapi({ example: "5b1f0c7e0e3a4e8f9d2c6a1b3e4f5a6b" }),
-		metric_value: z.string().openapi({ description: "At most 15 significant digits", example: "42.5" }),
+		metric_value: z.string().openapi({ description: "Plain decimal string (never an exponent) of at most 15 significant digits, which can be sent back as it was read", example: "42.5" }),
 		hours: z.number().int().optional().openapi({ description: "day granularity: how many hourly points the value aggregates" }),
 		custom_dimensions: z.record(z.string(), z.string()),
 	})

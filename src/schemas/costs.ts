@@ -4,7 +4,7 @@
 import { z } from "./zod";
 import type { ErrorDetail } from "../lib/api-error";
 import type { ErrorCode } from "../lib/error-catalog";
-import { costPartsOf, type CostParts } from "../lib/decimal";
+import { costPartsOf, plainCostParts, type CostParts } from "../lib/decimal";
 import { DaySchema, DOT_SEGMENTS, StreamNameSchema, filterParamDocumentation, fail, NOT_DOT_SEGMENT_SCHEMA, OrgSchema, wellFormed } from "./common";
 import { parseTimestamp, TIMESTAMP_PATTERN } from "./cloudzero";
 
@@ -131,6 +131,8 @@ function cbfNumber(input: unknown): CostParts | { code: ErrorCode; error: string
 		parts = Number.isFinite(input) ? costPartsOf(String(input)) : "out_of_range";
 	} else if (typeof input === "string") {
 		// JSON numbers too small or too large for a double reach here as their text (see readJsonBody).
+		const plain = plainCostParts(input);
+		if (plain !== null) return plain;
 		if (input.length > MAX_CBF_TEXT_LENGTH || !CBF_NUMBER.test(input)) parts = ANY_DECIMAL.test(input) ? "out_of_range" : "not_a_number";
 		else parts = costPartsOf(input);
 	} else return { code: "invalid_type", error: "must be a number or a numeric string" };
@@ -455,7 +457,10 @@ export const CostQuerySchema = z.object({
 });
 
 const PeriodSchema = z.string().openapi({ description: "YYYY-MM-DD (day) or YYYY-MM (month), UTC", example: "2024-08-16" });
-const AmountSchema = z.string().openapi({ description: "Decimal string, at most 15 significant digits", example: "12" });
+const AmountSchema = z.string().openapi({
+	description: "Plain decimal string (never an exponent): the exact sum, rounded once to 15 significant digits; it can be sent back as it was read",
+	example: "12",
+});
 
 export const CostPageSchema = z
 	.object({
@@ -500,7 +505,11 @@ export const UnitCostSchema = z
 				currency: z.string().nullable().openapi({ description: "null when no cost matched the group in the period", example: "USD" }),
 				units: AmountSchema.openapi({ example: "600" }),
 				cost: AmountSchema,
-				unit_cost: z.string().nullable().openapi({ description: "cost ÷ units; null when units are 0", example: "0.02" }),
+				unit_cost: z.string().nullable().openapi({
+					description:
+						"cost ÷ units, computed exactly and rounded once to 15 significant digits (plain decimal); null when units are 0, or when the quotient is beyond ±1.79769313486231e308 or so small that a double holds it as 0",
+					example: "0.02",
+				}),
 			}),
 		),
 		unmatched_cost: z.array(z.object({ period: PeriodSchema, currency: z.string(), cost: AmountSchema })),

@@ -27,14 +27,15 @@ const PERIOD = (day: string, granularity: string) => `CASE ${granularity} WHEN '
 
 /**
  * SQL: the daily cost of the connections in `conns` (a CTE of connection_id) in the days between
- * the parameters `from` and `to` (org ?1), summed per (period, connection, dimension set). Whole units are summed as a millionth and
- * a remainder, so no SUM can overflow SQLite's 64-bit integers whatever the row count
- * (9x10^15 / 10^6 per row); D1 hands them back as decimal text (CAST AS TEXT), since they can
- * pass 2^53. costType is one of the five column names (a validated enum), never client text.
+ * the parameters `from` and `to` (org ?1), summed per (period, connection, dimension set). Whole
+ * units are summed as billions and a remainder, so no SUM can overflow SQLite's 64-bit integers
+ * whatever the row count (a stored cell is below 9.3x10^18, so 9.3x10^9 per row, and a 10 GB
+ * database holds under 2x10^8 rows); D1 hands them back as decimal text (CAST AS TEXT), since
+ * they can pass 2^53. costType is one of the five column names (a validated enum), never client text.
  */
 function dailySums(costType: CostType, p: { granularity: string; from: string; to: string }, onlyIf = "true"): string {
 	return `SELECT ${PERIOD("c.day", p.granularity)} AS period, c.connection_id, c.dims_id,
-			SUM(c.${costType}_whole / 1000000) AS hi, SUM(c.${costType}_whole % 1000000) AS lo, SUM(c.${costType}_frac) AS frac
+			SUM(c.${costType}_whole / 1000000000) AS hi, SUM(c.${costType}_whole % 1000000000) AS lo, SUM(c.${costType}_frac) AS frac
 		FROM conns k CROSS JOIN cost_daily c ON c.org_id = ?1 AND c.connection_id = k.connection_id AND c.day BETWEEN ${p.from} AND ${p.to}
 		WHERE ${onlyIf}
 		GROUP BY 1, 2, 3`;
@@ -42,8 +43,11 @@ function dailySums(costType: CostType, p: { granularity: string; from: string; t
 
 /** The exact value of the sums that dailySums' columns add up to. */
 export function exactSum(row: { hi: string | number; lo: string | number; frac: string | number }): Decimal {
-	return costOfSums(BigInt(row.hi) * 1_000_000n + BigInt(row.lo), row.frac);
+	return costOfSums(BigInt(row.hi) * 1_000_000_000n + BigInt(row.lo), row.frac);
 }
+
+/** What D1 bills a batch for: the rows its statements read. */
+const rowsReadOf = (results: D1Result[]) => results.reduce((n, r) => n + (r.meta?.rows_read ?? 0), 0);
 
 interface SumColumns {
 	hi: string;
@@ -79,7 +83,7 @@ export interface CostLine {
  * the cursor follows too), and the names among groupBy and the filters that name no dimension
  * (an undefined custom:<name>), checked in the same round trip.
  */
-export async function readCostLines(db: D1Reader, q: CostQuery): Promise<{ unknownNames: string[]; lines: CostLine[] }> {
+export async function readCostLines(db: D1Reader, q: CostQuery): Promise<{ unknownNames: string[]; lines: CostLine[]; rowsRead: number }> {
 	const names = [...(q.groupBy === null ? [] : [q.groupBy]), ...q.filters.map(([name]) => name)];
 	const [resolved, lines] = await db.batch<Record<string, unknown>>([
 		db.prepare(`SELECT value AS name FROM json_each(?2) WHERE (${sourceOfName("value")}) IS NULL`).bind(q.org, JSON.stringify(names)),
@@ -119,6 +123,7 @@ export async function readCostLines(db: D1Reader, q: CostQuery): Promise<{ unkno
 			),
 	]);
 	return {
+		rowsRead: rowsReadOf([resolved, lines]),
 		unknownNames: (resolved.results as Array<{ name: string }>).map((r) => r.name),
 		lines: (lines.results as unknown as Array<SumColumns & { period: string; grp: string; currency: string }>).map((r) => ({
 			period: r.period,
@@ -173,7 +178,7 @@ const SERIES_GROUP = `CASE WHEN ?6 IS NULL THEN '' ELSE COALESCE(json_extract(s.
 export async function readUnitCostSums(
 	db: D1Reader,
 	q: UnitCostQuery,
-): Promise<{ unknownNames: string[]; units: UnitsRow[]; costs: MatchedCostRow[] }> {
+): Promise<{ unknownNames: string[]; units: UnitsRow[]; costs: MatchedCostRow[]; rowsRead: number }> {
 	const params = [q.org, q.stream, q.startDay, q.endDay, q.granularity, q.groupBy];
 	const [unknown, units, costs] = await db.batch<Record<string, unknown>>([
 		db.prepare(`WITH ${STREAM} SELECT k.value AS name FROM st, json_each(st.dimension_keys) k WHERE (${sourceOfName("k.value")}) IS NULL`).bind(q.org, q.stream),
@@ -214,6 +219,7 @@ export async function readUnitCostSums(
 			.bind(...params),
 	]);
 	return {
+		rowsRead: rowsReadOf([unknown, units, costs]),
 		unknownNames: (unknown.results as Array<{ name: string }>).map((r) => r.name),
 		units: (units.results as Array<{ period: string; grp: string; units: number | null }>).map((r) => ({ period: r.period, group: r.grp, units: r.units })),
 		costs: (costs.results as unknown as Array<SumColumns & { period: string; grp: string | null; currency: string }>).map((r) => ({

@@ -35,11 +35,18 @@ export interface EncodedDrop {
 	/** The distinct dimension sets (canonical JSON) in chunks: the number of the chunk's first and a JSON array. */
 	dims: Array<{ first: number; json: string }>;
 	/**
-	 * JSON arrays of [period, dimension set, then whole and fraction of each of cost, discounted,
-	 * amortized, discounted amortized, on-demand], summed per (hour, set) and per (day, set).
+	 * JSON arrays of rows summed per (hour, set) and per (day, set): [period, dimension set, then
+	 * each of cost, discounted, amortized, discounted amortized, on-demand as one integer count of
+	 * 10^-10] ("narrow": every cost within ±9x10^8, so the count fits SQLite's 64-bit integers),
+	 * or with each cost as whole units and a fraction apart ("wide").
 	 */
-	hourRows: string[];
-	dayRows: string[];
+	hourRows: RowChunk[];
+	dayRows: RowChunk[];
+}
+
+export interface RowChunk {
+	wide: boolean;
+	json: string;
 }
 
 /** [period, set, whole0, frac0, ... whole4, frac4] */
@@ -60,9 +67,9 @@ class Numbering {
 }
 
 /**
- * The most a stored cell (an hour or a day of one dimension set in one connection) holds of one
- * cost type, in whole units: every partial sum stays a safe integer. Migration 0010's triggers
- * enforce it on what only D1 sees (a sum with the stored cell).
+ * The most a drop may put into one cell (an hour or a day of one dimension set) of one cost type,
+ * in whole units, so that the drop's sums stay exact in JavaScript numbers. What D1 stores (the
+ * sum with earlier drops) is bounded by SQLite's 64-bit integers (migration 0010).
  */
 export const MAX_COST_CELL = 9e15;
 
@@ -105,19 +112,44 @@ function addTo(sums: Map<number, Sum>, period: number, d: number, width: number,
 	return true;
 }
 
-function rowChunks(sums: Iterable<Sum>): string[] {
-	const rows: string[] = [];
+/** A narrow row's costs are within ±9x10^8 whole units: its counts of 10^-10 stay below 2^63. */
+const NARROW_WHOLE = 900_000_000;
+
+function rowChunks(sums: Iterable<Sum>): RowChunk[] {
+	const narrow: string[] = [];
+	const wide: string[] = [];
 	for (const sum of sums) {
-		// Carry whole units out of the fractions: |fraction| < 10^10 as stored.
+		let isNarrow = true;
 		for (let c = 2; c < 12; c += 2) {
-			const carry = Math.trunc(sum[c + 1] / COST_FRACTION_UNITS);
-			sum[c] += carry;
-			sum[c + 1] -= carry * COST_FRACTION_UNITS;
+			// Carry whole units out of the fraction (|fraction| < 10^10 as stored), then give both one sign.
+			let whole = sum[c];
+			let fraction = sum[c + 1];
+			const carry = Math.trunc(fraction / COST_FRACTION_UNITS);
+			whole += carry;
+			fraction -= carry * COST_FRACTION_UNITS;
+			if (whole > 0 && fraction < 0) {
+				whole -= 1;
+				fraction += COST_FRACTION_UNITS;
+			} else if (whole < 0 && fraction > 0) {
+				whole += 1;
+				fraction -= COST_FRACTION_UNITS;
+			}
+			sum[c] = whole + 0;
+			sum[c + 1] = fraction + 0;
+			if (whole > NARROW_WHOLE || whole < -NARROW_WHOLE) isNarrow = false;
 		}
-		// By hand: every element is a safe integer.
-		rows.push(`[${sum.join(",")}]`);
+		// By hand: every element is an integer, written exactly (a count of 10^-10 may pass 2^53).
+		if (!isNarrow) wide.push(`[${sum.join(",")}]`);
+		else narrow.push(`[${sum[0]},${sum[1]},${tenths(sum[2], sum[3])},${tenths(sum[4], sum[5])},${tenths(sum[6], sum[7])},${tenths(sum[8], sum[9])},${tenths(sum[10], sum[11])}]`);
 	}
-	return joinJsonChunks(rows).map((chunk) => chunk.json);
+	return [...joinJsonChunks(narrow).map(({ json }) => ({ wide: false, json })), ...joinJsonChunks(wide).map(({ json }) => ({ wide: true, json }))];
+}
+
+/** whole + fraction / 10^10 (of one sign) as the decimal text of its count of 10^-10. */
+function tenths(whole: number, fraction: number): string {
+	if (whole === 0) return String(fraction);
+	const digits = String(fraction < 0 ? -fraction : fraction);
+	return `${whole}${"0000000000".slice(digits.length)}${digits}`;
 }
 
 export interface DropWrite extends EncodedDrop {
@@ -137,17 +169,21 @@ const COST_COLUMNS = COST_TYPES.flatMap((t) => [`${t}_whole`, `${t}_frac`]).join
 const ADD_EXCLUDED_COSTS = COST_TYPES.map(
 	(t) => `${t}_whole = ${t}_whole + excluded.${t}_whole + (${t}_frac + excluded.${t}_frac) / ${COST_FRACTION_UNITS}, ${t}_frac = (${t}_frac + excluded.${t}_frac) % ${COST_FRACTION_UNITS}`,
 ).join(", ");
-const ROW_COSTS = Array.from({ length: 10 }, (_, i) => `r.value ->> ${i + 2}`).join(", ");
+/** A row's ten cost columns: from counts of 10^-10 (narrow rows) or from whole and fraction apart (wide). */
+const rowCosts = (wide: boolean) =>
+	Array.from({ length: 5 }, (_, c) =>
+		wide ? `r.value ->> ${2 * c + 2}, r.value ->> ${2 * c + 3}` : `(r.value ->> ${c + 2}) / ${COST_FRACTION_UNITS}, (r.value ->> ${c + 2}) % ${COST_FRACTION_UNITS}`,
+	).join(", ");
 
 /**
  * Adds encoded rows (?4) to a table keyed by (org ?1, connection ?2, period, dimension set): each
  * row's period is looked up in ?3 (a JSON array) and its set in cost_drop_dims. CROSS JOIN keeps
  * json_each as the outer loop (see storage/streams.ts).
  */
-function addRowsSql(table: "cost_hourly" | "cost_daily", period: "hour" | "day"): string {
+function addRowsSql(table: "cost_hourly" | "cost_daily", period: "hour" | "day", wide: boolean): string {
 	return `WITH periods AS MATERIALIZED (SELECT key AS n, value AS period FROM json_each(?3))
 		INSERT INTO ${table} (org_id, connection_id, ${period}, dims_id, ${COST_COLUMNS})
-		SELECT ?1, ?2, p.period, d.dims_id, ${ROW_COSTS}
+		SELECT ?1, ?2, p.period, d.dims_id, ${rowCosts(wide)}
 		FROM json_each(?4) r CROSS JOIN periods p ON p.n = r.value ->> 0 CROSS JOIN cost_drop_dims d ON d.idx = r.value ->> 1
 		WHERE true
 		ON CONFLICT (org_id, connection_id, ${period}, dims_id) DO UPDATE SET ${ADD_EXCLUDED_COSTS}`;
@@ -196,8 +232,8 @@ export function dropStatements(db: D1Database, w: DropWrite, now: string): D1Pre
 	} else if (w.operation === "replace_hourly") {
 		statements.push(db.prepare("DELETE FROM cost_hourly WHERE org_id = ?1 AND connection_id = ?2 AND hour IN (SELECT value FROM json_each(?3))").bind(w.org, w.connection, hours));
 	}
-	const addHours = db.prepare(addRowsSql("cost_hourly", "hour"));
-	for (const rows of w.hourRows) statements.push(addHours.bind(w.org, w.connection, hours, rows));
+	const addHours = [db.prepare(addRowsSql("cost_hourly", "hour", false)), db.prepare(addRowsSql("cost_hourly", "hour", true))];
+	for (const rows of w.hourRows) statements.push(addHours[Number(rows.wide)].bind(w.org, w.connection, hours, rows.json));
 
 	if (w.operation === "replace_hourly") {
 		// The touched days' totals, recomputed from their hours as this transaction left them.
@@ -218,8 +254,8 @@ export function dropStatements(db: D1Database, w: DropWrite, now: string): D1Pre
 		if (w.operation === "replace_drop") {
 			statements.push(db.prepare("DELETE FROM cost_daily WHERE org_id = ?1 AND connection_id = ?2 AND day >= ?3 AND day < ?4").bind(w.org, w.connection, from.slice(0, 10), to.slice(0, 10)));
 		}
-		const addDays = db.prepare(addRowsSql("cost_daily", "day"));
-		for (const rows of w.dayRows) statements.push(addDays.bind(w.org, w.connection, days, rows));
+		const addDays = [db.prepare(addRowsSql("cost_daily", "day", false)), db.prepare(addRowsSql("cost_daily", "day", true))];
+		for (const rows of w.dayRows) statements.push(addDays[Number(rows.wide)].bind(w.org, w.connection, days, rows.json));
 	}
 	statements.push(db.prepare("DELETE FROM cost_drop_dims"));
 	return statements;

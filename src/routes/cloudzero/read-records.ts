@@ -26,7 +26,7 @@ const QUERY_OPTIONS = new Set(Object.keys(QuerySchema.shape).filter((key) => key
 const ReadRecordSchema = z
 	.object({
 		timestamp: z.string().openapi({ example: "2023-12-07" }),
-		value: z.string().openapi({ description: "At most 15 significant digits", example: "67890" }),
+		value: z.string().openapi({ description: "Plain decimal string (never an exponent) of at most 15 significant digits, which can be sent back as it was read", example: "67890" }),
 		associated_cost: z.record(z.string(), z.string()).optional().openapi({ example: { "custom:Client": "Patric Star" } }),
 	})
 	.openapi("TelemetryReadRecord");

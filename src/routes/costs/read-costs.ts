@@ -16,7 +16,7 @@ const route = createRoute({
 	path: "/unit-cost/v1/costs",
 	tags: ["Cost"],
 	summary: "Read cost by period, grouped by a dimension",
-	description: `The organization's cost of one cost type per period (UTC day or month), group_by value and currency: costs of different currencies are never added together. Dimensions: Service, Account, Region, UsageFamily, LineItemType, Resource, Connection, tag:<key> (or Tag:<key>) and custom:<name>; a row without a value for a dimension has the value "". ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a name that is no cost dimension (400 \`unknown_dimension\`). In CSV, a cell a spreadsheet would run as a formula is prefixed with an apostrophe.`,
+	description: `The organization's cost of one cost type per period (UTC day or month), group_by value and currency: costs of different currencies are never added together. Dimensions: Service, Account, Region, UsageFamily, LineItemType, Resource, Connection, tag:<key> (or Tag:<key>) and custom:<name>; a row without a value for a dimension has the value "". ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a name that is no cost dimension (400 \`unknown_dimension\`). Costs are exact sums of the stored costs (10 decimal places each), rounded once to 15 significant digits, as plain decimals. Lines are in (period, group, currency) order, compared as UTF-8 bytes; D1 filters, groups and pages, so a page costs the daily rows of the selected connections in the period, whatever else is stored. In CSV, a cell a spreadsheet would run as a formula is prefixed with an apostrophe.`,
 	...streamTokenWithScope("read"),
 	request: { query: CostQuerySchema },
 	responses: {
@@ -47,7 +47,7 @@ export function registerCostRead(app: OpenAPIHono<AppEnv>) {
 		});
 
 		// One round trip: D1 resolves custom dimensions, filters, groups, sums and pages.
-		const { unknownNames, lines } = await readCostLines(c.env.DB, {
+		const { unknownNames, lines, rowsRead } = await readCostLines(c.env.DB, {
 			org,
 			startDay,
 			endDay,
@@ -58,6 +58,7 @@ export function registerCostRead(app: OpenAPIHono<AppEnv>) {
 			after,
 			limit: query.limit + 1,
 		});
+		c.set("logFields", { operation: "read_costs", rowsRead });
 		refuseUnknownNames(unknownNames, (name) => pathOf.get(name) ?? "group_by");
 		const { page, nextCursor } = pageOf(lines, query.limit, (last) => [last.period, last.group, last.currency]);
 		if (query.format === "csv") {

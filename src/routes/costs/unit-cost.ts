@@ -20,7 +20,7 @@ const route = createRoute({
 	description: [
 		"The metric is a CloudZero telemetry stream. Each of its series divides the cost whose dimensions equal its associated_cost: `Service`, `Account`, `Region`, `UsageFamily`, `LineItemType`, `Resource`, `Connection`, `tag:<key>` (or `Tag:<key>`) are read from the cost rows, `custom:<name>` through the organization's custom dimension of that name. A series without associated_cost divides all of the organization's cost. An associated_cost name that names no cost dimension (an undefined custom dimension, say) is listed in `unknown_dimensions`, and no cost matches the stream's series.",
 		"Per period (UTC day or month) and group (the value of `group_by`, one of the stream's associated_cost names; one group without it): `units` is the sum of the group's series' values, `cost` the cost its series matched, `unit_cost` = cost ÷ units (null when units are 0). Costs of different currencies are never added: a group with cost in two currencies has one result per currency, each with the group's units; a group without matched cost has one result with currency null and cost 0.",
-		"`unmatched_cost`: the cost of each period and currency that no series of the metric matched. Values are decimal strings of at most 15 significant digits.",
+		"`unmatched_cost`: the cost of each period and currency that no series of the metric matched. Values are plain decimal strings (never an exponent) of at most 15 significant digits; costs are exact sums rounded once. A group whose units add up beyond 1.79769313486231e308 is refused (400 `value_overflow`, naming the period and group).",
 		"Any other query parameter is refused (400 `invalid_filter`), so that a misspelt option is an error rather than an answer without it.",
 	].join("\n\n"),
 	...streamTokenWithScope("read"),
@@ -54,6 +54,7 @@ export function registerUnitCost(app: OpenAPIHono<AppEnv>) {
 			findLiveStream(c.env.DB, org, name),
 			readUnitCostSums(c.env.DB, { org, stream: name, startDay, endDay, costType: query.cost_type, granularity: query.granularity, groupBy }),
 		]);
+		c.set("logFields", { stream: name, operation: "unit_cost", rowsRead: sums.rowsRead });
 		if (!stream) throw streamNotFound(name);
 		if (groupBy !== null && !stream.dimension_keys.includes(groupBy)) {
 			throw new ApiError(400, "unknown_filter_keys", "Invalid Schema: Unrecognized filter keys", [

@@ -18,7 +18,7 @@ Cost comes in as CloudZero AnyCost Stream billing drops (\`/v2/connections/billi
 
 **Errors.** Every error has the same shape: \`{"error": {"code", "message", "request_id", "details"?}}\`. \`code\` is one of a closed set, listed with each code's status and meaning under the \`ErrorResponse\` schema; a problem with one record names its index (\`record\`) and field (\`path\`) in \`details\`. A rejected request changes nothing. A 503 means nothing was applied; retry it with exponential backoff.
 
-**Values.** Stored as finite numbers rounded to 15 significant digits. A value, or a day's sum, beyond 1.79769313486231e308 is refused (\`value_overflow\`), and so is a non-zero value too small to represent, such as 1e-400 (\`value_underflow\`), rather than stored as 0.
+**Values.** Stored as finite numbers rounded to 15 significant digits, and read back as plain decimal strings (never an exponent: 8e-7 reads "0.0000008"). Costs are exact decimals (10 places each), summed exactly. A value, or a day's sum, beyond 1.79769313486231e308 is refused (\`value_overflow\`), and so is a non-zero value too small to represent, such as 1e-400 (\`value_underflow\`), rather than stored as 0.
 
 **Days.** CloudZero data is kept per UTC day: records sent hourly are aggregated to their day. \`sum\` adds each record; \`replace\` first sums the request's records of each day and dimension set, then stores that sum in place of the day's value.
 
