@@ -26,22 +26,24 @@ export const sourceOfName = (name: string) => `CASE
 const PERIOD = (day: string, granularity: string) => `CASE ${granularity} WHEN 'month' THEN substr(${day}, 1, 7) ELSE ${day} END`;
 
 /**
- * SQL: the daily cost of the connections in `conns` (a CTE of connection_id) in the days between
- * the parameters `from` and `to` (org ?1), summed per (period, connection, dimension set). Whole
- * units are summed as billions and a remainder, so no SUM can overflow SQLite's 64-bit integers
- * whatever the row count (a stored cell is below 9.3x10^18, so 9.3x10^9 per row, and a 10 GB
- * database holds under 2x10^8 rows); D1 hands them back as decimal text (CAST AS TEXT), since
- * they can pass 2^53. costType is one of the five column names (a validated enum), never client text.
+ * SQL: the daily cost rows of the connections in `conns` (a CTE of connection_id and currency) in
+ * the days between the parameters `from` and `to` (org ?1), as `c` with its connection `k`: one
+ * range scan of cost_daily's key per connection.
  */
-function dailySums(costType: CostType, p: { granularity: string; from: string; to: string }, onlyIf = "true"): string {
-	return `SELECT ${PERIOD("c.day", p.granularity)} AS period, c.connection_id, c.dims_id,
-			SUM(c.${costType}_whole / 1000000000) AS hi, SUM(c.${costType}_whole % 1000000000) AS lo, SUM(c.${costType}_frac) AS frac
-		FROM conns k CROSS JOIN cost_daily c ON c.org_id = ?1 AND c.connection_id = k.connection_id AND c.day BETWEEN ${p.from} AND ${p.to}
-		WHERE ${onlyIf}
-		GROUP BY 1, 2, 3`;
-}
+const dailyRows = (p: { from: string; to: string }) =>
+	`conns k CROSS JOIN cost_daily c ON c.org_id = ?1 AND c.connection_id = k.connection_id AND c.day BETWEEN ${p.from} AND ${p.to}`;
 
-/** The exact value of the sums that dailySums' columns add up to. */
+/**
+ * SQL: the sum of one cost type over the rows `c`. Whole units are summed as billions and a
+ * remainder, so no SUM can overflow SQLite's 64-bit integers whatever the row count (a stored cell
+ * is below 9.3x10^18, so 9.3x10^9 per row, and a 10 GB database holds under 2x10^8 rows); D1
+ * hands them back as decimal text (CAST AS TEXT), since they can pass 2^53. costType is one of
+ * the five column names (a validated enum), never client text.
+ */
+const costSums = (costType: CostType) =>
+	`CAST(SUM(c.${costType}_whole / 1000000000) AS TEXT) AS hi, CAST(SUM(c.${costType}_whole % 1000000000) AS TEXT) AS lo, CAST(SUM(c.${costType}_frac) AS TEXT) AS frac`;
+
+/** The exact value of costSums' columns. */
 export function exactSum(row: { hi: string | number; lo: string | number; frac: string | number }): Decimal {
 	return costOfSums(BigInt(row.hi) * 1_000_000_000n + BigInt(row.lo), row.frac);
 }
@@ -54,7 +56,6 @@ interface SumColumns {
 	lo: string;
 	frac: string;
 }
-const SUM_COLUMNS = "CAST(SUM(a.hi) AS TEXT) AS hi, CAST(SUM(a.lo) AS TEXT) AS lo, CAST(SUM(a.frac) AS TEXT) AS frac";
 
 export interface CostQuery {
 	org: string;
@@ -84,6 +85,7 @@ export interface CostLine {
  * (an undefined custom:<name>), checked in the same round trip.
  */
 export async function readCostLines(db: D1Reader, q: CostQuery): Promise<{ unknownNames: string[]; lines: CostLine[]; rowsRead: number }> {
+	const range = { from: "?2", to: "?3" };
 	const names = [...(q.groupBy === null ? [] : [q.groupBy]), ...q.filters.map(([name]) => name)];
 	const [resolved, lines] = await db.batch<Record<string, unknown>>([
 		db.prepare(`SELECT value AS name FROM json_each(?2) WHERE (${sourceOfName("value")}) IS NULL`).bind(q.org, JSON.stringify(names)),
@@ -95,16 +97,16 @@ export async function readCostLines(db: D1Reader, q: CostQuery): Promise<{ unkno
 				conns AS MATERIALIZED (
 					SELECT connection_id, currency FROM cost_connections k WHERE org_id = ?1
 						AND NOT EXISTS (SELECT 1 FROM flt WHERE flt.source = 'Connection' AND k.connection_id NOT IN (SELECT value FROM json_each(flt.vals)))),
-				agg AS MATERIALIZED (${dailySums(q.costType, { granularity: "?4", from: "?2", to: "?3" })}),
 				sets AS MATERIALIZED (
 					SELECT d.id, COALESCE(json_extract(d.dims, (SELECT path FROM grp)), '') AS value
 					FROM cost_dimension_sets d
-					WHERE d.id IN (SELECT dims_id FROM agg)
+					WHERE d.id IN (SELECT c.dims_id FROM ${dailyRows(range)})
 						AND NOT EXISTS (SELECT 1 FROM flt WHERE flt.source IS NOT 'Connection'
 							AND COALESCE(json_extract(d.dims, flt.path), '') NOT IN (SELECT value FROM json_each(flt.vals)))),
 				lines AS (
-					SELECT a.period, CASE (SELECT source FROM grp) WHEN 'Connection' THEN a.connection_id ELSE s.value END AS grp, k.currency, ${SUM_COLUMNS}
-					FROM agg a JOIN sets s ON s.id = a.dims_id JOIN conns k ON k.connection_id = a.connection_id
+					SELECT ${PERIOD("c.day", "?4")} AS period, CASE (SELECT source FROM grp) WHEN 'Connection' THEN c.connection_id ELSE s.value END AS grp, k.currency,
+						${costSums(q.costType)}
+					FROM ${dailyRows(range)} JOIN sets s ON s.id = c.dims_id
 					GROUP BY 1, 2, 3)
 				SELECT period, grp, currency, hi, lo, frac FROM lines
 				WHERE (period, grp, currency) > (?7, ?8, ?9)
@@ -173,13 +175,15 @@ const SERIES_GROUP = `CASE WHEN ?6 IS NULL THEN '' ELSE COALESCE(json_extract(s.
  * of the stream's associated_cost names equal the row's values of the dimensions those names read
  * (as JSON arrays in the names' order); a series has one such tuple, and distinct series of one
  * tuple have one group, since group_by is one of the names. Also the names that read no dimension
- * (they make every cost unmatched).
+ * (they make every cost unmatched). A cost row's group is found once per (connection, dimension
+ * set) in `pairs`, not per daily row: the series' tuples have no index to join on.
  */
 export async function readUnitCostSums(
 	db: D1Reader,
 	q: UnitCostQuery,
 ): Promise<{ unknownNames: string[]; units: UnitsRow[]; costs: MatchedCostRow[]; rowsRead: number }> {
 	const params = [q.org, q.stream, q.startDay, q.endDay, q.granularity, q.groupBy];
+	const range = { from: "?3", to: "?4" };
 	const [unknown, units, costs] = await db.batch<Record<string, unknown>>([
 		db.prepare(`WITH ${STREAM} SELECT k.value AS name FROM st, json_each(st.dimension_keys) k WHERE (${sourceOfName("k.value")}) IS NULL`).bind(q.org, q.stream),
 		db
@@ -204,17 +208,17 @@ export async function readUnitCostSums(
 					SELECT DISTINCT (SELECT json_group_array(COALESCE(json_extract(s.series_key, k.series_path), '')) FROM keys k) AS tuple, ${SERIES_GROUP} AS grp
 					FROM series s WHERE s.stream_id = (SELECT id FROM st)),
 				conns AS MATERIALIZED (SELECT connection_id, currency FROM cost_connections WHERE org_id = ?1),
-				agg AS MATERIALIZED (${dailySums(q.costType, { granularity: "?5", from: "?3", to: "?4" }, "EXISTS (SELECT 1 FROM st)")}),
-				pairs AS MATERIALIZED (
+				tuples AS MATERIALIZED (
 					SELECT p.connection_id, p.dims_id, (SELECT json_group_array(
 						CASE k.source WHEN 'Connection' THEN p.connection_id ELSE COALESCE(json_extract(d.dims, k.cost_path), '') END) FROM keys k) AS tuple
-					FROM (SELECT DISTINCT connection_id, dims_id FROM agg) p JOIN cost_dimension_sets d ON d.id = p.dims_id)
-				SELECT a.period, m.grp, k.currency, ${SUM_COLUMNS}
-				FROM agg a
-					JOIN pairs p ON p.connection_id = a.connection_id AND p.dims_id = a.dims_id
-					JOIN conns k ON k.connection_id = a.connection_id
-					LEFT JOIN ser m ON m.tuple = p.tuple AND (SELECT ok FROM known)
-				GROUP BY a.period, m.grp, k.currency`,
+					FROM (SELECT DISTINCT c.connection_id, c.dims_id FROM ${dailyRows(range)} WHERE EXISTS (SELECT 1 FROM st)) p
+						JOIN cost_dimension_sets d ON d.id = p.dims_id),
+				pairs AS MATERIALIZED (
+					SELECT t.connection_id, t.dims_id, CASE WHEN (SELECT ok FROM known) THEN (SELECT m.grp FROM ser m WHERE m.tuple = t.tuple) END AS grp
+					FROM tuples t)
+				SELECT ${PERIOD("c.day", "?5")} AS period, p.grp, k.currency, ${costSums(q.costType)}
+				FROM ${dailyRows(range)} JOIN pairs p ON p.connection_id = c.connection_id AND p.dims_id = c.dims_id
+				GROUP BY 1, 2, 3`,
 			)
 			.bind(...params),
 	]);
