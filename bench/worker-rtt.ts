@@ -7,6 +7,7 @@ import { createApp } from "../src/app";
 import { MetricObject as ServiceMetricObject } from "../src/objects/cloudthread-metrics";
 import { StreamObject as ServiceStreamObject } from "../src/objects/cloudzero-stream";
 import { CostConnectionObject as ServiceCostConnectionObject } from "../src/objects/cost-connection";
+import { scheduled } from "../src/scheduled";
 import { fixedDelay, interposeD1, type Around } from "./worker/d1-interpose";
 
 const distant = new WeakMap<Env, Env>();
@@ -48,4 +49,5 @@ const app = createApp();
 
 export default {
 	fetch: (request, env, ctx) => app.fetch(request, distantEnv(env), ctx),
+	scheduled: (controller, env, ctx) => scheduled(controller, distantEnv(env), ctx),
 } satisfies ExportedHandler<Env>;

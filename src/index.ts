@@ -1,7 +1,11 @@
 import { createApp } from "./app";
+import { scheduled } from "./scheduled";
 
 export { CostConnectionObject } from "./objects/cost-connection";
 export { MetricObject } from "./objects/cloudthread-metrics";
 export { StreamObject } from "./objects/cloudzero-stream";
 
-export default createApp() satisfies ExportedHandler<Env>;
+const app = createApp();
+
+/** HTTP requests go to the app; the Cron Trigger rolls old hourly cost up (src/scheduled.ts). */
+export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;

@@ -2,7 +2,6 @@
 // next commit takes them all as one D1 batch. D1 is slowed down inside the objects here (as it
 // is in production, a network round trip away), so that groups form; each change must keep its
 // own outcome: a refused one never fails the others, keys replay or conflict as one at a time.
-import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { metricObject } from "../src/objects/cloudthread-metrics-protocol";
@@ -11,35 +10,7 @@ import { streamObject } from "../src/objects/cloudzero-stream-protocol";
 import { ingest, ingestBody, point, readMetric } from "./cloudthread-helpers";
 import { costs, drop, expectDrop, row } from "./costs-helpers";
 import { createToken, expectAccepted, readStream, uniqueOrg, write, plainOf } from "./helpers";
-
-const ROUND_TRIP_MS = 25;
-
-/** Slows every D1 call of an object's write ledger by a round trip, and counts its batches. */
-async function slowLedgerD1(stub: DurableObjectStub): Promise<{ batches: () => number }> {
-	let batches = 0;
-	await runInDurableObject(stub, (instance) => {
-		const ledger = (instance as unknown as { ledger: { db: D1Database } }).ledger;
-		const pause = () => new Promise((resolve) => setTimeout(resolve, ROUND_TRIP_MS));
-		// The ledger's batches go through D1 sessions (db.withSession(...).batch): slow and count those.
-		const slowBatches = <T extends object>(target: T): T =>
-			new Proxy(target, {
-				get(inner, prop) {
-					if (prop === "batch") {
-						return async (statements: D1PreparedStatement[]) => {
-							batches++;
-							await pause();
-							return (inner as unknown as D1Database).batch(statements);
-						};
-					}
-					if (prop === "withSession") return (constraint?: string) => slowBatches((inner as unknown as D1Database).withSession(constraint));
-					const value = Reflect.get(inner, prop);
-					return typeof value === "function" ? value.bind(inner) : value;
-				},
-			});
-		ledger.db = slowBatches(ledger.db);
-	});
-	return { batches: () => batches };
-}
+import { slowLedgerD1 } from "./slow-d1";
 
 const day = "2024-01-01";
 const one = (value: number | string, associated_cost: Record<string, string> = { Region: "eu" }) => ({ records: [{ timestamp: day, value, associated_cost }] });

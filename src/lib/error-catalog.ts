@@ -51,6 +51,10 @@ export const ERROR_CATALOG = {
 	method_not_allowed: [405, "The path exists but not with this method; `Allow` lists the methods it has."],
 	stream_not_empty: [409, 'The stream has data; send {"force": true} to delete it anyway.'],
 	currency_mismatch: [409, "The billing drop's currency differs from the one its connection was created with; nothing was applied."],
+	hours_rolled_up: [
+		409,
+		"A replace_hourly billing drop has an hour before the first day whose hours its connection keeps (COST_HOURLY_RETENTION_DAYS): older hours were rolled up into daily totals and cannot be replaced one by one. Nothing was applied; replace_drop and sum are still accepted for that month.",
+	],
 	idempotency_key_reused: [409, "The Idempotency-Key was used in the last 24 hours with a different request; nothing was applied."],
 	// 413, 415, 429.
 	payload_too_large: [413, "The body is larger than the byte limit."],

@@ -10,6 +10,16 @@ export type DropCommand = Omit<DropWrite, "currency"> &
 
 export type DropResult = StreamSuccess<DropAccepted> | StreamFailure;
 
+/** What one call of the object's rollUpHours did (see CostConnectionObject.rollUpHours). */
+export interface RollUpResult {
+	/** Hourly rows deleted by this call. */
+	deleted: number;
+	/** No hour before hoursKeptFrom is left (false: the call stopped at its budget). */
+	done: boolean;
+	/** The first day whose hours the connection keeps, after the call; null if the connection is unknown. */
+	hoursKeptFrom: string | null;
+}
+
 /**
  * A connection as ingest_log.stream names it: CloudZero stream names cannot contain ':' and
  * Cloudthread's start with 'cloudthread:', so the three never collide.

@@ -110,7 +110,7 @@ type Planned =
 export class WriteLedger {
 	private readonly pending: PendingChange[] = [];
 	private committing = false;
-	/** Serializes the alarm's key expiry with commits. */
+	/** Serializes commits (each group's planning and batch) with the alarm's key expiry and batchBetweenCommits. */
 	private readonly maintenance = new SerialQueue();
 
 	constructor(
@@ -320,6 +320,16 @@ export class WriteLedger {
 
 	private async explainOverflow(applied: Applied<unknown>): Promise<StreamFailure> {
 		return (await applied.explainOverflow?.()) ?? UNEXPLAINED_OVERFLOW;
+	}
+
+	/**
+	 * Runs one D1 batch (one transaction) between two commits, in the queue the changes are planned
+	 * and committed in: a change planned before it has committed, and a change planned after it
+	 * sees what it did. For maintenance an object does to its own rows (the cost connection's
+	 * roll-up of old hours), which must never fall between a change's planning and its commit.
+	 */
+	batchBetweenCommits<T = unknown>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
+		return this.maintenance.run(() => this.db.batch<T>(statements));
 	}
 
 	/** Call from the object's alarm(): forgets keys whose 24 hours are over. */

@@ -15,6 +15,9 @@ export type D1Location = (typeof D1_LOCATIONS)[number];
 const count = (fallback: number) =>
 	z.preprocess((text) => (text === undefined || text === "" ? fallback : Number(text)), z.number().int().min(1).max(Number.MAX_SAFE_INTEGER));
 
+/** The most days COST_HOURLY_RETENTION_DAYS may name: 100 years, far beyond any bill's restatement. */
+export const MAX_RETENTION_DAYS = 36_500;
+
 const VarsSchema = z.object({
 	/** Largest request body of a write endpoint, in bytes (CloudZero: 5 MB). */
 	MAX_BODY_BYTES: count(5_000_000),
@@ -24,6 +27,11 @@ const VarsSchema = z.object({
 	RATE_LIMITS: z.enum(["on", "off"]).default("on"),
 	/** Where the D1 database is (`wrangler d1 create --location`), and so where the writing Durable Objects are placed. */
 	D1_LOCATION: z.enum(D1_LOCATIONS, { error: `must be one of ${D1_LOCATIONS.join(", ")}: the --location the D1 database was created with` }),
+	/** Days of hourly cost kept before the Cron Trigger rolls them up into their daily totals. */
+	COST_HOURLY_RETENTION_DAYS: z.preprocess(
+		(text) => (text === undefined || text === "" ? 92 : Number(text)),
+		z.number({ error: "must be a whole number of days" }).int({ error: "must be a whole number of days" }).min(1).max(MAX_RETENTION_DAYS),
+	),
 });
 
 export interface Config {
@@ -35,6 +43,11 @@ export interface Config {
 	 * batch (one round trip) sent by its object, so the object belongs next to the database.
 	 */
 	d1Location: D1Location;
+	/**
+	 * COST_HOURLY_RETENTION_DAYS: a connection's hourly cost is kept for the last this many UTC
+	 * days (and today); older hours are rolled up into the daily totals by the Cron Trigger.
+	 */
+	costHourlyRetentionDays: number;
 }
 
 /**
@@ -60,6 +73,7 @@ export function configOf(env: Partial<Record<keyof z.input<typeof VarsSchema>, s
 			MAX_RECORDS_PER_REQUEST: env.MAX_RECORDS_PER_REQUEST,
 			RATE_LIMITS: env.RATE_LIMITS,
 			D1_LOCATION: env.D1_LOCATION,
+			COST_HOURLY_RETENTION_DAYS: env.COST_HOURLY_RETENTION_DAYS,
 		});
 		if (!vars.success) {
 			const problems = vars.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
@@ -70,6 +84,7 @@ export function configOf(env: Partial<Record<keyof z.input<typeof VarsSchema>, s
 			maxRecordsPerRequest: vars.data.MAX_RECORDS_PER_REQUEST,
 			rateLimits: vars.data.RATE_LIMITS === "on",
 			d1Location: vars.data.D1_LOCATION,
+			costHourlyRetentionDays: vars.data.COST_HOURLY_RETENTION_DAYS,
 		};
 		parsed.set(env, config);
 	}

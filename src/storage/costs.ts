@@ -1,4 +1,4 @@
-// Cost (migrations 0008, 0009): connections, dimension sets, hourly cost and its daily totals, a
+// Cost (migrations 0008 to 0011): connections, dimension sets, hourly cost and its daily totals, a
 // billing drop's scratch numbering of its dimension sets, and the organization's custom
 // dimensions. Statements are parameterized; rows travel as JSON parameters.
 import { COST_FRACTION_UNITS, type CostParts } from "../lib/decimal";
@@ -8,11 +8,13 @@ import { joinJsonChunks } from "./json-params";
 export interface ConnectionRow {
 	connection_id: string;
 	currency: string;
+	/** The first UTC day (YYYY-MM-DD) whose hours the connection keeps; null: all (migration 0011). */
+	hours_kept_from: string | null;
 }
 
 export async function findConnection(db: D1Database, org: string, connection: string): Promise<ConnectionRow | null> {
 	return db
-		.prepare("SELECT connection_id, currency FROM cost_connections WHERE org_id = ? AND connection_id = ?")
+		.prepare("SELECT connection_id, currency, hours_kept_from FROM cost_connections WHERE org_id = ? AND connection_id = ?")
 		.bind(org, connection)
 		.first<ConnectionRow>();
 }

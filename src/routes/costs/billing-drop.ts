@@ -21,6 +21,10 @@ const CURRENCY_MISMATCH = {
 	description: "The drop's currency differs from the connection's, or its Idempotency-Key was used with another body; nothing was applied",
 } satisfies NamedError;
 
+/** This route's other 409 (one example per status: its description is joined to the 409's). */
+const HOURS_ROLLED_UP_DESCRIPTION =
+	"`hours_rolled_up`: a `replace_hourly` drop has an hour of a day whose hours the connection no longer keeps (rolled up into daily totals after `COST_HOURLY_RETENTION_DAYS`); nothing was applied";
+
 const EXAMPLES = {
 	cloudzero_adaptor: {
 		summary: "CloudZero's example adaptor: only data",
@@ -68,6 +72,7 @@ const route = createRoute({
 		"The drop is checked completely before anything is applied: an unknown column, a bad value or timestamp, a missing required column (`time/usage_start`, `cost/cost`, `resource/id` when a tag column is present) or a row outside the month is refused with 400, naming the row (`record`) and column (`path`, e.g. `data[3].cost/cost`). At most 5 MB per request.",
 		"Stored per (hour, dimension set): Service, Account, Region, UsageFamily, LineItemType, Resource and every tag, with the five cost types summed. Line item ids and descriptions, invoice ids, usage amounts and units, usage_end, action/operation and action/usage_type are checked and aggregated away.",
 		"With an `Idempotency-Key`, a repeat of the same body within 24 hours returns the first response (header `Idempotent-Replayed: true`) and applies nothing; the same key with a different body is refused with 409.",
+		"Hourly cost is kept for the last `COST_HOURLY_RETENTION_DAYS` days (92 by default); a scheduled job rolls older hours up into their daily totals, which stay. A `replace_hourly` drop with an hour of a rolled-up day is refused with 409 `hours_rolled_up`, and nothing is applied; `replace_drop` and `sum` are still accepted for any month.",
 	].join("\n\n"),
 	...streamTokenWithScope("write_costs", "at_commit"),
 	request: {
@@ -81,7 +86,15 @@ const route = createRoute({
 			headers: IDEMPOTENT_REPLAYED_HEADER,
 			content: { "application/json": { schema: DropAcceptedSchema } },
 		},
-		...errorResponses(400, 403, { ...CURRENCY_MISMATCH, description: `${CURRENCY_MISMATCH.description}. ${IDEMPOTENCY_KEY_REUSED.description}` }, 413, 415, 429, 503),
+		...errorResponses(
+			400,
+			403,
+			{ ...CURRENCY_MISMATCH, description: `${CURRENCY_MISMATCH.description}. ${IDEMPOTENCY_KEY_REUSED.description}. ${HOURS_ROLLED_UP_DESCRIPTION}` },
+			413,
+			415,
+			429,
+			503,
+		),
 	},
 });
 
