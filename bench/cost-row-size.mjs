@@ -16,14 +16,10 @@
 // times the roll-up's own statement (src/storage/cost-retention.ts) deleting a day of hours.
 // COST_ROW_SIZE_RESOURCES, COST_ROW_SIZE_CONNECTIONS, COST_ROW_SIZE_HOURLY_DAYS and
 // COST_ROW_SIZE_DAILY_DAYS change the grid.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import os from "node:os";
-import { dirname, join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
-import { fileURLToPath } from "node:url";
+import { statSync } from "node:fs";
+import { withMigratedDatabase } from "./lib/migrated-db.mjs";
 import { rollUpStepStatements } from "../src/storage/cost-retention.ts";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const RESOURCES = Number(process.env.COST_ROW_SIZE_RESOURCES) || 10_000;
 const CONNECTIONS = Number(process.env.COST_ROW_SIZE_CONNECTIONS) || 4;
 const HOURLY_DAYS = Number(process.env.COST_ROW_SIZE_HOURLY_DAYS) || 7;
@@ -39,20 +35,9 @@ const START = Date.UTC(2025, 0, 1);
 // Stands in for D1Database: each statement's SQL and parameters, to run on node:sqlite.
 const recordingDb = { prepare: (sql) => ({ bind: (...params) => ({ sql, params }) }) };
 
-const tmp = mkdtempSync(join(os.tmpdir(), "meterline-cost-row-size-"));
-const file = join(tmp, "costs.sqlite");
-try {
-	main();
-} finally {
-	rmSync(tmp, { recursive: true, force: true });
-}
+withMigratedDatabase("cost-row-size", main);
 
-function main() {
-	const db = new DatabaseSync(file);
-	db.exec("PRAGMA synchronous = OFF"); // speed only: the layout on disk is the same
-	for (const f of readdirSync(join(root, "migrations")).filter((n) => n.endsWith(".sql")).sort()) {
-		db.exec(readFileSync(join(root, "migrations", f), "utf8"));
-	}
+function main(db, file) {
 
 	let seed = 42;
 	const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;

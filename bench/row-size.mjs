@@ -10,13 +10,9 @@
 // Stream and series ids start at 10,001 and 1,000,001, as in a database that already holds
 // 10,000 streams and a million series (bigger ids take more bytes than 1, 2, 3).
 // ROW_SIZE_SERIES, ROW_SIZE_DAYS and ROW_SIZE_STREAMS change the grid.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import os from "node:os";
-import { dirname, join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
-import { fileURLToPath } from "node:url";
+import { statSync } from "node:fs";
+import { withMigratedDatabase } from "./lib/migrated-db.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SERIES = Number(process.env.ROW_SIZE_SERIES) || 200;
 const DAYS = Number(process.env.ROW_SIZE_DAYS) || 5000;
 const STREAMS = Number(process.env.ROW_SIZE_STREAMS) || 10;
@@ -24,20 +20,9 @@ const FIRST_STREAM_ID = 10_001;
 const FIRST_SERIES_ID = 1_000_001;
 const D1_LIMIT_BYTES = 10e9; // 10 GB per D1 database (Cloudflare's published limit)
 
-const tmp = mkdtempSync(join(os.tmpdir(), "meterline-row-size-"));
-const file = join(tmp, "rows.sqlite");
-try {
-	main();
-} finally {
-	rmSync(tmp, { recursive: true, force: true });
-}
+withMigratedDatabase("row-size", main);
 
-function main() {
-	const db = new DatabaseSync(file);
-	db.exec("PRAGMA synchronous = OFF"); // speed only: the layout on disk is the same
-	for (const f of readdirSync(join(root, "migrations")).filter((n) => n.endsWith(".sql")).sort()) {
-		db.exec(readFileSync(join(root, "migrations", f), "utf8"));
-	}
+function main(db, file) {
 
 	// Streams and series as the service creates them: each stream has SERIES / STREAMS series,
 	// each series a canonical JSON key of its dimensions.
