@@ -14,6 +14,7 @@ import { registerTokensList } from "./routes/admin/list-tokens";
 import { registerTokensRevoke } from "./routes/admin/revoke-token";
 import { registerDocsPage } from "./routes/docs/docs-page";
 import { registerOpenApi } from "./routes/docs/openapi";
+import { registerServiceIndex } from "./routes/docs/service-index";
 import { registerCloudthreadIngest } from "./routes/cloudthread/ingest";
 import { registerCustomMetricRead } from "./routes/cloudthread/read-metric";
 import { registerCustomMetricsList } from "./routes/cloudthread/list-metrics";
@@ -80,6 +81,7 @@ export function createApp() {
 	registerDimensionList(app);
 	registerDocsPage(app);
 	registerOpenApi(app);
+	registerServiceIndex(app);
 
 	app.notFound(notFoundOrMethodNotAllowed(app));
 
