@@ -151,8 +151,8 @@ export function describeProblems(problems: CostProblem[], file: string, limit: n
 	);
 }
 
-/** The service's details of a refused drop, with the file lines of the rows they name ("data[3].cost/cost"). */
-export function describeRejectedRows(drop: PlannedDrop, details: ErrorDetail[], file: string, limit: number): string[] {
+/** The service's details of a refused drop (`total`: its details_total), with the file lines of the rows they name ("data[3].cost/cost"). */
+export function describeRejectedRows(drop: PlannedDrop, details: ErrorDetail[], file: string, limit: number, total = details.length): string[] {
 	return limitedProblems(
 		details.map((d) => {
 			const row = d.record === undefined ? undefined : drop.rows[d.record];
@@ -160,6 +160,7 @@ export function describeRejectedRows(drop: PlannedDrop, details: ErrorDetail[], 
 			return { order: row?.line ?? 0, text: `${row ? `${file}:${row.line}` : file}: ${column ? `${column}: ` : ""}${d.message} [${d.code}]` };
 		}),
 		limit,
+		total,
 	);
 }
 
@@ -234,7 +235,7 @@ export async function costs(positionals: string[], values: CostsValues, url: str
 	io.err(`Sending ${summary} to ${url}\n`);
 
 	// 3. Send in order: a month's replace_drop before its sums.
-	const outcome = await sendRequests(io, url, token, policy, drops, (index, details) => describeRejectedRows(drops[index], details, file, maxErrors));
+	const outcome = await sendRequests(io, url, token, policy, drops, (index, details, total) => describeRejectedRows(drops[index], details, file, maxErrors, total));
 	if (!outcome.ok) return 1;
 	io.out(`Sent ${summary}${describeOutcome(outcome, parsed.rows.length)}.\n${perCurrency.join("")}`);
 	return 0;
