@@ -157,7 +157,9 @@ export function describeRejectedRows(drop: PlannedDrop, details: ErrorDetail[], 
 		details.map((d) => {
 			const row = d.record === undefined ? undefined : drop.rows[d.record];
 			const column = d.path?.replace(/^data\[\d+\]\.?/, "") || undefined;
-			return { order: row?.line ?? 0, text: `${row ? `${file}:${row.line}` : file}: ${column ? `${column}: ` : ""}${d.message} [${d.code}]` };
+			// The service's CBF messages already start with the column ("cost/cost: ..."): named once.
+			const message = column && d.message.startsWith(`${column}: `) ? d.message.slice(column.length + 2) : d.message;
+			return { order: row?.line ?? 0, text: `${row ? `${file}:${row.line}` : file}: ${column ? `${column}: ` : ""}${message} [${d.code}]` };
 		}),
 		limit,
 		total,

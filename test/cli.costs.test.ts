@@ -344,6 +344,8 @@ describe("drops", () => {
 		expect([refused.details.length, refused.total]).toEqual([100, 250]);
 		const lines = describeRejectedRows(drop, refused.details, "f.csv", 20, refused.total);
 		expect(lines).toHaveLength(21);
+		// The service's message starts with the column; the CLI names it once.
+		expect(lines[0]).toBe("f.csv:2: cost/cost: 'twelve' is not a decimal number [invalid_value]");
 		expect(lines[20]).toBe("... and 230 more problems");
 		// A body without details_total (or a smaller one) counts what it lists.
 		expect(rejectionDetails({ error: { details: refused.details.slice(0, 3) } }).total).toBe(3);
