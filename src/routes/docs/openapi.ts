@@ -52,7 +52,7 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
 	const buildDocument = () =>
 		app.getOpenAPI31Document({
 			openapi: "3.1.0",
-			info: { title: "Meterline", version, description: DESCRIPTION },
+			info: { title: "Meterline", version, description: DESCRIPTION, license: { name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0" } },
 			tags: [
 				{ name: "CloudZero telemetry", description: "Send, replace, delete and read unit cost metric telemetry (CloudZero-compatible)" },
 				{ name: "Cloudthread custom data", description: "Ingest hourly custom data points and read their daily rollups (Cloudthread-compatible)" },
