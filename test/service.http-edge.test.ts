@@ -111,6 +111,7 @@ describe("headers", () => {
 	it("Cache-Control: no-store on every answer of the authenticated API, errors included", async () => {
 		const org = uniqueOrg("edge");
 		const { token } = await createToken(org);
+		const { token: costToken } = await createToken(org, ["write_costs"]);
 		const responses = [
 			await api("/unit-cost/v1/telemetry/metric", { headers: { Authorization: token } }),
 			await api("/unit-cost/v1/telemetry/metric/s/sum", json("POST", { records: [{ timestamp: "2024-01-01", value: 1 }] }, { Authorization: token })),
@@ -123,8 +124,13 @@ describe("headers", () => {
 			await api("/admin/v1/tokens", json("POST", { org, name: "x", scopes: ["read"] }, ADMIN)),
 			await api("/admin/v1/tokens?org=x", { headers: { Authorization: "Bearer wrong" } }),
 			await api("/admin/v1/nothing-here"),
+			// Billing drops (/v2): accepted, refused, unauthenticated, a path that is not there.
+			await api("/v2/connections/billing/anycost/c1/billing_drops", json("POST", { data: [{ "time/usage_start": "2024-01-01T00:00:00Z", "cost/cost": 1 }] }, { Authorization: costToken })),
+			await api("/v2/connections/billing/anycost/c1/billing_drops", json("POST", { data: [] }, { Authorization: costToken })),
+			await api("/v2/connections/billing/anycost/c1/billing_drops", json("POST", { data: [] })),
+			await api("/v2/nothing-here"),
 		];
-		expect(responses.map((r) => r.status)).toEqual([200, 200, 404, 403, 405, 200, 404, 200, 201, 403, 404]);
+		expect(responses.map((r) => r.status)).toEqual([200, 200, 404, 403, 405, 200, 404, 200, 201, 403, 404, 200, 400, 403, 404]);
 		for (const res of responses) {
 			expect(res.headers.get("Cache-Control"), `${res.status} ${res.url}`).toBe("no-store");
 			await res.body?.cancel();
