@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { isTokenIdRevoked } from "./storage/revocations";
+import { countRefusal } from "./auth/rate-limit";
 import type { AppEnv } from "./http/app-env";
 import { edgeHeaders, notFoundOrMethodNotAllowed } from "./http/edge";
 import { errorResponse } from "./http/errors";
@@ -86,7 +87,9 @@ export function createApp() {
 	app.notFound(notFoundOrMethodNotAllowed(app));
 
 	app.onError(async (err, c) => {
-		if (err instanceof ApiError) return errorResponse(c, await unlessTokenRevoked(c, err));
+		// A token found revoked only now (at a write's commit, or by unlessTokenRevoked) is counted as
+		// a failed authentication of the client's address, as an unknown token is when admitted.
+		if (err instanceof ApiError) return errorResponse(c, await countRefusal(c, await unlessTokenRevoked(c, err)));
 		if (err instanceof HTTPException) return errorResponse(c, new ApiError(err.status as 400, "bad_request", err.message));
 		const transient = TRANSIENT.test(String(err)) || (err as { retryable?: boolean }).retryable === true;
 		console.error(JSON.stringify({ level: "error", request_id: c.get("requestId"), error: String(err), stack: (err as Error).stack }));

@@ -271,6 +271,20 @@ describe("failed authentications per client address", () => {
 		expect((await readAs(blockedAddress, token)).status).toBe(200);
 	}, 30_000);
 
+	it("a revoked token's writes count as failures, also while this isolate still has the token cached (refused at commit)", async () => {
+		const { id, token } = await createToken(uniqueOrg("edge-revoked"), ["write"]);
+		const address = freshAddress();
+		const writeAs = (body: unknown) => api("/unit-cost/v1/telemetry/metric/s/sum", json("POST", body, from(address, { Authorization: token })));
+		const valid = { records: [{ timestamp: "2024-01-01", value: 1 }] };
+		// Admitted (its identity is now cached for a minute), then revoked.
+		expect((await writeAs(valid)).status).toBe(200);
+		expect((await api(`/admin/v1/tokens/${id}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
+		await midWindow();
+		// Refused at the write's commit (a valid body), or before it (an invalid one): each one counts.
+		for (let i = 0; i < LIMIT; i++) await expectError(await writeAs(i % 2 === 0 ? valid : "{"), 403, "not_authorized");
+		await expectFailureLimited(await writeAs(valid), msLeft());
+	}, 30_000);
+
 	it("the Cloudthread body token's failures (404 no_stream_found) count too", async () => {
 		const address = freshAddress();
 		await midWindow();

@@ -3,7 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { ApiError, namedError, NOT_AUTHORIZED_MESSAGE, type NamedError } from "../lib/api-error";
 import type { AppEnv } from "../http/app-env";
 import { BOOKMARK_HEADER, readSession } from "../http/read-session";
-import { enforceRateLimit, refuseAuthentication, refuseBlockedClient } from "./rate-limit";
+import { enforceRateLimit, refuseAuthentication, refuseBlockedClient, uncountedRefusal } from "./rate-limit";
 import type { Scope, TokenIdentity } from "../schemas/tokens";
 import { authenticate, hashToken, secretsEqual, type RevocationCheck } from "./tokens";
 import { isTokenRevoked, revocationQuery } from "../storage/revocations";
@@ -39,7 +39,9 @@ export async function authorizeToken(
 		throw new ApiError(403, "insufficient_scope", `This API key does not have the '${scope}' scope`);
 	}
 	c.set("token", identity);
-	c.set("refuseToken", unknownToken);
+	// A revocation found later (reads: counted where found; writes: at commit, counted by the app's
+	// error handler) is a failed authentication too.
+	c.set("refuseToken", () => uncountedRefusal(unknownToken()));
 	c.set("revocationUnchecked", revocation === "at_commit");
 	if (revocation === "in_read") c.set("pendingRevocation", await hashToken(token!));
 	await enforceRateLimit(c, identity.id);
