@@ -37,6 +37,12 @@ describe("admin API", () => {
 
 	it("rejects bad token requests with the error shape", async () => {
 		await expectError(await api("/admin/v1/tokens", json("POST", { org: "bad/org", name: "x" }, ADMIN)), 400, "invalid_format");
+		// "." and "..": no URL could address such an org's dimensions (/admin/v1/orgs/./…).
+		for (const org of [".", ".."]) {
+			const error = await expectError(await api("/admin/v1/tokens", json("POST", { org, name: "x" }, ADMIN)), 400, "invalid_format");
+			expect(error.details?.[0]).toMatchObject({ path: "org", message: expect.stringContaining("'.' or '..'") });
+		}
+		expect((await api("/admin/v1/tokens", json("POST", { org: `.${uniqueOrg()}.`, name: "x" }, ADMIN))).status).toBe(201); // dots elsewhere are fine
 		await expectError(await api("/admin/v1/tokens", json("POST", { org: "x", name: "x", scopes: ["admin"] }, ADMIN)), 400, "invalid_value");
 		await expectError(await api("/admin/v1/tokens", json("POST", { org: "x", name: "x", extra: 1 }, ADMIN)), 400, "unknown_field");
 		// The record is KV metadata (1,024 bytes at most): names that would not fit are refused, not a 500.

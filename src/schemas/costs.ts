@@ -5,7 +5,7 @@ import { z } from "./zod";
 import type { ErrorDetail } from "../lib/api-error";
 import type { ErrorCode } from "../lib/error-catalog";
 import { costPartsOf, plainCostParts, type CostParts } from "../lib/decimal";
-import { DaySchema, DOT_SEGMENTS, StreamNameSchema, filterParamDocumentation, fail, NOT_DOT_SEGMENT_SCHEMA, OrgSchema, wellFormed } from "./common";
+import { DaySchema, StreamNameSchema, filterParamDocumentation, fail, NewOrgSchema, wellFormed } from "./common";
 import { parseTimestamp, TIMESTAMP_PATTERN } from "./cloudzero";
 
 // ---- names -----------------------------------------------------------------------------------
@@ -396,13 +396,8 @@ export type DropAccepted = z.infer<typeof DropAcceptedSchema>;
 
 // ---- custom dimensions ----------------------------------------------------------------------
 
-/** An organization in a path: as OrgSchema, and not a dot segment, which no URL can address. */
-export const OrgPathSchema = OrgSchema.refine((org) => !DOT_SEGMENTS.includes(org), { message: "org must not be '.' or '..'", params: { code: "invalid_format" } }).openapi({
-	param: { name: "org", in: "path" },
-	description: "1 to 64 characters of A-Z, a-z, 0-9, `_`, `.` and `-`; not `.` or `..`",
-	...NOT_DOT_SEGMENT_SCHEMA,
-	example: "acme",
-});
+/** An organization in a path: as NewOrgSchema (tokens are only created for such orgs). */
+export const OrgPathSchema = NewOrgSchema.openapi({ param: { name: "org", in: "path" } });
 
 export const DimensionParamsSchema = z.object({
 	org: OrgPathSchema,
