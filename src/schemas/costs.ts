@@ -295,6 +295,21 @@ export function parseMonth(input: string): string | { error: string } {
 	return "error" in parsed ? { error: `month must be YYYY-MM or an ISO 8601 date-time: ${parsed.error}` } : new Date(parsed.epochMs).toISOString().slice(0, 7);
 }
 
+/**
+ * How many months after the current UTC month a drop's month may be. A bill is for a month that
+ * has begun, and cost dated ahead (a commitment's fees spread over the year to come) is the most a
+ * drop carries; a year covers that. Beyond it, a month is a mistake (a year mistyped as 2205, a
+ * timestamp in milliseconds read as seconds), which would otherwise be stored and carried by every
+ * read and by the retention job until replaced.
+ */
+export const MAX_MONTHS_AHEAD = 12;
+
+/** The latest month a drop may be for (YYYY-MM): MAX_MONTHS_AHEAD months after the UTC month of `now`. */
+export function latestDropMonth(now: number): string {
+	const date = new Date(now);
+	return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + MAX_MONTHS_AHEAD, 1)).toISOString().slice(0, 7);
+}
+
 const CbfTextSchema = z.string().max(MAX_CBF_TEXT_LENGTH);
 const CbfNumberSchema = z
 	.union([z.number().min(-MAX_CBF_NUMBER).max(MAX_CBF_NUMBER), z.string().max(MAX_CBF_TEXT_LENGTH).regex(new RegExp(CBF_NUMBER_PATTERN))])
@@ -351,7 +366,7 @@ const CurrencySchema = z.string().regex(/^[A-Z]{3}$/, "currency is an ISO 4217 c
 const MonthSchema = z
 	.string()
 	.openapi({
-		description: "The billing month: YYYY-MM, or an ISO 8601 date-time in that month (UTC). When absent, the month of the rows (which must then all be in one month). Every row must be in it.",
+		description: `The billing month: YYYY-MM, or an ISO 8601 date-time in that month (UTC). When absent, the month of the rows (which must then all be in one month). Every row must be in it. At most ${MAX_MONTHS_AHEAD} months after the current UTC month (400 \`future_month\` otherwise).`,
 		anyOf: [{ pattern: MONTH_PATTERN }, { pattern: TIMESTAMP_PATTERN }],
 		example: "2024-08",
 	} as object)
