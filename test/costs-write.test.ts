@@ -179,6 +179,8 @@ describe("errors: 400 naming the row, nothing applied", () => {
 		["a cost beyond 10^15 in exponent notation", { data: [row("2024-08-01T00:00:00Z", "-1.1e15")] }, "out_of_range", "data[0].cost/cost"],
 		["a cost with a billion-digit exponent", { data: [row("2024-08-01T00:00:00Z", "1e999999999")] }, "out_of_range", "data[0].cost/cost"],
 		["a cost that is no decimal number", { data: [row("2024-08-01T00:00:00Z", "1,5")] }, "invalid_value", "data[0].cost/cost"],
+		["a tag value with a lone surrogate", { data: [row("2024-08-01T00:00:00Z", 1, { "resource/id": "i", "resource/tag:team": "a\ud800" })] }, "invalid_unicode", "data[0].resource/tag:team"],
+		["a tag key with a lone surrogate", { data: [row("2024-08-01T00:00:00Z", 1, { "resource/id": "i", "resource/tag:te\udc00am": "x" })] }, "invalid_unicode", "data[0].resource/tag:te\ufffdam"],
 	];
 	for (const [label, body, code, path] of cases) {
 		it(label, async () => {

@@ -217,6 +217,12 @@ function parseCbfRow(input: unknown, record: number, details: ErrorDetail[]): Co
 			addProblem(details, record, "unknown_field", column, "not a CBF column (tags are resource/tag:<key>)");
 			continue;
 		}
+		// A tag's key becomes a dimension name, stored and read back as its value is: a lone surrogate
+		// in it is refused the same way (named with U+FFFD in its place, so the answer is valid Unicode).
+		if (tag !== undefined && !column.isWellFormed()) {
+			addProblem(details, record, "invalid_unicode", column.toWellFormed(), "the tag key must be valid Unicode (no lone surrogates)");
+			continue;
+		}
 		if (kind === "number") {
 			const n = cbfNumber(value);
 			if ("code" in n) addProblem(details, record, n.code, column, n.error);
@@ -347,7 +353,7 @@ export const CbfRowSchema = z
 	.catchall(CbfTextSchema.openapi({ description: "A tag: resource/tag:<key>" }))
 	.openapi("CbfRow", {
 		description:
-			"One charge in CloudZero's Common Bill Format: an object keyed by column name. Any other column is refused (unknown_field). Costs absent from the row (discounted, amortized, ...) are its cost/cost.",
+			"One charge in CloudZero's Common Bill Format: an object keyed by column name. Any other column is refused (unknown_field). Costs absent from the row (discounted, amortized, ...) are its cost/cost. Text values and tag keys must be valid Unicode: a lone UTF-16 surrogate is refused (invalid_unicode).",
 		propertyNames: { type: "string", pattern: `^(?:${[...COLUMN_KIND.keys()].join("|")}|${TAG_COLUMN_PATTERN.slice(1, -1)})$` },
 		example: {
 			"time/usage_start": "2024-08-16T10:00:00Z",
