@@ -4,7 +4,7 @@
 
 export const ERROR_CATALOG = {
 	// 400: the request is wrong; nothing was applied.
-	invalid_json: [400, "The body is empty, not UTF-8, or not JSON."],
+	invalid_json: [400, "The body is empty, not UTF-8, not JSON, or nested too deeply to parse."],
 	invalid_schema: [400, "Problems of more than one kind; each is listed in `details` with its own code."],
 	bad_request: [400, "The request is malformed in a way no more specific code describes."],
 	missing_field: [400, "A required field is absent."],
