@@ -103,12 +103,13 @@ export const ADMIN_DISABLED = {
 export const ADMIN_FORBIDDEN = {
 	status: 403 as const,
 	code: "not_authorized",
-	message: "Not authorized: the admin API needs 'Authorization: Bearer <ADMIN_TOKEN>'",
+	message: "Not authorized: the admin API needs the deployment's ADMIN_TOKEN in Authorization: 'Bearer <ADMIN_TOKEN>', or the token alone",
 	description: "Missing or wrong admin token",
 } satisfies NamedError;
 
 /**
- * The admin API is guarded by the ADMIN_TOKEN secret, sent as a bearer token. A missing or wrong
+ * The admin API is guarded by the ADMIN_TOKEN secret, sent as a bearer token or, as stream tokens
+ * may be, alone (presentedToken): the documents say both. A missing or wrong
  * one counts as a failed authentication of the client's address, as for stream tokens.
  */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
