@@ -1,8 +1,30 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type Plugin } from "vitest/config";
+
+/**
+ * Vite warns once per file when a file's sourcemap names sources that are not on disk. The
+ * Cloudflare pool inlines every dependency (test.server.deps.inline = true), so Vite also
+ * transforms the packages test/openapi-validation.global-setup.ts loads in Node, and
+ * @redocly/openapi-core ships a sourcemap for each of its ~240 files without their sources: one
+ * warning per file, about a dependency's packaging, on every first run. Only that warning, and
+ * only for files under node_modules, is dropped; every other warning (and any about the
+ * project's own files) is printed as before. The maps still work for the code they have.
+ */
+const DEPENDENCY_SOURCEMAP_WARNING = /^Sourcemap for "[^"]*\/node_modules\/[^"]*" points to missing source files$/;
+const quietDependencySourcemaps: Plugin = {
+	name: "meterline:quiet-dependency-sourcemaps",
+	configResolved(config) {
+		const { logger } = config;
+		const warnOnce = logger.warnOnce;
+		logger.warnOnce = (msg, options) => {
+			if (!DEPENDENCY_SOURCEMAP_WARNING.test(msg)) warnOnce(msg, options);
+		};
+	},
+};
 
 export default defineConfig(async ({ mode }) => ({
 	plugins: [
+		quietDependencySourcemaps,
 		cloudflareTest({
 			wrangler: { configPath: "./wrangler.toml" },
 			miniflare: {

@@ -151,15 +151,18 @@ export function describeProblems(problems: CostProblem[], file: string, limit: n
 	);
 }
 
-/** The service's details of a refused drop, with the file lines of the rows they name ("data[3].cost/cost"). */
-export function describeRejectedRows(drop: PlannedDrop, details: ErrorDetail[], file: string, limit: number): string[] {
+/** The service's details of a refused drop (`total`: its details_total), with the file lines of the rows they name ("data[3].cost/cost"). */
+export function describeRejectedRows(drop: PlannedDrop, details: ErrorDetail[], file: string, limit: number, total = details.length): string[] {
 	return limitedProblems(
 		details.map((d) => {
 			const row = d.record === undefined ? undefined : drop.rows[d.record];
 			const column = d.path?.replace(/^data\[\d+\]\.?/, "") || undefined;
-			return { order: row?.line ?? 0, text: `${row ? `${file}:${row.line}` : file}: ${column ? `${column}: ` : ""}${d.message} [${d.code}]` };
+			// The service's CBF messages already start with the column ("cost/cost: ..."): named once.
+			const message = column && d.message.startsWith(`${column}: `) ? d.message.slice(column.length + 2) : d.message;
+			return { order: row?.line ?? 0, text: `${row ? `${file}:${row.line}` : file}: ${column ? `${column}: ` : ""}${message} [${d.code}]` };
 		}),
 		limit,
+		total,
 	);
 }
 
@@ -234,7 +237,7 @@ export async function costs(positionals: string[], values: CostsValues, url: str
 	io.err(`Sending ${summary} to ${url}\n`);
 
 	// 3. Send in order: a month's replace_drop before its sums.
-	const outcome = await sendRequests(io, url, token, policy, drops, (index, details) => describeRejectedRows(drops[index], details, file, maxErrors));
+	const outcome = await sendRequests(io, url, token, policy, drops, (index, details, total) => describeRejectedRows(drops[index], details, file, maxErrors, total));
 	if (!outcome.ok) return 1;
 	io.out(`Sent ${summary}${describeOutcome(outcome, parsed.rows.length)}.\n${perCurrency.join("")}`);
 	return 0;

@@ -77,13 +77,14 @@ export async function send(positionals: string[], values: SendValues, url: strin
 		count: batch.count,
 		where: `request ${batch.index + 1}/${planned.length} (lines ${lines[batch.first]}-${lines[batch.first + batch.count - 1]})`,
 	}));
-	const outcome = await sendRequests(io, url, token, policy, requests, (index, details) =>
+	const outcome = await sendRequests(io, url, token, policy, requests, (index, details, total) =>
 		// The service numbers records within the request; the file's lines are what the user can fix.
 		describeDetails(
 			details.map((d) => (d.record === undefined ? d : { ...d, record: d.record + planned[index].first })),
 			file,
 			lines,
 			maxErrors,
+			total,
 		),
 	);
 	if (!outcome.ok) return 1;

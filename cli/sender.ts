@@ -36,7 +36,7 @@ export async function sendRequests(
 	token: string,
 	policy: RetryPolicy,
 	requests: PlannedRequest[],
-	rejected: (request: number, details: ErrorDetail[]) => string[],
+	rejected: (request: number, details: ErrorDetail[], total: number) => string[],
 ): Promise<SendOutcome> {
 	const service = new Service(url);
 	const total = requests.reduce((n, r) => n + r.count, 0);
@@ -66,8 +66,8 @@ export async function sendRequests(
 			return outcome;
 		}
 		if (result.status !== 200) {
-			const details = (result.json as { error?: { details?: ErrorDetail[] } } | undefined)?.error?.details ?? [];
-			const listed = details.length > 0 ? `\n${rejected(index, details).join("\n")}` : "";
+			const { details, total } = rejectionDetails(result.json);
+			const listed = details.length > 0 ? `\n${rejected(index, details, total).join("\n")}` : "";
 			failed(io, progress, `${request.where}: HTTP ${result.status}${describeError(result.json)}${listed}`, index);
 			return outcome;
 		}
@@ -78,6 +78,18 @@ export async function sendRequests(
 	outcome.ok = true;
 	outcome.elapsedMs = progress.elapsedMs();
 	return outcome;
+}
+
+/**
+ * The problems a refused request's error body lists, and how many there are in all: the service
+ * lists at most 100 and counts every one in `details_total`.
+ */
+export function rejectionDetails(json: unknown): { details: ErrorDetail[]; total: number } {
+	const error = (json as { error?: { details?: unknown; details_total?: unknown } } | undefined)?.error;
+	const details = Array.isArray(error?.details) ? (error.details as ErrorDetail[]) : [];
+	const reported = error?.details_total;
+	const total = typeof reported === "number" && Number.isInteger(reported) && reported > details.length ? reported : details.length;
+	return { details, total };
 }
 
 /** " in 1.2 s (1,234 records/s); 2 retries; 1 request was already applied earlier (…)" */

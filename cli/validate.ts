@@ -37,8 +37,12 @@ export function fieldOf(detail: ErrorDetail): string | undefined {
 	return field === "" ? undefined : field;
 }
 
-/** One line per problem, `file:line: field: message [code]`, records in file order. */
-export function describeDetails(details: ErrorDetail[], file: string, lines: number[], limit: number): string[] {
+/**
+ * One line per problem, `file:line: field: message [code]`, records in file order. `total`: how
+ * many problems there are in all, when `details` lists only some (a service's error body lists at
+ * most 100 and gives the count in `details_total`).
+ */
+export function describeDetails(details: ErrorDetail[], file: string, lines: number[], limit: number, total = details.length): string[] {
 	return limitedProblems(
 		details.map((detail) => {
 			const where = detail.record === undefined ? file : `${file}:${lines[detail.record] ?? "?"}`;
@@ -46,15 +50,21 @@ export function describeDetails(details: ErrorDetail[], file: string, lines: num
 			return { order: detail.record ?? -1, text: `${where}: ${field ? `${field}: ` : ""}${detail.message} [${detail.code}]` };
 		}),
 		limit,
+		total,
 	);
 }
 
-/** Problems' lines in `order`, at most `limit` of them, then how many more there are. */
-export function limitedProblems(problems: Array<{ order: number; text: string }>, limit: number): string[] {
+/**
+ * Problems' lines in `order`, at most `limit` of them, then how many more there are: counted from
+ * `total` (all the problems, of which `problems` may be only the ones listed), never less than
+ * those left out of `problems`.
+ */
+export function limitedProblems(problems: Array<{ order: number; text: string }>, limit: number, total = problems.length): string[] {
 	const out = [...problems]
 		.sort((a, b) => a.order - b.order)
 		.slice(0, limit)
 		.map((p) => p.text);
-	if (problems.length > limit) out.push(`... and ${problems.length - limit} more problem${problems.length - limit === 1 ? "" : "s"}`);
+	const more = Math.max(total, problems.length) - out.length;
+	if (more > 0) out.push(`... and ${more} more problem${more === 1 ? "" : "s"}`);
 	return out;
 }

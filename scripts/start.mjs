@@ -118,6 +118,7 @@ function printReady(url) {
 	const local = url === "http://localhost:8787" ? "" : ` --url ${url}`;
 	console.log(`
 Meterline is running at ${url}
+  API reference, to read and try requests: ${url}/docs
   Admin token (${tokenSource}): ${adminToken}
   Create a stream token, in another terminal:
     npx meterline tokens create --org acme --name local${local} --admin-token ${adminToken}

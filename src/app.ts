@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { isTokenIdRevoked } from "./storage/revocations";
+import { countRefusal } from "./auth/rate-limit";
 import type { AppEnv } from "./http/app-env";
 import { edgeHeaders, notFoundOrMethodNotAllowed } from "./http/edge";
 import { errorResponse } from "./http/errors";
@@ -14,6 +15,7 @@ import { registerTokensList } from "./routes/admin/list-tokens";
 import { registerTokensRevoke } from "./routes/admin/revoke-token";
 import { registerDocsPage } from "./routes/docs/docs-page";
 import { registerOpenApi } from "./routes/docs/openapi";
+import { registerServiceIndex } from "./routes/docs/service-index";
 import { registerCloudthreadIngest } from "./routes/cloudthread/ingest";
 import { registerCustomMetricRead } from "./routes/cloudthread/read-metric";
 import { registerCustomMetricsList } from "./routes/cloudthread/list-metrics";
@@ -80,11 +82,14 @@ export function createApp() {
 	registerDimensionList(app);
 	registerDocsPage(app);
 	registerOpenApi(app);
+	registerServiceIndex(app);
 
 	app.notFound(notFoundOrMethodNotAllowed(app));
 
 	app.onError(async (err, c) => {
-		if (err instanceof ApiError) return errorResponse(c, await unlessTokenRevoked(c, err));
+		// A token found revoked only now (at a write's commit, or by unlessTokenRevoked) is counted as
+		// a failed authentication of the client's address, as an unknown token is when admitted.
+		if (err instanceof ApiError) return errorResponse(c, await countRefusal(c, await unlessTokenRevoked(c, err)));
 		if (err instanceof HTTPException) return errorResponse(c, new ApiError(err.status as 400, "bad_request", err.message));
 		const transient = TRANSIENT.test(String(err)) || (err as { retryable?: boolean }).retryable === true;
 		console.error(JSON.stringify({ level: "error", request_id: c.get("requestId"), error: String(err), stack: (err as Error).stack }));

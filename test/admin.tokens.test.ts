@@ -11,6 +11,22 @@ describe("admin API", () => {
 		}
 	});
 
+	it("takes the ADMIN_TOKEN with or without 'Bearer ', as stream tokens, and as the documents say", async () => {
+		const org = uniqueOrg("admin-raw");
+		for (const Authorization of ["Bearer test-admin-token", "bearer   test-admin-token", "test-admin-token"]) {
+			const created = await api("/admin/v1/tokens", json("POST", { org, name: "x", scopes: ["read"] }, { Authorization }));
+			expect(created.status, Authorization).toBe(201);
+			const { id } = await created.json<{ id: string }>();
+			expect((await api(`/admin/v1/tokens?org=${org}`, { headers: { Authorization } })).status, Authorization).toBe(200);
+			expect((await api(`/admin/v1/tokens/${id}`, { method: "DELETE", headers: { Authorization } })).status, Authorization).toBe(200);
+		}
+		const refused = await expectError(await api("/admin/v1/tokens?org=x", { headers: { Authorization: "Bearer wrong" } }), 403, "not_authorized");
+		expect(refused.message).toContain("'Bearer <ADMIN_TOKEN>', or the token alone");
+		const doc = await (await api("/openapi.json")).json<{ info: { description: string }; components: { securitySchemes: Record<string, { description: string }> } }>();
+		expect(doc.components.securitySchemes.adminToken.description).toContain("the token alone without `Bearer ` is accepted too");
+		expect(doc.info.description).toContain("the token alone is accepted too");
+	});
+
 	it("a stream token is not an admin token", async () => {
 		const { token } = await createToken(uniqueOrg());
 		await expectError(await api(`/admin/v1/tokens?org=x`, { headers: { Authorization: `Bearer ${token}` } }), 403, "not_authorized");
@@ -37,6 +53,12 @@ describe("admin API", () => {
 
 	it("rejects bad token requests with the error shape", async () => {
 		await expectError(await api("/admin/v1/tokens", json("POST", { org: "bad/org", name: "x" }, ADMIN)), 400, "invalid_format");
+		// "." and "..": no URL could address such an org's dimensions (/admin/v1/orgs/./…).
+		for (const org of [".", ".."]) {
+			const error = await expectError(await api("/admin/v1/tokens", json("POST", { org, name: "x" }, ADMIN)), 400, "invalid_format");
+			expect(error.details?.[0]).toMatchObject({ path: "org", message: expect.stringContaining("'.' or '..'") });
+		}
+		expect((await api("/admin/v1/tokens", json("POST", { org: `.${uniqueOrg()}.`, name: "x" }, ADMIN))).status).toBe(201); // dots elsewhere are fine
 		await expectError(await api("/admin/v1/tokens", json("POST", { org: "x", name: "x", scopes: ["admin"] }, ADMIN)), 400, "invalid_value");
 		await expectError(await api("/admin/v1/tokens", json("POST", { org: "x", name: "x", extra: 1 }, ADMIN)), 400, "unknown_field");
 		// The record is KV metadata (1,024 bytes at most): names that would not fit are refused, not a 500.

@@ -9,6 +9,8 @@ import { columnTotal, periodParts, readCbf, readFocus, type CostRow } from "../c
 import { parseCsv } from "../cli/csv";
 import { addDecimals, formatDecimal, parseDecimal, roundToScale, splitDecimal, ZERO } from "../src/lib/decimal";
 import { UsageError } from "../cli/options";
+import { rejectionDetails } from "../cli/sender";
+import { api, createToken, json, uniqueOrg } from "./helpers";
 import { formatUnitCostCsv, formatUnitCostTable, unitCostQuery, type UnitCostResponse } from "../cli/unit-cost";
 
 const COST_COLUMNS = ["cost/cost", "cost/discounted_cost", "cost/discounted_amortized_cost", "cost/on_demand_cost", "usage/amount"];
@@ -328,6 +330,26 @@ describe("drops", () => {
 		];
 		// In file order (row 1 of the drop is line 2), at most the limit, then how many more.
 		expect(describeRejectedRows(drop, two, "f.csv", 1)).toEqual(["f.csv:2: cost/cost: not a number [invalid_value]", "... and 1 more problem"]);
+	});
+
+	it("counts the problems left unlisted from the service's details_total, not from the 100 details it lists", async () => {
+		const rows = rowsAt(Array.from({ length: 250 }, (_, h) => h));
+		const [drop] = plan(rows, "replace_drop", 1000);
+		const body = JSON.parse(drop.body) as { data: Array<Record<string, string>> };
+		for (const row of body.data) row["cost/cost"] = "twelve";
+		const { token } = await createToken(uniqueOrg("cli-total"), ["write_costs"]);
+		const res = await api(`/v2/connections/billing/anycost/${drop.connection}/billing_drops`, json("POST", body, { Authorization: token }));
+		expect(res.status).toBe(400);
+		const refused = rejectionDetails(await res.json());
+		expect([refused.details.length, refused.total]).toEqual([100, 250]);
+		const lines = describeRejectedRows(drop, refused.details, "f.csv", 20, refused.total);
+		expect(lines).toHaveLength(21);
+		// The service's message starts with the column; the CLI names it once.
+		expect(lines[0]).toBe("f.csv:2: cost/cost: 'twelve' is not a decimal number [invalid_value]");
+		expect(lines[20]).toBe("... and 230 more problems");
+		// A body without details_total (or a smaller one) counts what it lists.
+		expect(rejectionDetails({ error: { details: refused.details.slice(0, 3) } }).total).toBe(3);
+		expect(rejectionDetails({ error: { details: refused.details.slice(0, 3), details_total: 1 } }).total).toBe(3);
 	});
 });
 

@@ -107,6 +107,8 @@ describe("describeDetails", () => {
 		];
 		expect(describeDetails(details, "m.jsonl", [3, 5, 9], 2)).toEqual(["m.jsonl: records: too many [out_of_range]", "m.jsonl:3: timestamp: bad date [invalid_timestamp]", "... and 1 more problem"]);
 		expect(describeDetails(details, "m.jsonl", [3, 5, 9], 5)).toHaveLength(3);
+		// The service lists at most 100 problems and counts all in details_total: "more" counts from that.
+		expect(describeDetails(details, "m.jsonl", [3, 5, 9], 2, 250).at(-1)).toBe("... and 248 more problems");
 	});
 });
 

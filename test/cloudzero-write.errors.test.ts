@@ -29,6 +29,18 @@ describe("body format", () => {
 		expect(error.message).toMatch(/^Invalid JSON/);
 	});
 
+	it("a body nested 100,000 levels deep → 400 Invalid JSON with the service's own message, not the engine's", async () => {
+		const deep = "[".repeat(100_000) + "]".repeat(100_000);
+		// A number literal JSON.parse would read as Infinity makes the service parse with a reviver, which recurses.
+		for (const body of [`{"records":[{"timestamp":"2024-01-01","value":1e400}],"x":${deep}}`, `{"records":[{"timestamp":"2024-01-01","value":1e400,"x":${deep}}]}`]) {
+			const error = await rejected("s", "sum", body, 400, "invalid_json");
+			expect(error.message).toMatch(/^Invalid JSON: the body is nested too deeply/);
+			expect(error.message).not.toMatch(/call stack/i);
+		}
+		// Without such a literal, the parse is iterative: the body is refused for what it holds.
+		expect((await rejected("s", "sum", `{"records":${deep}}`, 400, "invalid_type")).message).not.toMatch(/call stack/i);
+	});
+
 	it("an empty body → 400 Invalid JSON", async () => {
 		await rejected("s", "sum", "", 400, "invalid_json");
 	});

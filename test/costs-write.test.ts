@@ -111,14 +111,29 @@ describe("operations", () => {
 		expect(await costs(token, "dim[Connection]=chunked")).toEqual([perDay(2)[0], { period: "2024-07-31", group: {}, currency: "USD", cost: String(lastDay / 4 + 1) }]);
 	});
 
-	it("replace_drop replaces every hour of its month: leap February, and December 9999", async () => {
+	it("replace_drop replaces every hour of its month: leap February, and December (a year's last hour)", async () => {
 		expect(await expectDrop(await drop(token, "months", { data: [row("2024-02-29T23:00:00Z", 1)] }))).toMatchObject({ month: "2024-02", hours_replaced: 696 });
-		expect(await expectDrop(await drop(token, "months", { data: [row("9999-12-31T23:59:59Z", 2)] }))).toMatchObject({ month: "9999-12", hours_replaced: 744 });
-		expect(await expectDrop(await drop(token, "months", { data: [row("9999-12-01T00:00:00Z", 3)] }))).toMatchObject({ month: "9999-12" });
+		expect(await expectDrop(await drop(token, "months", { data: [row("2023-12-31T23:59:59Z", 2)] }))).toMatchObject({ month: "2023-12", hours_replaced: 744 });
+		expect(await expectDrop(await drop(token, "months", { data: [row("2023-12-01T00:00:00Z", 3)] }))).toMatchObject({ month: "2023-12" });
 		expect(await costs(token, "dim[Connection]=months&granularity=month")).toEqual([
+			{ period: "2023-12", group: {}, currency: "USD", cost: "3" },
 			{ period: "2024-02", group: {}, currency: "USD", cost: "1" },
-			{ period: "9999-12", group: {}, currency: "USD", cost: "3" },
 		]);
+	});
+
+	it("a month up to 12 months after the current UTC month is accepted; a later one is refused with future_month", async () => {
+		const now = new Date();
+		const monthAhead = (n: number) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + n, 1)).toISOString().slice(0, 7);
+		const latest = monthAhead(12);
+		expect(await expectDrop(await drop(token, "ahead", { month: latest, data: [row(`${latest}-01T00:00:00Z`, 1)] }))).toMatchObject({ month: latest });
+		const before = await storageSnapshot();
+		const tooLate = monthAhead(13);
+		const given = await expectError(await drop(token, "ahead", { month: tooLate, data: [row(`${tooLate}-01T00:00:00Z`, 1)] }), 400, "future_month");
+		expect(given.details).toEqual([{ code: "future_month", message: expect.stringContaining(`latest accepted is ${latest}`), path: "month" }]);
+		// Without month, the rows' month is bounded the same way, and row 0 is named.
+		const derived = await expectError(await drop(token, "ahead", { data: [row("2205-03-01T00:00:00Z", 1)] }), 400, "future_month");
+		expect(derived.details).toEqual([{ code: "future_month", message: expect.stringContaining("2205-03"), record: 0, path: "data[0].time/usage_start" }]);
+		expect(await storageSnapshot()).toBe(before);
 	});
 
 	it("a drop for another connection or organization never changes this one's cost", async () => {
@@ -164,6 +179,8 @@ describe("errors: 400 naming the row, nothing applied", () => {
 		["a cost beyond 10^15 in exponent notation", { data: [row("2024-08-01T00:00:00Z", "-1.1e15")] }, "out_of_range", "data[0].cost/cost"],
 		["a cost with a billion-digit exponent", { data: [row("2024-08-01T00:00:00Z", "1e999999999")] }, "out_of_range", "data[0].cost/cost"],
 		["a cost that is no decimal number", { data: [row("2024-08-01T00:00:00Z", "1,5")] }, "invalid_value", "data[0].cost/cost"],
+		["a tag value with a lone surrogate", { data: [row("2024-08-01T00:00:00Z", 1, { "resource/id": "i", "resource/tag:team": "a\ud800" })] }, "invalid_unicode", "data[0].resource/tag:team"],
+		["a tag key with a lone surrogate", { data: [row("2024-08-01T00:00:00Z", 1, { "resource/id": "i", "resource/tag:te\udc00am": "x" })] }, "invalid_unicode", "data[0].resource/tag:te\ufffdam"],
 	];
 	for (const [label, body, code, path] of cases) {
 		it(label, async () => {

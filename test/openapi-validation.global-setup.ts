@@ -16,6 +16,8 @@ export interface OpenApiValidation {
 	errors: string;
 	/** What Redocly's linter (the engine of `npx @redocly/cli lint`) finds with its recommended rules. */
 	lint: Array<{ severity: string; rule: string; message: string; where: string }>;
+	/** The rules the linter reports for the same document without info.license: proves it runs. */
+	lintWithoutLicense: string[];
 }
 
 declare module "vitest" {
@@ -47,16 +49,17 @@ export default async function setup(project: TestProject) {
 	const document = (await res.json()) as Record<string, unknown>;
 	const validator = new Validator();
 	const result = await validator.validate(structuredClone(document));
-	const problems = await lintFromString({
-		source: JSON.stringify(document),
-		absoluteRef: "openapi.json",
-		config: await createConfig({ extends: ["recommended"] }),
-	});
+	const config = await createConfig({ extends: ["recommended"] });
+	const lint = (doc: Record<string, unknown>) => lintFromString({ source: JSON.stringify(doc), absoluteRef: "openapi.json", config });
+	const problems = await lint(document);
+	// The same document without its licence: proves the linter ran and would report a warning.
+	const unlicensed = await lint({ ...document, info: { ...(document.info as object), license: undefined } });
 	project.provide("openApiValidation", {
 		document,
 		valid: result.valid,
 		version: validator.version,
 		errors: result.valid ? "" : JSON.stringify(result.errors, null, 1).slice(0, 4000),
 		lint: problems.map((p) => ({ severity: p.severity, rule: p.ruleId, message: p.message, where: p.location[0]?.pointer ?? "" })),
+		lintWithoutLicense: unlicensed.map((p) => p.ruleId),
 	});
 }

@@ -111,6 +111,7 @@ describe("headers", () => {
 	it("Cache-Control: no-store on every answer of the authenticated API, errors included", async () => {
 		const org = uniqueOrg("edge");
 		const { token } = await createToken(org);
+		const { token: costToken } = await createToken(org, ["write_costs"]);
 		const responses = [
 			await api("/unit-cost/v1/telemetry/metric", { headers: { Authorization: token } }),
 			await api("/unit-cost/v1/telemetry/metric/s/sum", json("POST", { records: [{ timestamp: "2024-01-01", value: 1 }] }, { Authorization: token })),
@@ -123,8 +124,13 @@ describe("headers", () => {
 			await api("/admin/v1/tokens", json("POST", { org, name: "x", scopes: ["read"] }, ADMIN)),
 			await api("/admin/v1/tokens?org=x", { headers: { Authorization: "Bearer wrong" } }),
 			await api("/admin/v1/nothing-here"),
+			// Billing drops (/v2): accepted, refused, unauthenticated, a path that is not there.
+			await api("/v2/connections/billing/anycost/c1/billing_drops", json("POST", { data: [{ "time/usage_start": "2024-01-01T00:00:00Z", "cost/cost": 1 }] }, { Authorization: costToken })),
+			await api("/v2/connections/billing/anycost/c1/billing_drops", json("POST", { data: [] }, { Authorization: costToken })),
+			await api("/v2/connections/billing/anycost/c1/billing_drops", json("POST", { data: [] })),
+			await api("/v2/nothing-here"),
 		];
-		expect(responses.map((r) => r.status)).toEqual([200, 200, 404, 403, 405, 200, 404, 200, 201, 403, 404]);
+		expect(responses.map((r) => r.status)).toEqual([200, 200, 404, 403, 405, 200, 404, 200, 201, 403, 404, 200, 400, 403, 404]);
 		for (const res of responses) {
 			expect(res.headers.get("Cache-Control"), `${res.status} ${res.url}`).toBe("no-store");
 			await res.body?.cancel();
@@ -263,6 +269,20 @@ describe("failed authentications per client address", () => {
 		// The next window admits the address again.
 		await new Promise((resolve) => setTimeout(resolve, windowEnd - Date.now() + 50));
 		expect((await readAs(blockedAddress, token)).status).toBe(200);
+	}, 30_000);
+
+	it("a revoked token's writes count as failures, also while this isolate still has the token cached (refused at commit)", async () => {
+		const { id, token } = await createToken(uniqueOrg("edge-revoked"), ["write"]);
+		const address = freshAddress();
+		const writeAs = (body: unknown) => api("/unit-cost/v1/telemetry/metric/s/sum", json("POST", body, from(address, { Authorization: token })));
+		const valid = { records: [{ timestamp: "2024-01-01", value: 1 }] };
+		// Admitted (its identity is now cached for a minute), then revoked.
+		expect((await writeAs(valid)).status).toBe(200);
+		expect((await api(`/admin/v1/tokens/${id}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
+		await midWindow();
+		// Refused at the write's commit (a valid body), or before it (an invalid one): each one counts.
+		for (let i = 0; i < LIMIT; i++) await expectError(await writeAs(i % 2 === 0 ? valid : "{"), 403, "not_authorized");
+		await expectFailureLimited(await writeAs(valid), msLeft());
 	}, 30_000);
 
 	it("the Cloudthread body token's failures (404 no_stream_found) count too", async () => {

@@ -155,6 +155,19 @@ const KNOWN_GAPS: KnownGap[] = [
 	},
 	{
 		operations: BILLING_DROP,
+		codes: ["future_month"],
+		at: /^(month|data\[0\]\.time\/usage_start)$/,
+		when: (req) => {
+			const body = req.bodyValue as { month?: unknown; data?: Obj[] } | undefined;
+			const month = typeof body?.month === "string" ? body.month : body?.data?.[0]?.["time/usage_start"];
+			const now = new Date();
+			const latest = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 12, 1)).toISOString().slice(0, 7);
+			return typeof month === "string" && month.trim().slice(0, 7) >= latest;
+		},
+		reason: "'at most 12 months after the current UTC month' depends on the clock at the time of the request: no schema can state it",
+	},
+	{
+		operations: BILLING_DROP,
 		codes: ["missing_field"],
 		at: /^data\[\d+\]\.resource\/id$/,
 		when: (req, path) => {

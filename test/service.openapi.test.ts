@@ -5,6 +5,7 @@ import { ERROR_CATALOG, ERROR_CODES } from "../src/lib/error-catalog";
 import { ErrorResponseSchema } from "../src/schemas/errors";
 import { DOCS_PATH, DOCS_SCRIPT_PATH, DOCS_STYLESHEET_PATH } from "../src/routes/docs/docs-page";
 import { OPENAPI_PATH } from "../src/routes/docs/openapi";
+import { INDEX_PATH, MAIN_PATHS } from "../src/routes/docs/service-index";
 import { api, createToken, expectAccepted, json, uniqueOrg, write, type Op } from "./helpers";
 
 type Operation = {
@@ -54,10 +55,14 @@ describe("GET /openapi.json", () => {
 	});
 
 	it("lints clean with Redocly's recommended rules (what `npx @redocly/cli lint` runs), errors and warnings alike", () => {
-		// Linted in Node by openapi-validation.global-setup.ts. The one accepted warning: the project
-		// has not chosen a license yet, so info.license is absent.
-		const { lint } = inject("openApiValidation");
-		expect(lint.map((p) => p.rule)).toEqual(["info-license"]); // also proves the linter ran
+		// Linted in Node by openapi-validation.global-setup.ts: nothing is accepted, not even a warning.
+		const { lint, lintWithoutLicense } = inject("openApiValidation");
+		expect(lint).toEqual([]);
+		expect(lintWithoutLicense).toEqual(["info-license"]); // the linter ran, and reports warnings
+	});
+
+	it("states its licence, as package.json and LICENSE do", () => {
+		expect((doc as unknown as { info: { license?: unknown } }).info.license).toEqual({ name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0" });
 	});
 
 	it("gives every operation an operationId, unique, and its security (the body token of /streams/ingest included)", () => {
@@ -83,8 +88,8 @@ describe("GET /openapi.json", () => {
 
 	it("documents exactly the routes the app serves, no more and no fewer", () => {
 		// Derived from the router itself: a route added anywhere (e.g. another API family) must be documented.
-		// The documentation routes serve the document and its page; they are no API operations.
-		const docsRoutes = new Set([OPENAPI_PATH, DOCS_PATH, DOCS_SCRIPT_PATH, DOCS_STYLESHEET_PATH]);
+		// The documentation routes serve the document, its page and the index at /; they are no API operations.
+		const docsRoutes = new Set([OPENAPI_PATH, DOCS_PATH, DOCS_SCRIPT_PATH, DOCS_STYLESHEET_PATH, INDEX_PATH]);
 		const served = createApp()
 			.routes.filter((route) => route.method !== "ALL" && !docsRoutes.has(route.path)) // app.use() middleware
 			.map((route) => `${route.method} ${route.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}")}`);
@@ -92,6 +97,20 @@ describe("GET /openapi.json", () => {
 		const servedOperations = [...new Set(served)].sort();
 		expect(servedOperations.length).toBeGreaterThan(10);
 		expect(servedOperations).toEqual(documentedOperations().sort());
+	});
+
+	it("GET / answers a JSON index: the service, its version, links to /docs and /openapi.json, and main paths the document has", async () => {
+		const res = await api("/");
+		expect(res.status).toBe(200);
+		expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+		const index = await res.json<{ service: string; version: string; docs: string; openapi: string; paths: Record<string, string> }>();
+		expect(index.service).toBe("Meterline");
+		expect(index.version).toBe((doc as unknown as { info: { version: string } }).info.version);
+		expect(index.docs).toBe("http://meterline.test/docs");
+		expect(index.openapi).toBe("http://meterline.test/openapi.json");
+		expect(index.paths).toEqual(MAIN_PATHS);
+		for (const path of Object.values(index.paths)) expect(Object.keys(doc.paths), path).toContain(path);
+		expect((await api(index.docs.replace("http://meterline.test", ""))).status).toBe(200);
 	});
 
 	it("points its server at the deployment it was fetched from", () => {

@@ -3,7 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { ApiError, namedError, NOT_AUTHORIZED_MESSAGE, type NamedError } from "../lib/api-error";
 import type { AppEnv } from "../http/app-env";
 import { BOOKMARK_HEADER, readSession } from "../http/read-session";
-import { enforceRateLimit, refuseAuthentication, refuseBlockedClient } from "./rate-limit";
+import { enforceRateLimit, refuseAuthentication, refuseBlockedClient, uncountedRefusal } from "./rate-limit";
 import type { Scope, TokenIdentity } from "../schemas/tokens";
 import { authenticate, hashToken, secretsEqual, type RevocationCheck } from "./tokens";
 import { isTokenRevoked, revocationQuery } from "../storage/revocations";
@@ -39,7 +39,9 @@ export async function authorizeToken(
 		throw new ApiError(403, "insufficient_scope", `This API key does not have the '${scope}' scope`);
 	}
 	c.set("token", identity);
-	c.set("refuseToken", unknownToken);
+	// A revocation found later (reads: counted where found; writes: at commit, counted by the app's
+	// error handler) is a failed authentication too.
+	c.set("refuseToken", () => uncountedRefusal(unknownToken()));
 	c.set("revocationUnchecked", revocation === "at_commit");
 	if (revocation === "in_read") c.set("pendingRevocation", await hashToken(token!));
 	await enforceRateLimit(c, identity.id);
@@ -101,12 +103,13 @@ export const ADMIN_DISABLED = {
 export const ADMIN_FORBIDDEN = {
 	status: 403 as const,
 	code: "not_authorized",
-	message: "Not authorized: the admin API needs 'Authorization: Bearer <ADMIN_TOKEN>'",
+	message: "Not authorized: the admin API needs the deployment's ADMIN_TOKEN in Authorization: 'Bearer <ADMIN_TOKEN>', or the token alone",
 	description: "Missing or wrong admin token",
 } satisfies NamedError;
 
 /**
- * The admin API is guarded by the ADMIN_TOKEN secret, sent as a bearer token. A missing or wrong
+ * The admin API is guarded by the ADMIN_TOKEN secret, sent as a bearer token or, as stream tokens
+ * may be, alone (presentedToken): the documents say both. A missing or wrong
  * one counts as a failed authentication of the client's address, as for stream tokens.
  */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {

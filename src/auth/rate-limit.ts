@@ -130,11 +130,39 @@ export function refuseBlockedClient(c: Context<AppEnv>): void {
 }
 
 /**
+ * Refusals of a credential that was admitted and found revoked later, where no failure can be
+ * counted at once: a write's commit (the Durable Object answers token_revoked) or its error path
+ * (app.ts). The app's error handler counts them (countRefusal) before answering.
+ */
+const uncounted = new WeakSet<ApiError>();
+
+/** Marks `refusal` as a failed authentication still to be counted (see countRefusal). */
+export function uncountedRefusal(refusal: ApiError): ApiError {
+	uncounted.add(refusal);
+	return refusal;
+}
+
+/**
+ * The answer to `err`: as it is, unless it is a refusal marked by uncountedRefusal, which is then
+ * counted against the client's address like any failed authentication (and becomes 429 if the
+ * address is now over its budget).
+ */
+export async function countRefusal(c: Context<AppEnv>, err: ApiError): Promise<ApiError> {
+	if (!uncounted.has(err)) return err;
+	try {
+		return await refuseAuthentication(c, err);
+	} catch (refusal) {
+		return refusal as ApiError;
+	}
+}
+
+/**
  * Called when a credential was refused (missing, unknown, revoked or wrong): counts the failure
  * against the client's address and throws `refusal`, or, if the address is now over its budget,
  * blocks it until its window ends and throws 429.
  */
 export async function refuseAuthentication(c: Context<AppEnv>, refusal: ApiError): Promise<never> {
+	uncounted.delete(refusal);
 	const address = !configOf(c.env).rateLimits ? null : clientAddress(c);
 	if (!address) throw refusal;
 	const { success } = await c.env.AUTH_FAILURE_RATE_LIMITER.limit({ key: address });

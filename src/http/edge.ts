@@ -5,8 +5,8 @@ import type { AppEnv } from "./app-env";
 import { errorResponse } from "./errors";
 import { ApiError } from "../lib/api-error";
 
-/** Path prefixes whose every answer concerns an authenticated caller (stream tokens, the admin token). */
-const AUTHENTICATED_PREFIXES = ["/unit-cost/", "/streams/", "/admin/"];
+/** Path prefixes whose every answer concerns an authenticated caller (stream tokens, the admin token; /v2: billing drops). */
+const AUTHENTICATED_PREFIXES = ["/unit-cost/", "/streams/", "/admin/", "/v2/"];
 
 function setIfAbsent(c: Context<AppEnv>, name: string, value: string) {
 	if (!c.res.headers.has(name)) c.header(name, value);

@@ -49,9 +49,15 @@ export async function readJsonBody(c: Context<AppEnv>, maxBytes: number, { optio
 	try {
 		return { json: OUT_OF_RANGE_CANDIDATE.test(text) ? JSON.parse(text, keepOutOfRangeSource) : JSON.parse(text), text };
 	} catch (err) {
+		// V8 parses any depth without a reviver, but the reviver above recurses: a body nested
+		// deeply enough (100,000 arrays) overflows the stack, a RangeError whose message
+		// ("Maximum call stack size exceeded") says nothing about the request.
+		if (err instanceof RangeError) throw new ApiError(400, "invalid_json", TOO_DEEP);
 		throw new ApiError(400, "invalid_json", `Invalid JSON: ${(err as Error).message}`);
 	}
 }
+
+const TOO_DEEP = "Invalid JSON: the body is nested too deeply (arrays or objects thousands of levels deep); no endpoint takes more than a few levels";
 
 // A number literal with an exponent of three digits or more, or a run of 100 digits: the only
 // ones JSON.parse can turn into 0 or Infinity. Plain bodies skip the reviver below.

@@ -4,7 +4,7 @@
 
 export const ERROR_CATALOG = {
 	// 400: the request is wrong; nothing was applied.
-	invalid_json: [400, "The body is empty, not UTF-8, or not JSON."],
+	invalid_json: [400, "The body is empty, not UTF-8, not JSON, or nested too deeply to parse."],
 	invalid_schema: [400, "Problems of more than one kind; each is listed in `details` with its own code."],
 	bad_request: [400, "The request is malformed in a way no more specific code describes."],
 	missing_field: [400, "A required field is absent."],
@@ -33,6 +33,7 @@ export const ERROR_CATALOG = {
 	invalid_date: [400, "A date is not a calendar date in YYYY-MM-DD form."],
 	invalid_date_range: [400, "start_date is after end_date."],
 	invalid_cursor: [400, "A cursor that this service did not return for this read."],
+	future_month: [400, "A billing drop's month (given, or its rows') is more than 12 months after the current UTC month."],
 	row_outside_month: [400, "A billing drop's row is outside the drop's month, or a drop without `month` has rows of several months."],
 	unknown_dimension: [400, "A cost dimension name that is not built-in (Service, Account, Region, UsageFamily, LineItemType, Resource, Connection), a tag (tag:<key>) or a custom dimension the organization defined."],
 	invalid_idempotency_key: [400, "An Idempotency-Key that is not 1 to 255 printable ASCII characters without spaces."],

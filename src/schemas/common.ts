@@ -34,6 +34,16 @@ export const OrgSchema = z
 	.regex(/^[A-Za-z0-9_.-]{1,64}$/, "org must be 1 to 64 characters of A-Z, a-z, 0-9, '_', '.' and '-'")
 	.openapi({ example: "acme" });
 
+/**
+ * An organization a token is created for: as OrgSchema, and not a dot segment. Such an org's
+ * dimensions could never be addressed (/admin/v1/orgs/./dimensions/... resolves to another path).
+ */
+export const NewOrgSchema = OrgSchema.refine((org) => !DOT_SEGMENTS.includes(org), { message: "org must not be '.' or '..'", params: { code: "invalid_format" } }).openapi({
+	description: "1 to 64 characters of A-Z, a-z, 0-9, `_`, `.` and `-`; not `.` or `..` (URLs resolve those as dot segments)",
+	...NOT_DOT_SEGMENT_SCHEMA,
+	example: "acme",
+});
+
 export const DaySchema = z
 	.string()
 	.regex(/^\d{4}-\d{2}-\d{2}$/, "dates are YYYY-MM-DD")

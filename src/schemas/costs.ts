@@ -5,7 +5,7 @@ import { z } from "./zod";
 import type { ErrorDetail } from "../lib/api-error";
 import type { ErrorCode } from "../lib/error-catalog";
 import { costPartsOf, plainCostParts, type CostParts } from "../lib/decimal";
-import { DaySchema, DOT_SEGMENTS, StreamNameSchema, filterParamDocumentation, fail, NOT_DOT_SEGMENT_SCHEMA, OrgSchema, wellFormed } from "./common";
+import { DaySchema, StreamNameSchema, filterParamDocumentation, fail, NewOrgSchema, wellFormed } from "./common";
 import { parseTimestamp, TIMESTAMP_PATTERN } from "./cloudzero";
 
 // ---- names -----------------------------------------------------------------------------------
@@ -217,6 +217,12 @@ function parseCbfRow(input: unknown, record: number, details: ErrorDetail[]): Co
 			addProblem(details, record, "unknown_field", column, "not a CBF column (tags are resource/tag:<key>)");
 			continue;
 		}
+		// A tag's key becomes a dimension name, stored and read back as its value is: a lone surrogate
+		// in it is refused the same way (named with U+FFFD in its place, so the answer is valid Unicode).
+		if (tag !== undefined && !column.isWellFormed()) {
+			addProblem(details, record, "invalid_unicode", column.toWellFormed(), "the tag key must be valid Unicode (no lone surrogates)");
+			continue;
+		}
 		if (kind === "number") {
 			const n = cbfNumber(value);
 			if ("code" in n) addProblem(details, record, n.code, column, n.error);
@@ -295,6 +301,21 @@ export function parseMonth(input: string): string | { error: string } {
 	return "error" in parsed ? { error: `month must be YYYY-MM or an ISO 8601 date-time: ${parsed.error}` } : new Date(parsed.epochMs).toISOString().slice(0, 7);
 }
 
+/**
+ * How many months after the current UTC month a drop's month may be. A bill is for a month that
+ * has begun, and cost dated ahead (a commitment's fees spread over the year to come) is the most a
+ * drop carries; a year covers that. Beyond it, a month is a mistake (a year mistyped as 2205, a
+ * timestamp in milliseconds read as seconds), which would otherwise be stored and carried by every
+ * read and by the retention job until replaced.
+ */
+export const MAX_MONTHS_AHEAD = 12;
+
+/** The latest month a drop may be for (YYYY-MM): MAX_MONTHS_AHEAD months after the UTC month of `now`. */
+export function latestDropMonth(now: number): string {
+	const date = new Date(now);
+	return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + MAX_MONTHS_AHEAD, 1)).toISOString().slice(0, 7);
+}
+
 const CbfTextSchema = z.string().max(MAX_CBF_TEXT_LENGTH);
 const CbfNumberSchema = z
 	.union([z.number().min(-MAX_CBF_NUMBER).max(MAX_CBF_NUMBER), z.string().max(MAX_CBF_TEXT_LENGTH).regex(new RegExp(CBF_NUMBER_PATTERN))])
@@ -332,7 +353,7 @@ export const CbfRowSchema = z
 	.catchall(CbfTextSchema.openapi({ description: "A tag: resource/tag:<key>" }))
 	.openapi("CbfRow", {
 		description:
-			"One charge in CloudZero's Common Bill Format: an object keyed by column name. Any other column is refused (unknown_field). Costs absent from the row (discounted, amortized, ...) are its cost/cost.",
+			"One charge in CloudZero's Common Bill Format: an object keyed by column name. Any other column is refused (unknown_field). Costs absent from the row (discounted, amortized, ...) are its cost/cost. Text values and tag keys must be valid Unicode: a lone UTF-16 surrogate is refused (invalid_unicode).",
 		propertyNames: { type: "string", pattern: `^(?:${[...COLUMN_KIND.keys()].join("|")}|${TAG_COLUMN_PATTERN.slice(1, -1)})$` },
 		example: {
 			"time/usage_start": "2024-08-16T10:00:00Z",
@@ -351,7 +372,7 @@ const CurrencySchema = z.string().regex(/^[A-Z]{3}$/, "currency is an ISO 4217 c
 const MonthSchema = z
 	.string()
 	.openapi({
-		description: "The billing month: YYYY-MM, or an ISO 8601 date-time in that month (UTC). When absent, the month of the rows (which must then all be in one month). Every row must be in it.",
+		description: `The billing month: YYYY-MM, or an ISO 8601 date-time in that month (UTC). When absent, the month of the rows (which must then all be in one month). Every row must be in it. At most ${MAX_MONTHS_AHEAD} months after the current UTC month (400 \`future_month\` otherwise).`,
 		anyOf: [{ pattern: MONTH_PATTERN }, { pattern: TIMESTAMP_PATTERN }],
 		example: "2024-08",
 	} as object)
@@ -396,13 +417,8 @@ export type DropAccepted = z.infer<typeof DropAcceptedSchema>;
 
 // ---- custom dimensions ----------------------------------------------------------------------
 
-/** An organization in a path: as OrgSchema, and not a dot segment, which no URL can address. */
-export const OrgPathSchema = OrgSchema.refine((org) => !DOT_SEGMENTS.includes(org), { message: "org must not be '.' or '..'", params: { code: "invalid_format" } }).openapi({
-	param: { name: "org", in: "path" },
-	description: "1 to 64 characters of A-Z, a-z, 0-9, `_`, `.` and `-`; not `.` or `..`",
-	...NOT_DOT_SEGMENT_SCHEMA,
-	example: "acme",
-});
+/** An organization in a path: as NewOrgSchema (tokens are only created for such orgs). */
+export const OrgPathSchema = NewOrgSchema.openapi({ param: { name: "org", in: "path" } });
 
 export const DimensionParamsSchema = z.object({
 	org: OrgPathSchema,

@@ -1,5 +1,5 @@
 import { z } from "./zod";
-import { OrgSchema, wellFormed } from "./common";
+import { NewOrgSchema, wellFormed } from "./common";
 
 /** CloudZero's key scopes: manage records, read, delete whole streams; and send cost (billing drops). */
 export const SCOPES = ["write", "read", "delete_stream", "write_costs"] as const;
@@ -39,7 +39,7 @@ const TokenNameSchema = wellFormed(
 
 export const CreateTokenBodySchema = z
 	.strictObject({
-		org: OrgSchema,
+		org: NewOrgSchema,
 		name: TokenNameSchema,
 		scopes: z.array(ScopeSchema).min(1).default(["write", "read"]).openapi({ example: ["write", "read"] }),
 	})

@@ -7,7 +7,7 @@ import { IDEMPOTENCY_KEY_REUSED, type ErrorDetail, type NamedError } from "../..
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { maxBodyBytes, readJsonBody } from "../../http/json-body";
 import { IdempotencyHeadersSchema } from "../../schemas/common";
-import { ConnectionIdSchema, DropAcceptedSchema, DropBodyParseSchema, DropBodySchema, parseCbfRows, type CostRow } from "../../schemas/costs";
+import { ConnectionIdSchema, DropAcceptedSchema, DropBodyParseSchema, DropBodySchema, latestDropMonth, MAX_MONTHS_AHEAD, parseCbfRows, type CostRow } from "../../schemas/costs";
 import { parseOrThrow, validationError } from "../../schemas/validation";
 import { encodeDrop, MAX_COST_CELL } from "../../storage/costs";
 import { connectionLogName, connectionObject } from "../../objects/cost-connection-protocol";
@@ -70,6 +70,7 @@ const route = createRoute({
 		"CBF rows of one month for one connection. The connection belongs to the token's organization and is created by its first drop. Needs the `write_costs` scope; the key goes in `Authorization`, raw or as `Bearer <key>`.",
 		"`operation`: `replace_drop` (default) replaces all of this connection's cost in the month; `replace_hourly` replaces its cost in each hour the drop has rows for; `sum` adds. Every row is placed in the UTC hour of its `time/usage_start`.",
 		"The drop is checked completely before anything is applied: an unknown column, a bad value or timestamp, a missing required column (`time/usage_start`, `cost/cost`, `resource/id` when a tag column is present) or a row outside the month is refused with 400, naming the row (`record`) and column (`path`, e.g. `data[3].cost/cost`). At most 5 MB per request.",
+		`A drop's month (given, or its rows') is at most ${MAX_MONTHS_AHEAD} months after the current UTC month: a later one is refused with 400 \`future_month\` (a bill is for a month that has begun; a year ahead leaves room for cost dated ahead, and catches a mistyped year).`,
 		"Stored per (hour, dimension set): Service, Account, Region, UsageFamily, LineItemType, Resource and every tag, with the five cost types summed. Line item ids and descriptions, invoice ids, usage amounts and units, usage_end, action/operation and action/usage_type are checked and aggregated away.",
 		"With an `Idempotency-Key`, a repeat of the same body within 24 hours returns the first response (header `Idempotent-Replayed: true`) and applies nothing; the same key with a different body is refused with 409.",
 		"Hourly cost is kept for the last `COST_HOURLY_RETENTION_DAYS` days (92 by default); a scheduled job rolls older hours up into their daily totals, which stay. A `replace_hourly` drop with an hour of a rolled-up day is refused with 409 `hours_rolled_up`, and nothing is applied; `replace_drop` and `sum` are still accepted for any month.",
@@ -108,6 +109,16 @@ export function registerBillingDrop(app: OpenAPIHono<AppEnv>) {
 		const { rows, details } = parseCbfRows(body.data);
 		if (details.length > 0) throw validationError(details);
 		const month = body.month ?? onlyMonth(rows);
+		const latest = latestDropMonth(Date.now());
+		if (month > latest) {
+			throw validationError([
+				{
+					code: "future_month",
+					message: `the drop's month ${month} is more than ${MAX_MONTHS_AHEAD} months after the current UTC month; the latest accepted is ${latest}`,
+					...(body.month === undefined ? { record: 0, path: "data[0].time/usage_start" } : { path: "month" }),
+				},
+			]);
+		}
 		const outside: ErrorDetail[] = [];
 		rows.forEach((row, record) => {
 			if (row.hour.slice(0, 7) !== month) {

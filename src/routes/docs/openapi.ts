@@ -12,7 +12,7 @@ The \`/unit-cost/v1/telemetry\` endpoints are compatible with CloudZero's Unit C
 
 Cost comes in as CloudZero AnyCost Stream billing drops (\`/v2/connections/billing/anycost/{connection_id}/billing_drops\`, Common Bill Format rows, scope \`write_costs\`), is read by dimension with \`/unit-cost/v1/costs\`, and is divided by a telemetry stream's values with \`/unit-cost/v1/unit-cost/{metric_name}\` (scope \`read\`).
 
-**Authentication.** Stream endpoints take a stream token in the \`Authorization\` header, sent raw as CloudZero expects (\`Authorization: mlt_...\`); \`Bearer mlt_...\` is accepted too. \`/streams/ingest\` takes the same token in its body (\`data_stream_token\`), as Cloudthread clients send it. Tokens are created with the admin API, which takes \`Authorization: Bearer <ADMIN_TOKEN>\`.
+**Authentication.** Stream endpoints take a stream token in the \`Authorization\` header, sent raw as CloudZero expects (\`Authorization: mlt_...\`); \`Bearer mlt_...\` is accepted too. \`/streams/ingest\` takes the same token in its body (\`data_stream_token\`), as Cloudthread clients send it. Tokens are created with the admin API, which takes \`Authorization: Bearer <ADMIN_TOKEN>\` (the token alone is accepted too).
 
 **Limits.** A write request carries at most 10,000 records and 5,000,000 bytes (413 otherwise; a billing drop is bounded by its bytes only). Records are validated all together before anything is written: a 400 lists every problem with the record's index.
 
@@ -44,7 +44,7 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
 	app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
 		type: "http",
 		scheme: "bearer",
-		description: "The ADMIN_TOKEN secret of the deployment (`Authorization: Bearer <ADMIN_TOKEN>`).",
+		description: "The ADMIN_TOKEN secret of the deployment (`Authorization: Bearer <ADMIN_TOKEN>`); as for stream tokens, the token alone without `Bearer ` is accepted too.",
 	});
 
 	// Routes are all registered before the first request, so the document is built once per isolate.
@@ -52,7 +52,7 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
 	const buildDocument = () =>
 		app.getOpenAPI31Document({
 			openapi: "3.1.0",
-			info: { title: "Meterline", version, description: DESCRIPTION },
+			info: { title: "Meterline", version, description: DESCRIPTION, license: { name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0" } },
 			tags: [
 				{ name: "CloudZero telemetry", description: "Send, replace, delete and read unit cost metric telemetry (CloudZero-compatible)" },
 				{ name: "Cloudthread custom data", description: "Ingest hourly custom data points and read their daily rollups (Cloudthread-compatible)" },
