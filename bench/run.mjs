@@ -3,7 +3,7 @@
 // SQLite upserting the same rows (the denominator), then the service under
 // `wrangler dev` over HTTP, verifies every write case against what was acknowledged, prints one
 // table and writes bench/results.json. BENCH_SECONDS shortens or lengthens each timed case.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +11,7 @@ import http from "node:http";
 import { closedLoop, request, round, summarize } from "./lib/load.mjs";
 import { processTree, startService, workerdProcesses } from "./lib/server.mjs";
 import { costCases } from "./lib/costs.mjs";
+import { largeOrgCase } from "./lib/large-org.mjs";
 import { cellKey, dayString, READ_DAYS, requestBodies, seriesKey, valueOf, WRITE_DAYS } from "./lib/workload.mjs";
 import { deriveRtt, rttOptions, rttTableRows, runRttCases } from "./lib/rtt.mjs";
 
@@ -19,6 +20,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS) || 15;
 const CONNECTIONS = 8;
 const ORG = "bench";
 // --only rtt: the simulated round-trip cases alone (lib/rtt.mjs); --d1-rtt-ms 0,20: their delays.
+// --only costs, --only large-org: the cost cases.
 const RTT = rttOptions(process.argv.slice(2));
 
 const tmp = mkdtempSync(join(os.tmpdir(), "meterline-bench-"));
@@ -35,6 +37,12 @@ const agentForReads = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 try {
 	await main();
+} catch (err) {
+	// The temporary directory goes below: show what wrangler said first.
+	for (const file of readdirSync(tmp).filter((f) => f.startsWith("wrangler") && f.endsWith(".log"))) {
+		console.error(`--- last lines of ${file}:\n${readFileSync(join(tmp, file), "utf8").split("\n").slice(-40).join("\n")}`);
+	}
+	throw err;
 } finally {
 	await service?.stop();
 	rmSync(tmp, { recursive: true, force: true });
@@ -42,7 +50,7 @@ try {
 
 async function main() {
 	if (RTT.onlyRtt) return rttOnly();
-	if (process.argv.includes("--only") && process.argv[process.argv.indexOf("--only") + 1] === "costs") return costsOnly();
+	if (RTT.only === "costs" || RTT.only === "large-org") return costsOnly(RTT.only);
 	// Loaded here, so that --only costs runs without it (it imports src/storage/*.ts into Node).
 	const { rawSqliteUpsertRate, serviceSqlRate } = await import("./lib/raw-sqlite.mjs");
 	const rawSeconds = Math.min(SECONDS, 5);
@@ -84,7 +92,9 @@ async function main() {
 
 	results.reads = await readCase(ctx);
 	results.costs = await costCases({ port: service.port, adminToken: service.adminToken, seconds: SECONDS, connections: CONNECTIONS, log });
+	// Taken before the large organization, whose reads have their own memory figures (costs.large_org.memory).
 	results.memory = memorySnapshot(service.pid, service.port);
+	results.costs.large_org = await largeOrgCase({ port: service.port, pid: service.pid, adminToken: service.adminToken, log });
 	await service.stop();
 	service = undefined;
 
@@ -92,6 +102,7 @@ async function main() {
 	results.derived = derive(results);
 	mergeRttDerived(results);
 	results.finished_at = new Date().toISOString();
+	results.machine.loadavg_at_end = os.loadavg().map((l) => round(l));
 
 	writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, "\t")}\n`);
 	printTable(results);
@@ -149,14 +160,27 @@ async function createToken(server, org) {
 
 // ---- cost (bench/lib/costs.mjs) ------------------------------------------------------------
 
-/** `npm run bench -- --only costs`: the cost cases alone; their figures replace `costs` in results.json. */
-async function costsOnly() {
-	service = await startService({ stateDir: join(tmp, "state"), logFile: join(tmp, "wrangler.log") });
-	const costs = await costCases({ port: service.port, adminToken: service.adminToken, seconds: SECONDS, connections: CONNECTIONS, log });
+/**
+ * `npm run bench -- --only costs`: the cost cases and the large organization (lib/large-org.mjs);
+ * their figures replace `costs` in results.json. `--only large-org`: that case alone; it
+ * replaces `costs.large_org` (with when it ran and the machine's load).
+ */
+async function costsOnly(which) {
 	const file = join(root, "bench", "results.json");
 	const previous = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
-	writeFileSync(file, `${JSON.stringify({ ...previous, costs: { started_at: results.started_at, machine: results.machine, ...costs } }, null, "\t")}\n`);
-	log(`targets: ${Object.entries(costs.targets).map(([name, met]) => `${met ? "met" : "MISSED"}: ${name}`).join("; ")}`);
+	service = await startService({ stateDir: join(tmp, "state"), logFile: join(tmp, "wrangler.log") });
+	const largeOrg = () => largeOrgCase({ port: service.port, pid: service.pid, adminToken: service.adminToken, log });
+	let costs;
+	if (which === "costs") {
+		costs = { started_at: results.started_at, machine: results.machine, ...(await costCases({ port: service.port, adminToken: service.adminToken, seconds: SECONDS, connections: CONNECTIONS, log })) };
+		costs.large_org = await largeOrg();
+	} else {
+		costs = { ...(previous.costs ?? {}), large_org: { started_at: results.started_at, machine: results.machine, ...(await largeOrg()), finished_at: new Date().toISOString() } };
+	}
+	writeFileSync(file, `${JSON.stringify({ ...previous, costs }, null, "\t")}\n`);
+	const targets = which === "costs" ? { ...costs.targets, ...costs.large_org.targets } : costs.large_org.targets;
+	log(`load average at the end: ${os.loadavg().map((l) => round(l)).join(", ")}`);
+	log(`targets: ${Object.entries(targets).map(([name, met]) => `${met ? "met" : "MISSED"}: ${name}`).join("; ")}`);
 }
 
 // ---- writes -----------------------------------------------------------------------------
@@ -379,12 +403,14 @@ function derive(r) {
 			"one filtered series <= 50 ms (p50)": r.reads.filtered.ms.p50 <= 50,
 			"2,000-record requests not slower per record": sum2000 >= sum1000,
 			...r.costs.targets,
+			...r.costs.large_org.targets,
 		},
 		all_verified:
 			Object.values(r.cases).every((c) => c.verification.status === "ok") &&
 			r.reads.load.verification.status === "ok" &&
 			r.costs.drops.verification === "ok" &&
 			r.costs.unit_cost.verification === "ok" &&
+			r.costs.large_org.verification === "ok" &&
 			r.raw_sqlite.verified &&
 			r.service_sql_in_node.verified,
 	};
@@ -407,6 +433,9 @@ function printTable(r) {
 	const { drops, unit_cost: unitCost } = r.costs;
 	rows.push([`cost drops, ${fmt(drops.rows_per_drop)} CBF rows (rows/s)`, fmt(drops.rows_per_second), "", String(drops.latency_ms.p50), String(drops.latency_ms.p99), "", drops.verification]);
 	rows.push([`unit cost, ${unitCost.metric.days} days x ${unitCost.metric.series} series`, "", "", String(unitCost.ms.p50), String(unitCost.ms.p99), "", unitCost.verification]);
+	const large = r.costs.large_org;
+	rows.push([`large org: load ${fmt(large.load.rows)} cost rows (rows/s)`, fmt(large.load.rows_per_second), "", "", "", "", ""]);
+	for (const [name, read] of Object.entries(large.reads)) rows.push([`large org: ${name}`, "", "", String(read.ms.p50), String(read.ms.p99), "", read.verification.status]);
 	const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
 	log("");
 	for (const [i, row] of rows.entries()) {
@@ -417,6 +446,8 @@ function printTable(r) {
 	log("");
 	log(`best ingest / raw SQLite: ${(d.best_ingest_over_raw_sqlite * 100).toFixed(1)}% (${d.best_ingest_case}); best sum ${(d.best_sum_over_raw_sqlite * 100).toFixed(1)}%, best replace ${(d.best_replace_over_raw_sqlite * 100).toFixed(1)}%`);
 	log(`2000-record / 1000-record sum records/s: ${d.linearity_2000_over_1000}`);
+	const m = r.costs.large_org.memory;
+	log(`large org, workerd runtime RSS during the reads: ${m.baseline_mib} MiB before, peak ${m.peak_mib} MiB, growth ${m.growth_mib} MiB`);
 	log(`peak RSS, workerd processes summed: ${r.memory.workerd_peak_rss_mib} MiB (${r.memory.workerd.map((p) => `${p.role} ${p.peak_rss_mib}`).join(", ")}); wrangler's node: ${r.memory.wrangler_node_peak_rss_mib} MiB`);
 	log(`all totals verified: ${d.all_verified ? "yes" : "NO"}`);
 	if (r.rtt) printRtt(r);
