@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import http from "node:http";
 import { closedLoop, request, round, summarize } from "./lib/load.mjs";
-import { processTree, startService, workerdProcesses } from "./lib/server.mjs";
+import { machineCpuSeconds, processTree, startService, workerdProcesses } from "./lib/server.mjs";
 import { costCases } from "./lib/costs.mjs";
 import { largeOrgCase } from "./lib/large-org.mjs";
 import { cellKey, dayString, READ_DAYS, requestBodies, seriesKey, valueOf, WRITE_DAYS } from "./lib/workload.mjs";
@@ -20,7 +20,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS) || 15;
 const CONNECTIONS = 8;
 const ORG = "bench";
 // --only rtt: the simulated round-trip cases alone (lib/rtt.mjs); --d1-rtt-ms 0,20: their delays.
-// --only costs, --only large-org: the cost cases.
+// --only costs, --only large-org: the cost cases; --only ingest: raw SQLite and the bulk cases.
 const RTT = rttOptions(process.argv.slice(2));
 
 const tmp = mkdtempSync(join(os.tmpdir(), "meterline-bench-"));
@@ -51,6 +51,7 @@ try {
 async function main() {
 	if (RTT.onlyRtt) return rttOnly();
 	if (RTT.only === "costs" || RTT.only === "large-org") return costsOnly(RTT.only);
+	if (RTT.only === "ingest") return ingestOnly();
 	// Loaded here, so that --only costs runs without it (it imports src/storage/*.ts into Node).
 	const { rawSqliteUpsertRate, serviceSqlRate } = await import("./lib/raw-sqlite.mjs");
 	const rawSeconds = Math.min(SECONDS, 5);
@@ -81,13 +82,14 @@ async function main() {
 		{ name: "replace 1000 x 1 stream", op: "replace", streams: 1, recordsPerRequest: 1000 },
 		{ name: "replace 1000 x 16 streams", op: "replace", streams: 16, recordsPerRequest: 1000 },
 		{ name: "sum 2000 x 1 stream", op: "sum", streams: 1, recordsPerRequest: 2000 },
-		// The largest request the service takes (and the CLI's batch size): a backfill's shape.
-		{ name: "sum 10000 x 1 stream", op: "sum", streams: 1, recordsPerRequest: 10_000, days: 50 },
-		{ name: "replace 10000 x 1 stream", op: "replace", streams: 1, recordsPerRequest: 10_000, days: 50 },
-		small("after bulk"),
-		{ name: "sum 1 x 16 streams", op: "sum", streams: 16, recordsPerRequest: 1 },
 	];
 	for (const spec of cases) results.cases[spec.name] = await writeCase(ctx, spec);
+	// The largest request the service takes (and the CLI's batch size), each between two raw
+	// SQLite measurements: the ratio's target is checked against the raw rate of the same minutes.
+	const rawNextTo = rawAdjacent(rawSqliteUpsertRate);
+	for (const [name, result] of await bulkCases(ctx, rawNextTo)) results.cases[name] = result;
+	results.raw_sqlite_adjacent = rawNextTo.all;
+	for (const spec of [small("after bulk"), { name: "sum 1 x 16 streams", op: "sum", streams: 16, recordsPerRequest: 1 }]) results.cases[spec.name] = await writeCase(ctx, spec);
 	results.latency_floor["after bulk"] = await harnessFloor(ctx, "after bulk");
 
 	results.reads = await readCase(ctx);
@@ -181,6 +183,70 @@ async function costsOnly(which) {
 	const targets = which === "costs" ? { ...costs.targets, ...costs.large_org.targets } : costs.large_org.targets;
 	log(`load average at the end: ${os.loadavg().map((l) => round(l)).join(", ")}`);
 	log(`targets: ${Object.entries(targets).map(([name, met]) => `${met ? "met" : "MISSED"}: ${name}`).join("; ")}`);
+}
+
+// ---- the bulk cases and their ratio to raw SQLite --------------------------------------------
+
+/**
+ * Raw SQLite for 3 s (while wrangler idles), measured again next to each bulk case. On this
+ * shared 2-vCPU virtual machine the same code's rate moves by 10-20% within minutes (nothing in
+ * the machine shows why: no steal time is reported), so a rate measured minutes before the case
+ * made its ratio move as much. `all`: every measurement, in order.
+ */
+function rawAdjacent(rawSqliteUpsertRate) {
+	const all = [];
+	const measure = () => {
+		const r = rawSqliteUpsertRate({ dbFile: mkdtempSync(join(tmp, "raw-adjacent-")) + "/raw.sqlite", migrationsDir: join(root, "migrations"), seconds: Math.min(SECONDS, 3) });
+		if (!r.verified) throw new Error("raw SQLite: the stored totals differ from what was written");
+		all.push({ at: new Date().toISOString(), records_per_second: r.records_per_second, loadavg: os.loadavg().map((l) => round(l)) });
+		log(`  raw SQLite next to the bulk cases: ${fmt(r.records_per_second)} records/s (load average ${all.at(-1).loadavg.join(", ")})`);
+		return r.records_per_second;
+	};
+	measure.all = all;
+	return measure;
+}
+
+/**
+ * The 10,000-record sum and replace cases (`rounds` times), each between two raw SQLite
+ * measurements: `over_adjacent_raw_sqlite` is its rate over their mean.
+ */
+async function bulkCases(ctx, rawNextTo, rounds = 1) {
+	const out = [];
+	let before = rawNextTo();
+	for (let r = 1; r <= rounds; r++) {
+		for (const op of ["sum", "replace"]) {
+			const name = `${op} 10000 x 1 stream${rounds > 1 ? ` #${r}` : ""}`;
+			const result = await writeCase(ctx, { name, op, streams: 1, recordsPerRequest: 10_000, days: 50 });
+			const after = rawNextTo();
+			result.raw_sqlite_next_to_it = { before, after };
+			result.over_adjacent_raw_sqlite = round(result.records_per_second / ((before + after) / 2), 3);
+			log(`  ${((result.over_adjacent_raw_sqlite) * 100).toFixed(1)}% of raw SQLite; CPU % of a core: runtime ${result.cpu_percent_of_wall.runtime}, other processes ${result.cpu_percent_of_wall.others}`);
+			out.push([name, result]);
+			before = after;
+		}
+	}
+	return out;
+}
+
+/**
+ * `npm run bench -- --only ingest`: the bulk cases alone, on fresh state after the same 2 s
+ * warm-up as the full run (about a minute; BENCH_INGEST_ROUNDS=3 repeats them). Prints each
+ * case's ratio to raw SQLite and the median per operation; writes nothing to results.json.
+ */
+async function ingestOnly() {
+	const { rawSqliteUpsertRate } = await import("./lib/raw-sqlite.mjs");
+	const rounds = Number(process.env.BENCH_INGEST_ROUNDS) || 1;
+	log(`load average at the start: ${os.loadavg().map((l) => round(l)).join(", ")}`);
+	service = await startService({ stateDir: join(tmp, "state"), logFile: join(tmp, "wrangler.log") });
+	const ctx = { port: service.port, pid: service.pid, auth: await createToken(service, ORG) };
+	await writeCase(ctx, { name: "warm-up", op: "sum", streams: 2, recordsPerRequest: 1000, seconds: 2, quiet: true });
+	const cases = await bulkCases(ctx, rawAdjacent(rawSqliteUpsertRate), rounds);
+	log("");
+	for (const op of ["sum", "replace"]) {
+		const ratios = cases.filter(([, c]) => c.op === op).map(([, c]) => c.over_adjacent_raw_sqlite).sort((a, b) => a - b);
+		log(`${op}, 10,000-record requests: ${ratios.map((x) => `${(x * 100).toFixed(1)}%`).join(", ")} of raw SQLite (median ${(ratios[Math.floor(ratios.length / 2)] * 100).toFixed(1)}%)`);
+	}
+	log(`load average at the end: ${os.loadavg().map((l) => round(l)).join(", ")}`);
 }
 
 // ---- writes -----------------------------------------------------------------------------
@@ -352,12 +418,18 @@ function cpuSnapshot({ pid, port }) {
 	const workerd = workerdProcesses(pid, port);
 	const sum = (list) => list.reduce((n, p) => n + p.cpuSeconds, 0);
 	const own = process.cpuUsage();
-	return {
+	const snapshot = {
 		runtime: sum(workerd.filter((p) => p.role === "runtime")),
 		proxy: sum(workerd.filter((p) => p.role === "proxy")),
 		wrangler: sum(tree.filter((p) => p.name !== "workerd")),
 		client: (own.user + own.system) / 1e6,
 	};
+	// Everything else on the machine (other people's tests on a shared machine): busy CPU time of
+	// all processes, less ours. On 2 cores, more than ~50 here takes CPU the service needs.
+	const machine = machineCpuSeconds();
+	snapshot.others = machine.busy - snapshot.runtime - snapshot.proxy - snapshot.wrangler - snapshot.client;
+	snapshot.steal = machine.steal;
+	return snapshot;
 }
 
 /** CPU used by each party during a case, as % of one core over the case's wall time. */
@@ -385,6 +457,8 @@ function derive(r) {
 	const [, bestSum] = bestOf(ingest.filter(([, c]) => c.op === "sum"));
 	const [, bestReplace] = bestOf(ingest.filter(([, c]) => c.op === "replace"));
 	const raw = r.raw_sqlite.records_per_second;
+	const sum10000 = r.cases["sum 10000 x 1 stream"];
+	const replace10000 = r.cases["replace 10000 x 1 stream"];
 	const sum1000 = r.cases["sum 1000 x 1 stream"].records_per_second;
 	const sum2000 = r.cases["sum 2000 x 1 stream"].records_per_second;
 	const smallP99 = Math.max(...Object.entries(r.cases).filter(([name]) => name.startsWith("sum 1 x 1 stream")).map(([, c]) => c.latency_ms.p99));
@@ -394,10 +468,15 @@ function derive(r) {
 		best_ingest_over_raw_sqlite: round(best.records_per_second / raw, 3),
 		best_sum_over_raw_sqlite: round(bestSum.records_per_second / raw, 3),
 		best_replace_over_raw_sqlite: round(bestReplace.records_per_second / raw, 3),
+		// The target's figures: the 10,000-record cases over raw SQLite measured next to each (bulkCases).
+		sum_10000_over_adjacent_raw_sqlite: sum10000.over_adjacent_raw_sqlite,
+		replace_10000_over_adjacent_raw_sqlite: replace10000.over_adjacent_raw_sqlite,
+		// Other processes' CPU during them, % of one core: more than 25 and the ratio is not this code's.
+		bulk_other_processes_cpu_percent: Math.max(sum10000.cpu_percent_of_wall.others, replace10000.cpu_percent_of_wall.others),
 		linearity_2000_over_1000: round(sum2000 / sum1000, 3),
 		targets: {
 			"sum and replace >= 100,000 records/s": Math.min(bestSum.records_per_second, bestReplace.records_per_second) >= 100_000,
-			"sum and replace >= 35% of raw SQLite": Math.min(bestSum.records_per_second, bestReplace.records_per_second) >= 0.35 * raw,
+			"sum and replace (10,000-record requests) >= 40% of raw SQLite measured next to them": Math.min(sum10000.over_adjacent_raw_sqlite, replace10000.over_adjacent_raw_sqlite) >= 0.4,
 			"1-record p99 <= 10 ms (before and after bulk)": smallP99 <= 10,
 			"73,000-row read <= 500 ms (p50)": r.reads.full.ms.p50 <= 500,
 			"one filtered series <= 50 ms (p50)": r.reads.filtered.ms.p50 <= 50,
@@ -412,17 +491,18 @@ function derive(r) {
 			r.costs.unit_cost.verification === "ok" &&
 			r.costs.large_org.verification === "ok" &&
 			r.raw_sqlite.verified &&
+			r.raw_sqlite_adjacent.length > 0 &&
 			r.service_sql_in_node.verified,
 	};
 }
 
 function printTable(r) {
-	const rows = [["case", "records/s", "req/s", "p50 ms", "p99 ms", "CPU% runtime/proxy/client", "totals"]];
+	const rows = [["case", "records/s", "req/s", "p50 ms", "p99 ms", "CPU% runtime/proxy/client/others", "totals"]];
 	rows.push(["raw SQLite: upsert per row, 1000-row tx", fmt(r.raw_sqlite.records_per_second), "", "", "", "", r.raw_sqlite.verified ? "ok" : "MISMATCH"]);
 	rows.push(["(diagnostic) service SQL in node:sqlite", fmt(r.service_sql_in_node.records_per_second), "", "", "", "", r.service_sql_in_node.verified ? "ok" : "MISMATCH"]);
 	for (const [name, c] of Object.entries(r.cases)) {
 		const cpu = c.cpu_percent_of_wall;
-		rows.push([name, fmt(c.records_per_second), String(c.requests_per_second), String(c.latency_ms.p50), String(c.latency_ms.p99), `${cpu.runtime}/${cpu.proxy}/${cpu.client}`, c.verification.status]);
+		rows.push([name, fmt(c.records_per_second), String(c.requests_per_second), String(c.latency_ms.p50), String(c.latency_ms.p99), `${cpu.runtime}/${cpu.proxy}/${cpu.client}/${cpu.others}`, c.verification.status]);
 	}
 	for (const [when, floor] of Object.entries(r.latency_floor)) {
 		rows.push([`latency floor ${when}: GET unknown path`, "", "", String(floor.ms.p50), String(floor.ms.p99), "", ""]);
@@ -444,7 +524,8 @@ function printTable(r) {
 	}
 	const d = r.derived;
 	log("");
-	log(`best ingest / raw SQLite: ${(d.best_ingest_over_raw_sqlite * 100).toFixed(1)}% (${d.best_ingest_case}); best sum ${(d.best_sum_over_raw_sqlite * 100).toFixed(1)}%, best replace ${(d.best_replace_over_raw_sqlite * 100).toFixed(1)}%`);
+	log(`best ingest / raw SQLite at the start: ${(d.best_ingest_over_raw_sqlite * 100).toFixed(1)}% (${d.best_ingest_case}); best sum ${(d.best_sum_over_raw_sqlite * 100).toFixed(1)}%, best replace ${(d.best_replace_over_raw_sqlite * 100).toFixed(1)}%`);
+	log(`10,000-record requests / raw SQLite measured next to them (${r.raw_sqlite_adjacent.map((m) => fmt(m.records_per_second)).join(", ")} records/s): sum ${(d.sum_10000_over_adjacent_raw_sqlite * 100).toFixed(1)}%, replace ${(d.replace_10000_over_adjacent_raw_sqlite * 100).toFixed(1)}%; other processes used up to ${d.bulk_other_processes_cpu_percent}% of a core meanwhile${d.bulk_other_processes_cpu_percent > 25 ? " (CONTENDED: the ratio is not this code's alone; run again on a quiet machine)" : ""}`);
 	log(`2000-record / 1000-record sum records/s: ${d.linearity_2000_over_1000}`);
 	const m = r.costs.large_org.memory;
 	log(`large org, workerd runtime RSS during the reads: ${m.baseline_mib} MiB before, peak ${m.peak_mib} MiB, growth ${m.growth_mib} MiB`);
