@@ -3,14 +3,15 @@
 // SQLite upserting the same rows (the denominator), then the service under
 // `wrangler dev` over HTTP, verifies every write case against what was acknowledged, prints one
 // table and writes bench/results.json. BENCH_SECONDS shortens or lengthens each timed case.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import http from "node:http";
 import { closedLoop, request, round, summarize } from "./lib/load.mjs";
-import { processTree, startService, workerdProcesses } from "./lib/server.mjs";
+import { machineCpuSeconds, processTree, startService, workerdProcesses } from "./lib/server.mjs";
 import { costCases } from "./lib/costs.mjs";
+import { largeOrgCase } from "./lib/large-org.mjs";
 import { cellKey, dayString, READ_DAYS, requestBodies, seriesKey, valueOf, WRITE_DAYS } from "./lib/workload.mjs";
 import { deriveRtt, rttOptions, rttTableRows, runRttCases } from "./lib/rtt.mjs";
 
@@ -19,6 +20,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS) || 15;
 const CONNECTIONS = 8;
 const ORG = "bench";
 // --only rtt: the simulated round-trip cases alone (lib/rtt.mjs); --d1-rtt-ms 0,20: their delays.
+// --only costs, --only large-org: the cost cases; --only ingest: raw SQLite and the bulk cases.
 const RTT = rttOptions(process.argv.slice(2));
 
 const tmp = mkdtempSync(join(os.tmpdir(), "meterline-bench-"));
@@ -35,6 +37,12 @@ const agentForReads = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 try {
 	await main();
+} catch (err) {
+	// The temporary directory goes below: show what wrangler said first.
+	for (const file of readdirSync(tmp).filter((f) => f.startsWith("wrangler") && f.endsWith(".log"))) {
+		console.error(`--- last lines of ${file}:\n${readFileSync(join(tmp, file), "utf8").split("\n").slice(-40).join("\n")}`);
+	}
+	throw err;
 } finally {
 	await service?.stop();
 	rmSync(tmp, { recursive: true, force: true });
@@ -42,7 +50,8 @@ try {
 
 async function main() {
 	if (RTT.onlyRtt) return rttOnly();
-	if (process.argv.includes("--only") && process.argv[process.argv.indexOf("--only") + 1] === "costs") return costsOnly();
+	if (RTT.only === "costs" || RTT.only === "large-org") return costsOnly(RTT.only);
+	if (RTT.only === "ingest") return ingestOnly();
 	// Loaded here, so that --only costs runs without it (it imports src/storage/*.ts into Node).
 	const { rawSqliteUpsertRate, serviceSqlRate } = await import("./lib/raw-sqlite.mjs");
 	const rawSeconds = Math.min(SECONDS, 5);
@@ -73,18 +82,21 @@ async function main() {
 		{ name: "replace 1000 x 1 stream", op: "replace", streams: 1, recordsPerRequest: 1000 },
 		{ name: "replace 1000 x 16 streams", op: "replace", streams: 16, recordsPerRequest: 1000 },
 		{ name: "sum 2000 x 1 stream", op: "sum", streams: 1, recordsPerRequest: 2000 },
-		// The largest request the service takes (and the CLI's batch size): a backfill's shape.
-		{ name: "sum 10000 x 1 stream", op: "sum", streams: 1, recordsPerRequest: 10_000, days: 50 },
-		{ name: "replace 10000 x 1 stream", op: "replace", streams: 1, recordsPerRequest: 10_000, days: 50 },
-		small("after bulk"),
-		{ name: "sum 1 x 16 streams", op: "sum", streams: 16, recordsPerRequest: 1 },
 	];
 	for (const spec of cases) results.cases[spec.name] = await writeCase(ctx, spec);
+	// The largest request the service takes (and the CLI's batch size), each between two raw
+	// SQLite measurements: the ratio's target is checked against the raw rate of the same minutes.
+	const rawNextTo = rawAdjacent(rawSqliteUpsertRate);
+	for (const [name, result] of await bulkCases(ctx, rawNextTo)) results.cases[name] = result;
+	results.raw_sqlite_adjacent = rawNextTo.all;
+	for (const spec of [small("after bulk"), { name: "sum 1 x 16 streams", op: "sum", streams: 16, recordsPerRequest: 1 }]) results.cases[spec.name] = await writeCase(ctx, spec);
 	results.latency_floor["after bulk"] = await harnessFloor(ctx, "after bulk");
 
 	results.reads = await readCase(ctx);
 	results.costs = await costCases({ port: service.port, adminToken: service.adminToken, seconds: SECONDS, connections: CONNECTIONS, log });
+	// Taken before the large organization, whose reads have their own memory figures (costs.large_org.memory).
 	results.memory = memorySnapshot(service.pid, service.port);
+	results.costs.large_org = await largeOrgCase({ port: service.port, pid: service.pid, adminToken: service.adminToken, log });
 	await service.stop();
 	service = undefined;
 
@@ -92,6 +104,7 @@ async function main() {
 	results.derived = derive(results);
 	mergeRttDerived(results);
 	results.finished_at = new Date().toISOString();
+	results.machine.loadavg_at_end = os.loadavg().map((l) => round(l));
 
 	writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, "\t")}\n`);
 	printTable(results);
@@ -149,14 +162,91 @@ async function createToken(server, org) {
 
 // ---- cost (bench/lib/costs.mjs) ------------------------------------------------------------
 
-/** `npm run bench -- --only costs`: the cost cases alone; their figures replace `costs` in results.json. */
-async function costsOnly() {
-	service = await startService({ stateDir: join(tmp, "state"), logFile: join(tmp, "wrangler.log") });
-	const costs = await costCases({ port: service.port, adminToken: service.adminToken, seconds: SECONDS, connections: CONNECTIONS, log });
+/**
+ * `npm run bench -- --only costs`: the cost cases and the large organization (lib/large-org.mjs);
+ * their figures replace `costs` in results.json. `--only large-org`: that case alone; it
+ * replaces `costs.large_org` (with when it ran and the machine's load).
+ */
+async function costsOnly(which) {
 	const file = join(root, "bench", "results.json");
 	const previous = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
-	writeFileSync(file, `${JSON.stringify({ ...previous, costs: { started_at: results.started_at, machine: results.machine, ...costs } }, null, "\t")}\n`);
-	log(`targets: ${Object.entries(costs.targets).map(([name, met]) => `${met ? "met" : "MISSED"}: ${name}`).join("; ")}`);
+	service = await startService({ stateDir: join(tmp, "state"), logFile: join(tmp, "wrangler.log") });
+	const largeOrg = () => largeOrgCase({ port: service.port, pid: service.pid, adminToken: service.adminToken, log });
+	let costs;
+	if (which === "costs") {
+		costs = { started_at: results.started_at, machine: results.machine, ...(await costCases({ port: service.port, adminToken: service.adminToken, seconds: SECONDS, connections: CONNECTIONS, log })) };
+		costs.large_org = await largeOrg();
+	} else {
+		costs = { ...(previous.costs ?? {}), large_org: { started_at: results.started_at, machine: results.machine, ...(await largeOrg()), finished_at: new Date().toISOString() } };
+	}
+	writeFileSync(file, `${JSON.stringify({ ...previous, costs }, null, "\t")}\n`);
+	const targets = which === "costs" ? { ...costs.targets, ...costs.large_org.targets } : costs.large_org.targets;
+	log(`load average at the end: ${os.loadavg().map((l) => round(l)).join(", ")}`);
+	log(`targets: ${Object.entries(targets).map(([name, met]) => `${met ? "met" : "MISSED"}: ${name}`).join("; ")}`);
+}
+
+// ---- the bulk cases and their ratio to raw SQLite --------------------------------------------
+
+/**
+ * Raw SQLite for 3 s (while wrangler idles), measured again next to each bulk case. On this
+ * shared 2-vCPU virtual machine the same code's rate moves by 10-20% within minutes (nothing in
+ * the machine shows why: no steal time is reported), so a rate measured minutes before the case
+ * made its ratio move as much. `all`: every measurement, in order.
+ */
+function rawAdjacent(rawSqliteUpsertRate) {
+	const all = [];
+	const measure = () => {
+		const r = rawSqliteUpsertRate({ dbFile: mkdtempSync(join(tmp, "raw-adjacent-")) + "/raw.sqlite", migrationsDir: join(root, "migrations"), seconds: Math.min(SECONDS, 3) });
+		if (!r.verified) throw new Error("raw SQLite: the stored totals differ from what was written");
+		all.push({ at: new Date().toISOString(), records_per_second: r.records_per_second, loadavg: os.loadavg().map((l) => round(l)) });
+		log(`  raw SQLite next to the bulk cases: ${fmt(r.records_per_second)} records/s (load average ${all.at(-1).loadavg.join(", ")})`);
+		return r.records_per_second;
+	};
+	measure.all = all;
+	return measure;
+}
+
+/**
+ * The 10,000-record sum and replace cases (`rounds` times), each between two raw SQLite
+ * measurements: `over_adjacent_raw_sqlite` is its rate over their mean.
+ */
+async function bulkCases(ctx, rawNextTo, rounds = 1) {
+	const out = [];
+	let before = rawNextTo();
+	for (let r = 1; r <= rounds; r++) {
+		for (const op of ["sum", "replace"]) {
+			const name = `${op} 10000 x 1 stream${rounds > 1 ? ` #${r}` : ""}`;
+			const result = await writeCase(ctx, { name, op, streams: 1, recordsPerRequest: 10_000, days: 50 });
+			const after = rawNextTo();
+			result.raw_sqlite_next_to_it = { before, after };
+			result.over_adjacent_raw_sqlite = round(result.records_per_second / ((before + after) / 2), 3);
+			log(`  ${((result.over_adjacent_raw_sqlite) * 100).toFixed(1)}% of raw SQLite; CPU % of a core: runtime ${result.cpu_percent_of_wall.runtime}, other processes ${result.cpu_percent_of_wall.others}`);
+			out.push([name, result]);
+			before = after;
+		}
+	}
+	return out;
+}
+
+/**
+ * `npm run bench -- --only ingest`: the bulk cases alone, on fresh state after the same 2 s
+ * warm-up as the full run (about a minute; BENCH_INGEST_ROUNDS=3 repeats them). Prints each
+ * case's ratio to raw SQLite and the median per operation; writes nothing to results.json.
+ */
+async function ingestOnly() {
+	const { rawSqliteUpsertRate } = await import("./lib/raw-sqlite.mjs");
+	const rounds = Number(process.env.BENCH_INGEST_ROUNDS) || 1;
+	log(`load average at the start: ${os.loadavg().map((l) => round(l)).join(", ")}`);
+	service = await startService({ stateDir: join(tmp, "state"), logFile: join(tmp, "wrangler.log") });
+	const ctx = { port: service.port, pid: service.pid, auth: await createToken(service, ORG) };
+	await writeCase(ctx, { name: "warm-up", op: "sum", streams: 2, recordsPerRequest: 1000, seconds: 2, quiet: true });
+	const cases = await bulkCases(ctx, rawAdjacent(rawSqliteUpsertRate), rounds);
+	log("");
+	for (const op of ["sum", "replace"]) {
+		const ratios = cases.filter(([, c]) => c.op === op).map(([, c]) => c.over_adjacent_raw_sqlite).sort((a, b) => a - b);
+		log(`${op}, 10,000-record requests: ${ratios.map((x) => `${(x * 100).toFixed(1)}%`).join(", ")} of raw SQLite (median ${(ratios[Math.floor(ratios.length / 2)] * 100).toFixed(1)}%)`);
+	}
+	log(`load average at the end: ${os.loadavg().map((l) => round(l)).join(", ")}`);
 }
 
 // ---- writes -----------------------------------------------------------------------------
@@ -328,12 +418,18 @@ function cpuSnapshot({ pid, port }) {
 	const workerd = workerdProcesses(pid, port);
 	const sum = (list) => list.reduce((n, p) => n + p.cpuSeconds, 0);
 	const own = process.cpuUsage();
-	return {
+	const snapshot = {
 		runtime: sum(workerd.filter((p) => p.role === "runtime")),
 		proxy: sum(workerd.filter((p) => p.role === "proxy")),
 		wrangler: sum(tree.filter((p) => p.name !== "workerd")),
 		client: (own.user + own.system) / 1e6,
 	};
+	// Everything else on the machine (other people's tests on a shared machine): busy CPU time of
+	// all processes, less ours. On 2 cores, more than ~50 here takes CPU the service needs.
+	const machine = machineCpuSeconds();
+	snapshot.others = machine.busy - snapshot.runtime - snapshot.proxy - snapshot.wrangler - snapshot.client;
+	snapshot.steal = machine.steal;
+	return snapshot;
 }
 
 /** CPU used by each party during a case, as % of one core over the case's wall time. */
@@ -361,42 +457,61 @@ function derive(r) {
 	const [, bestSum] = bestOf(ingest.filter(([, c]) => c.op === "sum"));
 	const [, bestReplace] = bestOf(ingest.filter(([, c]) => c.op === "replace"));
 	const raw = r.raw_sqlite.records_per_second;
+	const sum10000 = r.cases["sum 10000 x 1 stream"];
+	const replace10000 = r.cases["replace 10000 x 1 stream"];
 	const sum1000 = r.cases["sum 1000 x 1 stream"].records_per_second;
 	const sum2000 = r.cases["sum 2000 x 1 stream"].records_per_second;
-	const smallP99 = Math.max(...Object.entries(r.cases).filter(([name]) => name.startsWith("sum 1 x 1 stream")).map(([, c]) => c.latency_ms.p99));
+	// The 1-record latency against the router's own 404 floor, fresh against fresh and after bulk
+	// against after bulk (each floor is measured next to its case).
+	const smallOverFloor = Object.fromEntries(
+		["before bulk", "after bulk"].map((when) => {
+			const p50 = r.cases[`sum 1 x 1 stream, 1 conn, ${when}`].latency_ms.p50;
+			const floor = r.latency_floor[when].ms.p50;
+			return [when, { p50, floor_p50: floor, above_floor_ms: round(p50 - floor) }];
+		}),
+	);
 	return {
 		best_ingest_case: bestName,
 		best_ingest_records_per_second: best.records_per_second,
 		best_ingest_over_raw_sqlite: round(best.records_per_second / raw, 3),
 		best_sum_over_raw_sqlite: round(bestSum.records_per_second / raw, 3),
 		best_replace_over_raw_sqlite: round(bestReplace.records_per_second / raw, 3),
+		// The target's figures: the 10,000-record cases over raw SQLite measured next to each (bulkCases).
+		sum_10000_over_adjacent_raw_sqlite: sum10000.over_adjacent_raw_sqlite,
+		replace_10000_over_adjacent_raw_sqlite: replace10000.over_adjacent_raw_sqlite,
+		// Other processes' CPU during them, % of one core: more than 25 and the ratio is not this code's.
+		bulk_other_processes_cpu_percent: Math.max(sum10000.cpu_percent_of_wall.others, replace10000.cpu_percent_of_wall.others),
 		linearity_2000_over_1000: round(sum2000 / sum1000, 3),
+		small_p50_over_floor: smallOverFloor,
 		targets: {
 			"sum and replace >= 100,000 records/s": Math.min(bestSum.records_per_second, bestReplace.records_per_second) >= 100_000,
-			"sum and replace >= 35% of raw SQLite": Math.min(bestSum.records_per_second, bestReplace.records_per_second) >= 0.35 * raw,
-			"1-record p99 <= 10 ms (before and after bulk)": smallP99 <= 10,
+			"sum and replace (10,000-record requests) >= 40% of raw SQLite measured next to them": Math.min(sum10000.over_adjacent_raw_sqlite, replace10000.over_adjacent_raw_sqlite) >= 0.4,
+			"1-record p50 <= latency floor p50 + 3 ms (fresh, and after bulk)": Object.values(smallOverFloor).every((s) => s.above_floor_ms <= 3),
 			"73,000-row read <= 500 ms (p50)": r.reads.full.ms.p50 <= 500,
 			"one filtered series <= 50 ms (p50)": r.reads.filtered.ms.p50 <= 50,
 			"2,000-record requests not slower per record": sum2000 >= sum1000,
 			...r.costs.targets,
+			...r.costs.large_org.targets,
 		},
 		all_verified:
 			Object.values(r.cases).every((c) => c.verification.status === "ok") &&
 			r.reads.load.verification.status === "ok" &&
 			r.costs.drops.verification === "ok" &&
 			r.costs.unit_cost.verification === "ok" &&
+			r.costs.large_org.verification === "ok" &&
 			r.raw_sqlite.verified &&
+			r.raw_sqlite_adjacent.length > 0 &&
 			r.service_sql_in_node.verified,
 	};
 }
 
 function printTable(r) {
-	const rows = [["case", "records/s", "req/s", "p50 ms", "p99 ms", "CPU% runtime/proxy/client", "totals"]];
+	const rows = [["case", "records/s", "req/s", "p50 ms", "p99 ms", "CPU% runtime/proxy/client/others", "totals"]];
 	rows.push(["raw SQLite: upsert per row, 1000-row tx", fmt(r.raw_sqlite.records_per_second), "", "", "", "", r.raw_sqlite.verified ? "ok" : "MISMATCH"]);
 	rows.push(["(diagnostic) service SQL in node:sqlite", fmt(r.service_sql_in_node.records_per_second), "", "", "", "", r.service_sql_in_node.verified ? "ok" : "MISMATCH"]);
 	for (const [name, c] of Object.entries(r.cases)) {
 		const cpu = c.cpu_percent_of_wall;
-		rows.push([name, fmt(c.records_per_second), String(c.requests_per_second), String(c.latency_ms.p50), String(c.latency_ms.p99), `${cpu.runtime}/${cpu.proxy}/${cpu.client}`, c.verification.status]);
+		rows.push([name, fmt(c.records_per_second), String(c.requests_per_second), String(c.latency_ms.p50), String(c.latency_ms.p99), `${cpu.runtime}/${cpu.proxy}/${cpu.client}/${cpu.others}`, c.verification.status]);
 	}
 	for (const [when, floor] of Object.entries(r.latency_floor)) {
 		rows.push([`latency floor ${when}: GET unknown path`, "", "", String(floor.ms.p50), String(floor.ms.p99), "", ""]);
@@ -407,6 +522,9 @@ function printTable(r) {
 	const { drops, unit_cost: unitCost } = r.costs;
 	rows.push([`cost drops, ${fmt(drops.rows_per_drop)} CBF rows (rows/s)`, fmt(drops.rows_per_second), "", String(drops.latency_ms.p50), String(drops.latency_ms.p99), "", drops.verification]);
 	rows.push([`unit cost, ${unitCost.metric.days} days x ${unitCost.metric.series} series`, "", "", String(unitCost.ms.p50), String(unitCost.ms.p99), "", unitCost.verification]);
+	const large = r.costs.large_org;
+	rows.push([`large org: load ${fmt(large.load.rows)} cost rows (rows/s)`, fmt(large.load.rows_per_second), "", "", "", "", ""]);
+	for (const [name, read] of Object.entries(large.reads)) rows.push([`large org: ${name}`, "", "", String(read.ms.p50), String(read.ms.p99), "", read.verification.status]);
 	const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
 	log("");
 	for (const [i, row] of rows.entries()) {
@@ -415,8 +533,12 @@ function printTable(r) {
 	}
 	const d = r.derived;
 	log("");
-	log(`best ingest / raw SQLite: ${(d.best_ingest_over_raw_sqlite * 100).toFixed(1)}% (${d.best_ingest_case}); best sum ${(d.best_sum_over_raw_sqlite * 100).toFixed(1)}%, best replace ${(d.best_replace_over_raw_sqlite * 100).toFixed(1)}%`);
+	log(`best ingest / raw SQLite at the start: ${(d.best_ingest_over_raw_sqlite * 100).toFixed(1)}% (${d.best_ingest_case}); best sum ${(d.best_sum_over_raw_sqlite * 100).toFixed(1)}%, best replace ${(d.best_replace_over_raw_sqlite * 100).toFixed(1)}%`);
+	log(`10,000-record requests / raw SQLite measured next to them (${r.raw_sqlite_adjacent.map((m) => fmt(m.records_per_second)).join(", ")} records/s): sum ${(d.sum_10000_over_adjacent_raw_sqlite * 100).toFixed(1)}%, replace ${(d.replace_10000_over_adjacent_raw_sqlite * 100).toFixed(1)}%; other processes used up to ${d.bulk_other_processes_cpu_percent}% of a core meanwhile${d.bulk_other_processes_cpu_percent > 25 ? " (CONTENDED: the ratio is not this code's alone; run again on a quiet machine)" : ""}`);
 	log(`2000-record / 1000-record sum records/s: ${d.linearity_2000_over_1000}`);
+	log(`1-record p50 above the latency floor's p50: ${Object.entries(d.small_p50_over_floor).map(([when, s]) => `${when} ${s.above_floor_ms} ms (${s.p50} vs ${s.floor_p50})`).join(", ")}`);
+	const m = r.costs.large_org.memory;
+	log(`large org, workerd runtime RSS during the reads: ${m.baseline_mib} MiB before, peak ${m.peak_mib} MiB, growth ${m.growth_mib} MiB`);
 	log(`peak RSS, workerd processes summed: ${r.memory.workerd_peak_rss_mib} MiB (${r.memory.workerd.map((p) => `${p.role} ${p.peak_rss_mib}`).join(", ")}); wrangler's node: ${r.memory.wrangler_node_peak_rss_mib} MiB`);
 	log(`all totals verified: ${d.all_verified ? "yes" : "NO"}`);
 	if (r.rtt) printRtt(r);

@@ -10,19 +10,20 @@ import { startService } from "./server.mjs";
 import { requestBodies } from "./workload.mjs";
 
 export const DEFAULT_RTT_MS = [0, 20];
+const ONLY = ["rtt", "costs", "large-org", "ingest"];
 
-/** `--only rtt|costs` and `--d1-rtt-ms 0,20` from the command line. */
+/** `--only rtt|costs|large-org|ingest` and `--d1-rtt-ms 0,20` from the command line. */
 export function rttOptions(argv) {
 	const value = (flag) => {
 		const i = argv.indexOf(flag);
 		return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
 	};
 	const only = value("--only");
-	if (only !== undefined && only !== "rtt" && only !== "costs") throw new Error(`--only takes "rtt" or "costs", not ${JSON.stringify(only)}`);
+	if (only !== undefined && !ONLY.includes(only)) throw new Error(`--only takes ${ONLY.map((o) => JSON.stringify(o)).join(", ")}, not ${JSON.stringify(only)}`);
 	const list = value("--d1-rtt-ms");
 	const rttMs = list === undefined ? DEFAULT_RTT_MS : list.split(",").map(Number);
 	if (rttMs.length === 0 || rttMs.some((ms) => !Number.isFinite(ms) || ms < 0)) throw new Error(`--d1-rtt-ms takes milliseconds ≥ 0, comma-separated, not ${JSON.stringify(list)}`);
-	return { onlyRtt: only === "rtt", rttMs };
+	return { only, onlyRtt: only === "rtt", rttMs };
 }
 
 const CASES = [

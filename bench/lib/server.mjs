@@ -50,6 +50,12 @@ export function processTree(rootPid) {
 	return out;
 }
 
+/** CPU seconds of the whole machine (all cores, from /proc/stat): busy (not idle or I/O wait) and stolen by the hypervisor. */
+export function machineCpuSeconds() {
+	const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+	return { busy: (user + nice + system + irq + softirq) / CLOCK_TICKS, steal: steal / CLOCK_TICKS };
+}
+
 function memoryOf(pid) {
 	try {
 		const status = readFileSync(`/proc/${pid}/status`, "utf8");
