@@ -1,7 +1,10 @@
 // Cost reads are bounded in SQL (issue 18): D1 filters, groups and pages, so a read of a small
 // connection reads that connection's rows only, whatever else the organization stores; each
 // read's D1 rows read (what D1 bills) is in its request log line.
+import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { BUILTIN_COST_DIMENSIONS, sourceDimension } from "../src/schemas/costs";
+import { sourceOfName } from "../src/storage/cost-reads";
 import { api, createToken, expectAccepted, uniqueOrg, write } from "./helpers";
 import { costs, defineDimension, drop, expectDrop, row } from "./costs-helpers";
 
@@ -85,5 +88,40 @@ describe("rows read per request", () => {
 		expect(lines[0]).toMatchObject({ operation: "unit_cost", status: 404 });
 		// A metric that does not exist reads no cost.
 		expect(lines[0].rows_read as number).toBeLessThan(20);
+	});
+});
+
+describe("custom dimensions resolve inside the query", () => {
+	it("the SQL resolution of a dimension name agrees with sourceDimension and the org's definitions", async () => {
+		await defineDimension(org, "Team", "Tag:team");
+		await defineDimension(org, "Svc", "Service");
+		const names = [
+			...BUILTIN_COST_DIMENSIONS,
+			"tag:team",
+			"Tag:team",
+			"tag:a.b\"c\\d",
+			`tag:${"é".repeat(128)}`,
+			`tag:${"x".repeat(129)}`,
+			"tag:",
+			"TAG:team",
+			"service",
+			"custom:Team",
+			"custom:Svc",
+			"custom:Source",
+			"custom:Undefined",
+			"custom:",
+			"Custom:Team",
+			"",
+		];
+		const definitions = new Map([["Team", "Tag:team"], ["Svc", "Service"], ["Source", "Connection"]]);
+		const expected = (name: string) => {
+			if (!name.startsWith("custom:")) return sourceDimension(name);
+			const source = definitions.get(name.slice("custom:".length));
+			return source === undefined ? null : sourceDimension(source);
+		};
+		for (const name of names) {
+			const got = await env.DB.prepare(`SELECT ${sourceOfName("?2")} AS source`).bind(org, name).first<{ source: string | null }>();
+			expect(got?.source ?? null, name).toBe(expected(name));
+		}
 	});
 });

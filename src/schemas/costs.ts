@@ -51,23 +51,6 @@ export function sourceDimension(name: string): string | null {
 	return tag ? `tag:${tag[1]}` : null;
 }
 
-/**
- * A cost dimension name resolved to the dimension it reads (built-in or `tag:<key>`), through
- * the organization's custom dimensions; null when it names none.
- */
-export function resolveDimension(name: string, custom: ReadonlyMap<string, string>): string | null {
-	if (name.startsWith("custom:")) {
-		const source = custom.get(name.slice("custom:".length));
-		return source === undefined ? null : sourceDimension(source);
-	}
-	return sourceDimension(name);
-}
-
-/** The value of a resolved dimension on a stored cost row (absent values read as ""). */
-export function dimensionValue(source: string, connection: string, dims: Record<string, string>): string {
-	return source === "Connection" ? connection : (dims[source] ?? "");
-}
-
 // ---- CBF rows --------------------------------------------------------------------------------
 
 /** Every CBF column but the tags, and what it holds. */

@@ -12,8 +12,9 @@ export const jsonKeyPath = (key: string) => `'$."' || replace(replace(${key}, '\
 
 /**
  * SQL: the dimension a cost dimension name reads (the key of the dimension-set JSON, or
- * 'Connection'), or NULL when it names none: resolveDimension (schemas/costs.ts) in SQL, so that
- * custom dimensions resolve inside the query (?1 is the organization). Tested to agree with it.
+ * 'Connection'), or NULL when it names none: sourceDimension (schemas/costs.ts) in SQL, and
+ * custom:<name> through the organization's definitions (?1), so that custom dimensions resolve
+ * inside the query. test/costs-read.bounded.test.ts checks that it agrees with sourceDimension.
  */
 export const sourceOfName = (name: string) => `CASE
 		WHEN substr(${name}, 1, 7) = 'custom:' THEN (

@@ -276,10 +276,6 @@ export async function listCustomDimensions(db: D1Database, org: string): Promise
 	return results;
 }
 
-export async function customDimensionMap(db: D1Database, org: string): Promise<Map<string, string>> {
-	return new Map((await listCustomDimensions(db, org)).map((d) => [d.name, d.source]));
-}
-
 export async function putCustomDimension(db: D1Database, org: string, name: string, source: string, now: string): Promise<void> {
 	await db
 		.prepare(

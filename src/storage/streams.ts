@@ -268,25 +268,3 @@ export function valuesQuery(db: D1Reader, q: ValueQuery): D1PreparedStatement {
 		.bind(q.org, q.name, q.startDay, q.endDay, afterDay, afterSeries, filtered ? JSON.stringify(q.filters) : null, q.limit);
 }
 
-/**
- * A live stream and its daily values in a day range (every series), for unit cost: one batch,
- * so one round trip and one snapshot. The stream is null when there is none (and no values).
- */
-export async function liveStreamValuesInRange(
-	db: D1Reader,
-	org: string,
-	name: string,
-	startDay: string,
-	endDay: string,
-): Promise<{ stream: StreamRow | null; values: Array<{ day: string; series_key: string; value: number }> }> {
-	const [stream, values] = await db.batch([
-		liveStreamQuery(db, org, name),
-		db
-			.prepare(
-				`SELECT v.day, s.series_key, v.value FROM daily_values v JOIN series s ON s.id = v.series_id
-				WHERE v.stream_id = ${STREAM_BY_NAME} AND v.day BETWEEN ?3 AND ?4`,
-			)
-			.bind(org, name, startDay, endDay),
-	]);
-	return { stream: liveStreamRow(stream.results[0]), values: values.results as Array<{ day: string; series_key: string; value: number }> };
-}
