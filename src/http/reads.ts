@@ -16,20 +16,6 @@ export function dayRange(startDate: string | undefined, endDate: string | undefi
 	return [startDay, endDay];
 }
 
-/**
- * The dimension filters among a read's query parameters. Any other parameter that is not one of
- * the endpoint's options is refused (invalid_filter), and so is a dimension the data does not
- * have (unknown_filter_keys): a typo is an error, not an empty page.
- */
-export function dimensionFilters(
-	params: Record<string, string[]>,
-	options: ReadonlySet<string>,
-	dimensionKeys: string[],
-	whose: string,
-): Array<[key: string, values: string[]]> {
-	return checkFilterKeys(filterParams(params, options, whose), dimensionKeys, whose);
-}
-
 /** The dimension filters among a read's query parameters, refusing what is neither a filter nor an option (invalid_filter). */
 export function filterParams(params: Record<string, string[]>, options: ReadonlySet<string>, whose: string): Array<[key: string, values: string[]]> {
 	const filters: Array<[string, string[]]> = [];

@@ -77,10 +77,6 @@ export function isErrorCode(code: unknown): code is ErrorCode {
 	return typeof code === "string" && Object.hasOwn(ERROR_CATALOG, code);
 }
 
-export function errorStatus<C extends ErrorCode>(code: C): ErrorStatus<C> {
-	return ERROR_CATALOG[code][0];
-}
-
 /** The catalog as a Markdown table, for the OpenAPI document. */
 export function errorCatalogMarkdown(): string {
 	const rows = ERROR_CODES.map((code) => `| \`${code}\` | ${ERROR_CATALOG[code][0]} | ${ERROR_CATALOG[code][1].replace(/\|/g, "\\|")} |`);

@@ -1,7 +1,7 @@
 // The one error shape of every endpoint, as zod schemas: the OpenAPI document's ErrorResponse
 // and ErrorDetail, with the closed set of codes (src/lib/error-catalog.ts) as their enum.
 import { z } from "./zod";
-import { ERROR_CODES, errorCatalogMarkdown, type ErrorCode } from "../lib/error-catalog";
+import { ERROR_CODES, errorCatalogMarkdown } from "../lib/error-catalog";
 import type { ErrorDetail } from "../lib/api-error";
 
 const ErrorCodeSchema = z.enum(ERROR_CODES);
@@ -39,4 +39,3 @@ export type ErrorResponse = z.infer<typeof ErrorResponseSchema>;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 const _detailTypesAgree: Same<z.infer<typeof ErrorDetailSchema>, ErrorDetail> = true;
 void _detailTypesAgree;
-export type { ErrorCode };

@@ -151,11 +151,7 @@ export async function listMetrics(db: D1Reader, org: string, after: [name: strin
 	return results.map(parseMetric);
 }
 
-export async function findMetric(db: D1Reader, org: string, name: string, aggFunc: AggFunc): Promise<MetricRow | null> {
-	return metricRow(await metricQuery(db, org, name, aggFunc).first<RawMetric>());
-}
-
-/** The query of findMetric, to run in a batch; metricRow reads its row. */
+/** The query of one metric, to run in a batch; metricRow reads its row. */
 export function metricQuery(db: D1Reader, org: string, name: string, aggFunc: AggFunc): D1PreparedStatement {
 	return db.prepare(`SELECT ${METRIC_COLUMNS} FROM custom_metrics m WHERE m.org_id = ?1 AND m.name = ?2 AND m.agg_func = ?3`).bind(org, name, aggFunc);
 }
