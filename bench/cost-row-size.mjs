@@ -38,11 +38,11 @@ const recordingDb = { prepare: (sql) => ({ bind: (...params) => ({ sql, params }
 withMigratedDatabase("cost-row-size", main);
 
 function main(db, file) {
-
 	let seed = 42;
 	const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 	const hex = (n) => Array.from({ length: n }, () => "0123456789abcdef"[Math.floor(random() * 16)]).join("");
-	const alnum = (n) => Array.from({ length: n }, () => "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[Math.floor(random() * 62)]).join("");
+	const alnum = (n) =>
+		Array.from({ length: n }, () => "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[Math.floor(random() * 62)]).join("");
 
 	// Connections: an organization (20 characters) and a UUID each; resources dealt out in turn.
 	const connections = Array.from({ length: CONNECTIONS }, () => ({
@@ -96,7 +96,9 @@ function main(db, file) {
 		return [...parts(units), ...parts(discounted), ...parts(units), ...parts(discounted), ...parts(Math.floor(units * 1.17))];
 	};
 	const insertHour = db.prepare("INSERT INTO cost_hourly VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	const insertDay = db.prepare("INSERT INTO cost_daily (org_id, day, connection_id, dims_id, cost_whole, cost_frac, discounted_cost_whole, discounted_cost_frac, amortized_cost_whole, amortized_cost_frac, discounted_amortized_cost_whole, discounted_amortized_cost_frac, on_demand_cost_whole, on_demand_cost_frac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	const insertDay = db.prepare(
+		"INSERT INTO cost_daily (org_id, day, connection_id, dims_id, cost_whole, cost_frac, discounted_cost_whole, discounted_cost_frac, amortized_cost_whole, amortized_cost_frac, discounted_amortized_cost_whole, discounted_amortized_cost_frac, on_demand_cost_whole, on_demand_cost_frac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	);
 	const dayString = (d) => new Date(START + d * DAY_MS).toISOString().slice(0, 10);
 	for (let d = 0; d < Math.max(HOURLY_DAYS, DAILY_DAYS); d++) {
 		const day = dayString(d);
@@ -117,7 +119,13 @@ function main(db, file) {
 	const rows = { cost_hourly: count("cost_hourly"), cost_daily: count("cost_daily"), cost_dimension_sets: count("cost_dimension_sets") };
 	// Every b-tree of a table: the table itself and each of its indexes (a UNIQUE constraint's too).
 	const bytesOf = (table) =>
-		Number(db.prepare("SELECT sum(pgsize) AS bytes FROM dbstat WHERE name IN (SELECT name FROM sqlite_schema WHERE tbl_name = ? AND type IN ('table', 'index'))").get(table).bytes);
+		Number(
+			db
+				.prepare(
+					"SELECT sum(pgsize) AS bytes FROM dbstat WHERE name IN (SELECT name FROM sqlite_schema WHERE tbl_name = ? AND type IN ('table', 'index'))",
+				)
+				.get(table).bytes,
+		);
 	const measure = (label) => {
 		const perRow = Object.fromEntries(Object.keys(rows).map((t) => [t, bytesOf(t) / rows[t]]));
 		console.log(
@@ -138,7 +146,10 @@ function main(db, file) {
 
 	// What one database holds, with each measured pair (as written, after VACUUM).
 	const gb = (bytes) => `${(bytes / 1e9).toFixed(2)} GB`;
-	for (const [label, size] of [["as written", written], ["after VACUUM", vacuumed]]) {
+	for (const [label, size] of [
+		["as written", written],
+		["after VACUUM", vacuumed],
+	]) {
 		const resourceDay = 24 * size.cost_hourly + size.cost_daily;
 		const window = (RETENTION_DAYS + 1) * 24 * size.cost_hourly; // today's hours and RETENTION_DAYS days before
 		const setsOf = (n) => n * size.cost_dimension_sets;
@@ -169,6 +180,8 @@ function main(db, file) {
 	}
 	const deleted = before - count("cost_hourly");
 	const ms = performance.now() - started;
-	console.log(`roll-up: ${deleted.toLocaleString("en-US")} hourly rows deleted in ${steps} steps of at most ${ROLL_UP_ROWS_PER_STEP.toLocaleString("en-US")}: ${(ms / steps).toFixed(0)} ms a step, ${((ms * 1000) / deleted).toFixed(1)} µs a row`);
+	console.log(
+		`roll-up: ${deleted.toLocaleString("en-US")} hourly rows deleted in ${steps} steps of at most ${ROLL_UP_ROWS_PER_STEP.toLocaleString("en-US")}: ${(ms / steps).toFixed(0)} ms a step, ${((ms * 1000) / deleted).toFixed(1)} µs a row`,
+	);
 	db.close();
 }

@@ -23,7 +23,6 @@ const D1_LIMIT_BYTES = 10e9; // 10 GB per D1 database (Cloudflare's published li
 withMigratedDatabase("row-size", main);
 
 function main(db, file) {
-
 	// Streams and series as the service creates them: each stream has SERIES / STREAMS series,
 	// each series a canonical JSON key of its dimensions.
 	const insertStream = db.prepare("INSERT INTO streams (id, org_id, name, dimension_keys, created_at) VALUES (?, ?, ?, ?, ?)");
@@ -44,7 +43,7 @@ function main(db, file) {
 	// Values as the service stores them: doubles with a fractional part (8 bytes each; SQLite
 	// would store a whole number in fewer bytes), rounded to 15 significant digits.
 	let seed = 42;
-	const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+	const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 	const insertValue = db.prepare("INSERT INTO daily_values (stream_id, day, series_id, value) VALUES (?, ?, ?, ?)");
 	const start = Date.UTC(2012, 0, 1);
 	for (let d = 0; d < DAYS; d++) {
@@ -57,7 +56,9 @@ function main(db, file) {
 
 	const measure = (label) => {
 		const sizes = Object.fromEntries(
-			db.prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat WHERE name IN ('daily_values', 'daily_values_by_series') GROUP BY name").all()
+			db
+				.prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat WHERE name IN ('daily_values', 'daily_values_by_series') GROUP BY name")
+				.all()
 				.map((r) => [r.name, Number(r.bytes)]),
 		);
 		const table = sizes.daily_values;
@@ -71,7 +72,9 @@ function main(db, file) {
 		return perRow;
 	};
 
-	console.log(`${rows.toLocaleString("en-US")} daily values: ${SERIES} series in ${STREAMS} streams x ${DAYS.toLocaleString("en-US")} days; SQLite ${db.prepare("SELECT sqlite_version() AS v").get().v}, page size ${db.prepare("PRAGMA page_size").get().page_size}`);
+	console.log(
+		`${rows.toLocaleString("en-US")} daily values: ${SERIES} series in ${STREAMS} streams x ${DAYS.toLocaleString("en-US")} days; SQLite ${db.prepare("SELECT sqlite_version() AS v").get().v}, page size ${db.prepare("PRAGMA page_size").get().page_size}`,
+	);
 	measure("as written (day by day)");
 	db.exec("VACUUM");
 	measure("after VACUUM");

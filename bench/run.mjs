@@ -26,8 +26,19 @@ const RTT = rttOptions(process.argv.slice(2));
 const tmp = mkdtempSync(join(os.tmpdir(), "meterline-bench-"));
 const results = {
 	started_at: new Date().toISOString(),
-	machine: { cpus: os.cpus().length, memory_gib: round(os.totalmem() / 2 ** 30, 1), node: process.version, loadavg_at_start: os.loadavg().map((l) => round(l)) },
-	settings: { seconds_per_case: SECONDS, connections: CONNECTIONS, write_grid: `${WRITE_DAYS} days x 200 series`, dimensions: 5, server: "X_LOCAL_OBSERVABILITY=false wrangler dev --var RATE_LIMITS:off (as npm start, without the rate limiter)" },
+	machine: {
+		cpus: os.cpus().length,
+		memory_gib: round(os.totalmem() / 2 ** 30, 1),
+		node: process.version,
+		loadavg_at_start: os.loadavg().map((l) => round(l)),
+	},
+	settings: {
+		seconds_per_case: SECONDS,
+		connections: CONNECTIONS,
+		write_grid: `${WRITE_DAYS} days x 200 series`,
+		dimensions: 5,
+		server: "X_LOCAL_OBSERVABILITY=false wrangler dev --var RATE_LIMITS:off (as npm start, without the rate limiter)",
+	},
 };
 let service;
 // Ctrl-C and kill end Node without its 'exit' event unless handled; on 'exit' the server's
@@ -56,11 +67,21 @@ async function main() {
 	const { rawSqliteUpsertRate, serviceSqlRate } = await import("./lib/raw-sqlite.mjs");
 	const rawSeconds = Math.min(SECONDS, 5);
 	log(`Raw SQLite: prepared upsert per row, 1,000-row transactions, ${rawSeconds} s`);
-	results.raw_sqlite = rawSqliteUpsertRate({ dbFile: join(tmp, "raw.sqlite"), migrationsDir: join(root, "migrations"), seconds: rawSeconds });
+	results.raw_sqlite = rawSqliteUpsertRate({
+		dbFile: join(tmp, "raw.sqlite"),
+		migrationsDir: join(root, "migrations"),
+		seconds: rawSeconds,
+	});
 	log(`  ${fmt(results.raw_sqlite.records_per_second)} records/s, totals ${results.raw_sqlite.verified ? "ok" : "MISMATCH"}`);
 	log(`Diagnostic: the service's own SQL on the same engine, ${rawSeconds} s`);
-	results.service_sql_in_node = serviceSqlRate({ dbFile: join(tmp, "service-sql.sqlite"), migrationsDir: join(root, "migrations"), seconds: rawSeconds });
-	log(`  ${fmt(results.service_sql_in_node.records_per_second)} records/s, totals ${results.service_sql_in_node.verified ? "ok" : "MISMATCH"}`);
+	results.service_sql_in_node = serviceSqlRate({
+		dbFile: join(tmp, "service-sql.sqlite"),
+		migrationsDir: join(root, "migrations"),
+		seconds: rawSeconds,
+	});
+	log(
+		`  ${fmt(results.service_sql_in_node.records_per_second)} records/s, totals ${results.service_sql_in_node.verified ? "ok" : "MISMATCH"}`,
+	);
 
 	log("Starting wrangler dev on fresh local state (migrations applied, RATE_LIMITS=off: the per-token rate limiter would cap the load)…");
 	service = await startService({ stateDir: join(tmp, "state"), logFile: join(tmp, "wrangler.log") });
@@ -71,7 +92,14 @@ async function main() {
 
 	// Small requests are timed twice: on the fresh server, and after the bulk cases have grown
 	// workerd's memory (its own latency floor rises then too); the target is checked on the worse.
-	const small = (when) => ({ name: `sum 1 x 1 stream, 1 conn, ${when}`, op: "sum", streams: 1, recordsPerRequest: 1, connections: 1, seconds: Math.min(SECONDS, 10) });
+	const small = (when) => ({
+		name: `sum 1 x 1 stream, 1 conn, ${when}`,
+		op: "sum",
+		streams: 1,
+		recordsPerRequest: 1,
+		connections: 1,
+		seconds: Math.min(SECONDS, 10),
+	});
 	results.cases = {};
 	results.latency_floor = {};
 	results.latency_floor["before bulk"] = await harnessFloor(ctx, "before bulk");
@@ -89,7 +117,8 @@ async function main() {
 	const rawNextTo = rawAdjacent(rawSqliteUpsertRate);
 	for (const [name, result] of await bulkCases(ctx, rawNextTo)) results.cases[name] = result;
 	results.raw_sqlite_adjacent = rawNextTo.all;
-	for (const spec of [small("after bulk"), { name: "sum 1 x 16 streams", op: "sum", streams: 16, recordsPerRequest: 1 }]) results.cases[spec.name] = await writeCase(ctx, spec);
+	for (const spec of [small("after bulk"), { name: "sum 1 x 16 streams", op: "sum", streams: 16, recordsPerRequest: 1 }])
+		results.cases[spec.name] = await writeCase(ctx, spec);
 	results.latency_floor["after bulk"] = await harnessFloor(ctx, "after bulk");
 
 	results.reads = await readCase(ctx);
@@ -108,7 +137,9 @@ async function main() {
 
 	writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(results, null, "\t")}\n`);
 	printTable(results);
-	log(`\nWrote bench/results.json. Caveat: other work on this ${results.machine.cpus}-core machine shares the CPU; compare ratios from one run, not absolute figures across runs.`);
+	log(
+		`\nWrote bench/results.json. Caveat: other work on this ${results.machine.cpus}-core machine shares the CPU; compare ratios from one run, not absolute figures across runs.`,
+	);
 }
 
 /** `--only rtt`: the round-trip cases, written into results.json beside the last full run's figures. */
@@ -116,7 +147,16 @@ async function rttOnly() {
 	const file = join(root, "bench", "results.json");
 	const previous = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
 	const rtt = await runRttCases(rttBench(), RTT.rttMs);
-	const merged = { ...previous, rtt, rtt_run: { started_at: results.started_at, finished_at: new Date().toISOString(), machine: results.machine, note: "--only rtt: rtt and the rtt figures of derived are from this run, the rest from the run of started_at" } };
+	const merged = {
+		...previous,
+		rtt,
+		rtt_run: {
+			started_at: results.started_at,
+			finished_at: new Date().toISOString(),
+			machine: results.machine,
+			note: "--only rtt: rtt and the rtt figures of derived are from this run, the rest from the run of started_at",
+		},
+	};
 	merged.derived = { ...(previous.derived ?? {}), targets: { ...(previous.derived?.targets ?? {}) } };
 	mergeRttDerived(merged);
 	writeFileSync(file, `${JSON.stringify(merged, null, "\t")}\n`);
@@ -141,7 +181,9 @@ function printRtt(r) {
 	for (const row of rows) log(row.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j]))).join("  "));
 	const d = r.derived;
 	if (d.small_writes_rtt20_over_rtt0 !== undefined) {
-		log(`64 connections, 1 stream, 20 ms / 0 ms: req/s ${d.small_writes_rtt20_over_rtt0}, p50 ${d.small_writes_p50_rtt20_over_rtt0}; all verified: ${d.rtt_all_verified ? "yes" : "NO"}`);
+		log(
+			`64 connections, 1 stream, 20 ms / 0 ms: req/s ${d.small_writes_rtt20_over_rtt0}, p50 ${d.small_writes_p50_rtt20_over_rtt0}; all verified: ${d.rtt_all_verified ? "yes" : "NO"}`,
+		);
 	}
 	const rttTargets = Object.keys(deriveRtt(r.rtt).targets);
 	log(`round-trip targets: ${rttTargets.map((name) => `${d.targets[name] ? "met" : "MISSED"}: ${name}`).join("; ")}`);
@@ -174,15 +216,31 @@ async function costsOnly(which) {
 	const largeOrg = () => largeOrgCase({ port: service.port, pid: service.pid, adminToken: service.adminToken, log });
 	let costs;
 	if (which === "costs") {
-		costs = { started_at: results.started_at, machine: results.machine, ...(await costCases({ port: service.port, adminToken: service.adminToken, seconds: SECONDS, connections: CONNECTIONS, log })) };
+		costs = {
+			started_at: results.started_at,
+			machine: results.machine,
+			...(await costCases({ port: service.port, adminToken: service.adminToken, seconds: SECONDS, connections: CONNECTIONS, log })),
+		};
 		costs.large_org = await largeOrg();
 	} else {
-		costs = { ...(previous.costs ?? {}), large_org: { started_at: results.started_at, machine: results.machine, ...(await largeOrg()), finished_at: new Date().toISOString() } };
+		costs = {
+			...(previous.costs ?? {}),
+			large_org: { started_at: results.started_at, machine: results.machine, ...(await largeOrg()), finished_at: new Date().toISOString() },
+		};
 	}
 	writeFileSync(file, `${JSON.stringify({ ...previous, costs }, null, "\t")}\n`);
 	const targets = which === "costs" ? { ...costs.targets, ...costs.large_org.targets } : costs.large_org.targets;
-	log(`load average at the end: ${os.loadavg().map((l) => round(l)).join(", ")}`);
-	log(`targets: ${Object.entries(targets).map(([name, met]) => `${met ? "met" : "MISSED"}: ${name}`).join("; ")}`);
+	log(
+		`load average at the end: ${os
+			.loadavg()
+			.map((l) => round(l))
+			.join(", ")}`,
+	);
+	log(
+		`targets: ${Object.entries(targets)
+			.map(([name, met]) => `${met ? "met" : "MISSED"}: ${name}`)
+			.join("; ")}`,
+	);
 }
 
 // ---- the bulk cases and their ratio to raw SQLite --------------------------------------------
@@ -196,7 +254,11 @@ async function costsOnly(which) {
 function rawAdjacent(rawSqliteUpsertRate) {
 	const all = [];
 	const measure = () => {
-		const r = rawSqliteUpsertRate({ dbFile: mkdtempSync(join(tmp, "raw-adjacent-")) + "/raw.sqlite", migrationsDir: join(root, "migrations"), seconds: Math.min(SECONDS, 3) });
+		const r = rawSqliteUpsertRate({
+			dbFile: mkdtempSync(join(tmp, "raw-adjacent-")) + "/raw.sqlite",
+			migrationsDir: join(root, "migrations"),
+			seconds: Math.min(SECONDS, 3),
+		});
 		if (!r.verified) throw new Error("raw SQLite: the stored totals differ from what was written");
 		all.push({ at: new Date().toISOString(), records_per_second: r.records_per_second, loadavg: os.loadavg().map((l) => round(l)) });
 		log(`  raw SQLite next to the bulk cases: ${fmt(r.records_per_second)} records/s (load average ${all.at(-1).loadavg.join(", ")})`);
@@ -220,7 +282,9 @@ async function bulkCases(ctx, rawNextTo, rounds = 1) {
 			const after = rawNextTo();
 			result.raw_sqlite_next_to_it = { before, after };
 			result.over_adjacent_raw_sqlite = round(result.records_per_second / ((before + after) / 2), 3);
-			log(`  ${((result.over_adjacent_raw_sqlite) * 100).toFixed(1)}% of raw SQLite; CPU % of a core: runtime ${result.cpu_percent_of_wall.runtime}, other processes ${result.cpu_percent_of_wall.others}`);
+			log(
+				`  ${(result.over_adjacent_raw_sqlite * 100).toFixed(1)}% of raw SQLite; CPU % of a core: runtime ${result.cpu_percent_of_wall.runtime}, other processes ${result.cpu_percent_of_wall.others}`,
+			);
 			out.push([name, result]);
 			before = after;
 		}
@@ -236,22 +300,50 @@ async function bulkCases(ctx, rawNextTo, rounds = 1) {
 async function ingestOnly() {
 	const { rawSqliteUpsertRate } = await import("./lib/raw-sqlite.mjs");
 	const rounds = Number(process.env.BENCH_INGEST_ROUNDS) || 1;
-	log(`load average at the start: ${os.loadavg().map((l) => round(l)).join(", ")}`);
+	log(
+		`load average at the start: ${os
+			.loadavg()
+			.map((l) => round(l))
+			.join(", ")}`,
+	);
 	service = await startService({ stateDir: join(tmp, "state"), logFile: join(tmp, "wrangler.log") });
 	const ctx = { port: service.port, pid: service.pid, auth: await createToken(service, ORG) };
 	await writeCase(ctx, { name: "warm-up", op: "sum", streams: 2, recordsPerRequest: 1000, seconds: 2, quiet: true });
 	const cases = await bulkCases(ctx, rawAdjacent(rawSqliteUpsertRate), rounds);
 	log("");
 	for (const op of ["sum", "replace"]) {
-		const ratios = cases.filter(([, c]) => c.op === op).map(([, c]) => c.over_adjacent_raw_sqlite).sort((a, b) => a - b);
-		log(`${op}, 10,000-record requests: ${ratios.map((x) => `${(x * 100).toFixed(1)}%`).join(", ")} of raw SQLite (median ${(ratios[Math.floor(ratios.length / 2)] * 100).toFixed(1)}%)`);
+		const ratios = cases
+			.filter(([, c]) => c.op === op)
+			.map(([, c]) => c.over_adjacent_raw_sqlite)
+			.sort((a, b) => a - b);
+		log(
+			`${op}, 10,000-record requests: ${ratios.map((x) => `${(x * 100).toFixed(1)}%`).join(", ")} of raw SQLite (median ${(ratios[Math.floor(ratios.length / 2)] * 100).toFixed(1)}%)`,
+		);
 	}
-	log(`load average at the end: ${os.loadavg().map((l) => round(l)).join(", ")}`);
+	log(
+		`load average at the end: ${os
+			.loadavg()
+			.map((l) => round(l))
+			.join(", ")}`,
+	);
 }
 
 // ---- writes -----------------------------------------------------------------------------
 
-async function writeCase(ctx, { name, op, streams, recordsPerRequest, days = WRITE_DAYS, connections = CONNECTIONS, seconds = SECONDS, idempotent = false, quiet = false }) {
+async function writeCase(
+	ctx,
+	{
+		name,
+		op,
+		streams,
+		recordsPerRequest,
+		days = WRITE_DAYS,
+		connections = CONNECTIONS,
+		seconds = SECONDS,
+		idempotent = false,
+		quiet = false,
+	},
+) {
 	if (!quiet) log(`${name}: ${op}, ${recordsPerRequest}-record requests, ${streams} stream(s), ${connections} connection(s), ${seconds} s`);
 	const slug = name.replace(/[^A-Za-z0-9]+/g, "-");
 	const streamNames = Array.from({ length: streams }, (_, i) => `${slug}-${i}`);
@@ -259,7 +351,8 @@ async function writeCase(ctx, { name, op, streams, recordsPerRequest, days = WRI
 	// Body-major order, so the connections' concurrent requests go to different streams.
 	const targets = [];
 	for (const body of bodies) {
-		for (const stream of streamNames) targets.push({ stream, cells: body.cells, body: body.buffer, path: `/unit-cost/v1/telemetry/metric/${stream}/${op}`, acked: 0 });
+		for (const stream of streamNames)
+			targets.push({ stream, cells: body.cells, body: body.buffer, path: `/unit-cost/v1/telemetry/metric/${stream}/${op}`, acked: 0 });
 	}
 
 	// idempotent: a fresh Idempotency-Key on every request (each is a new write, as a client's would be).
@@ -290,7 +383,9 @@ async function writeCase(ctx, { name, op, streams, recordsPerRequest, days = WRI
 		verification,
 	};
 	if (!quiet) {
-		log(`  ${fmt(result.records_per_second)} records/s, ${result.requests_per_second} req/s, p50 ${run.latencies.p50} ms, p99 ${run.latencies.p99} ms, totals ${verification.status}`);
+		log(
+			`  ${fmt(result.records_per_second)} records/s, ${result.requests_per_second} req/s, p50 ${run.latencies.p50} ms, p99 ${run.latencies.p99} ms, totals ${verification.status}`,
+		);
 		if (Object.keys(run.failures).length > 0) log(`  failures: ${JSON.stringify(run.failures)}`);
 	}
 	return result;
@@ -309,7 +404,7 @@ async function verifyWrites(ctx, op, streamNames, targets) {
 			for (const [d, s] of t.cells) {
 				const key = cellKey(dayString(d), keys[s]);
 				const value = op === "sum" ? valueOf(d, s) * t.acked : valueOf(d, s);
-				expected.set(key, (op === "sum" ? expected.get(key) ?? 0 : 0) + value);
+				expected.set(key, (op === "sum" ? (expected.get(key) ?? 0) : 0) + value);
 			}
 		}
 		const { records, status } = await readAll(ctx, stream, "");
@@ -362,7 +457,12 @@ async function readAll(ctx, stream, query) {
 	let pages = 0;
 	do {
 		const qs = `limit=50000${query ? `&${query}` : ""}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-		const res = await request(agentForReads, { port: ctx.port, method: "GET", path: `/unit-cost/v1/telemetry/metric/${stream}?${qs}`, headers: ctx.auth });
+		const res = await request(agentForReads, {
+			port: ctx.port,
+			method: "GET",
+			path: `/unit-cost/v1/telemetry/metric/${stream}?${qs}`,
+			headers: ctx.auth,
+		});
 		if (res.status !== 200) return { records, status: res.status, ms: performance.now() - started, pages };
 		const page = JSON.parse(res.text);
 		for (const r of page.records) records.push(r);
@@ -376,7 +476,13 @@ async function readCase(ctx) {
 	const stream = "read-year";
 	log(`Reads: loading ${READ_DAYS} days x 200 series into '${stream}'…`);
 	const loadStarted = performance.now();
-	const targets = requestBodies(READ_DAYS, 5000).map((b) => ({ stream, cells: b.cells, body: b.buffer, path: `/unit-cost/v1/telemetry/metric/${stream}/sum`, acked: 0 }));
+	const targets = requestBodies(READ_DAYS, 5000).map((b) => ({
+		stream,
+		cells: b.cells,
+		body: b.buffer,
+		path: `/unit-cost/v1/telemetry/metric/${stream}/sum`,
+		acked: 0,
+	}));
 	for (const t of targets) {
 		const res = await request(agentForReads, { port: ctx.port, method: "POST", path: t.path, headers: ctx.auth, body: t.body });
 		if (res.status !== 200) throw new Error(`loading the read stream failed: ${res.status} ${res.text.slice(0, 300)}`);
@@ -403,11 +509,18 @@ async function readCase(ctx) {
 		filteredRows = r.records.length;
 	}
 	const result = {
-		load: { records: READ_DAYS * 200, seconds: round(loadSeconds), records_per_second: Math.round((READ_DAYS * 200) / loadSeconds), verification },
+		load: {
+			records: READ_DAYS * 200,
+			seconds: round(loadSeconds),
+			records_per_second: Math.round((READ_DAYS * 200) / loadSeconds),
+			verification,
+		},
 		full: { rows, pages, runs: full.length, ms: summarize(full) },
 		filtered: { query: decodeURIComponent(filter), rows: filteredRows, runs: filtered.length, ms: summarize(filtered) },
 	};
-	log(`  load ${fmt(result.load.records_per_second)} records/s (${verification.status}); full read of ${rows} rows p50 ${result.full.ms.p50} ms; filtered (${filteredRows} rows) p50 ${result.filtered.ms.p50} ms, p99 ${result.filtered.ms.p99} ms`);
+	log(
+		`  load ${fmt(result.load.records_per_second)} records/s (${verification.status}); full read of ${rows} rows p50 ${result.full.ms.p50} ms; filtered (${filteredRows} rows) p50 ${result.filtered.ms.p50} ms, p99 ${result.filtered.ms.p99} ms`,
+	);
 	return result;
 }
 
@@ -441,9 +554,15 @@ function memorySnapshot(pid, port) {
 	const workerd = workerdProcesses(pid, port);
 	const others = processTree(pid).filter((p) => p.name !== "workerd");
 	return {
-		workerd_peak_rss_mib: round(workerd.reduce((n, p) => n + p.hwmMiB, 0), 1),
+		workerd_peak_rss_mib: round(
+			workerd.reduce((n, p) => n + p.hwmMiB, 0),
+			1,
+		),
 		workerd: workerd.map((p) => ({ role: p.role, pid: p.pid, peak_rss_mib: round(p.hwmMiB, 1), rss_mib: round(p.rssMiB, 1) })),
-		wrangler_node_peak_rss_mib: round(others.reduce((n, p) => n + p.hwmMiB, 0), 1),
+		wrangler_node_peak_rss_mib: round(
+			others.reduce((n, p) => n + p.hwmMiB, 0),
+			1,
+		),
 	};
 }
 
@@ -485,7 +604,8 @@ function derive(r) {
 		small_p50_over_floor: smallOverFloor,
 		targets: {
 			"sum and replace >= 100,000 records/s": Math.min(bestSum.records_per_second, bestReplace.records_per_second) >= 100_000,
-			"sum and replace (10,000-record requests) >= 40% of raw SQLite measured next to them": Math.min(sum10000.over_adjacent_raw_sqlite, replace10000.over_adjacent_raw_sqlite) >= 0.4,
+			"sum and replace (10,000-record requests) >= 40% of raw SQLite measured next to them":
+				Math.min(sum10000.over_adjacent_raw_sqlite, replace10000.over_adjacent_raw_sqlite) >= 0.4,
 			"1-record p50 <= latency floor p50 + 3 ms (fresh, and after bulk)": Object.values(smallOverFloor).every((s) => s.above_floor_ms <= 3),
 			"73,000-row read <= 500 ms (p50)": r.reads.full.ms.p50 <= 500,
 			"one filtered series <= 50 ms (p50)": r.reads.filtered.ms.p50 <= 50,
@@ -507,24 +627,89 @@ function derive(r) {
 
 function printTable(r) {
 	const rows = [["case", "records/s", "req/s", "p50 ms", "p99 ms", "CPU% runtime/proxy/client/others", "totals"]];
-	rows.push(["raw SQLite: upsert per row, 1000-row tx", fmt(r.raw_sqlite.records_per_second), "", "", "", "", r.raw_sqlite.verified ? "ok" : "MISMATCH"]);
-	rows.push(["(diagnostic) service SQL in node:sqlite", fmt(r.service_sql_in_node.records_per_second), "", "", "", "", r.service_sql_in_node.verified ? "ok" : "MISMATCH"]);
+	rows.push([
+		"raw SQLite: upsert per row, 1000-row tx",
+		fmt(r.raw_sqlite.records_per_second),
+		"",
+		"",
+		"",
+		"",
+		r.raw_sqlite.verified ? "ok" : "MISMATCH",
+	]);
+	rows.push([
+		"(diagnostic) service SQL in node:sqlite",
+		fmt(r.service_sql_in_node.records_per_second),
+		"",
+		"",
+		"",
+		"",
+		r.service_sql_in_node.verified ? "ok" : "MISMATCH",
+	]);
 	for (const [name, c] of Object.entries(r.cases)) {
 		const cpu = c.cpu_percent_of_wall;
-		rows.push([name, fmt(c.records_per_second), String(c.requests_per_second), String(c.latency_ms.p50), String(c.latency_ms.p99), `${cpu.runtime}/${cpu.proxy}/${cpu.client}/${cpu.others}`, c.verification.status]);
+		rows.push([
+			name,
+			fmt(c.records_per_second),
+			String(c.requests_per_second),
+			String(c.latency_ms.p50),
+			String(c.latency_ms.p99),
+			`${cpu.runtime}/${cpu.proxy}/${cpu.client}/${cpu.others}`,
+			c.verification.status,
+		]);
 	}
 	for (const [when, floor] of Object.entries(r.latency_floor)) {
 		rows.push([`latency floor ${when}: GET unknown path`, "", "", String(floor.ms.p50), String(floor.ms.p99), "", ""]);
 	}
-	rows.push([`load read stream (5000-rec requests)`, fmt(r.reads.load.records_per_second), "", "", "", "", r.reads.load.verification.status]);
-	rows.push([`read ${r.reads.full.rows} rows (${r.reads.full.pages} pages)`, "", "", String(r.reads.full.ms.p50), `max ${r.reads.full.ms.max}`, "", ""]);
-	rows.push([`read filtered (${r.reads.filtered.rows} rows)`, "", "", String(r.reads.filtered.ms.p50), String(r.reads.filtered.ms.p99), "", ""]);
+	rows.push([
+		`load read stream (5000-rec requests)`,
+		fmt(r.reads.load.records_per_second),
+		"",
+		"",
+		"",
+		"",
+		r.reads.load.verification.status,
+	]);
+	rows.push([
+		`read ${r.reads.full.rows} rows (${r.reads.full.pages} pages)`,
+		"",
+		"",
+		String(r.reads.full.ms.p50),
+		`max ${r.reads.full.ms.max}`,
+		"",
+		"",
+	]);
+	rows.push([
+		`read filtered (${r.reads.filtered.rows} rows)`,
+		"",
+		"",
+		String(r.reads.filtered.ms.p50),
+		String(r.reads.filtered.ms.p99),
+		"",
+		"",
+	]);
 	const { drops, unit_cost: unitCost } = r.costs;
-	rows.push([`cost drops, ${fmt(drops.rows_per_drop)} CBF rows (rows/s)`, fmt(drops.rows_per_second), "", String(drops.latency_ms.p50), String(drops.latency_ms.p99), "", drops.verification]);
-	rows.push([`unit cost, ${unitCost.metric.days} days x ${unitCost.metric.series} series`, "", "", String(unitCost.ms.p50), String(unitCost.ms.p99), "", unitCost.verification]);
+	rows.push([
+		`cost drops, ${fmt(drops.rows_per_drop)} CBF rows (rows/s)`,
+		fmt(drops.rows_per_second),
+		"",
+		String(drops.latency_ms.p50),
+		String(drops.latency_ms.p99),
+		"",
+		drops.verification,
+	]);
+	rows.push([
+		`unit cost, ${unitCost.metric.days} days x ${unitCost.metric.series} series`,
+		"",
+		"",
+		String(unitCost.ms.p50),
+		String(unitCost.ms.p99),
+		"",
+		unitCost.verification,
+	]);
 	const large = r.costs.large_org;
 	rows.push([`large org: load ${fmt(large.load.rows)} cost rows (rows/s)`, fmt(large.load.rows_per_second), "", "", "", "", ""]);
-	for (const [name, read] of Object.entries(large.reads)) rows.push([`large org: ${name}`, "", "", String(read.ms.p50), String(read.ms.p99), "", read.verification.status]);
+	for (const [name, read] of Object.entries(large.reads))
+		rows.push([`large org: ${name}`, "", "", String(read.ms.p50), String(read.ms.p99), "", read.verification.status]);
 	const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
 	log("");
 	for (const [i, row] of rows.entries()) {
@@ -533,16 +718,30 @@ function printTable(r) {
 	}
 	const d = r.derived;
 	log("");
-	log(`best ingest / raw SQLite at the start: ${(d.best_ingest_over_raw_sqlite * 100).toFixed(1)}% (${d.best_ingest_case}); best sum ${(d.best_sum_over_raw_sqlite * 100).toFixed(1)}%, best replace ${(d.best_replace_over_raw_sqlite * 100).toFixed(1)}%`);
-	log(`10,000-record requests / raw SQLite measured next to them (${r.raw_sqlite_adjacent.map((m) => fmt(m.records_per_second)).join(", ")} records/s): sum ${(d.sum_10000_over_adjacent_raw_sqlite * 100).toFixed(1)}%, replace ${(d.replace_10000_over_adjacent_raw_sqlite * 100).toFixed(1)}%; other processes used up to ${d.bulk_other_processes_cpu_percent}% of a core meanwhile${d.bulk_other_processes_cpu_percent > 25 ? " (CONTENDED: the ratio is not this code's alone; run again on a quiet machine)" : ""}`);
+	log(
+		`best ingest / raw SQLite at the start: ${(d.best_ingest_over_raw_sqlite * 100).toFixed(1)}% (${d.best_ingest_case}); best sum ${(d.best_sum_over_raw_sqlite * 100).toFixed(1)}%, best replace ${(d.best_replace_over_raw_sqlite * 100).toFixed(1)}%`,
+	);
+	log(
+		`10,000-record requests / raw SQLite measured next to them (${r.raw_sqlite_adjacent.map((m) => fmt(m.records_per_second)).join(", ")} records/s): sum ${(d.sum_10000_over_adjacent_raw_sqlite * 100).toFixed(1)}%, replace ${(d.replace_10000_over_adjacent_raw_sqlite * 100).toFixed(1)}%; other processes used up to ${d.bulk_other_processes_cpu_percent}% of a core meanwhile${d.bulk_other_processes_cpu_percent > 25 ? " (CONTENDED: the ratio is not this code's alone; run again on a quiet machine)" : ""}`,
+	);
 	log(`2000-record / 1000-record sum records/s: ${d.linearity_2000_over_1000}`);
-	log(`1-record p50 above the latency floor's p50: ${Object.entries(d.small_p50_over_floor).map(([when, s]) => `${when} ${s.above_floor_ms} ms (${s.p50} vs ${s.floor_p50})`).join(", ")}`);
+	log(
+		`1-record p50 above the latency floor's p50: ${Object.entries(d.small_p50_over_floor)
+			.map(([when, s]) => `${when} ${s.above_floor_ms} ms (${s.p50} vs ${s.floor_p50})`)
+			.join(", ")}`,
+	);
 	const m = r.costs.large_org.memory;
 	log(`large org, workerd runtime RSS during the reads: ${m.baseline_mib} MiB before, peak ${m.peak_mib} MiB, growth ${m.growth_mib} MiB`);
-	log(`peak RSS, workerd processes summed: ${r.memory.workerd_peak_rss_mib} MiB (${r.memory.workerd.map((p) => `${p.role} ${p.peak_rss_mib}`).join(", ")}); wrangler's node: ${r.memory.wrangler_node_peak_rss_mib} MiB`);
+	log(
+		`peak RSS, workerd processes summed: ${r.memory.workerd_peak_rss_mib} MiB (${r.memory.workerd.map((p) => `${p.role} ${p.peak_rss_mib}`).join(", ")}); wrangler's node: ${r.memory.wrangler_node_peak_rss_mib} MiB`,
+	);
 	log(`all totals verified: ${d.all_verified ? "yes" : "NO"}`);
 	if (r.rtt) printRtt(r);
-	log(`targets: ${Object.entries(d.targets).map(([name, met]) => `${met ? "met" : "MISSED"}: ${name}`).join("; ")}`);
+	log(
+		`targets: ${Object.entries(d.targets)
+			.map(([name, met]) => `${met ? "met" : "MISSED"}: ${name}`)
+			.join("; ")}`,
+	);
 }
 
 function fmt(n) {

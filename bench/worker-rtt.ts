@@ -20,7 +20,9 @@ function distantEnv(env: Env): Env {
 		if (!Number.isFinite(ms) || ms < 0) throw new Error(`D1_RTT_MS must be a number of milliseconds ≥ 0, not ${ms}`);
 		const delay = fixedDelay(ms);
 		// --var D1_RTT_LOG:1 logs each round trip's kind (first, all, run, raw, batch, exec) to see what a request costs.
-		const around: Around = (env as unknown as { D1_RTT_LOG?: string }).D1_RTT_LOG ? (kind, go) => (console.warn(`d1-rtt ${kind}`), delay(kind, go)) : delay;
+		const around: Around = (env as unknown as { D1_RTT_LOG?: string }).D1_RTT_LOG
+			? (kind, go) => (console.warn(`d1-rtt ${kind}`), delay(kind, go))
+			: delay;
 		wrapped = { ...env, DB: interposeD1(env.DB, around) };
 		distant.set(env, wrapped);
 	}

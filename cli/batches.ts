@@ -50,7 +50,14 @@ export function* batches(records: unknown[], opts: BatchOptions): Generator<Batc
 	const finish = (count: number): Batch => {
 		const [prefix, suffix] = envelope(index);
 		const body = prefix + parts.slice(0, count).join(",") + suffix;
-		const batch = { index, first, count, body, bytes: Buffer.byteLength(body), idempotencyKey: idempotencyKey(opts.stream, opts.op, opts.runId, body) };
+		const batch = {
+			index,
+			first,
+			count,
+			body,
+			bytes: Buffer.byteLength(body),
+			idempotencyKey: idempotencyKey(opts.stream, opts.op, opts.runId, body),
+		};
 		index++;
 		first += count;
 		parts = parts.slice(count);
@@ -68,11 +75,15 @@ export function* batches(records: unknown[], opts: BatchOptions): Generator<Batc
 		if (parts.length > 0 && (!opts.canSplit || opts.canSplit(records[i - 1], records[i]))) lastCut = parts.length;
 		if (parts.length > 0 && (parts.length >= opts.maxRecords || bytes + 1 + recordBytes >= opts.maxBytes)) {
 			if (lastCut === 0) {
-				throw new RangeError(`records ${first}-${i} must go in one request but do not fit in one (${opts.maxRecords} records, ${opts.maxBytes} bytes)`);
+				throw new RangeError(
+					`records ${first}-${i} must go in one request but do not fit in one (${opts.maxRecords} records, ${opts.maxBytes} bytes)`,
+				);
 			}
 			yield finish(lastCut);
 			if (parts.length > 0 && (parts.length >= opts.maxRecords || bytes + 1 + recordBytes >= opts.maxBytes)) {
-				throw new RangeError(`records ${first}-${i} must go in one request but do not fit in one (${opts.maxRecords} records, ${opts.maxBytes} bytes)`);
+				throw new RangeError(
+					`records ${first}-${i} must go in one request but do not fit in one (${opts.maxRecords} records, ${opts.maxBytes} bytes)`,
+				);
 			}
 		}
 		bytes += (parts.length > 0 ? 1 : 0) + recordBytes; // 1: the comma

@@ -69,9 +69,25 @@ export function parseDateTime(text: string): number | null {
 	const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(text.trim());
 	if (!m) return null;
 	const [, y, mo, d, h = "0", mi = "0", s = "0", fraction = "", zone] = m;
-	const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Math.floor(Number(`0.${fraction || "0"}`) * 1000));
+	const ms = Date.UTC(
+		Number(y),
+		Number(mo) - 1,
+		Number(d),
+		Number(h),
+		Number(mi),
+		Number(s),
+		Math.floor(Number(`0.${fraction || "0"}`) * 1000),
+	);
 	const check = new Date(ms);
-	if (check.getUTCFullYear() !== Number(y) || check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return null;
+	if (
+		check.getUTCFullYear() !== Number(y) ||
+		check.getUTCMonth() !== Number(mo) - 1 ||
+		check.getUTCDate() !== Number(d) ||
+		Number(h) > 23 ||
+		Number(mi) > 59 ||
+		Number(s) > 59
+	)
+		return null;
 	if (!zone || zone.toUpperCase() === "Z") return ms;
 	const sign = zone[0] === "-" ? -1 : 1;
 	const digits = zone.slice(1).replace(":", "");
@@ -190,7 +206,8 @@ export function readFocus(text: string): CostFile {
 		}
 		const resource = get("ResourceId");
 		if (resource !== undefined) base["resource/id"] = resource;
-		else if (tagCount > 0) base["resource/id"] = `${get("SubAccountId") ?? get("BillingAccountId") ?? "no-account"}/${get("ChargeCategory") ?? "Charge"}`;
+		else if (tagCount > 0)
+			base["resource/id"] = `${get("SubAccountId") ?? get("BillingAccountId") ?? "no-account"}/${get("ChargeCategory") ?? "Charge"}`;
 
 		if (currency !== undefined) read.set(currency, (read.get(currency) ?? 0) + 1);
 		if (rowProblems.length > 0 || start === null || end === null || currency === undefined) {
@@ -218,7 +235,8 @@ export function readCbf(text: string): CostFile {
 	const unknown = columns.filter((c) => !c.startsWith(TAG_PREFIX) && !CBF_COLUMNS.includes(c));
 	if (unknown.length > 0) throw new InputError(`not CBF column${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}`, headerLine);
 	for (const required of ["time/usage_start", "cost/cost"]) {
-		if (!columns.includes(required)) throw new InputError(`no column ${required}: a CBF file needs time/usage_start and cost/cost`, headerLine);
+		if (!columns.includes(required))
+			throw new InputError(`no column ${required}: a CBF file needs time/usage_start and cost/cost`, headerLine);
 	}
 	const rows: CostRow[] = [];
 	const problems: CostProblem[] = [];
@@ -233,10 +251,16 @@ export function readCbf(text: string): CostFile {
 		});
 		const before = problems.length;
 		const start = cbf["time/usage_start"] === undefined ? null : parseDateTime(cbf["time/usage_start"]);
-		if (start === null) problems.push({ line, column: "time/usage_start", message: cbf["time/usage_start"] === undefined ? "is empty" : `'${cbf["time/usage_start"]}' is not an ISO 8601 date-time` });
+		if (start === null)
+			problems.push({
+				line,
+				column: "time/usage_start",
+				message: cbf["time/usage_start"] === undefined ? "is empty" : `'${cbf["time/usage_start"]}' is not an ISO 8601 date-time`,
+			});
 		if (cbf["cost/cost"] === undefined) problems.push({ line, column: "cost/cost", message: "is empty" });
 		for (const column of CBF_NUMBER_COLUMNS) {
-			if (cbf[column] !== undefined && parseDecimal(cbf[column]) === null) problems.push({ line, column, message: `'${cbf[column].slice(0, 40)}' is not a decimal number` });
+			if (cbf[column] !== undefined && parseDecimal(cbf[column]) === null)
+				problems.push({ line, column, message: `'${cbf[column].slice(0, 40)}' is not a decimal number` });
 		}
 		if (cbf["resource/id"] === undefined && Object.keys(cbf).some((c) => c.startsWith(TAG_PREFIX))) {
 			problems.push({ line, column: "resource/id", message: "is required when the row has a resource/tag: value" });

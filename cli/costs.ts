@@ -36,10 +36,15 @@ export function routeCurrencies(specs: string[], currencies: string[]): { routes
 		return m ? [[m[1], m[2]] as const] : [];
 	});
 	for (const id of [...plain, ...byCurrency.map(([, id]) => id)]) {
-		if (!CONNECTION_ID.test(id)) throw new UsageError(`--connection '${id}': a connection id is 1 to 256 characters of A-Z, a-z, 0-9, '_', '.', ':', '@' and '-' (or <CUR>=<id>, e.g. USD=aws-usd)`);
+		if (!CONNECTION_ID.test(id))
+			throw new UsageError(
+				`--connection '${id}': a connection id is 1 to 256 characters of A-Z, a-z, 0-9, '_', '.', ':', '@' and '-' (or <CUR>=<id>, e.g. USD=aws-usd)`,
+			);
 	}
 	if (plain.length > 0 && (plain.length > 1 || byCurrency.length > 0)) {
-		throw new UsageError("--connection: give one connection id, or one <CUR>=<id> per currency (e.g. --connection USD=aws-usd --connection EUR=aws-eur), not both");
+		throw new UsageError(
+			"--connection: give one connection id, or one <CUR>=<id> per currency (e.g. --connection USD=aws-usd --connection EUR=aws-eur), not both",
+		);
 	}
 	const named = currencies.filter((c) => c !== "");
 	if (plain.length === 1) {
@@ -50,17 +55,22 @@ export function routeCurrencies(specs: string[], currencies: string[]): { routes
 		}
 		return { routes: new Map(currencies.map((c) => [c, plain[0]])) };
 	}
-	if (currencies.includes("")) return { error: "a CBF file has no currency column: pass one --connection <id> (the connection's currency is the file's)" };
+	if (currencies.includes(""))
+		return { error: "a CBF file has no currency column: pass one --connection <id> (the connection's currency is the file's)" };
 	const routes = new Map<string, string>();
 	const owner = new Map<string, string>();
 	for (const [currency, id] of byCurrency) {
 		if (routes.has(currency) && routes.get(currency) !== id) throw new UsageError(`--connection: ${currency} is given two connections`);
-		if (owner.has(id) && owner.get(id) !== currency) throw new UsageError(`--connection: '${id}' is given for ${owner.get(id)} and ${currency}; a connection holds one currency`);
+		if (owner.has(id) && owner.get(id) !== currency)
+			throw new UsageError(`--connection: '${id}' is given for ${owner.get(id)} and ${currency}; a connection holds one currency`);
 		routes.set(currency, id);
 		owner.set(id, currency);
 	}
 	const unrouted = named.filter((c) => !routes.has(c));
-	if (unrouted.length > 0) return { error: `the file has costs in ${unrouted.join(", ")} but no --connection ${unrouted[0]}=<id> for ${unrouted.length > 1 ? "them" : "it"}` };
+	if (unrouted.length > 0)
+		return {
+			error: `the file has costs in ${unrouted.join(", ")} but no --connection ${unrouted[0]}=<id> for ${unrouted.length > 1 ? "them" : "it"}`,
+		};
 	return { routes };
 }
 
@@ -100,7 +110,9 @@ export function planDrops(
 		group.rows.push(row);
 	}
 	const connections = [...new Set([...groups.values()].map((g) => g.connection))];
-	const ordered = [...groups.values()].sort((a, b) => connections.indexOf(a.connection) - connections.indexOf(b.connection) || (a.month < b.month ? -1 : a.month > b.month ? 1 : 0));
+	const ordered = [...groups.values()].sort(
+		(a, b) => connections.indexOf(a.connection) - connections.indexOf(b.connection) || (a.month < b.month ? -1 : a.month > b.month ? 1 : 0),
+	);
 	const drops: Omit<PlannedDrop, "where">[] = [];
 	for (const group of ordered) {
 		const sorted = [...group.rows].sort((a, b) => a.at - b.at); // stable: file order within an hour
@@ -117,8 +129,12 @@ export function planDrops(
 				runId: opts.runId,
 				// A FOCUS file names its currency: the drop says it, so the connection records it (and the
 				// service refuses a drop in another currency than the connection's). A CBF file has none.
-				envelope: (i) => [`{"month":"${group.month}","operation":"${operationOf(i)}",${group.currency ? `"currency":"${group.currency}",` : ""}"data":[`, "]}"],
-				canSplit: opts.operation === "replace_hourly" ? (a, b) => hourOf.get(a as CostRow["cbf"]) !== hourOf.get(b as CostRow["cbf"]) : undefined,
+				envelope: (i) => [
+					`{"month":"${group.month}","operation":"${operationOf(i)}",${group.currency ? `"currency":"${group.currency}",` : ""}"data":[`,
+					"]}",
+				],
+				canSplit:
+					opts.operation === "replace_hourly" ? (a, b) => hourOf.get(a as CostRow["cbf"]) !== hourOf.get(b as CostRow["cbf"]) : undefined,
 			},
 		)) {
 			drops.push({
@@ -152,7 +168,13 @@ export function describeProblems(problems: CostProblem[], file: string, limit: n
 }
 
 /** The service's details of a refused drop (`total`: its details_total), with the file lines of the rows they name ("data[3].cost/cost"). */
-export function describeRejectedRows(drop: PlannedDrop, details: ErrorDetail[], file: string, limit: number, total = details.length): string[] {
+export function describeRejectedRows(
+	drop: PlannedDrop,
+	details: ErrorDetail[],
+	file: string,
+	limit: number,
+	total = details.length,
+): string[] {
 	return limitedProblems(
 		details.map((d) => {
 			const row = d.record === undefined ? undefined : drop.rows[d.record];
@@ -177,14 +199,18 @@ function rowCount(n: number): string {
 
 export async function costs(positionals: string[], values: CostsValues, url: string, io: Io): Promise<number> {
 	const [sub, ...files] = positionals;
-	if (sub !== "import") throw new UsageError(sub === undefined ? "costs needs a subcommand: costs import <file> --connection <id>" : `unknown costs subcommand '${sub}'`);
+	if (sub !== "import")
+		throw new UsageError(
+			sub === undefined ? "costs needs a subcommand: costs import <file> --connection <id>" : `unknown costs subcommand '${sub}'`,
+		);
 	if (files.length !== 1) throw new UsageError("costs import takes exactly one file");
 	const [file] = files;
 	const format = values.format ?? "focus";
 	if (format !== "focus" && format !== "cbf") throw new UsageError("--format must be focus or cbf");
 	const operation = (values.operation ?? "replace_drop") as DropOperation;
 	if (!DROP_OPERATIONS.includes(operation)) throw new UsageError(`--operation must be one of ${DROP_OPERATIONS.join(", ")}`);
-	if (!values.connection?.length) throw new UsageError("--connection is required: the AnyCost Stream connection id (or one <CUR>=<id> per currency)");
+	if (!values.connection?.length)
+		throw new UsageError("--connection is required: the AnyCost Stream connection id (or one <CUR>=<id> per currency)");
 	// A drop's envelope ({"month", "operation", "data"}) is larger than a telemetry body's.
 	const { maxRecords, maxBytes, maxErrors, policy } = sendingSettings(values, { minBytes: 200 });
 	const token = values["dry-run"] ? "" : secret(values.token, "METERLINE_TOKEN", "--token", io);
@@ -237,7 +263,9 @@ export async function costs(positionals: string[], values: CostsValues, url: str
 	io.err(`Sending ${summary} to ${url}\n`);
 
 	// 3. Send in order: a month's replace_drop before its sums.
-	const outcome = await sendRequests(io, url, token, policy, drops, (index, details, total) => describeRejectedRows(drops[index], details, file, maxErrors, total));
+	const outcome = await sendRequests(io, url, token, policy, drops, (index, details, total) =>
+		describeRejectedRows(drops[index], details, file, maxErrors, total),
+	);
 	if (!outcome.ok) return 1;
 	io.out(`Sent ${summary}${describeOutcome(outcome, parsed.rows.length)}.\n${perCurrency.join("")}`);
 	return 0;

@@ -63,7 +63,8 @@ export function parseCsv(text: string): CsvRow[] {
 			} else {
 				const start = i;
 				while (i < n && text[i] !== "," && text[i] !== "\n" && text[i] !== "\r") {
-					if (text[i] === '"') throw new CsvSyntaxError(line, "a quote inside an unquoted field (quote the whole field and double the quote)");
+					if (text[i] === '"')
+						throw new CsvSyntaxError(line, "a quote inside an unquoted field (quote the whole field and double the quote)");
 					i++;
 				}
 				field = text.slice(start, i);

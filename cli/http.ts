@@ -110,7 +110,8 @@ export async function requestWithRetry(
 			const res = await fetch(`${service.url}${path}`, { ...init, signal: abort.signal });
 			service.answered = true;
 			const text = await res.text();
-			if (!RETRYABLE_STATUSES.has(res.status)) return { status: res.status, headers: res.headers, text, json: parseJson(text), attempts: attempt };
+			if (!RETRYABLE_STATUSES.has(res.status))
+				return { status: res.status, headers: res.headers, text, json: parseJson(text), attempts: attempt };
 			reason = `HTTP ${res.status}${describeError(parseJson(text))}`;
 			retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
 		} catch (err) {
@@ -202,6 +203,10 @@ function networkFailure(err: unknown, timeoutMs: number): NetworkFailure {
 	if (code && /^(ERR_TLS_|ERR_SSL_|CERT_|EPROTO$|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_)/.test(code)) {
 		return { text: `TLS failure: ${detail} (${code})`, notSent: true };
 	}
-	if (code === "ECONNRESET" || code === "UND_ERR_SOCKET") return { text: `connection closed without an answer: ${detail} (${code})`, notSent: false };
-	return { text: `${error?.message ?? String(err)}${code || error?.cause?.message ? ` (${code ?? error?.cause?.message})` : ""}`, notSent: false };
+	if (code === "ECONNRESET" || code === "UND_ERR_SOCKET")
+		return { text: `connection closed without an answer: ${detail} (${code})`, notSent: false };
+	return {
+		text: `${error?.message ?? String(err)}${code || error?.cause?.message ? ` (${code ?? error?.cause?.message})` : ""}`,
+		notSent: false,
+	};
 }

@@ -53,7 +53,10 @@ export function sendingSettings(values: OptionValues<typeof SENDING_OPTIONS>, { 
 	const maxBytes = intFlag(values["max-bytes"], "--max-bytes", SERVICE_MAX_BODY_BYTES, SERVICE_MAX_BODY_BYTES);
 	if (maxRecords < 1 || maxBytes < minBytes) throw new UsageError(`--batch-size must be at least 1 and --max-bytes at least ${minBytes}`);
 	const maxErrors = intFlag(values["max-errors"], "--max-errors", 20);
-	const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, maxRetries: intFlag(values["max-retries"], "--max-retries", DEFAULT_RETRY_POLICY.maxRetries, 100) };
+	const policy: RetryPolicy = {
+		...DEFAULT_RETRY_POLICY,
+		maxRetries: intFlag(values["max-retries"], "--max-retries", DEFAULT_RETRY_POLICY.maxRetries, 100),
+	};
 	return { maxRecords, maxBytes, maxErrors, policy };
 }
 

@@ -22,7 +22,6 @@ export interface CsvMapping {
 	withValue: boolean;
 }
 
-
 export function formatOf(fileName: string, explicit: string | undefined): Format {
 	if (explicit !== undefined) {
 		if (!(FORMATS as readonly string[]).includes(explicit)) throw new InputError(`--format must be one of ${FORMATS.join(", ")}`);
@@ -51,7 +50,10 @@ function readJson(text: string): FileRecords {
 	const records = Array.isArray(parsed) ? parsed : (parsed as { records?: unknown } | null)?.records;
 	if (!Array.isArray(records)) throw new InputError('a JSON file must hold {"records": [...]} or an array of records');
 	const extra = Array.isArray(parsed) ? [] : Object.keys(parsed as object).filter((key) => key !== "records");
-	if (extra.length > 0) throw new InputError(`unknown top-level field${extra.length > 1 ? "s" : ""} ${extra.map((k) => `'${k}'`).join(", ")}: only "records" is sent`);
+	if (extra.length > 0)
+		throw new InputError(
+			`unknown top-level field${extra.length > 1 ? "s" : ""} ${extra.map((k) => `'${k}'`).join(", ")}: only "records" is sent`,
+		);
 	return { records: records as Record<string, unknown>[], lines: recordStartLines(text) };
 }
 

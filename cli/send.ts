@@ -26,7 +26,8 @@ export async function send(positionals: string[], values: SendValues, url: strin
 	const [file] = positionals;
 	const stream = values.stream;
 	if (stream === undefined) throw new UsageError("--stream is required");
-	if (!StreamNameSchema.safeParse(stream).success) throw new UsageError(`--stream '${stream}': stream names are 1 to 256 characters of A-Z, a-z, 0-9, '_', '.' and '-'`);
+	if (!StreamNameSchema.safeParse(stream).success)
+		throw new UsageError(`--stream '${stream}': stream names are 1 to 256 characters of A-Z, a-z, 0-9, '_', '.' and '-'`);
 	const op = (values.op ?? "sum") as WriteOperation;
 	if (!WRITE_OPERATIONS.includes(op)) throw new UsageError(`--op must be one of ${WRITE_OPERATIONS.join(", ")}`);
 	const { maxRecords, maxBytes, maxErrors, policy } = sendingSettings(values);
@@ -60,7 +61,9 @@ export async function send(positionals: string[], values: SendValues, url: strin
 		io.err(`${file}: ${err.message}\n`);
 		return 1;
 	}
-	const counted = totals ? `${fileRecords.length.toLocaleString("en-US")} records as ${records.length.toLocaleString("en-US")} day totals` : `${records.length.toLocaleString("en-US")} records`;
+	const counted = totals
+		? `${fileRecords.length.toLocaleString("en-US")} records as ${records.length.toLocaleString("en-US")} day totals`
+		: `${records.length.toLocaleString("en-US")} records`;
 	const summary = `${counted} to stream '${stream}' (${op}) in ${planned.length} request${planned.length === 1 ? "" : "s"}`;
 	if (values["dry-run"]) {
 		io.out(`${file}: valid. Would send ${summary}.\n`);
@@ -95,7 +98,8 @@ export async function send(positionals: string[], values: SendValues, url: strin
 function csvMapping(values: SendValues, op: WriteOperation): CsvMapping {
 	const dimensions = values.dimension?.map((spec): [string, string] => {
 		const at = spec.lastIndexOf("=");
-		if (at <= 0 || at === spec.length - 1) throw new UsageError(`--dimension '${spec}' must be <dimension>=<column>, e.g. "custom:Client=client"`);
+		if (at <= 0 || at === spec.length - 1)
+			throw new UsageError(`--dimension '${spec}' must be <dimension>=<column>, e.g. "custom:Client=client"`);
 		return [spec.slice(0, at), spec.slice(at + 1)];
 	});
 	return {

@@ -51,7 +51,12 @@ export async function sendRequests(
 				request.path,
 				{
 					method: "POST",
-					headers: { Authorization: token, "Content-Type": "application/json", "Idempotency-Key": request.idempotencyKey, "User-Agent": USER_AGENT },
+					headers: {
+						Authorization: token,
+						"Content-Type": "application/json",
+						"Idempotency-Key": request.idempotencyKey,
+						"User-Agent": USER_AGENT,
+					},
 					body: request.body,
 				},
 				policy,
@@ -96,7 +101,9 @@ export function rejectionDetails(json: unknown): { details: ErrorDetail[]; total
 export function describeOutcome(outcome: SendOutcome, records: number): string {
 	const notes = [
 		outcome.retries > 0 ? `${outcome.retries} retr${outcome.retries === 1 ? "y" : "ies"}` : "",
-		outcome.replayed > 0 ? `${outcome.replayed} request${outcome.replayed === 1 ? " was" : "s were"} already applied earlier (same Idempotency-Key) and not applied again` : "",
+		outcome.replayed > 0
+			? `${outcome.replayed} request${outcome.replayed === 1 ? " was" : "s were"} already applied earlier (same Idempotency-Key) and not applied again`
+			: "",
 	].filter(Boolean);
 	return ` in ${(outcome.elapsedMs / 1000).toFixed(1)} s (${formatRate(records, outcome.elapsedMs)})${notes.length ? `; ${notes.join("; ")}` : ""}`;
 }

@@ -26,7 +26,12 @@ export async function tokens(positionals: string[], values: TokensValues, url: s
 		try {
 			// A create that got no answer may have created a token: not retried, so none is made twice.
 			const policy = { ...DEFAULT_RETRY_POLICY, maxRetries: 3, retryNetworkErrors: method !== "POST" };
-			return await requestWithRetry(service, path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }, policy);
+			return await requestWithRetry(
+				service,
+				path,
+				{ method, headers, body: body === undefined ? undefined : JSON.stringify(body) },
+				policy,
+			);
 		} catch (err) {
 			if (!(err instanceof GaveUpError)) throw err;
 			io.err(`${method} ${path}: ${err.message}\n`);
@@ -78,7 +83,19 @@ export async function tokens(positionals: string[], values: TokensValues, url: s
 
 function tokenTable(list: TokenInfo[]): string {
 	if (list.length === 0) return "No tokens.\n";
-	const rows = [["ID", "NAME", "SCOPES", "CREATED", "REVOKED"], ...list.map((t) => [t.id, t.name, t.scopes.join(","), t.created_at, t.revoked_at ?? "-"])];
+	const rows = [
+		["ID", "NAME", "SCOPES", "CREATED", "REVOKED"],
+		...list.map((t) => [t.id, t.name, t.scopes.join(","), t.created_at, t.revoked_at ?? "-"]),
+	];
 	const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-	return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n") + "\n";
+	return (
+		rows
+			.map((r) =>
+				r
+					.map((cell, i) => cell.padEnd(widths[i]))
+					.join("  ")
+					.trimEnd(),
+			)
+			.join("\n") + "\n"
+	);
 }

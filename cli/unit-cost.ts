@@ -13,7 +13,9 @@ export const UNIT_COST_OPTIONS = {
 	csv: { type: "boolean" },
 } satisfies ParseArgsConfig["options"];
 
-type UnitCostValues = { [K in keyof typeof UNIT_COST_OPTIONS]?: (typeof UNIT_COST_OPTIONS)[K] extends { type: "boolean" } ? boolean : string } & { token?: string };
+type UnitCostValues = {
+	[K in keyof typeof UNIT_COST_OPTIONS]?: (typeof UNIT_COST_OPTIONS)[K] extends { type: "boolean" } ? boolean : string;
+} & { token?: string };
 
 export const COST_TYPES = ["cost", "discounted_cost", "amortized_cost", "discounted_amortized_cost", "on_demand_cost"] as const;
 
@@ -22,7 +24,14 @@ export interface UnitCostResponse {
 	granularity: string;
 	cost_type: string;
 	/** currency is null for units without any cost in the period. */
-	results: Array<{ period: string; group: Record<string, string>; currency: string | null; units: string; cost: string; unit_cost: string | null }>;
+	results: Array<{
+		period: string;
+		group: Record<string, string>;
+		currency: string | null;
+		units: string;
+		cost: string;
+		unit_cost: string | null;
+	}>;
 	unmatched_cost: Array<{ period: string; currency: string; cost: string }>;
 }
 
@@ -31,7 +40,10 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** The query string of a unit-cost request; throws UsageError for bad flags. */
 export function unitCostQuery(values: UnitCostValues): string {
 	const query = new URLSearchParams();
-	for (const [flag, param] of [["start", "start_date"], ["end", "end_date"]] as const) {
+	for (const [flag, param] of [
+		["start", "start_date"],
+		["end", "end_date"],
+	] as const) {
 		const value = values[flag];
 		if (value === undefined) continue;
 		if (!DATE.test(value)) throw new UsageError(`--${flag} must be a date, YYYY-MM-DD`);
@@ -42,7 +54,8 @@ export function unitCostQuery(values: UnitCostValues): string {
 		query.set("granularity", values.granularity);
 	}
 	if (values["cost-type"] !== undefined) {
-		if (!(COST_TYPES as readonly string[]).includes(values["cost-type"])) throw new UsageError(`--cost-type must be one of ${COST_TYPES.join(", ")}`);
+		if (!(COST_TYPES as readonly string[]).includes(values["cost-type"]))
+			throw new UsageError(`--cost-type must be one of ${COST_TYPES.join(", ")}`);
 		query.set("cost_type", values["cost-type"]);
 	}
 	if (values["group-by"] !== undefined) query.set("group_by", values["group-by"]);
@@ -65,14 +78,24 @@ function csvCell(value: string): string {
  */
 export function formatUnitCostCsv(body: UnitCostResponse): string {
 	const lines = [["kind", "period", "group", "currency", "units", "cost", "unit_cost"]];
-	for (const r of body.results) lines.push(["unit_cost", r.period, groupText(r.group).replace(/^-$/, ""), r.currency ?? "", r.units, r.cost, r.unit_cost ?? ""]);
+	for (const r of body.results)
+		lines.push(["unit_cost", r.period, groupText(r.group).replace(/^-$/, ""), r.currency ?? "", r.units, r.cost, r.unit_cost ?? ""]);
 	for (const u of body.unmatched_cost ?? []) lines.push(["unmatched", u.period, "", u.currency, "", u.cost, ""]);
 	return lines.map((cells) => cells.map(csvCell).join(",")).join("\n") + "\n";
 }
 
 function table(rows: string[][], rightAligned: Set<number>): string {
 	const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-	return rows.map((r) => r.map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join("  ").trimEnd()).join("\n") + "\n";
+	return (
+		rows
+			.map((r) =>
+				r
+					.map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+					.join("  ")
+					.trimEnd(),
+			)
+			.join("\n") + "\n"
+	);
 }
 
 /** A table of the results, then the unmatched cost (cost in periods or currencies without units). */
@@ -82,7 +105,10 @@ export function formatUnitCostTable(body: UnitCostResponse): string {
 		body.results.length === 0
 			? "No cost matched to units in this range.\n"
 			: table(
-					[["PERIOD", "GROUP", "CURRENCY", "UNITS", "COST", "UNIT COST"], ...body.results.map((r) => [r.period, groupText(r.group), r.currency ?? "-", r.units, r.cost, r.unit_cost ?? "-"])],
+					[
+						["PERIOD", "GROUP", "CURRENCY", "UNITS", "COST", "UNIT COST"],
+						...body.results.map((r) => [r.period, groupText(r.group), r.currency ?? "-", r.units, r.cost, r.unit_cost ?? "-"]),
+					],
 					new Set([3, 4, 5]),
 				);
 	const unmatched = body.unmatched_cost ?? [];

@@ -133,14 +133,19 @@ try {
 	const logged = new Map(); // idempotency key → times logged
 	for (const stream of STREAMS) {
 		for (let cursor = ""; ; ) {
-			const res = await fetch(`${server.url}/unit-cost/v1/telemetry/metric/${stream}?limit=50000${cursor ? `&cursor=${cursor}` : ""}`, { headers: { Authorization: token } });
+			const res = await fetch(`${server.url}/unit-cost/v1/telemetry/metric/${stream}?limit=50000${cursor ? `&cursor=${cursor}` : ""}`, {
+				headers: { Authorization: token },
+			});
 			if (res.status !== 200) throw new Error(`read ${stream}: ${res.status} ${await res.text()}`);
-			for (const r of (await res.json()).records) stored.set(`${stream}|${r.timestamp}|${r.associated_cost["custom:Client"]}`, Number(r.value));
+			for (const r of (await res.json()).records)
+				stored.set(`${stream}|${r.timestamp}|${r.associated_cost["custom:Client"]}`, Number(r.value));
 			cursor = res.headers.get("X-Next-Cursor") ?? "";
 			if (!cursor) break;
 		}
 		for (let cursor = ""; ; ) {
-			const res = await fetch(`${server.url}/unit-cost/v1/telemetry/metric/${stream}/log?limit=1000${cursor ? `&cursor=${cursor}` : ""}`, { headers: { Authorization: token } });
+			const res = await fetch(`${server.url}/unit-cost/v1/telemetry/metric/${stream}/log?limit=1000${cursor ? `&cursor=${cursor}` : ""}`, {
+				headers: { Authorization: token },
+			});
 			if (res.status !== 200) throw new Error(`log ${stream}: ${res.status} ${await res.text()}`);
 			const page = await res.json();
 			for (const e of page.entries) if (e.idempotency_key) logged.set(e.idempotency_key, (logged.get(e.idempotency_key) ?? 0) + 1);
@@ -166,7 +171,13 @@ try {
 kills=${KILLS} clients=${CLIENTS} attempts=${stats.attempts} retried=${stats.retried} replayed=${stats.replayed} failures=${JSON.stringify(stats.failures)}
 cells=${expected.size} expected_total=${expectedTotal} stored_total=${storedTotal} lost_value=${lostValue} duplicated_value=${duplicatedValue}
 acknowledged=${stats.acknowledged} stored=${storedRequests} lost=${lostRequests} duplicated=${duplicatedRequests}`);
-	const ok = stats.acknowledged === REQUESTS && storedRequests === REQUESTS && lostRequests === 0 && duplicatedRequests === 0 && lostValue === 0 && duplicatedValue === 0;
+	const ok =
+		stats.acknowledged === REQUESTS &&
+		storedRequests === REQUESTS &&
+		lostRequests === 0 &&
+		duplicatedRequests === 0 &&
+		lostValue === 0 &&
+		duplicatedValue === 0;
 	if (!ok) {
 		console.error(`FAIL: state and wrangler log kept in ${dir}`);
 		process.exitCode = 1;

@@ -40,9 +40,13 @@ for (let i = 0; i < args.length; i++) {
 }
 
 // wrangler would fail on a busy port only after building, with advice (`--port`) that needs `--` here.
-const port = Number(flagValue(args, "--port") ?? /^\[dev\][^[]*?^port\s*=\s*(\d+)/m.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))?.[1] ?? 8787);
+const port = Number(
+	flagValue(args, "--port") ?? /^\[dev\][^[]*?^port\s*=\s*(\d+)/m.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))?.[1] ?? 8787,
+);
 if (!(await portIsFree(port))) {
-	console.error(`npm start: port ${port} is in use (another \`npm start\` or wrangler dev?). Stop it, or use another port: npm start -- --port ${port === 8790 ? 8791 : 8790}`);
+	console.error(
+		`npm start: port ${port} is in use (another \`npm start\` or wrangler dev?). Stop it, or use another port: npm start -- --port ${port === 8790 ? 8791 : 8790}`,
+	);
 	process.exit(1);
 }
 
@@ -128,7 +132,9 @@ Ctrl-C stops it.
 
 function readVar(file, name) {
 	if (!existsSync(file)) return undefined;
-	const line = readFileSync(file, "utf8").split(/\r?\n/).find((l) => l.startsWith(`${name}=`));
+	const line = readFileSync(file, "utf8")
+		.split(/\r?\n/)
+		.find((l) => l.startsWith(`${name}=`));
 	return line?.slice(name.length + 1).replace(/^"(.*)"$/, "$1") || undefined;
 }
 

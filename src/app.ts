@@ -34,7 +34,9 @@ import { issuesToDetails, validationError } from "./schemas/validation";
 const TRANSIENT = /SQLITE_BUSY|overloaded|Network connection lost|reset because|D1_RESET|timed out|try again/i;
 
 const STORAGE_UNAVAILABLE = () =>
-	new ApiError(503, "storage_unavailable", "Storage is temporarily unavailable; nothing was applied. Retry with exponential backoff.", [], { "Retry-After": "1" });
+	new ApiError(503, "storage_unavailable", "Storage is temporarily unavailable; nothing was applied. Retry with exponential backoff.", [], {
+		"Retry-After": "1",
+	});
 
 /**
  * A write's token is admitted without a D1 query (its commit checks revocation), and KV may serve
@@ -95,9 +97,7 @@ export function createApp() {
 		console.error(JSON.stringify({ level: "error", request_id: c.get("requestId"), error: String(err), stack: (err as Error).stack }));
 		return errorResponse(
 			c,
-			transient
-				? STORAGE_UNAVAILABLE()
-				: new ApiError(500, "internal_error", "Internal error; the request may not have been applied"),
+			transient ? STORAGE_UNAVAILABLE() : new ApiError(500, "internal_error", "Internal error; the request may not have been applied"),
 		);
 	});
 

@@ -41,7 +41,11 @@ export interface RollUpReport {
  * the other (D1 has one writer: in parallel they would not go faster), each given an equal share
  * of what is left of the run's budget, so one connection's backlog cannot hold all others back.
  */
-export async function rollUpHourlyCost(env: Env, now: number, { rowsPerRun = ROLL_UP_ROWS_PER_RUN, rowsPerStep = ROLL_UP_ROWS_PER_STEP }: RollUpOptions = {}): Promise<RollUpReport> {
+export async function rollUpHourlyCost(
+	env: Env,
+	now: number,
+	{ rowsPerRun = ROLL_UP_ROWS_PER_RUN, rowsPerStep = ROLL_UP_ROWS_PER_STEP }: RollUpOptions = {},
+): Promise<RollUpReport> {
 	const cutoffDay = hourlyCutoffDay(now, configOf(env).costHourlyRetentionDays);
 	const todo = await connectionsWithOldHours(env.DB, cutoffDay);
 	const report: RollUpReport = { cutoffDay, connections: todo.length, finished: 0, deleted: 0, failed: 0 };
@@ -55,7 +59,9 @@ export async function rollUpHourlyCost(env: Env, now: number, { rowsPerRun = ROL
 		} catch (err) {
 			// One connection's failure (its object overloaded, D1 busy) does not stop the others.
 			report.failed++;
-			console.error(JSON.stringify({ level: "error", event: "cost_hourly_rollup", org, connection, cutoff_day: cutoffDay, error: String(err) }));
+			console.error(
+				JSON.stringify({ level: "error", event: "cost_hourly_rollup", org, connection, cutoff_day: cutoffDay, error: String(err) }),
+			);
 		}
 	}
 	return report;
@@ -79,5 +85,8 @@ export const scheduled: ExportedHandlerScheduledHandler<Env> = async (controller
 			duration_ms: Date.now() - started,
 		}),
 	);
-	if (report.failed > 0) throw new Error(`Roll-up of hourly cost failed for ${report.failed} of ${report.connections} connections; the next run tries them again`);
+	if (report.failed > 0)
+		throw new Error(
+			`Roll-up of hourly cost failed for ${report.failed} of ${report.connections} connections; the next run tries them again`,
+		);
 };

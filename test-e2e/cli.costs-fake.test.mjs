@@ -35,7 +35,12 @@ before(async () => {
 		if (custom?.before) return send(res, ...custom.before);
 		if (req.method === "POST") {
 			if (applied.has(key)) return send(res, 200, applied.get(key), { "Idempotent-Replayed": "true" });
-			const body = { connection_id: req.url.split("/")[5], month: request.body.month, operation: request.body.operation, rows: request.body.data.length };
+			const body = {
+				connection_id: req.url.split("/")[5],
+				month: request.body.month,
+				operation: request.body.operation,
+				rows: request.body.data.length,
+			};
 			applied.set(key, body);
 			if (custom?.after) return send(res, ...custom.after);
 			return send(res, 200, body);
@@ -57,7 +62,9 @@ function send(res, status, body, headers = {}) {
 
 function meterline(args, env = {}) {
 	return new Promise((resolve) => {
-		const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, METERLINE_URL: url, METERLINE_TOKEN: "mlt_fake", ...env } });
+		const child = spawn(process.execPath, [CLI, ...args], {
+			env: { ...process.env, METERLINE_URL: url, METERLINE_TOKEN: "mlt_fake", ...env },
+		});
 		let stdout = "";
 		let stderr = "";
 		child.stdout.on("data", (d) => (stdout += d));
@@ -98,15 +105,20 @@ describe("meterline costs import against a fake AnyCost Stream server", () => {
 
 	it("retries a 429 after Retry-After and a 503 after the drop was applied, with the same key", async () => {
 		reset((request, attempt) => {
-			if (request.body.operation === "replace_drop" && attempt === 1) return { before: [429, { error: { code: "rate_limited", message: "slow down", request_id: "fake" } }, { "Retry-After": "1" }] };
-			if (request.body.operation === "sum" && attempt === 1) return { after: [503, { error: { code: "storage_unavailable", message: "lost answer", request_id: "fake" } }] };
+			if (request.body.operation === "replace_drop" && attempt === 1)
+				return { before: [429, { error: { code: "rate_limited", message: "slow down", request_id: "fake" } }, { "Retry-After": "1" }] };
+			if (request.body.operation === "sum" && attempt === 1)
+				return { after: [503, { error: { code: "storage_unavailable", message: "lost answer", request_id: "fake" } }] };
 			return undefined;
 		});
 		const started = Date.now();
 		const run = await meterline(["costs", "import", FOCUS_13, "--connection", "aws", "--batch-size", "20"]);
 		assert.equal(run.code, 0, run.stderr);
 		assert.ok(Date.now() - started >= 1000, "waited for Retry-After");
-		assert.match(run.stderr, /drop 1\/2 \(connection 'aws', 2026-05, replace_drop, 20 rows from lines 2-6\): HTTP 429 rate_limited: slow down; retry 1 in 1\.0 s/);
+		assert.match(
+			run.stderr,
+			/drop 1\/2 \(connection 'aws', 2026-05, replace_drop, 20 rows from lines 2-6\): HTTP 429 rate_limited: slow down; retry 1 in 1\.0 s/,
+		);
 		assert.match(run.stderr, /drop 2\/2 \(connection 'aws', 2026-05, sum, 15 rows from lines 2-2\): HTTP 503 storage_unavailable/);
 		assert.deepEqual(
 			seen.map((r) => r.body.operation),
@@ -115,7 +127,10 @@ describe("meterline costs import against a fake AnyCost Stream server", () => {
 		assert.equal(seen[2].headers["idempotency-key"], seen[3].headers["idempotency-key"]);
 		assert.equal(applied.size, 2, "each drop applied once");
 		assert.match(run.stdout, /Sent 35 CBF rows from 5 FOCUS rows in 2 drops .*2 retries; 1 request was already applied earlier/);
-		const sent = seen.slice(1).filter((r, i) => i !== 1).flatMap((r) => r.body.data);
+		const sent = seen
+			.slice(1)
+			.filter((r, i) => i !== 1)
+			.flatMap((r) => r.body.data);
 		assert.equal(sent.length, 35);
 		assert.equal(sent.filter((r) => r["resource/id"] === "arn:aws:s3:ap-southeast-1:200000000012:bucket/bucket-f36bd2c40f3a").length, 31);
 	});
@@ -123,19 +138,37 @@ describe("meterline costs import against a fake AnyCost Stream server", () => {
 	it("reports a row the service refuses at its file line, and says what was applied", async () => {
 		reset((request) =>
 			request.body.operation === "sum"
-				? { before: [400, { error: { code: "validation_failed", message: "1 row is invalid", request_id: "fake", details: [{ code: "invalid_value", message: "made-up problem", record: 0, path: "data[0].cost/cost" }] } }] }
+				? {
+						before: [
+							400,
+							{
+								error: {
+									code: "validation_failed",
+									message: "1 row is invalid",
+									request_id: "fake",
+									details: [{ code: "invalid_value", message: "made-up problem", record: 0, path: "data[0].cost/cost" }],
+								},
+							},
+						],
+					}
 				: undefined,
 		);
 		const run = await meterline(["costs", "import", FOCUS_13, "--connection", "aws", "--batch-size", "20"]);
 		assert.equal(run.code, 1);
-		assert.match(run.stderr, /drop 2\/2 .*: HTTP 400 validation_failed: 1 row is invalid\n.*focus-1\.3-sample\.csv:2: cost\/cost: made-up problem \[invalid_value\]/);
+		assert.match(
+			run.stderr,
+			/drop 2\/2 .*: HTTP 400 validation_failed: 1 row is invalid\n.*focus-1\.3-sample\.csv:2: cost\/cost: made-up problem \[invalid_value\]/,
+		);
 		assert.match(run.stderr, /Requests 1-1 were applied; the rest were not\./);
 	});
 
 	it("refuses a file mixing currencies unless each has its connection", async () => {
 		reset();
 		const file = join(work, "mixed.csv");
-		writeFileSync(file, "ChargePeriodStart,ChargePeriodEnd,BilledCost,BillingCurrency\n2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,1.10,USD\n2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,2.20,EUR\n");
+		writeFileSync(
+			file,
+			"ChargePeriodStart,ChargePeriodEnd,BilledCost,BillingCurrency\n2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,1.10,USD\n2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,2.20,EUR\n",
+		);
 		const refused = await meterline(["costs", "import", file, "--connection", "one"]);
 		assert.equal(refused.code, 1);
 		assert.match(refused.stderr, /2 currencies \(EUR, USD\).*--connection EUR=<id> --connection USD=<id>; nothing was sent/);
@@ -150,7 +183,10 @@ describe("meterline costs import against a fake AnyCost Stream server", () => {
 	it("checks the whole file first: invalid FOCUS values are listed with line and column, nothing is sent", async () => {
 		reset();
 		const file = join(work, "bad.csv");
-		writeFileSync(file, 'ChargePeriodStart,ChargePeriodEnd,BilledCost,BillingCurrency,Tags\n2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,abc,USD,\n2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,1,USD,"{oops"\n');
+		writeFileSync(
+			file,
+			'ChargePeriodStart,ChargePeriodEnd,BilledCost,BillingCurrency,Tags\n2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,abc,USD,\n2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,1,USD,"{oops"\n',
+		);
 		const run = await meterline(["costs", "import", file, "--connection", "c"]);
 		assert.equal(run.code, 1);
 		assert.match(run.stderr, /bad\.csv:2: BilledCost: 'abc' is not a decimal number\n.*bad\.csv:3: Tags: is not a JSON object/s);
@@ -182,17 +218,38 @@ describe("meterline unit-cost against a fake server", () => {
 			unmatched_cost: [{ period: "2024-09-02", currency: "USD", cost: "1.5" }],
 		};
 		reset((request) => (request.method === "GET" ? { before: [200, response] } : undefined));
-		const run = await meterline(["unit-cost", "api-calls", "--start", "2024-09-01", "--end", "2024-09-30", "--granularity", "day", "--group-by", "custom:Client"]);
+		const run = await meterline([
+			"unit-cost",
+			"api-calls",
+			"--start",
+			"2024-09-01",
+			"--end",
+			"2024-09-30",
+			"--granularity",
+			"day",
+			"--group-by",
+			"custom:Client",
+		]);
 		assert.equal(run.code, 0, run.stderr);
-		assert.equal(seen[0].url, "/unit-cost/v1/unit-cost/api-calls?start_date=2024-09-01&end_date=2024-09-30&granularity=day&group_by=custom%3AClient");
+		assert.equal(
+			seen[0].url,
+			"/unit-cost/v1/unit-cost/api-calls?start_date=2024-09-01&end_date=2024-09-30&granularity=day&group_by=custom%3AClient",
+		);
 		assert.match(run.stdout, /\n2024-09-01 +custom:Client=A +USD +200 +5 +0\.025\n/);
 		assert.match(run.stdout, /Unmatched cost \(no units in the period\):\nPERIOD +CURRENCY +COST\n2024-09-02 +USD +1\.5\n/);
 		const csv = await meterline(["unit-cost", "api-calls", "--csv"]);
-		assert.equal(csv.stdout, "kind,period,group,currency,units,cost,unit_cost\nunit_cost,2024-09-01,custom:Client=A,USD,200,5,0.025\nunmatched,2024-09-02,,USD,,1.5,\n");
+		assert.equal(
+			csv.stdout,
+			"kind,period,group,currency,units,cost,unit_cost\nunit_cost,2024-09-01,custom:Client=A,USD,200,5,0.025\nunmatched,2024-09-02,,USD,,1.5,\n",
+		);
 	});
 
 	it("exits 1 with the service's error", async () => {
-		reset((request) => (request.method === "GET" ? { before: [404, { error: { code: "stream_not_found", message: "no metric 'x'", request_id: "fake" } }] } : undefined));
+		reset((request) =>
+			request.method === "GET"
+				? { before: [404, { error: { code: "stream_not_found", message: "no metric 'x'", request_id: "fake" } }] }
+				: undefined,
+		);
 		const run = await meterline(["unit-cost", "x"]);
 		assert.equal(run.code, 1);
 		assert.match(run.stderr, /unit-cost 'x': HTTP 404 stream_not_found: no metric 'x'/);

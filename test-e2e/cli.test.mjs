@@ -47,9 +47,12 @@ async function readAll(stream) {
 	const values = new Map();
 	let cursor = null;
 	do {
-		const res = await fetch(`${service.url}/unit-cost/v1/telemetry/metric/${stream}?limit=10000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, {
-			headers: { Authorization: token },
-		});
+		const res = await fetch(
+			`${service.url}/unit-cost/v1/telemetry/metric/${stream}?limit=10000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+			{
+				headers: { Authorization: token },
+			},
+		);
 		assert.equal(res.status, 200, await res.clone().text());
 		const page = await res.json();
 		for (const r of page.records) values.set(seriesDay(r.timestamp, r.associated_cost), Number(r.value));
@@ -172,7 +175,9 @@ describe("meterline send", () => {
 			const fault = FAULTS[keys.indexOf(key)]?.[seen.length - 1];
 			if (fault === "429-before") {
 				res.writeHead(429, { "Content-Type": "application/json", "Retry-After": "1" });
-				return res.end(JSON.stringify({ error: { code: "rate_limited", message: "Rate limit exceeded (simulated)", request_id: "proxy" } }));
+				return res.end(
+					JSON.stringify({ error: { code: "rate_limited", message: "Rate limit exceeded (simulated)", request_id: "proxy" } }),
+				);
 			}
 			const upstream = await fetch(`${service.url}${req.url}`, {
 				method: req.method,
@@ -182,25 +187,38 @@ describe("meterline send", () => {
 			const text = await upstream.text();
 			if (fault === "503-after") {
 				res.writeHead(503, { "Content-Type": "application/json" });
-				return res.end(JSON.stringify({ error: { code: "storage_unavailable", message: "simulated: applied, answer lost", request_id: "proxy" } }));
+				return res.end(
+					JSON.stringify({ error: { code: "storage_unavailable", message: "simulated: applied, answer lost", request_id: "proxy" } }),
+				);
 			}
 			if (fault === "drop-after") return req.socket.destroy();
-			res.writeHead(upstream.status, { "Content-Type": upstream.headers.get("content-type") ?? "application/json", ...(upstream.headers.get("idempotent-replayed") ? { "Idempotent-Replayed": "true" } : {}) });
+			res.writeHead(upstream.status, {
+				"Content-Type": upstream.headers.get("content-type") ?? "application/json",
+				...(upstream.headers.get("idempotent-replayed") ? { "Idempotent-Replayed": "true" } : {}),
+			});
 			res.end(text);
 		});
 		await new Promise((resolve) => proxy.listen(PROXY_PORT, "127.0.0.1", resolve));
 		try {
 			const file = join(work, "retries.csv");
-			const expected = makeCsv(file, { days: 40, clients: 300, valueFor: (d, c) => (d + c) % 50 + 0.5 });
-			const run = await meterline(["send", file, "--stream", "retried", "--batch-size", "4000", ...MAPPING], { METERLINE_URL: `http://127.0.0.1:${PROXY_PORT}` });
+			const expected = makeCsv(file, { days: 40, clients: 300, valueFor: (d, c) => ((d + c) % 50) + 0.5 });
+			const run = await meterline(["send", file, "--stream", "retried", "--batch-size", "4000", ...MAPPING], {
+				METERLINE_URL: `http://127.0.0.1:${PROXY_PORT}`,
+			});
 			assert.equal(run.code, 0, run.stderr);
-			assert.match(run.stderr, /request 1\/3 \(lines 2-4001\): HTTP 429 rate_limited: Rate limit exceeded \(simulated\); retry 1 in 1\.0 s/);
+			assert.match(
+				run.stderr,
+				/request 1\/3 \(lines 2-4001\): HTTP 429 rate_limited: Rate limit exceeded \(simulated\); retry 1 in 1\.0 s/,
+			);
 			assert.match(run.stderr, /request 2\/3 \(lines 4002-8001\): HTTP 503 storage_unavailable/);
 			assert.match(run.stderr, /request 3\/3 \(lines 8002-12001\): network error/);
 			assert.match(run.stdout, /3 retries; 2 requests were already applied earlier/);
 
 			assert.equal(keys.length, 3);
-			assert.deepEqual(keys.map((k) => attempts.get(k).length), [2, 2, 2]);
+			assert.deepEqual(
+				keys.map((k) => attempts.get(k).length),
+				[2, 2, 2],
+			);
 			const [first, second] = attempts.get(keys[0]);
 			assert.ok(second - first >= 950, `Retry-After: 1 honoured (waited ${second - first} ms)`);
 
@@ -215,7 +233,15 @@ describe("meterline send", () => {
 		const file = join(work, "bad.csv");
 		writeFileSync(
 			file,
-			["timestamp,value,client,region", "2024-03-01,10,Client 1,Europe", "2024-03-02,12,Client 1,Europe", "2024-03-03,-3,Client 1,Europe", "2024-03-04,1,Client 1,Europe", "2024-02-30,5,Client 1,Europe", "2024-03-05,\"1,5\",Client 1,Europe"].join("\n") + "\n",
+			[
+				"timestamp,value,client,region",
+				"2024-03-01,10,Client 1,Europe",
+				"2024-03-02,12,Client 1,Europe",
+				"2024-03-03,-3,Client 1,Europe",
+				"2024-03-04,1,Client 1,Europe",
+				"2024-02-30,5,Client 1,Europe",
+				'2024-03-05,"1,5",Client 1,Europe',
+			].join("\n") + "\n",
 		);
 		const run = await meterline(["send", file, "--stream", "bad-rows", ...MAPPING]);
 		assert.equal(run.code, 1);
@@ -237,7 +263,8 @@ describe("meterline send", () => {
 		// The records CloudZero's UCA toolkit generates for its hourly quick start (replace is its default).
 		const hours = [10000, 10000, 20000, 30000, 30000, 10000, 10000, 20000, 30000, 30000];
 		const jsonl = join(work, "uca-hourly.jsonl");
-		const line = (h, v) => JSON.stringify({ timestamp: `2024-02-08 0${h}:00:00+00:00`, associated_cost: { "custom:product": "product A" }, value: `${v}.00` });
+		const line = (h, v) =>
+			JSON.stringify({ timestamp: `2024-02-08 0${h}:00:00+00:00`, associated_cost: { "custom:product": "product A" }, value: `${v}.00` });
 		writeFileSync(jsonl, hours.map((v, h) => line(h, v)).join("\n") + "\n");
 		const sent = await meterline(["send", jsonl, "--stream", "uca-hourly", "--op", "replace", "--batch-size", "3"]);
 		assert.equal(sent.code, 0, sent.stderr);
@@ -292,19 +319,36 @@ describe("meterline costs import and unit-cost (AnyCost Stream billing drops, is
 
 	it("imports the FOCUS 1.0 sample, re-imports it without double counting, and reads the unit cost of a metric", async (t) => {
 		// The server side of this API is built on another branch: until it is merged, the route does not exist.
-		const probe = await fetch(`${service.url}/v2/connections/billing/anycost/e2e-probe/billing_drops`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+		const probe = await fetch(`${service.url}/v2/connections/billing/anycost/e2e-probe/billing_drops`, {
+			method: "POST",
+			headers: { "Content-Type": "application/json" },
+			body: "{}",
+		});
 		await probe.arrayBuffer();
 		if (probe.status === 404) {
 			t.skip("POST /v2/connections/billing/anycost/{connection_id}/billing_drops answers 404: the server side is not in this build yet");
 			return;
 		}
-		const created = await meterline(["tokens", "create", "--org", "acme", "--name", "costs", "--scopes", "write,write_costs,read", "--json"]);
+		const created = await meterline([
+			"tokens",
+			"create",
+			"--org",
+			"acme",
+			"--name",
+			"costs",
+			"--scopes",
+			"write,write_costs,read",
+			"--json",
+		]);
 		assert.equal(created.code, 0, created.stderr);
 		const costToken = JSON.parse(created.stdout).token;
 
 		// Units: 1,000 requests a day through September 2024, the sample's month.
 		const units = join(work, "focus-units.csv");
-		writeFileSync(units, ["timestamp,value", ...Array.from({ length: 30 }, (_, d) => `2024-09-${String(d + 1).padStart(2, "0")},1000`)].join("\n") + "\n");
+		writeFileSync(
+			units,
+			["timestamp,value", ...Array.from({ length: 30 }, (_, d) => `2024-09-${String(d + 1).padStart(2, "0")},1000`)].join("\n") + "\n",
+		);
 		const sent = await meterline(["send", units, "--stream", "focus-requests"], { METERLINE_TOKEN: costToken });
 		assert.equal(sent.code, 0, sent.stderr);
 
@@ -316,16 +360,23 @@ describe("meterline costs import and unit-cost (AnyCost Stream billing drops, is
 		assert.equal(again.code, 0, again.stderr);
 		assert.match(again.stdout, /1 request was already applied earlier/);
 		// A new run id sends it again: replace_drop replaces the month, so nothing doubles either.
-		const rerun = await meterline(["costs", "import", FOCUS_10, "--connection", "aws-e2e", "--run-id", "second"], { METERLINE_TOKEN: costToken });
+		const rerun = await meterline(["costs", "import", FOCUS_10, "--connection", "aws-e2e", "--run-id", "second"], {
+			METERLINE_TOKEN: costToken,
+		});
 		assert.equal(rerun.code, 0, rerun.stderr);
 
-		const read = await meterline(["unit-cost", "focus-requests", "--start", "2024-09-01", "--end", "2024-09-30", "--granularity", "month", "--csv"], { METERLINE_TOKEN: costToken });
+		const read = await meterline(
+			["unit-cost", "focus-requests", "--start", "2024-09-01", "--end", "2024-09-30", "--granularity", "month", "--csv"],
+			{ METERLINE_TOKEN: costToken },
+		);
 		assert.equal(read.code, 0, read.stderr);
 		const [header, ...lines] = read.stdout.trim().split("\n");
 		assert.equal(header, "kind,period,group,currency,units,cost,unit_cost");
 		const total = lines.reduce((n, line) => n + Number(line.split(",").at(-2)), 0);
 		assert.ok(Math.abs(total - -2.3023576996) < 1e-9, `the month's cost, matched or not, is the file's: ${read.stdout}`);
-		const table = await meterline(["unit-cost", "focus-requests", "--start", "2024-09-01", "--end", "2024-09-30"], { METERLINE_TOKEN: costToken });
+		const table = await meterline(["unit-cost", "focus-requests", "--start", "2024-09-01", "--end", "2024-09-30"], {
+			METERLINE_TOKEN: costToken,
+		});
 		assert.equal(table.code, 0, table.stderr);
 		assert.match(table.stdout, /^Unit cost of 'focus-requests'/);
 	});
@@ -360,7 +411,10 @@ describe("meterline against a URL where nothing answers", () => {
 		assert.match(sent.stderr, /connection refused \(ECONNREFUSED\)/);
 		assert.match(sent.stderr, /Nothing was applied\./);
 
-		for (const args of [["tokens", "list", "--org", "acme"], ["tokens", "create", "--org", "acme", "--name", "x"]]) {
+		for (const args of [
+			["tokens", "list", "--org", "acme"],
+			["tokens", "create", "--org", "acme", "--name", "x"],
+		]) {
 			started = Date.now();
 			assertUnreachable(await meterline(args, { METERLINE_URL: url }), url, started);
 		}
@@ -384,7 +438,8 @@ describe("meterline against a URL where nothing answers", () => {
 
 	/** Run in the CLI process (--import): every host name lookup fails as getaddrinfo's ENOTFOUND does, and says so on stderr. */
 	function refuseLookups(dns) {
-		const notFound = (hostname) => Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND", syscall: "getaddrinfo", hostname });
+		const notFound = (hostname) =>
+			Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND", syscall: "getaddrinfo", hostname });
 		dns.lookup = (hostname, options, callback) => {
 			process.stderr.write(`dns-stub: lookup ${hostname} refused\n`);
 			process.nextTick(typeof options === "function" ? options : callback, notFound(hostname));

@@ -26,7 +26,15 @@ before(async () => {
 	browser = await chromium.launch({
 		executablePath: CHROMIUM,
 		// No background connections to Google's services: this machine's network is closed.
-		args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+		args: [
+			"--no-sandbox",
+			"--disable-gpu",
+			"--disable-quic",
+			"--no-first-run",
+			"--disable-background-networking",
+			"--disable-component-update",
+			"--disable-sync",
+		],
 	});
 });
 after(async () => {
@@ -57,7 +65,9 @@ it("renders the API reference from the Worker alone: every endpoint, 3.1 schemas
 	await page.addInitScript(() => {
 		window.__cspViolations = [];
 		document.addEventListener("securitypolicyviolation", (e) =>
-			window.__cspViolations.push(`${e.effectiveDirective} blocked ${e.blockedURI || "(inline)"} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`),
+			window.__cspViolations.push(
+				`${e.effectiveDirective} blocked ${e.blockedURI || "(inline)"} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`,
+			),
 		);
 	});
 
@@ -79,8 +89,16 @@ it("renders the API reference from the Worker alone: every endpoint, 3.1 schemas
 	assert.ok(operations.length >= 13, `only ${operations.length} operations documented`);
 	await page.getByText("Sum records", { exact: true }).first().waitFor({ timeout: 30_000 });
 	const text = await page.locator("body").innerText();
-	assert.deepEqual(operations.map((op) => op.summary).filter((summary) => !text.includes(summary)), [], "operation summaries not shown");
-	assert.deepEqual(operations.map((op) => op.operationId).filter((id) => !text.includes(id)), [], "operationIds not shown");
+	assert.deepEqual(
+		operations.map((op) => op.summary).filter((summary) => !text.includes(summary)),
+		[],
+		"operation summaries not shown",
+	);
+	assert.deepEqual(
+		operations.map((op) => op.operationId).filter((id) => !text.includes(id)),
+		[],
+		"operationIds not shown",
+	);
 	for (const path of Object.keys(doc.paths)) assert.ok(text.includes(path), `path ${path} not shown`);
 	for (const tag of doc.tags) assert.ok(text.includes(tag.name), `tag ${tag.name} not shown`);
 
@@ -91,7 +109,10 @@ it("renders the API reference from the Worker alone: every endpoint, 3.1 schemas
 	// The 3.1 schemas render with their JSON Schema 2020-12 keywords: CloudthreadDataPoint has
 	// propertyNames with a `not`, and a `not` enum; StreamList a type array (string or null).
 	const schema = (name) =>
-		page.locator("section.models article.json-schema-2020-12").filter({ has: page.locator(".json-schema-2020-12__title", { hasText: new RegExp(`^${name}$`) }) }).first();
+		page
+			.locator("section.models article.json-schema-2020-12")
+			.filter({ has: page.locator(".json-schema-2020-12__title", { hasText: new RegExp(`^${name}$`) }) })
+			.first();
 	const dataPoint = schema("CloudthreadDataPoint");
 	await dataPoint.getByRole("button", { name: "Expand all" }).click();
 	await dataPoint.getByText("Property names").first().waitFor();
@@ -125,5 +146,9 @@ it("renders the API reference from the Worker alone: every endpoint, 3.1 schemas
 	assert.deepEqual(pageErrors, [], "JavaScript errors on the page");
 	assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], "Content-Security-Policy violations");
 	assert.deepEqual(cspConsole, [], "Content-Security-Policy errors in the console");
-	assert.deepEqual(failed.filter((url) => url.startsWith(origin)), [], "requests to the Worker that failed");
+	assert.deepEqual(
+		failed.filter((url) => url.startsWith(origin)),
+		[],
+		"requests to the Worker that failed",
+	);
 });

@@ -20,9 +20,16 @@ describe("admin API", () => {
 			expect((await api(`/admin/v1/tokens?org=${org}`, { headers: { Authorization } })).status, Authorization).toBe(200);
 			expect((await api(`/admin/v1/tokens/${id}`, { method: "DELETE", headers: { Authorization } })).status, Authorization).toBe(200);
 		}
-		const refused = await expectError(await api("/admin/v1/tokens?org=x", { headers: { Authorization: "Bearer wrong" } }), 403, "not_authorized");
+		const refused = await expectError(
+			await api("/admin/v1/tokens?org=x", { headers: { Authorization: "Bearer wrong" } }),
+			403,
+			"not_authorized",
+		);
 		expect(refused.message).toContain("'Bearer <ADMIN_TOKEN>', or the token alone");
-		const doc = await (await api("/openapi.json")).json<{ info: { description: string }; components: { securitySchemes: Record<string, { description: string }> } }>();
+		const doc = await (await api("/openapi.json")).json<{
+			info: { description: string };
+			components: { securitySchemes: Record<string, { description: string }> };
+		}>();
 		expect(doc.components.securitySchemes.adminToken.description).toContain("the token alone without `Bearer ` is accepted too");
 		expect(doc.info.description).toContain("the token alone is accepted too");
 	});
@@ -42,11 +49,20 @@ describe("admin API", () => {
 
 		const listed = await (await api(`/admin/v1/tokens?org=${org}`, { headers: ADMIN })).json<{ tokens: Record<string, unknown>[] }>();
 		expect(listed.tokens).toHaveLength(1);
-		expect(listed.tokens[0]).toEqual({ id: token.id, org, name: "exporter", scopes: ["read"], created_at: expect.any(String), revoked_at: null });
+		expect(listed.tokens[0]).toEqual({
+			id: token.id,
+			org,
+			name: "exporter",
+			scopes: ["read"],
+			created_at: expect.any(String),
+			revoked_at: null,
+		});
 		expect(JSON.stringify(listed)).not.toContain(token.token);
 
 		expect((await api(`/admin/v1/tokens/${token.id}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
-		const after = await (await api(`/admin/v1/tokens?org=${org}`, { headers: ADMIN })).json<{ tokens: Array<{ revoked_at: string | null }> }>();
+		const after = await (await api(`/admin/v1/tokens?org=${org}`, { headers: ADMIN })).json<{
+			tokens: Array<{ revoked_at: string | null }>;
+		}>();
 		expect(after.tokens[0].revoked_at).not.toBeNull();
 		await expectError(await api("/admin/v1/tokens/tok_doesnotexist", { method: "DELETE", headers: ADMIN }), 404, "token_not_found");
 	});

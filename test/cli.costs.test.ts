@@ -71,7 +71,11 @@ describe("FOCUS 1.0 export (FinOps Foundation sample: AWS, Microsoft, Oracle)", 
 				"cost/on_demand_cost": "0.0000008",
 			},
 		});
-		expect(file.rows[1].cbf).toMatchObject({ "resource/tag:application": "BrightLensMatrix", "resource/tag:environment": "dev", "resource/tag:business_unit": "ViennaAI" });
+		expect(file.rows[1].cbf).toMatchObject({
+			"resource/tag:application": "BrightLensMatrix",
+			"resource/tag:environment": "dev",
+			"resource/tag:business_unit": "ViennaAI",
+		});
 	});
 
 	it("gives a row with Tags but no ResourceId the resource id <SubAccountId>/<ChargeCategory>", () => {
@@ -79,7 +83,11 @@ describe("FOCUS 1.0 export (FinOps Foundation sample: AWS, Microsoft, Oracle)", 
 		expect(row.cbf["resource/id"]).toBe("84445137922/Usage");
 		expect(row.cbf["resource/tag:application"]).toBe("VitalBoxPilot");
 		// Without tags, no resource id is made up.
-		expect(file.rows.filter((r) => r.cbf["resource/id"] === undefined).every((r) => !Object.keys(r.cbf).some((k) => k.startsWith("resource/tag:")))).toBe(true);
+		expect(
+			file.rows
+				.filter((r) => r.cbf["resource/id"] === undefined)
+				.every((r) => !Object.keys(r.cbf).some((k) => k.startsWith("resource/tag:"))),
+		).toBe(true);
 	});
 
 	it("keeps a credit negative, Oracle adjustments as their own type, and tag keys exactly as written", () => {
@@ -109,7 +117,9 @@ describe("FOCUS 1.3 export (synthetic AWS sample)", () => {
 	it("spreads the month-long S3 row over May's 31 days, every cost column exactly", () => {
 		const s3 = file.rows.filter((r) => r.line === 2);
 		expect(s3).toHaveLength(31);
-		expect(s3.map((r) => r.cbf["time/usage_start"])).toEqual(Array.from({ length: 31 }, (_, d) => `2026-05-${String(d + 1).padStart(2, "0")}T00:00:00Z`));
+		expect(s3.map((r) => r.cbf["time/usage_start"])).toEqual(
+			Array.from({ length: 31 }, (_, d) => `2026-05-${String(d + 1).padStart(2, "0")}T00:00:00Z`),
+		);
 		for (const column of COST_COLUMNS) {
 			const expected = column === "usage/amount" ? "2022.5207" : "46.5179761";
 			expect(sum(s3.map((r) => r.cbf[column])), column).toBe(expected);
@@ -123,7 +133,12 @@ describe("FOCUS 1.3 export (synthetic AWS sample)", () => {
 		expect(file.rows.filter((r) => r.line === 3).map((r) => r.cbf["time/usage_start"])).toEqual(["2026-05-02T00:00:00Z"]);
 		expect(file.rows.filter((r) => r.line === 4).map((r) => r.cbf["time/usage_start"])).toEqual(["2026-05-01T02:00:00Z"]);
 		const tax = file.rows.find((r) => r.line === 5)!;
-		expect(tax.cbf).toMatchObject({ "lineitem/type": "Tax", "resource/id": "200000000011/Tax", "resource/tag:CostCenter": "cc-3110", "bill/invoice_id": "INV-2026-05-0002" });
+		expect(tax.cbf).toMatchObject({
+			"lineitem/type": "Tax",
+			"resource/id": "200000000011/Tax",
+			"resource/tag:CostCenter": "cc-3110",
+			"bill/invoice_id": "INV-2026-05-0002",
+		});
 		for (const column of COST_COLUMNS) expect(columnTotal(file.rows, column), column).toBe(focusTotal(focus13, FOCUS_OF[column]));
 	});
 });
@@ -136,7 +151,14 @@ describe("spreading a charge over its days", () => {
 		const credit = split("-100.07", 7);
 		expect(sum(credit)).toBe("-100.07");
 		expect(credit.every((p) => p.startsWith("-"))).toBe(true);
-		for (const [value, n] of [["123456789012.34", 30], ["0.0000001", 31], ["-0.05", 29], ["7", 1], ["0", 5], ["99999999999999.99", 31]] as const) {
+		for (const [value, n] of [
+			["123456789012.34", 30],
+			["0.0000001", 31],
+			["-0.05", 29],
+			["7", 1],
+			["0", 5],
+			["99999999999999.99", 31],
+		] as const) {
 			expect(sum(split(value, n)), `${value} / ${n}`).toBe(formatDecimal(parseDecimal(value)!));
 		}
 		// Parts have at most the 10 decimal places the service keeps of a cost, so each is stored as written.
@@ -176,7 +198,12 @@ describe("spreading a charge over its days", () => {
 		expect(rows).toHaveLength(29);
 		expect(sum(rows.map((r) => r.cbf["cost/cost"]))).toBe("29.01");
 		expect(sum(rows.map((r) => r.cbf["cost/discounted_amortized_cost"]))).toBe("-0.03");
-		const drops = planDrops(rows, new Map([["EUR", "eur"]]), { operation: "replace_drop", maxRecords: 100, maxBytes: 1_000_000, runId: "" });
+		const drops = planDrops(rows, new Map([["EUR", "eur"]]), {
+			operation: "replace_drop",
+			maxRecords: 100,
+			maxBytes: 1_000_000,
+			runId: "",
+		});
 		expect(drops.map((d) => [d.month, d.count])).toEqual([
 			["2024-02", 15],
 			["2024-03", 14],
@@ -212,14 +239,23 @@ describe("problems in a FOCUS file", () => {
 			"f.csv:3: BillingCurrency: 'usd' is not an ISO 4217 currency code",
 			"... and 7 more problems",
 		]);
-		expect(() => readFocus("BilledCost,BillingCurrency\n1,USD\n")).toThrow(/not a FOCUS cost-and-usage file: no columns ChargePeriodStart, ChargePeriodEnd/);
+		expect(() => readFocus("BilledCost,BillingCurrency\n1,USD\n")).toThrow(
+			/not a FOCUS cost-and-usage file: no columns ChargePeriodStart, ChargePeriodEnd/,
+		);
 	});
 
 	it("reads a CBF file as it is, requiring resource/id where a row has a tag", () => {
 		const { rows, problems } = readCbf(
-			["time/usage_start,cost/cost,resource/id,resource/tag:team", "2024-01-01 06:00:00+01:00,1.5,i-1,a", "2024-01-01T06:00:00Z,2,,b", "2024-01-01T07:00:00Z,x,,"].join("\n"),
+			[
+				"time/usage_start,cost/cost,resource/id,resource/tag:team",
+				"2024-01-01 06:00:00+01:00,1.5,i-1,a",
+				"2024-01-01T06:00:00Z,2,,b",
+				"2024-01-01T07:00:00Z,x,,",
+			].join("\n"),
 		);
-		expect(rows.map((r) => r.cbf)).toEqual([{ "time/usage_start": "2024-01-01T05:00:00Z", "cost/cost": "1.5", "resource/id": "i-1", "resource/tag:team": "a" }]);
+		expect(rows.map((r) => r.cbf)).toEqual([
+			{ "time/usage_start": "2024-01-01T05:00:00Z", "cost/cost": "1.5", "resource/id": "i-1", "resource/tag:team": "a" },
+		]);
 		expect(describeProblems(problems, "c.csv", 20)).toEqual([
 			"c.csv:3: resource/id: is required when the row has a resource/tag: value",
 			"c.csv:4: cost/cost: 'x' is not a decimal number",
@@ -241,7 +277,9 @@ describe("currencies", () => {
 		expect([...file.read.keys()].sort()).toEqual(["EUR", "USD"]);
 		const routed = routeCurrencies(["aws"], ["EUR", "USD"]);
 		expect(routed).toEqual({ error: expect.stringMatching(/2 currencies \(EUR, USD\).*--connection EUR=<id> --connection USD=<id>/) });
-		expect(routeCurrencies(["USD=aws-usd"], ["EUR", "USD"])).toEqual({ error: expect.stringMatching(/costs in EUR but no --connection EUR=<id>/) });
+		expect(routeCurrencies(["USD=aws-usd"], ["EUR", "USD"])).toEqual({
+			error: expect.stringMatching(/costs in EUR but no --connection EUR=<id>/),
+		});
 	});
 
 	it("sends each currency's rows to its own connection and never adds them together", () => {
@@ -249,11 +287,18 @@ describe("currencies", () => {
 		const routed = routeCurrencies(["USD=aws-usd", "EUR=aws-eur"], ["EUR", "USD"]);
 		if (!("routes" in routed)) throw new Error(routed.error);
 		const drops = planDrops(file.rows, routed.routes, { operation: "replace_drop", maxRecords: 10, maxBytes: 1_000_000, runId: "" });
-		expect(drops.map((d) => [d.connection, d.currency, d.path, JSON.parse(d.body).data.map((r: Record<string, string>) => r["cost/cost"])])).toEqual([
+		expect(
+			drops.map((d) => [d.connection, d.currency, d.path, JSON.parse(d.body).data.map((r: Record<string, string>) => r["cost/cost"])]),
+		).toEqual([
 			["aws-usd", "USD", "/v2/connections/billing/anycost/aws-usd/billing_drops", ["1.1", "3.3"]],
 			["aws-eur", "EUR", "/v2/connections/billing/anycost/aws-eur/billing_drops", ["2.2"]],
 		]);
-		expect(columnTotal(file.rows.filter((r) => r.currency === "USD"), "cost/cost")).toBe("4.4");
+		expect(
+			columnTotal(
+				file.rows.filter((r) => r.currency === "USD"),
+				"cost/cost",
+			),
+		).toBe("4.4");
 	});
 
 	it("takes one plain connection for a single-currency or CBF file, and refuses ambiguous flags", () => {
@@ -285,9 +330,20 @@ describe("drops", () => {
 		]);
 		const bodies = drops.map((d) => JSON.parse(d.body));
 		// The drop names the file's currency, so the connection records it.
-		expect(bodies[0]).toEqual({ month: "2024-01", operation: "replace_drop", currency: "USD", data: [expect.any(Object), expect.any(Object)] });
+		expect(bodies[0]).toEqual({
+			month: "2024-01",
+			operation: "replace_drop",
+			currency: "USD",
+			data: [expect.any(Object), expect.any(Object)],
+		});
 		// In time order, whatever the file order.
-		expect(bodies.flatMap((b) => b.data.map((r: Record<string, string>) => r["time/usage_start"].slice(11, 13)))).toEqual(["01", "02", "03", "04", "05"]);
+		expect(bodies.flatMap((b) => b.data.map((r: Record<string, string>) => r["time/usage_start"].slice(11, 13)))).toEqual([
+			"01",
+			"02",
+			"03",
+			"04",
+			"05",
+		]);
 		expect(drops[0].where).toBe("drop 1/3 (connection 'c', 2024-01, replace_drop, 2 rows from lines 3-5)");
 	});
 
@@ -315,21 +371,29 @@ describe("drops", () => {
 		expect(keys("")).toEqual(keys(""));
 		expect(new Set(keys("")).size).toBe(3);
 		expect(keys("again")).not.toEqual(keys(""));
-		const other = planDrops(rowsAt([1]), new Map([["USD", "other"]]), { operation: "replace_drop", maxRecords: 1, maxBytes: 1_000_000, runId: "" });
+		const other = planDrops(rowsAt([1]), new Map([["USD", "other"]]), {
+			operation: "replace_drop",
+			maxRecords: 1,
+			maxBytes: 1_000_000,
+			runId: "",
+		});
 		expect(other[0].idempotencyKey).not.toBe(keys("")[0]);
 	});
 
 	it("names the file line of a row the service refuses", () => {
 		const [drop] = plan(rowsAt([3, 1]), "sum", 10);
-		expect(describeRejectedRows(drop, [{ code: "invalid_value", message: "not a number", record: 1, path: "data[1].cost/cost" }], "f.csv", 20)).toEqual([
-			"f.csv:2: cost/cost: not a number [invalid_value]",
-		]);
+		expect(
+			describeRejectedRows(drop, [{ code: "invalid_value", message: "not a number", record: 1, path: "data[1].cost/cost" }], "f.csv", 20),
+		).toEqual(["f.csv:2: cost/cost: not a number [invalid_value]"]);
 		const two = [
 			{ code: "invalid_value" as const, message: "not a number", record: 0, path: "data[0].cost/cost" },
 			{ code: "invalid_value" as const, message: "not a number", record: 1, path: "data[1].cost/cost" },
 		];
 		// In file order (row 1 of the drop is line 2), at most the limit, then how many more.
-		expect(describeRejectedRows(drop, two, "f.csv", 1)).toEqual(["f.csv:2: cost/cost: not a number [invalid_value]", "... and 1 more problem"]);
+		expect(describeRejectedRows(drop, two, "f.csv", 1)).toEqual([
+			"f.csv:2: cost/cost: not a number [invalid_value]",
+			"... and 1 more problem",
+		]);
 	});
 
 	it("counts the problems left unlisted from the service's details_total, not from the 100 details it lists", async () => {
@@ -393,9 +457,15 @@ describe("unit-cost output", () => {
 	});
 
 	it("builds the query from the flags and refuses bad ones", () => {
-		expect(unitCostQuery({ start: "2024-09-01", end: "2024-09-30", granularity: "day", "cost-type": "amortized_cost", "group-by": "custom:Client" })).toBe(
-			"?start_date=2024-09-01&end_date=2024-09-30&granularity=day&cost_type=amortized_cost&group_by=custom%3AClient",
-		);
+		expect(
+			unitCostQuery({
+				start: "2024-09-01",
+				end: "2024-09-30",
+				granularity: "day",
+				"cost-type": "amortized_cost",
+				"group-by": "custom:Client",
+			}),
+		).toBe("?start_date=2024-09-01&end_date=2024-09-30&granularity=day&cost_type=amortized_cost&group_by=custom%3AClient");
 		expect(unitCostQuery({})).toBe("");
 		expect(() => unitCostQuery({ granularity: "week" })).toThrow(UsageError);
 		expect(() => unitCostQuery({ start: "2024-9-1" })).toThrow(UsageError);

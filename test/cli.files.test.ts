@@ -7,7 +7,13 @@ import { jsonErrorLine, recordStartLines } from "../cli/json-lines";
 import { readRecords, type CsvMapping } from "../cli/records";
 import { describeDetails } from "../cli/validate";
 
-const MAPPING: CsvMapping = { timestampColumn: "timestamp", valueColumn: "value", dimensions: null, ignoreExtraColumns: false, withValue: true };
+const MAPPING: CsvMapping = {
+	timestampColumn: "timestamp",
+	valueColumn: "value",
+	dimensions: null,
+	ignoreExtraColumns: false,
+	withValue: true,
+};
 
 describe("parseCsv", () => {
 	it("reads quoted fields with commas, doubled quotes and line breaks, keeping each row's first line", () => {
@@ -57,7 +63,11 @@ describe("parseCsv", () => {
 
 describe("readRecords", () => {
 	it("maps CSV columns to records, every other column a dimension named by its header", () => {
-		const { records, lines } = readRecords('timestamp,value,custom:Client\n2024-01-01,5,"Patric, Star"\n\n2024-01-02,6,Sponge\n', "csv", MAPPING);
+		const { records, lines } = readRecords(
+			'timestamp,value,custom:Client\n2024-01-01,5,"Patric, Star"\n\n2024-01-02,6,Sponge\n',
+			"csv",
+			MAPPING,
+		);
 		expect(records).toEqual([
 			{ timestamp: "2024-01-01", value: "5", associated_cost: { "custom:Client": "Patric, Star" } },
 			{ timestamp: "2024-01-02", value: "6", associated_cost: { "custom:Client": "Sponge" } },
@@ -69,7 +79,11 @@ describe("readRecords", () => {
 		const jsonl = readRecords('{"timestamp":"2024-01-01","value":1}\r\n\r\n{"timestamp":"2024-01-02","value":2}\r\n', "jsonl", MAPPING);
 		expect(jsonl.records.map((r) => r.value)).toEqual([1, 2]);
 		expect(jsonl.lines).toEqual([1, 3]);
-		const json = readRecords('{"records": [\n  {"timestamp": "2024-01-01", "value": 1},\n\n  {"timestamp": "2024-01-02",\n   "value": 2}\n]}', "json", MAPPING);
+		const json = readRecords(
+			'{"records": [\n  {"timestamp": "2024-01-01", "value": 1},\n\n  {"timestamp": "2024-01-02",\n   "value": 2}\n]}',
+			"json",
+			MAPPING,
+		);
 		expect(json.lines).toEqual([2, 4]);
 		expect(readRecords('[{"timestamp":"2024-01-01","value":1}]', "json", MAPPING).records).toHaveLength(1);
 	});
@@ -105,7 +119,11 @@ describe("describeDetails", () => {
 			{ code: "out_of_range" as const, message: "too many", path: "records" },
 			{ code: "invalid_timestamp" as const, message: "bad date", record: 0, path: "records[0].timestamp" },
 		];
-		expect(describeDetails(details, "m.jsonl", [3, 5, 9], 2)).toEqual(["m.jsonl: records: too many [out_of_range]", "m.jsonl:3: timestamp: bad date [invalid_timestamp]", "... and 1 more problem"]);
+		expect(describeDetails(details, "m.jsonl", [3, 5, 9], 2)).toEqual([
+			"m.jsonl: records: too many [out_of_range]",
+			"m.jsonl:3: timestamp: bad date [invalid_timestamp]",
+			"... and 1 more problem",
+		]);
 		expect(describeDetails(details, "m.jsonl", [3, 5, 9], 5)).toHaveLength(3);
 		// The service lists at most 100 problems and counts all in details_total: "more" counts from that.
 		expect(describeDetails(details, "m.jsonl", [3, 5, 9], 2, 250).at(-1)).toBe("... and 248 more problems");
@@ -119,7 +137,12 @@ describe("batches", () => {
 	const bodyBytes = (n: number) => '{"records":['.length + n * size + (n - 1) + "]}".length;
 
 	it("cuts at the record count, in file order, each body exactly what is sent", () => {
-		const planned = [...batches(Array.from({ length: 25 }, (_, i) => record(i)), { ...opts, maxRecords: 10, maxBytes: 1_000_000 })];
+		const planned = [
+			...batches(
+				Array.from({ length: 25 }, (_, i) => record(i)),
+				{ ...opts, maxRecords: 10, maxBytes: 1_000_000 },
+			),
+		];
 		expect(planned.map((b) => [b.index, b.first, b.count])).toEqual([
 			[0, 0, 10],
 			[1, 10, 10],
@@ -149,7 +172,8 @@ describe("batches", () => {
 
 	it("derives each idempotency key from what is sent, so a re-run repeats them and a run id changes them", () => {
 		const records = Array.from({ length: 5 }, (_, i) => record(i));
-		const keys = (runId: string) => [...batches(records, { ...opts, runId, maxRecords: 2, maxBytes: 1_000_000 })].map((b) => b.idempotencyKey);
+		const keys = (runId: string) =>
+			[...batches(records, { ...opts, runId, maxRecords: 2, maxBytes: 1_000_000 })].map((b) => b.idempotencyKey);
 		expect(keys("")).toEqual(keys(""));
 		expect(new Set(keys("")).size).toBe(3);
 		expect(keys("again")).not.toEqual(keys(""));

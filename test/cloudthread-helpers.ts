@@ -9,7 +9,9 @@ export type DataPoint = {
 };
 
 export function point(timestamp: unknown, metric_name: unknown, metric_value: unknown, custom_dimensions?: unknown): DataPoint {
-	return custom_dimensions === undefined ? { timestamp, metric_name, metric_value } : { timestamp, metric_name, metric_value, custom_dimensions };
+	return custom_dimensions === undefined
+		? { timestamp, metric_name, metric_value }
+		: { timestamp, metric_name, metric_value, custom_dimensions };
 }
 
 export function ingest(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
@@ -89,4 +91,3 @@ export async function listMetrics(token: string, query = ""): Promise<{ metrics:
 	expect(res.status, JSON.stringify(body)).toBe(200);
 	return body;
 }
-

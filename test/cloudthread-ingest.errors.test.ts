@@ -28,7 +28,11 @@ describe("body format", () => {
 
 	it("a wrong content type → 415", async () => {
 		const before = await storageSnapshot();
-		const res = await api("/streams/ingest", { method: "POST", headers: { "Content-Type": "text/plain" }, body: JSON.stringify(ingestBody(token, "Sum", [ok()])) });
+		const res = await api("/streams/ingest", {
+			method: "POST",
+			headers: { "Content-Type": "text/plain" },
+			body: JSON.stringify(ingestBody(token, "Sum", [ok()])),
+		});
 		await expectError(res, 415, "unsupported_media_type");
 		expect(await storageSnapshot()).toBe(before);
 	});
@@ -63,7 +67,9 @@ describe("metric_agg_func", () => {
 	for (const func of ["sum", "Median", "", "SUM", 1]) {
 		it(`${JSON.stringify(func)} → 400`, async () => {
 			const error = await rejected(ingestBody(token, func as string, [ok()]), 400, "invalid_value");
-			expect(error.details).toEqual([{ code: "invalid_value", message: "must be: one of Sum, Average, Maximum, Minimum", path: "metric_agg_func" }]);
+			expect(error.details).toEqual([
+				{ code: "invalid_value", message: "must be: one of Sum, Average, Maximum, Minimum", path: "metric_agg_func" },
+			]);
 		});
 	}
 
@@ -86,7 +92,14 @@ describe("timestamp", () => {
 	for (const [label, ts] of offHour) {
 		it(`${label} (${JSON.stringify(ts)}) → 400 naming the data point`, async () => {
 			const error = await rejected(ingestBody(token, "Sum", [ok(), ok(), ok(), ok(ts)]), 400, "timestamp_not_hourly");
-			expect(error.details).toEqual([{ code: "timestamp_not_hourly", message: expect.stringMatching(/on the hour.*non-zero minutes or seconds/), record: 3, path: "data[3].timestamp" }]);
+			expect(error.details).toEqual([
+				{
+					code: "timestamp_not_hourly",
+					message: expect.stringMatching(/on the hour.*non-zero minutes or seconds/),
+					record: 3,
+					path: "data[3].timestamp",
+				},
+			]);
 		});
 	}
 
@@ -139,7 +152,9 @@ describe("metric_value, metric_name, custom_dimensions", () => {
 	it("11 custom dimensions → 400 too_many_dimensions", async () => {
 		const dims = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`d${i}`, "v"]));
 		const error = await rejected(ingestBody(token, "Sum", [ok(), point("2022-10-01 00:00:00", "m", 1, dims)]), 400, "too_many_dimensions");
-		expect(error.details).toEqual([{ code: "too_many_dimensions", message: "at most 10 custom_dimensions are allowed", record: 1, path: "data[1].custom_dimensions" }]);
+		expect(error.details).toEqual([
+			{ code: "too_many_dimensions", message: "at most 10 custom_dimensions are allowed", record: 1, path: "data[1].custom_dimensions" },
+		]);
 	});
 
 	it("a dimension value that is not a string → 400, with the dimension's path", async () => {

@@ -15,9 +15,24 @@ describe("the Cloudthread seed payload", () => {
 			data_stream_token: token,
 			metric_agg_func: "Sum",
 			data: [
-				{ timestamp: "2022-10-01 00:00:00", metric_name: "active_users", metric_value: 1200.5, custom_dimensions: { team: "growth", env: "prod" } },
-				{ timestamp: "2022-10-01 01:00:00", metric_name: "active_users", metric_value: "799.5", custom_dimensions: { team: "growth", env: "prod" } },
-				{ timestamp: "2022-10-01 00:00:00", metric_name: "active_users", metric_value: 10, custom_dimensions: { team: "core", env: "prod" } },
+				{
+					timestamp: "2022-10-01 00:00:00",
+					metric_name: "active_users",
+					metric_value: 1200.5,
+					custom_dimensions: { team: "growth", env: "prod" },
+				},
+				{
+					timestamp: "2022-10-01 01:00:00",
+					metric_name: "active_users",
+					metric_value: "799.5",
+					custom_dimensions: { team: "growth", env: "prod" },
+				},
+				{
+					timestamp: "2022-10-01 00:00:00",
+					metric_name: "active_users",
+					metric_value: 10,
+					custom_dimensions: { team: "core", env: "prod" },
+				},
 				{ timestamp: "2022-10-01 00:00:00", metric_name: "api_calls", metric_value: 3 },
 			],
 		};
@@ -35,7 +50,13 @@ describe("the Cloudthread seed payload", () => {
 		expect(daily).toMatchObject({ metric_name: "active_users", metric_agg_func: "Sum", granularity: "day", next_cursor: null });
 		expect(daily.data).toHaveLength(2);
 		const growth = daily.data.find((p) => p.record_id === created.record_ids[0]);
-		expect(growth).toEqual({ timestamp: "2022-10-01", record_id: created.record_ids[0], metric_value: "2000", hours: 2, custom_dimensions: { env: "prod", team: "growth" } });
+		expect(growth).toEqual({
+			timestamp: "2022-10-01",
+			record_id: created.record_ids[0],
+			metric_value: "2000",
+			hours: 2,
+			custom_dimensions: { env: "prod", team: "growth" },
+		});
 		expect(await values(token, "api_calls", "agg=Sum")).toEqual([["2022-10-01", "3"]]);
 	});
 
@@ -135,7 +156,11 @@ describe("each aggregation function's daily value over a day of hourly points", 
 	});
 
 	it("negative and numeric-string values; 15 significant digits", async () => {
-		await send(token, "Sum", [point(`${day} 00:00:00`, "signed", "-2.5"), point(`${day} 01:00:00`, "signed", "0.1"), point(`${day} 02:00:00`, "signed", 0.2)]);
+		await send(token, "Sum", [
+			point(`${day} 00:00:00`, "signed", "-2.5"),
+			point(`${day} 01:00:00`, "signed", "0.1"),
+			point(`${day} 02:00:00`, "signed", 0.2),
+		]);
 		expect(await values(token, "signed", "agg=Sum")).toEqual([[day, "-2.2"]]);
 	});
 });
@@ -146,7 +171,9 @@ describe("record IDs", () => {
 		const b = await send(token, "Sum", [point("2022-10-03 01:00:00", "order", 2, { c: "3", a: "1", b: "2" })]);
 		expect(b.record_ids).toEqual(a.record_ids);
 		const read = await readMetric(token, "order", "agg=Sum");
-		expect(read.data).toEqual([{ timestamp: "2022-10-03", record_id: a.record_ids[0], metric_value: "3", hours: 2, custom_dimensions: { a: "1", b: "2", c: "3" } }]);
+		expect(read.data).toEqual([
+			{ timestamp: "2022-10-03", record_id: a.record_ids[0], metric_value: "3", hours: 2, custom_dimensions: { a: "1", b: "2", c: "3" } },
+		]);
 	});
 
 	it("differs with the metric name, the function, or any dimension", async () => {
@@ -171,7 +198,9 @@ describe("record IDs", () => {
 
 describe("the response", () => {
 	it("accepts an X-API-Key header alongside the body token (Cloudthread clients send one)", async () => {
-		const res = await ingest(ingestBody(token, "Sum", [point("2022-10-04 00:00:00", "with-api-key", 1)]), { "X-API-Key": "some-cloudthread-account-key" });
+		const res = await ingest(ingestBody(token, "Sum", [point("2022-10-04 00:00:00", "with-api-key", 1)]), {
+			"X-API-Key": "some-cloudthread-account-key",
+		});
 		await expectCreated(res);
 	});
 });

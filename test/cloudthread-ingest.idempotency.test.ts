@@ -79,8 +79,26 @@ describe("a repeated Idempotency-Key with the same body", () => {
 		const created = await expectCreated(await ingest(body, headers));
 		const rows = await logRows("cloudthread:Average:idem-multi-");
 		expect(rows.map(({ request_hash, ...r }) => ({ ...r, hashed: request_hash !== null }))).toEqual([
-			{ request_id: created.request_id, stream: "cloudthread:Average:idem-multi-a", operation: "ingest", token_id: tokenId, record_count: 2, idempotency_key: headers["Idempotency-Key"], has_response: 1, hashed: true },
-			{ request_id: created.request_id, stream: "cloudthread:Average:idem-multi-b", operation: "ingest", token_id: tokenId, record_count: 1, idempotency_key: headers["Idempotency-Key"], has_response: 0, hashed: true },
+			{
+				request_id: created.request_id,
+				stream: "cloudthread:Average:idem-multi-a",
+				operation: "ingest",
+				token_id: tokenId,
+				record_count: 2,
+				idempotency_key: headers["Idempotency-Key"],
+				has_response: 1,
+				hashed: true,
+			},
+			{
+				request_id: created.request_id,
+				stream: "cloudthread:Average:idem-multi-b",
+				operation: "ingest",
+				token_id: tokenId,
+				record_count: 1,
+				idempotency_key: headers["Idempotency-Key"],
+				has_response: 0,
+				hashed: true,
+			},
 		]);
 		const replay = await ingest(body, headers);
 		expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
@@ -91,7 +109,16 @@ describe("a repeated Idempotency-Key with the same body", () => {
 	it("a write without a key is logged too, without key, hash or response", async () => {
 		const created = await send(token, "Minimum", [point("2022-10-01 00:00:00", "idem-none", 1)]);
 		expect(await logRows("cloudthread:Minimum:idem-none")).toEqual([
-			{ request_id: created.request_id, stream: "cloudthread:Minimum:idem-none", operation: "ingest", token_id: tokenId, record_count: 1, idempotency_key: null, request_hash: null, has_response: 0 },
+			{
+				request_id: created.request_id,
+				stream: "cloudthread:Minimum:idem-none",
+				operation: "ingest",
+				token_id: tokenId,
+				record_count: 1,
+				idempotency_key: null,
+				request_hash: null,
+				has_response: 0,
+			},
 		]);
 	});
 });
@@ -101,7 +128,11 @@ describe("the same key with a different body", () => {
 		const headers = key("conflict");
 		await expectCreated(await ingest(ingestBody(token, "Sum", [point("2022-10-01 00:00:00", "idem-conflict", 10)]), headers));
 		const before = await storageSnapshot();
-		const error = await expectError(await ingest(ingestBody(token, "Sum", [point("2022-10-01 00:00:00", "idem-conflict", 11)]), headers), 409, "idempotency_key_reused");
+		const error = await expectError(
+			await ingest(ingestBody(token, "Sum", [point("2022-10-01 00:00:00", "idem-conflict", 11)]), headers),
+			409,
+			"idempotency_key_reused",
+		);
 		expect(error.message).toMatch(/different request/);
 		expect(await storageSnapshot()).toBe(before);
 		expect(await values(token, "idem-conflict", "agg=Sum")).toEqual([["2022-10-01", "10"]]);
@@ -130,7 +161,11 @@ describe("the same key with a different body", () => {
 
 	it("a rejected request records nothing: its key stays free", async () => {
 		const headers = key("rejected");
-		await expectError(await ingest(ingestBody(token, "Sum", [point("2022-10-01 00:30:00", "idem-rej", 1)]), headers), 400, "timestamp_not_hourly");
+		await expectError(
+			await ingest(ingestBody(token, "Sum", [point("2022-10-01 00:30:00", "idem-rej", 1)]), headers),
+			400,
+			"timestamp_not_hourly",
+		);
 		const res = await ingest(ingestBody(token, "Sum", [point("2022-10-01 00:00:00", "idem-rej", 1)]), headers);
 		await expectCreated(res);
 		expect(res.headers.get("Idempotent-Replayed")).toBeNull();
@@ -153,7 +188,9 @@ describe("key format and expiry", () => {
 		await expectCreated(await ingest(body(5), headers));
 		// Age the record by 25 hours, as if the alarm had not run yet.
 		const aged = new Date(Date.now() - 25 * 3600_000).toISOString();
-		await env.DB.prepare("UPDATE ingest_log SET created_at = ? WHERE org_id = ? AND idempotency_key = ?").bind(aged, org, headers["Idempotency-Key"]).run();
+		await env.DB.prepare("UPDATE ingest_log SET created_at = ? WHERE org_id = ? AND idempotency_key = ?")
+			.bind(aged, org, headers["Idempotency-Key"])
+			.run();
 
 		// Reused with another body: applied, not 409 (and no clash with the stale row).
 		const reused = await ingest(body(4), headers);
@@ -162,7 +199,9 @@ describe("key format and expiry", () => {
 		expect(await values(token, "idem-expiry", "agg=Minimum")).toEqual([["2022-10-01", "4"]]);
 
 		// The alarm forgets expired keys and keeps the live one.
-		await env.DB.prepare("UPDATE ingest_log SET created_at = ? WHERE org_id = ? AND idempotency_key = ?").bind(aged, org, headers["Idempotency-Key"]).run();
+		await env.DB.prepare("UPDATE ingest_log SET created_at = ? WHERE org_id = ? AND idempotency_key = ?")
+			.bind(aged, org, headers["Idempotency-Key"])
+			.run();
 		const live = key("live");
 		await expectCreated(await ingest(body(4), live));
 		expect(await runDurableObjectAlarm(metricObject(env, org, "Minimum"))).toBe(true);

@@ -73,7 +73,10 @@ describe("tenants", () => {
 		const day = "2022-10-01";
 		// Interleaved and concurrent, same metric name, function, dimensions and hours.
 		await Promise.all([
-			send(a.token, "Maximum", [point(`${day} 00:00:00`, "shared", 10, { team: "x" }), point(`${day} 01:00:00`, "shared", 30, { team: "x" })]),
+			send(a.token, "Maximum", [
+				point(`${day} 00:00:00`, "shared", 10, { team: "x" }),
+				point(`${day} 01:00:00`, "shared", 30, { team: "x" }),
+			]),
 			send(b.token, "Maximum", [point(`${day} 00:00:00`, "shared", 1000, { team: "x" })]),
 			send(a.token, "Sum", [point(`${day} 00:00:00`, "only-a", 1)]),
 		]);
@@ -84,7 +87,10 @@ describe("tenants", () => {
 		await send(b.token, "Maximum", [point(`${day} 01:00:00`, "shared", 2, { team: "x" })]);
 		expect((await readMetric(a.token, "shared", "agg=Maximum&granularity=hour")).data.map((p) => p.metric_value)).toEqual(["10", "30"]);
 
-		expect((await listMetrics(a.token)).metrics.map((m) => `${m.metric_name}/${m.metric_agg_func}`)).toEqual(["only-a/Sum", "shared/Maximum"]);
+		expect((await listMetrics(a.token)).metrics.map((m) => `${m.metric_name}/${m.metric_agg_func}`)).toEqual([
+			"only-a/Sum",
+			"shared/Maximum",
+		]);
 		expect((await listMetrics(b.token)).metrics.map((m) => `${m.metric_name}/${m.metric_agg_func}`)).toEqual(["shared/Maximum"]);
 		await expectError(await readMetricRaw(b.token, "only-a", "agg=Sum"), 404, "metric_not_found");
 	});
@@ -117,7 +123,9 @@ describe("rate limits and request logs apply to the Cloudthread endpoints", () =
 		const org = uniqueOrg("ct-sec");
 		const { id, token } = await createToken(org);
 		const log = vi.spyOn(console, "info");
-		const res = await ingest(ingestBody(token, "Average", [...data, point("2022-10-01 01:00:00", "secure", 3)]), { "X-Request-Id": "ct-log-check-1" });
+		const res = await ingest(ingestBody(token, "Average", [...data, point("2022-10-01 01:00:00", "secure", 3)]), {
+			"X-Request-Id": "ct-log-check-1",
+		});
 		await expectCreated(res);
 		const lines = log.mock.calls.map(([line]) => String(line)).filter((line) => line.includes('"request_id":"ct-log-check-1"'));
 		expect(lines).toHaveLength(1);

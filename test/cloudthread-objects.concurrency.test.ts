@@ -33,8 +33,13 @@ describe("concurrent ingests with replacements to the same metrics", () => {
 				return [ingest(body, headers), ingest(body, headers)];
 			});
 			const responses = await Promise.all(sends);
-			const outcomes = await Promise.all(responses.map(async (r) => ({ status: r.status, replayed: r.headers.get("Idempotent-Replayed") === "true", body: await r.text() })));
-			expect(outcomes.map((o) => `${o.status} ${o.status === 201 ? "" : o.body}`), `round ${round}`).toEqual(Array(2 * WRITERS).fill("201 "));
+			const outcomes = await Promise.all(
+				responses.map(async (r) => ({ status: r.status, replayed: r.headers.get("Idempotent-Replayed") === "true", body: await r.text() })),
+			);
+			expect(
+				outcomes.map((o) => `${o.status} ${o.status === 201 ? "" : o.body}`),
+				`round ${round}`,
+			).toEqual(Array(2 * WRITERS).fill("201 "));
 			for (let w = 0; w < WRITERS; w++) {
 				const [a, b] = [outcomes[2 * w], outcomes[2 * w + 1]];
 				// Exactly one of the two attempts applied; the other got its recorded response.
@@ -60,7 +65,10 @@ describe("concurrent ingests with replacements to the same metrics", () => {
 			for (const [m, name] of metrics.entries()) {
 				const expectedHours = HOURS.map((_, h) => valueOf(last, h, m));
 				const hourly = await readMetric(token, name, "agg=Maximum&granularity=hour");
-				expect(hourly.data.map((p) => Number(p.metric_value)), `round ${round} ${name}`).toEqual(expectedHours);
+				expect(
+					hourly.data.map((p) => Number(p.metric_value)),
+					`round ${round} ${name}`,
+				).toEqual(expectedHours);
 				const daily = await readMetric(token, name, "agg=Maximum");
 				expect(daily.data.map((p) => [Number(p.metric_value), p.hours])).toEqual([[Math.max(...expectedHours), HOURS.length]]);
 			}

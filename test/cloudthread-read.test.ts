@@ -15,7 +15,7 @@ beforeAll(async () => {
 		point("2022-10-01 03:00:00", "usage", 10, { team: "b", env: "prod" }),
 		point("2022-10-02 00:00:00", "usage", 4, { team: "a", env: "prod" }),
 		point("2022-10-02 23:00:00", "usage", 20, { team: "b", env: "prod" }),
-		point("2022-10-03 12:00:00", "usage", 100, { team: "c, \"quoted\"", env: "dev" }),
+		point("2022-10-03 12:00:00", "usage", 100, { team: 'c, "quoted"', env: "dev" }),
 	]);
 	ids = { a: created.record_ids[0], b: created.record_ids[2], c: created.record_ids[5] };
 	await send(token, "Average", [point("2022-09-30 22:00:00", "usage", 5, { region: "eu" })]);
@@ -28,9 +28,30 @@ describe("GET /streams/metrics", () => {
 		expect(next_cursor).toBeNull();
 		for (const m of metrics) expect(Date.parse(m.created_at)).toBeGreaterThan(0);
 		expect(metrics.map(({ created_at: _, ...m }) => m)).toEqual([
-			{ metric_name: "another", metric_agg_func: "Sum", dimension_keys: [], first_hour: "2022-10-01T00:00:00Z", last_hour: "2022-10-01T00:00:00Z", record_count: 1 },
-			{ metric_name: "usage", metric_agg_func: "Average", dimension_keys: ["region"], first_hour: "2022-09-30T22:00:00Z", last_hour: "2022-09-30T22:00:00Z", record_count: 1 },
-			{ metric_name: "usage", metric_agg_func: "Sum", dimension_keys: ["env", "team"], first_hour: "2022-10-01T00:00:00Z", last_hour: "2022-10-03T12:00:00Z", record_count: 3 },
+			{
+				metric_name: "another",
+				metric_agg_func: "Sum",
+				dimension_keys: [],
+				first_hour: "2022-10-01T00:00:00Z",
+				last_hour: "2022-10-01T00:00:00Z",
+				record_count: 1,
+			},
+			{
+				metric_name: "usage",
+				metric_agg_func: "Average",
+				dimension_keys: ["region"],
+				first_hour: "2022-09-30T22:00:00Z",
+				last_hour: "2022-09-30T22:00:00Z",
+				record_count: 1,
+			},
+			{
+				metric_name: "usage",
+				metric_agg_func: "Sum",
+				dimension_keys: ["env", "team"],
+				first_hour: "2022-10-01T00:00:00Z",
+				last_hour: "2022-10-03T12:00:00Z",
+				record_count: 3,
+			},
 		]);
 	});
 
@@ -93,7 +114,14 @@ describe("GET /streams/metrics/{metric_name}", () => {
 			pages++;
 		} while (cursor);
 		expect(pages).toBe(3);
-		expect(seen).toEqual(["2022-10-01T00:00:00Z 1", "2022-10-01T03:00:00Z 10", "2022-10-01T05:00:00Z 2", "2022-10-02T00:00:00Z 4", "2022-10-02T23:00:00Z 20", "2022-10-03T12:00:00Z 100"]);
+		expect(seen).toEqual([
+			"2022-10-01T00:00:00Z 1",
+			"2022-10-01T03:00:00Z 10",
+			"2022-10-01T05:00:00Z 2",
+			"2022-10-02T00:00:00Z 4",
+			"2022-10-02T23:00:00Z 20",
+			"2022-10-03T12:00:00Z 100",
+		]);
 
 		const csv = await readMetricRaw(token, "usage", "agg=Sum&format=csv&limit=4");
 		expect(csv.headers.get("Content-Type")).toMatch(/^text\/csv/);

@@ -9,7 +9,9 @@ describe("concurrent writes to one stream", () => {
 		const { token } = await createToken(uniqueOrg());
 		const dims = { "custom:Client": "a" };
 		const responses = await Promise.all(
-			Array.from({ length: 25 }, (_, i) => write(token, "fresh", "sum", { records: [{ timestamp: "2024-01-01", value: i + 1, associated_cost: dims }] })),
+			Array.from({ length: 25 }, (_, i) =>
+				write(token, "fresh", "sum", { records: [{ timestamp: "2024-01-01", value: i + 1, associated_cost: dims }] }),
+			),
 		);
 		const statuses = await Promise.all(responses.map(async (r) => `${r.status} ${r.status === 200 ? "" : await r.text()}`));
 		expect(statuses).toEqual(Array(25).fill("200 "));
@@ -20,7 +22,9 @@ describe("concurrent writes to one stream", () => {
 		const { token } = await createToken(uniqueOrg());
 		const keys = ["custom:A", "custom:B", "custom:C", "custom:D", "custom:E", "custom:F"];
 		const responses = await Promise.all(
-			keys.map((key) => write(token, "contested", "sum", { records: [{ timestamp: "2024-01-01", value: 1, associated_cost: { [key]: "x" } }] })),
+			keys.map((key) =>
+				write(token, "contested", "sum", { records: [{ timestamp: "2024-01-01", value: 1, associated_cost: { [key]: "x" } }] }),
+			),
 		);
 		const statuses = responses.map((r) => r.status).sort();
 		expect(statuses).toEqual([200, 400, 400, 400, 400, 400]);
@@ -48,7 +52,9 @@ describe("concurrent writes to one stream", () => {
 			// Seed the stream so that delete always finds it.
 			await expectAccepted(await write(token, stream, "replace", { records: [{ timestamp: "2024-01-01", value: 0 }] }));
 			const responses = await Promise.all(
-				steps.map((s) => write(token, stream, s.op, { records: [{ timestamp: "2024-01-01", ...(s.value === undefined ? {} : { value: s.value }) }] })),
+				steps.map((s) =>
+					write(token, stream, s.op, { records: [{ timestamp: "2024-01-01", ...(s.value === undefined ? {} : { value: s.value }) }] }),
+				),
 			);
 			expect(responses.map((r) => r.status)).toEqual(steps.map(() => 200));
 			const records = await readStream(token, stream);

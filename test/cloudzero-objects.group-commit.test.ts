@@ -13,10 +13,18 @@ import { createToken, expectAccepted, readStream, uniqueOrg, write, plainOf } fr
 import { slowLedgerD1 } from "./slow-d1";
 
 const day = "2024-01-01";
-const one = (value: number | string, associated_cost: Record<string, string> = { Region: "eu" }) => ({ records: [{ timestamp: day, value, associated_cost }] });
+const one = (value: number | string, associated_cost: Record<string, string> = { Region: "eu" }) => ({
+	records: [{ timestamp: day, value, associated_cost }],
+});
 
 async function outcomes(responses: Response[]) {
-	return Promise.all(responses.map(async (res) => ({ status: res.status, replayed: res.headers.get("Idempotent-Replayed") === "true", body: await res.json<Record<string, any>>() })));
+	return Promise.all(
+		responses.map(async (res) => ({
+			status: res.status,
+			replayed: res.headers.get("Idempotent-Replayed") === "true",
+			body: await res.json<Record<string, any>>(),
+		})),
+	);
 }
 
 describe("group commit in the CloudZero stream object", () => {
@@ -30,7 +38,9 @@ describe("group commit in the CloudZero stream object", () => {
 		expect(d1.batches()).toBeGreaterThan(0);
 		expect(d1.batches()).toBeLessThanOrEqual(10);
 		expect(await readStream(token, "busy")).toEqual([{ timestamp: day, value: "41", associated_cost: { Region: "eu" } }]);
-		const log = await env.DB.prepare("SELECT COUNT(*) AS n FROM ingest_log WHERE org_id = ? AND stream = 'busy'").bind(org).first<{ n: number }>();
+		const log = await env.DB.prepare("SELECT COUNT(*) AS n FROM ingest_log WHERE org_id = ? AND stream = 'busy'")
+			.bind(org)
+			.first<{ n: number }>();
 		expect(log?.n).toBe(41);
 	});
 
@@ -53,7 +63,9 @@ describe("group commit in the CloudZero stream object", () => {
 		const revoked = await createToken(org);
 		await expectAccepted(await write(token, "shared", "sum", one(1)));
 		await expectAccepted(await write(revoked.token, "shared", "sum", one(1))); // admitted from now on by this isolate's cache
-		await env.DB.prepare("INSERT INTO token_revocations (token_id, revoked_at) VALUES (?, ?)").bind(revoked.id, new Date().toISOString()).run();
+		await env.DB.prepare("INSERT INTO token_revocations (token_id, revoked_at) VALUES (?, ?)")
+			.bind(revoked.id, new Date().toISOString())
+			.run();
 		await slowLedgerD1(streamObject(env, org, "shared"));
 		const tokens = Array.from({ length: 12 }, (_, i) => (i === 5 ? revoked.token : token));
 		const results = await outcomes(await Promise.all(tokens.map((t) => write(t, "shared", "sum", one(1)))));
@@ -65,11 +77,23 @@ describe("group commit in the CloudZero stream object", () => {
 	it("a sum that would overflow the stored value fails alone with value_overflow; the others commit", async () => {
 		const org = uniqueOrg("group");
 		const { token } = await createToken(org);
-		await expectAccepted(await write(token, "huge", "sum", { records: [{ timestamp: day, value: 1e308 }, { timestamp: "2024-01-02", value: 1 }] }));
+		await expectAccepted(
+			await write(token, "huge", "sum", {
+				records: [
+					{ timestamp: day, value: 1e308 },
+					{ timestamp: "2024-01-02", value: 1 },
+				],
+			}),
+		);
 		await slowLedgerD1(streamObject(env, org, "huge"));
-		const bodies = Array.from({ length: 9 }, (_, i) => (i === 4 ? { records: [{ timestamp: day, value: 1e308 }] } : { records: [{ timestamp: "2024-01-02", value: 1 }] }));
+		const bodies = Array.from({ length: 9 }, (_, i) =>
+			i === 4 ? { records: [{ timestamp: day, value: 1e308 }] } : { records: [{ timestamp: "2024-01-02", value: 1 }] },
+		);
 		const results = await outcomes(await Promise.all(bodies.map((b) => write(token, "huge", "sum", b))));
-		expect(results[4]).toMatchObject({ status: 400, body: { error: { code: "value_overflow", details: [{ record: 0, path: "records[0].value" }] } } });
+		expect(results[4]).toMatchObject({
+			status: 400,
+			body: { error: { code: "value_overflow", details: [{ record: 0, path: "records[0].value" }] } },
+		});
 		expect(results.filter((r) => r.status === 200)).toHaveLength(8);
 		expect((await readStream(token, "huge")).map((r) => r.value)).toEqual([plainOf(1e308), "9"]);
 	});
@@ -114,7 +138,9 @@ describe("group commit in the CloudZero stream object", () => {
 		expect(results[5].body.series_deleted).toBe(1);
 		// The delete removed what was committed before it: exactly the sums the ingest log (commit
 		// order) lists after it remain.
-		const { results: log } = await env.DB.prepare("SELECT operation FROM ingest_log WHERE org_id = ? ORDER BY id").bind(org).all<{ operation: string }>();
+		const { results: log } = await env.DB.prepare("SELECT operation FROM ingest_log WHERE org_id = ? ORDER BY id")
+			.bind(org)
+			.all<{ operation: string }>();
 		const afterDelete = log.slice(log.findIndex((e) => e.operation === "delete") + 1).length;
 		expect((await readStream(token, "ordered"))[0]?.value ?? "0").toBe(String(afterDelete));
 	});
@@ -126,7 +152,9 @@ describe("group commit in the Cloudthread metric object", () => {
 		const { token } = await createToken(org);
 		const revoked = await createToken(org);
 		expect((await ingest(ingestBody(revoked.token, "Sum", [point("2024-01-01 00:00:00", "m", 1)]))).status).toBe(201);
-		await env.DB.prepare("INSERT INTO token_revocations (token_id, revoked_at) VALUES (?, ?)").bind(revoked.id, new Date().toISOString()).run();
+		await env.DB.prepare("INSERT INTO token_revocations (token_id, revoked_at) VALUES (?, ?)")
+			.bind(revoked.id, new Date().toISOString())
+			.run();
 		const d1 = await slowLedgerD1(metricObject(env, org, "Sum"));
 		const sends = Array.from({ length: 24 }, (_, hour) =>
 			ingest(ingestBody(hour === 9 ? revoked.token : token, "Sum", [point(`2024-01-02 ${String(hour).padStart(2, "0")}:00:00`, "m", 1)])),
@@ -153,12 +181,18 @@ describe("group commit in the cost connection object", () => {
 		// Each drop's first set is its own, so a set numbered 0 means a different set in every drop.
 		const drops = Array.from({ length: 12 }, (_, i) => ({
 			operation: "sum",
-			data: [row(hour, i + 1, { "resource/id": `own-${i}` }), row(hour, 1000, { "resource/id": `own-${i}-b` }), row(hour, 1, { "resource/id": "common" })],
+			data: [
+				row(hour, i + 1, { "resource/id": `own-${i}` }),
+				row(hour, 1000, { "resource/id": `own-${i}-b` }),
+				row(hour, 1, { "resource/id": "common" }),
+			],
 		}));
 		const results = await Promise.all(drops.map((body) => drop(token, "grouped", body)));
 		expect(results.map((r) => r.status)).toEqual(Array(12).fill(200));
 		expect(d1.batches()).toBeLessThan(12);
-		const byResource = Object.fromEntries((await costs(token, "dim[Connection]=grouped&group_by=Resource&limit=100")).map((c) => [c.group.Resource, c.cost]));
+		const byResource = Object.fromEntries(
+			(await costs(token, "dim[Connection]=grouped&group_by=Resource&limit=100")).map((c) => [c.group.Resource, c.cost]),
+		);
 		const expected: Record<string, string> = { common: "13" };
 		for (let i = 0; i < 12; i++) Object.assign(expected, { [`own-${i}`]: String(i + 1), [`own-${i}-b`]: "1000" });
 		expect(byResource).toEqual(expected);
@@ -171,7 +205,9 @@ describe("group commit in the cost connection object", () => {
 		const revoked = await createToken(org, ["write_costs", "read"]);
 		const hour = "2025-06-01T00:00:00Z";
 		await expectDrop(await drop(revoked.token, "warm", { data: [row(hour, 1)] })); // admitted from now on by this isolate's cache
-		await env.DB.prepare("INSERT INTO token_revocations (token_id, revoked_at) VALUES (?, ?)").bind(revoked.id, new Date().toISOString()).run();
+		await env.DB.prepare("INSERT INTO token_revocations (token_id, revoked_at) VALUES (?, ?)")
+			.bind(revoked.id, new Date().toISOString())
+			.run();
 		await slowLedgerD1(connectionObject(env, org, "fresh"));
 		// The revoked token's drop occupies the first commit, which fails: the other three are planned
 		// together while D1 has no connection yet.
@@ -188,7 +224,12 @@ describe("group commit in the cost connection object", () => {
 		expect(results[0].status).toBe(403);
 		const accepted = results.slice(1).filter((r) => r.status === 200);
 		expect(accepted).toHaveLength(2);
-		expect(results.slice(1, 3).filter((r) => r.status === 409).map((r) => r.body.error.code)).toEqual(["currency_mismatch"]);
+		expect(
+			results
+				.slice(1, 3)
+				.filter((r) => r.status === 409)
+				.map((r) => r.body.error.code),
+		).toEqual(["currency_mismatch"]);
 		const currency = accepted[0].body.currency;
 		expect(accepted.map((r) => r.body.currency)).toEqual([currency, currency]);
 		expect(accepted.filter((r) => r.body.connection_created)).toHaveLength(1);

@@ -21,17 +21,27 @@ describe("Idempotency-Key on CloudZero writes (shared write ledger)", () => {
 		expect(again.headers.get("Idempotent-Replayed")).toBe("true");
 		expect(await again.json()).toEqual(first);
 		expect(await storageSnapshot()).toBe(before);
-		await expectError(await write(token, "ledger", "sum", { records: [{ timestamp: "2024-01-01", value: 6 }] }, headers), 409, "idempotency_key_reused");
+		await expectError(
+			await write(token, "ledger", "sum", { records: [{ timestamp: "2024-01-01", value: 6 }] }, headers),
+			409,
+			"idempotency_key_reused",
+		);
 		expect(await readStream(token, "ledger")).toEqual([{ timestamp: "2024-01-01", value: "5" }]);
 
-		const { results } = await env.DB.prepare("SELECT stream, operation, record_count, idempotency_key FROM ingest_log WHERE org_id = ?").bind(org).all();
+		const { results } = await env.DB.prepare("SELECT stream, operation, record_count, idempotency_key FROM ingest_log WHERE org_id = ?")
+			.bind(org)
+			.all();
 		expect(results).toEqual([{ stream: "ledger", operation: "sum", record_count: 1, idempotency_key: "sum-batch-1" }]);
 
 		// 25 hours later the key is free: reused with another body it applies, and the alarm clears the old row.
-		await env.DB.prepare("UPDATE ingest_log SET created_at = ? WHERE org_id = ?").bind(new Date(Date.now() - 25 * 3600_000).toISOString(), org).run();
+		await env.DB.prepare("UPDATE ingest_log SET created_at = ? WHERE org_id = ?")
+			.bind(new Date(Date.now() - 25 * 3600_000).toISOString(), org)
+			.run();
 		await expectAccepted(await write(token, "ledger", "sum", { records: [{ timestamp: "2024-01-01", value: 6 }] }, headers), 1);
 		expect(await readStream(token, "ledger")).toEqual([{ timestamp: "2024-01-01", value: "11" }]);
-		await env.DB.prepare("UPDATE ingest_log SET created_at = ? WHERE org_id = ?").bind(new Date(Date.now() - 25 * 3600_000).toISOString(), org).run();
+		await env.DB.prepare("UPDATE ingest_log SET created_at = ? WHERE org_id = ?")
+			.bind(new Date(Date.now() - 25 * 3600_000).toISOString(), org)
+			.run();
 		expect(await runDurableObjectAlarm(streamObject(env, org, "ledger"))).toBe(true);
 		const keys = await env.DB.prepare("SELECT idempotency_key, request_hash, response FROM ingest_log WHERE org_id = ?").bind(org).all();
 		expect(keys.results).toEqual([
@@ -63,7 +73,9 @@ describe("revocation at commit", () => {
 		expect(result).toEqual(TOKEN_REVOKED);
 		expect(await storageSnapshot()).toBe(before);
 		// The object still writes for other tokens.
-		await expectAccepted(await write((await createToken(org)).token, "queued", "sum", { records: [{ timestamp: "2024-01-01", value: 1 }] }));
+		await expectAccepted(
+			await write((await createToken(org)).token, "queued", "sum", { records: [{ timestamp: "2024-01-01", value: 1 }] }),
+		);
 		expect(await readStream((await createToken(org)).token, "queued")).toEqual([{ timestamp: "2024-01-01", value: "6" }]);
 	});
 });

@@ -25,10 +25,19 @@ function generateCalls(seed: number, streams: string[], count: number): Call[] {
 			if (op === "delete") {
 				// Match all series of the day, one client, or one exact series.
 				const kind = next();
-				const associated_cost: Dims | undefined = kind < 0.3 ? undefined : kind < 0.7 ? { "custom:Client": pick(CLIENTS) } : { "custom:Client": pick(CLIENTS), Region: pick(REGIONS) };
+				const associated_cost: Dims | undefined =
+					kind < 0.3
+						? undefined
+						: kind < 0.7
+							? { "custom:Client": pick(CLIENTS) }
+							: { "custom:Client": pick(CLIENTS), Region: pick(REGIONS) };
 				return associated_cost ? { timestamp, associated_cost } : { timestamp };
 			}
-			return { timestamp, value: (Math.floor(next() * 1000) / 10).toString(), associated_cost: { "custom:Client": pick(CLIENTS), Region: pick(REGIONS) } };
+			return {
+				timestamp,
+				value: (Math.floor(next() * 1000) / 10).toString(),
+				associated_cost: { "custom:Client": pick(CLIENTS), Region: pick(REGIONS) },
+			};
 		});
 		return { stream, op, records };
 	});
@@ -68,7 +77,11 @@ class Model {
 		return [...(this.streams.get(stream) ?? new Map<string, number>()).entries()]
 			.map(([cell, value]) => {
 				const [day, client, region] = cell.split("|");
-				return { timestamp: day, value: String(Number(value.toPrecision(15))), associated_cost: { "custom:Client": client, Region: region } };
+				return {
+					timestamp: day,
+					value: String(Number(value.toPrecision(15))),
+					associated_cost: { "custom:Client": client, Region: region },
+				};
 			})
 			.sort(byDayAndSeries);
 	}
@@ -84,7 +97,9 @@ async function ingestLog(token: string, stream: string): Promise<Array<{ request
 	const entries: Array<{ request_id: string; operation: string }> = [];
 	let cursor = "";
 	do {
-		const res = await api(`/unit-cost/v1/telemetry/metric/${stream}/log?limit=1000${cursor ? `&cursor=${cursor}` : ""}`, { headers: { Authorization: token } });
+		const res = await api(`/unit-cost/v1/telemetry/metric/${stream}/log?limit=1000${cursor ? `&cursor=${cursor}` : ""}`, {
+			headers: { Authorization: token },
+		});
 		const page = await res.json<{ entries: typeof entries; next_cursor: string | null }>();
 		entries.push(...page.entries);
 		cursor = page.next_cursor ?? "";
@@ -99,8 +114,14 @@ async function runAgainstModel(seed: number, streamCount: number, callCount: num
 	const calls: Call[] = [];
 	// Each stream starts with one value so deletes always find their stream.
 	for (const stream of streams) {
-		const seedCall: Call = { stream, op: "replace", records: [{ timestamp: DAYS[0], value: "1", associated_cost: { "custom:Client": "a", Region: "us" } }] };
-		const body = await expectAccepted(await write(token, stream, "replace", { records: seedCall.records }, { "X-Request-Id": `seed-${stream}` }));
+		const seedCall: Call = {
+			stream,
+			op: "replace",
+			records: [{ timestamp: DAYS[0], value: "1", associated_cost: { "custom:Client": "a", Region: "us" } }],
+		};
+		const body = await expectAccepted(
+			await write(token, stream, "replace", { records: seedCall.records }, { "X-Request-Id": `seed-${stream}` }),
+		);
 		expect(body.request_id).toBe(`seed-${stream}`);
 		calls.push(seedCall);
 	}

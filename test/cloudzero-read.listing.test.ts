@@ -16,7 +16,12 @@ interface Listed {
 async function listed(token: string): Promise<Listed[]> {
 	const res = await api("/unit-cost/v1/telemetry/metric?limit=1000", { headers: { Authorization: token } });
 	expect(res.status).toBe(200);
-	return (await res.json<{ streams: Listed[] }>()).streams.map(({ name, first_day, last_day, series_count }) => ({ name, first_day, last_day, series_count }));
+	return (await res.json<{ streams: Listed[] }>()).streams.map(({ name, first_day, last_day, series_count }) => ({
+		name,
+		first_day,
+		last_day,
+		series_count,
+	}));
 }
 
 /** The summaries computed from the live daily values (what listing answered before migration 0007). */
@@ -48,7 +53,11 @@ describe("listing streams: summaries kept by the writes", () => {
 		await expectAccepted(await write(token, "b", "sum", { records: [rec(2, "x")] }));
 		await check("replace, a second stream");
 		// Deleting the first day's only value moves first_day; y keeps day 5.
-		await expectAccepted(await write(token, "a", "delete", { records: [{ timestamp: day(1) }, { timestamp: day(3), associated_cost: { "custom:Client": "y" } }] }));
+		await expectAccepted(
+			await write(token, "a", "delete", {
+				records: [{ timestamp: day(1) }, { timestamp: day(3), associated_cost: { "custom:Client": "y" } }],
+			}),
+		);
 		await check("deletes");
 		expect((await listed(token))[0]).toEqual({ name: "a", first_day: day(5), last_day: day(9), series_count: 2 });
 		// Every value of the stream deleted: no days, no series; then a series comes back.
@@ -63,7 +72,11 @@ describe("listing streams: summaries kept by the writes", () => {
 		const { token } = await createToken(org);
 		const records = Array.from({ length: 10_000 }, (_, i) => rec(i % 600, `c${Math.floor(i / 2000)}`));
 		await expectAccepted(await write(token, "big", "sum", { records }), 10_000);
-		await expectAccepted(await write(token, "big", "replace", { records: records.slice(0, 5000).map((r) => ({ ...r, associated_cost: { "custom:Client": "new" } })) }));
+		await expectAccepted(
+			await write(token, "big", "replace", {
+				records: records.slice(0, 5000).map((r) => ({ ...r, associated_cost: { "custom:Client": "new" } })),
+			}),
+		);
 		expect(await listed(token)).toEqual(await recomputed(org));
 		expect((await listed(token))[0]).toMatchObject({ first_day: day(0), last_day: day(599), series_count: 6 });
 	});

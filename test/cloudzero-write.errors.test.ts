@@ -32,7 +32,10 @@ describe("body format", () => {
 	it("a body nested 100,000 levels deep → 400 Invalid JSON with the service's own message, not the engine's", async () => {
 		const deep = "[".repeat(100_000) + "]".repeat(100_000);
 		// A number literal JSON.parse would read as Infinity makes the service parse with a reviver, which recurses.
-		for (const body of [`{"records":[{"timestamp":"2024-01-01","value":1e400}],"x":${deep}}`, `{"records":[{"timestamp":"2024-01-01","value":1e400,"x":${deep}}]}`]) {
+		for (const body of [
+			`{"records":[{"timestamp":"2024-01-01","value":1e400}],"x":${deep}}`,
+			`{"records":[{"timestamp":"2024-01-01","value":1e400,"x":${deep}}]}`,
+		]) {
 			const error = await rejected("s", "sum", body, 400, "invalid_json");
 			expect(error.message).toMatch(/^Invalid JSON: the body is nested too deeply/);
 			expect(error.message).not.toMatch(/call stack/i);
@@ -146,7 +149,12 @@ describe("associated_cost", () => {
 	it.each([
 		["null", null, "invalid_type", "records[1].associated_cost"],
 		["an empty dimension value", { "custom:Client": "" }, "out_of_range", "records[1].associated_cost.custom:Client"],
-		["a dimension value over 1,024 characters", { "custom:Client": "x".repeat(1025) }, "out_of_range", "records[1].associated_cost.custom:Client"],
+		[
+			"a dimension value over 1,024 characters",
+			{ "custom:Client": "x".repeat(1025) },
+			"out_of_range",
+			"records[1].associated_cost.custom:Client",
+		],
 	])("associated_cost that is %s → 400", async (_, dims, code, path) => {
 		const error = await rejected("s", "sum", { records: [ok, { ...ok, associated_cost: dims }] }, 400, code);
 		expect(error.details?.[0]).toMatchObject({ record: 1, path });
@@ -166,7 +174,13 @@ describe("associated_cost", () => {
 	});
 
 	it("a dimension value that is not valid Unicode (a lone surrogate) → 400", async () => {
-		const error = await rejected("s", "sum", { records: [{ ...ok, associated_cost: { "custom:Client": "a\ud800" } }] }, 400, "invalid_unicode");
+		const error = await rejected(
+			"s",
+			"sum",
+			{ records: [{ ...ok, associated_cost: { "custom:Client": "a\ud800" } }] },
+			400,
+			"invalid_unicode",
+		);
 		expect(error.details?.[0].path).toBe("records[0].associated_cost.custom:Client");
 	});
 
@@ -205,7 +219,13 @@ describe("delete", () => {
 	});
 
 	it("with a dimension the stream does not have → 400 Unrecognized filter keys", async () => {
-		const error = await rejected("existing", "delete", { records: [{ timestamp: "2024-01-01", associated_cost: { Region: "eu" } }] }, 400, "unknown_filter_keys");
+		const error = await rejected(
+			"existing",
+			"delete",
+			{ records: [{ timestamp: "2024-01-01", associated_cost: { Region: "eu" } }] },
+			400,
+			"unknown_filter_keys",
+		);
 		expect(error.message).toMatch(/^Invalid Schema: Unrecognized filter keys/);
 	});
 });
@@ -223,7 +243,13 @@ describe("stream names", () => {
 describe("limits", () => {
 	it("a body over 5 MB → 413, checked before parsing", async () => {
 		const padding = "x".repeat(5_000_001);
-		await rejected("s", "sum", `{"records":[{"timestamp":"2024-01-01","value":1,"associated_cost":{"custom:P":"${padding}"}}]}`, 413, "payload_too_large");
+		await rejected(
+			"s",
+			"sum",
+			`{"records":[{"timestamp":"2024-01-01","value":1,"associated_cost":{"custom:P":"${padding}"}}]}`,
+			413,
+			"payload_too_large",
+		);
 	});
 
 	it("a body over 5 MB without Content-Length (chunked) → 413", async () => {
@@ -290,5 +316,9 @@ describe("all-or-nothing", () => {
 });
 
 it("an unknown endpoint → 404 with the error shape", async () => {
-	await expectError(await api("/unit-cost/v1/telemetry/metric/s/upsert", json("POST", { records: [ok] }, { Authorization: token })), 404, "not_found");
+	await expectError(
+		await api("/unit-cost/v1/telemetry/metric/s/upsert", json("POST", { records: [ok] }, { Authorization: token })),
+		404,
+		"not_found",
+	);
 });

@@ -14,7 +14,8 @@ function generator(seed: number) {
 		r.pick([
 			() => `20${10 + r.int(15)}-0${1 + r.int(9)}-1${r.int(9)}`,
 			() => `2024-02-08 0${r.int(10)}:00:00+00:00`,
-			() => `2023-12-07T${String(r.int(24)).padStart(2, "0")}:${String(r.int(60)).padStart(2, "0")}:00${r.pick(["", "Z", "+05:30", "-0800", "+14:00"])}`,
+			() =>
+				`2023-12-07T${String(r.int(24)).padStart(2, "0")}:${String(r.int(60)).padStart(2, "0")}:00${r.pick(["", "Z", "+05:30", "-0800", "+14:00"])}`,
 			() => `1900-01-01T00:30:00+01:00`, // before 1900 once in UTC
 			() => `2099-01-01`, // too far ahead
 			() => r.pick(["2024-02-30", "yesterday", "", "2024-13-01"]),

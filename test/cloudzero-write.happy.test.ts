@@ -26,7 +26,10 @@ describe("the unit-cost telemetry seed: sum, replace, delete on my-metric-stream
 		);
 		expect(await readStream(token, stream)).toEqual([{ timestamp: "2023-12-07", value: "67890", associated_cost: PATRIC }]);
 
-		const del = await expectAccepted(await write(token, stream, "delete", { records: [{ timestamp: "2023-12-07T00:00:00", associated_cost: PATRIC }] }), 1);
+		const del = await expectAccepted(
+			await write(token, stream, "delete", { records: [{ timestamp: "2023-12-07T00:00:00", associated_cost: PATRIC }] }),
+			1,
+		);
 		expect(del.series_deleted).toBe(1);
 		expect(await readStream(token, stream)).toEqual([]);
 
@@ -101,7 +104,10 @@ describe("the telemetry API examples", () => {
 
 	it("derived dimensions", async () => {
 		const dims = { "custom:CustomerID": "743e5233-82a1-42e0-a7a0-c66ac6778558" };
-		await expectAccepted(await write(token, "api-calls-by-customer", "sum", { records: [{ timestamp: "2023-12-07", associated_cost: dims, value: 999 }] }), 1);
+		await expectAccepted(
+			await write(token, "api-calls-by-customer", "sum", { records: [{ timestamp: "2023-12-07", associated_cost: dims, value: 999 }] }),
+			1,
+		);
 		expect(await readStream(token, "api-calls-by-customer")).toEqual([{ timestamp: "2023-12-07", value: "999", associated_cost: dims }]);
 	});
 });
@@ -130,9 +136,13 @@ describe("write semantics", () => {
 	it("replace sets the value, adds it if none exists, and leaves other series alone", async () => {
 		const a = { Region: "a" };
 		const b = { Region: "b" };
-		await expectAccepted(await write(token, "replaces", "replace", { records: [{ timestamp: "2024-01-01", value: 7, associated_cost: a }] }));
+		await expectAccepted(
+			await write(token, "replaces", "replace", { records: [{ timestamp: "2024-01-01", value: 7, associated_cost: a }] }),
+		);
 		await expectAccepted(await write(token, "replaces", "sum", { records: [{ timestamp: "2024-01-01", value: 3, associated_cost: b }] }));
-		await expectAccepted(await write(token, "replaces", "replace", { records: [{ timestamp: "2024-01-01", value: 1, associated_cost: a }] }));
+		await expectAccepted(
+			await write(token, "replaces", "replace", { records: [{ timestamp: "2024-01-01", value: 1, associated_cost: a }] }),
+		);
 		expect(await readStream(token, "replaces")).toEqual([
 			{ timestamp: "2024-01-01", value: "1", associated_cost: a },
 			{ timestamp: "2024-01-01", value: "3", associated_cost: b },
@@ -162,7 +172,14 @@ describe("write semantics", () => {
 		await expectAccepted(await write(token, "precise", "sum", { records: [{ timestamp: "2024-01-01", value: "1234567890.123456789" }] }));
 		const tenths = Array.from({ length: 10 }, () => ({ timestamp: "2024-01-02", value: 0.1 }));
 		await expectAccepted(await write(token, "precise", "sum", { records: tenths }), 10);
-		await expectAccepted(await write(token, "precise", "sum", { records: [{ timestamp: "2024-01-03", value: "1.5e3" }, { timestamp: "2024-01-04", value: 0 }] }));
+		await expectAccepted(
+			await write(token, "precise", "sum", {
+				records: [
+					{ timestamp: "2024-01-03", value: "1.5e3" },
+					{ timestamp: "2024-01-04", value: 0 },
+				],
+			}),
+		);
 		expect(await readStream(token, "precise")).toEqual([
 			{ timestamp: "2024-01-01", value: "1234567890.12346" },
 			{ timestamp: "2024-01-02", value: "1" },
@@ -179,7 +196,12 @@ describe("write semantics", () => {
 		});
 		await expectAccepted(
 			await write(token, "deletes", "sum", {
-				records: [rec("2024-03-01", "x", "eu", 1), rec("2024-03-01", "x", "us", 2), rec("2024-03-01", "y", "eu", 3), rec("2024-03-02", "x", "eu", 4)],
+				records: [
+					rec("2024-03-01", "x", "eu", 1),
+					rec("2024-03-01", "x", "us", 2),
+					rec("2024-03-01", "y", "eu", 3),
+					rec("2024-03-02", "x", "eu", 4),
+				],
 			}),
 		);
 		// Matching on a subset of the stream's dimensions.

@@ -109,7 +109,11 @@ describe("Idempotency-Key on writes", () => {
 	});
 
 	it("a rejected request does not use up its key", async () => {
-		await expectError(await write(token, "rejected-first", "sum", { records: [{ timestamp: DAY, value: "1,000" }] }, key("fix-me")), 400, "invalid_value");
+		await expectError(
+			await write(token, "rejected-first", "sum", { records: [{ timestamp: DAY, value: "1,000" }] }, key("fix-me")),
+			400,
+			"invalid_value",
+		);
 		await expectAccepted(await write(token, "rejected-first", "sum", { records: [{ timestamp: DAY, value: "1000" }] }, key("fix-me")));
 		expect((await readStream(token, "rejected-first"))[0].value).toBe("1000");
 	});
@@ -137,11 +141,17 @@ describe("Idempotency-Key on writes", () => {
 		expect((await readStream(token, "expiring"))[0].value).toBe("2");
 
 		// The alarm clears every key older than 24 hours and keeps the recent one.
-		await env.DB.prepare("UPDATE ingest_log SET created_at = ? WHERE org_id = ? AND stream = 'expiring' AND idempotency_key IS NULL").bind(past, org).run();
+		await env.DB.prepare("UPDATE ingest_log SET created_at = ? WHERE org_id = ? AND stream = 'expiring' AND idempotency_key IS NULL")
+			.bind(past, org)
+			.run();
 		await expectAccepted(await write(token, "expiring", "sum", body, key("older")));
-		await env.DB.prepare("UPDATE ingest_log SET created_at = ? WHERE org_id = ? AND stream = 'expiring' AND idempotency_key = 'older'").bind(past, org).run();
+		await env.DB.prepare("UPDATE ingest_log SET created_at = ? WHERE org_id = ? AND stream = 'expiring' AND idempotency_key = 'older'")
+			.bind(past, org)
+			.run();
 		expect(await runDurableObjectAlarm(streamObject(env, org, "expiring"))).toBe(true);
-		const keys = await env.DB.prepare("SELECT idempotency_key FROM ingest_log WHERE org_id = ? AND stream = 'expiring' ORDER BY id").bind(org).all();
+		const keys = await env.DB.prepare("SELECT idempotency_key FROM ingest_log WHERE org_id = ? AND stream = 'expiring' ORDER BY id")
+			.bind(org)
+			.all();
 		expect(keys.results.map((r) => r.idempotency_key)).toEqual([null, "old", null]);
 	});
 });

@@ -9,8 +9,17 @@ const record = { timestamp: "2024-01-01", value: 1 };
 
 describe("stream tokens", () => {
 	it("a missing, empty or unknown key → 403 with CloudZero's message", async () => {
-		for (const headers of [{} as Record<string, string>, { Authorization: "" }, { Authorization: "mlt_not-a-real-token" }, { Authorization: "Bearer " }]) {
-			const error = await expectError(await api("/unit-cost/v1/telemetry/metric/s/sum", json("POST", { records: [record] }, headers)), 403, "not_authorized");
+		for (const headers of [
+			{} as Record<string, string>,
+			{ Authorization: "" },
+			{ Authorization: "mlt_not-a-real-token" },
+			{ Authorization: "Bearer " },
+		]) {
+			const error = await expectError(
+				await api("/unit-cost/v1/telemetry/metric/s/sum", json("POST", { records: [record] }, headers)),
+				403,
+				"not_authorized",
+			);
 			expect(error.message).toBe(NOT_AUTHORIZED);
 		}
 	});
@@ -51,7 +60,11 @@ describe("stream tokens", () => {
 		await expectError(await write(token, "s", "sum", { records: [{ ...record, value: 2 }] }, key), 403, "not_authorized");
 		await expectError(await write(token, "nowhere", "delete", { records: [{ timestamp: "2024-01-01" }] }), 403, "not_authorized");
 		await expectError(await write(token, "s", "sum", { records: [{ ...record, associated_cost: { a: "b" } }] }), 403, "not_authorized");
-		await expectError(await api("/unit-cost/v1/telemetry/s", json("DELETE", { force: true }, { Authorization: token })), 403, "not_authorized");
+		await expectError(
+			await api("/unit-cost/v1/telemetry/s", json("DELETE", { force: true }, { Authorization: token })),
+			403,
+			"not_authorized",
+		);
 		expect(await storageSnapshot()).toBe(before);
 	});
 
@@ -71,7 +84,14 @@ describe("stream tokens", () => {
 			["empty body", api("/unit-cost/v1/telemetry/metric/s/sum", { method: "POST", headers: { Authorization: token } })],
 			["not JSON", api("/unit-cost/v1/telemetry/metric/s/sum", { method: "POST", headers: { Authorization: token }, body: "{" })],
 			["too many records", write(token, "s", "sum", tooMany)],
-			["wrong content type", api("/unit-cost/v1/telemetry/metric/s/sum", { method: "POST", headers: { Authorization: token, "Content-Type": "text/csv" }, body: "a,b" })],
+			[
+				"wrong content type",
+				api("/unit-cost/v1/telemetry/metric/s/sum", {
+					method: "POST",
+					headers: { Authorization: token, "Content-Type": "text/csv" },
+					body: "a,b",
+				}),
+			],
 			["bad Idempotency-Key", write(token, "s", "sum", { records: [record] }, { "Idempotency-Key": "" })],
 			["ambiguous legacy name", write(token, "replace", "legacy", { records: [record] })],
 			["stream deletion body", api("/unit-cost/v1/telemetry/s", json("DELETE", { force: "yes" }, { Authorization: token }))],
@@ -114,14 +134,24 @@ describe("tenant isolation", () => {
 		await expectAccepted(await write(alice, "shared-name", "sum", { records: [{ ...record, value: 5, associated_cost: dims }] }));
 
 		// Reads and deletes from the other tenant find nothing.
-		await expectError(await api("/unit-cost/v1/telemetry/metric/shared-name", { headers: { Authorization: bob } }), 404, "stream_not_found");
+		await expectError(
+			await api("/unit-cost/v1/telemetry/metric/shared-name", { headers: { Authorization: bob } }),
+			404,
+			"stream_not_found",
+		);
 		await expectError(await write(bob, "shared-name", "delete", { records: [{ timestamp: "2024-01-01" }] }), 404, "stream_not_found");
-		await expectError(await api("/unit-cost/v1/telemetry/shared-name", json("DELETE", { force: true }, { Authorization: bob })), 404, "stream_not_found");
+		await expectError(
+			await api("/unit-cost/v1/telemetry/shared-name", json("DELETE", { force: true }, { Authorization: bob })),
+			404,
+			"stream_not_found",
+		);
 		const list = await api("/unit-cost/v1/telemetry/metric", { headers: { Authorization: bob } });
 		expect((await list.json<{ streams: unknown[] }>()).streams).toEqual([]);
 
 		// A write under the same name creates the other tenant's own stream, with its own dimension keys.
-		await expectAccepted(await write(bob, "shared-name", "replace", { records: [{ ...record, value: 7, associated_cost: { Region: "eu" } }] }));
+		await expectAccepted(
+			await write(bob, "shared-name", "replace", { records: [{ ...record, value: 7, associated_cost: { Region: "eu" } }] }),
+		);
 		expect(await readStream(alice, "shared-name")).toEqual([{ timestamp: "2024-01-01", value: "5", associated_cost: dims }]);
 		expect(await readStream(bob, "shared-name")).toEqual([{ timestamp: "2024-01-01", value: "7", associated_cost: { Region: "eu" } }]);
 	});

@@ -29,11 +29,16 @@ async function unitCost(metric: string, query = "") {
 
 describe("exact sums", () => {
 	it("1,000 rows of 0.10 read 100; 60 sums of 0.1 read 6", async () => {
-		const data = Array.from({ length: 1000 }, (_, i) => row(`2024-03-01T${String(i % 24).padStart(2, "0")}:00:00Z`, "0.10", { "resource/id": `r-${i}` }));
+		const data = Array.from({ length: 1000 }, (_, i) =>
+			row(`2024-03-01T${String(i % 24).padStart(2, "0")}:00:00Z`, "0.10", { "resource/id": `r-${i}` }),
+		);
 		await expectDrop(await drop(token, "tenths", { data }));
 		expect(await costs(token, "dim[Connection]=tenths")).toEqual([{ period: "2024-03-01", group: {}, currency: "USD", cost: "100" }]);
-		for (let i = 0; i < 60; i++) await expectDrop(await drop(token, "sixty", { operation: "sum", data: [row("2024-03-02T05:00:00Z", "0.1")] }));
-		expect(await costs(token, "dim[Connection]=sixty&granularity=month")).toEqual([{ period: "2024-03", group: {}, currency: "USD", cost: "6" }]);
+		for (let i = 0; i < 60; i++)
+			await expectDrop(await drop(token, "sixty", { operation: "sum", data: [row("2024-03-02T05:00:00Z", "0.1")] }));
+		expect(await costs(token, "dim[Connection]=sixty&granularity=month")).toEqual([
+			{ period: "2024-03", group: {}, currency: "USD", cost: "6" },
+		]);
 	});
 
 	it("LiteLLM's CloudZero ETL (costs as f'{spend:.10f}' trimmed, month, replace_hourly, Bearer): totals read back exactly", async () => {
@@ -56,7 +61,9 @@ describe("exact sums", () => {
 		const data = spends.map((spend, i) => etlRow(i, spend, i % 2 ? "gpt-4o" : "gpt-4o-mini"));
 		await expectDrop(await drop(`Bearer ${token}`, "conn_litellm_etl", { month: "2025-04", operation: "replace_hourly", data }));
 		const total = spends.reduce((sum, s) => sum + scaled(s), 0n);
-		expect(await costs(token, "dim[Connection]=conn_litellm_etl")).toEqual([{ period: "2025-04-19", group: {}, currency: "USD", cost: shown(total) }]);
+		expect(await costs(token, "dim[Connection]=conn_litellm_etl")).toEqual([
+			{ period: "2025-04-19", group: {}, currency: "USD", cost: shown(total) },
+		]);
 		expect(shown(total)).toBe("88.5791356772");
 		const byModel = await costs(token, "dim[Connection]=conn_litellm_etl&group_by=tag:model");
 		for (const model of ["gpt-4o", "gpt-4o-mini"]) {
@@ -79,22 +86,49 @@ describe("exact sums", () => {
 				],
 			}),
 		);
-		const byResource = Object.fromEntries((await costs(token, "dim[Connection]=places&group_by=Resource")).map((l) => [l.group.Resource, l.cost]));
-		expect(byResource).toEqual({ "half-up": "0.0000000001", "half-down": "-0.0000000001", "below-half": "0", exponent: "0.0000008", tiny: "0", max: "1000000000000000", min: "-1000000000000000" });
+		const byResource = Object.fromEntries(
+			(await costs(token, "dim[Connection]=places&group_by=Resource")).map((l) => [l.group.Resource, l.cost]),
+		);
+		expect(byResource).toEqual({
+			"half-up": "0.0000000001",
+			"half-down": "-0.0000000001",
+			"below-half": "0",
+			exponent: "0.0000008",
+			tiny: "0",
+			max: "1000000000000000",
+			min: "-1000000000000000",
+		});
 		// What a read returns can be sent back as it was read.
-		await expectDrop(await drop(token, "places-again", { data: Object.values(byResource).map((cost, i) => row("2024-05-01T00:00:00Z", cost, { "resource/id": `again-${i}` })) }));
-		expect(await costs(token, "dim[Connection]=places-again")).toEqual([{ period: "2024-05-01", group: {}, currency: "USD", cost: "0.0000008" }]);
+		await expectDrop(
+			await drop(token, "places-again", {
+				data: Object.values(byResource).map((cost, i) => row("2024-05-01T00:00:00Z", cost, { "resource/id": `again-${i}` })),
+			}),
+		);
+		expect(await costs(token, "dim[Connection]=places-again")).toEqual([
+			{ period: "2024-05-01", group: {}, currency: "USD", cost: "0.0000008" },
+		]);
 	});
 
 	it("a JSON number cost is read as its shortest decimal form", async () => {
-		await expectDrop(await drop(token, "json-numbers", { data: [0.1, 0.2, 0.3, 1e-7, 1234.123].map((cost, i) => row("2024-06-01T00:00:00Z", cost, { "resource/id": `n-${i}` })) }));
-		expect(await costs(token, "dim[Connection]=json-numbers")).toEqual([{ period: "2024-06-01", group: {}, currency: "USD", cost: "1234.7230001" }]);
+		await expectDrop(
+			await drop(token, "json-numbers", {
+				data: [0.1, 0.2, 0.3, 1e-7, 1234.123].map((cost, i) => row("2024-06-01T00:00:00Z", cost, { "resource/id": `n-${i}` })),
+			}),
+		);
+		expect(await costs(token, "dim[Connection]=json-numbers")).toEqual([
+			{ period: "2024-06-01", group: {}, currency: "USD", cost: "1234.7230001" },
+		]);
 	});
 
 	it("a total of more than 15 significant digits is rounded once, and written without an exponent", async () => {
-		const data = [row("2024-07-01T00:00:00Z", "999999999999999.9999999999", { "resource/id": "a" }), row("2024-07-01T01:00:00Z", "999999999999999.9999999999", { "resource/id": "b" })];
+		const data = [
+			row("2024-07-01T00:00:00Z", "999999999999999.9999999999", { "resource/id": "a" }),
+			row("2024-07-01T01:00:00Z", "999999999999999.9999999999", { "resource/id": "b" }),
+		];
 		await expectDrop(await drop(token, "large", { data }));
-		expect(await costs(token, "dim[Connection]=large")).toEqual([{ period: "2024-07-01", group: {}, currency: "USD", cost: "2000000000000000" }]);
+		expect(await costs(token, "dim[Connection]=large")).toEqual([
+			{ period: "2024-07-01", group: {}, currency: "USD", cost: "2000000000000000" },
+		]);
 	});
 });
 
@@ -108,19 +142,35 @@ describe("a stored cell's bound", () => {
 	});
 
 	it("a sum past SQLite's 64-bit integers with the stored cell is refused (migration 0010's STRICT tables), nothing applied", async () => {
-		await expectDrop(await drop(token, "cells-2", { operation: "sum", data: [row("2024-08-02T00:00:00Z", "1", { "resource/id": "big" })] }));
+		await expectDrop(
+			await drop(token, "cells-2", { operation: "sum", data: [row("2024-08-02T00:00:00Z", "1", { "resource/id": "big" })] }),
+		);
 		// A stored cell near the largest 64-bit integer (no drop of ±10^15 rows gets there quickly).
 		for (const table of ["cost_hourly", "cost_daily"]) {
-			await env.DB.prepare(`UPDATE ${table} SET cost_whole = 9223372036854775000 WHERE org_id = ? AND connection_id = 'cells-2'`).bind(org).run();
+			await env.DB.prepare(`UPDATE ${table} SET cost_whole = 9223372036854775000 WHERE org_id = ? AND connection_id = 'cells-2'`)
+				.bind(org)
+				.run();
 		}
-		expect(await costs(token, "dim[Connection]=cells-2")).toEqual([{ period: "2024-08-02", group: {}, currency: "USD", cost: "9223372036854780000" }]);
+		expect(await costs(token, "dim[Connection]=cells-2")).toEqual([
+			{ period: "2024-08-02", group: {}, currency: "USD", cost: "9223372036854780000" },
+		]);
 		const before = await storageSnapshot();
-		await expectError(await drop(token, "cells-2", { operation: "sum", data: [row("2024-08-02T00:00:00Z", "1000", { "resource/id": "big" })] }), 400, "value_overflow");
+		await expectError(
+			await drop(token, "cells-2", { operation: "sum", data: [row("2024-08-02T00:00:00Z", "1000", { "resource/id": "big" })] }),
+			400,
+			"value_overflow",
+		);
 		expect(await storageSnapshot()).toBe(before);
 		// Reads of the largest cells never overflow: D1 sums them in parts.
-		await expectDrop(await drop(token, "cells-3", { operation: "sum", data: [row("2024-08-02T00:00:00Z", "1", { "resource/id": "big" })] }));
-		await env.DB.prepare("UPDATE cost_daily SET cost_whole = 9223372036854775000 WHERE org_id = ? AND connection_id = 'cells-3'").bind(org).run();
-		expect(await costs(token, "dim[Connection]=cells-2&dim[Connection]=cells-3&granularity=month")).toEqual([{ period: "2024-08", group: {}, currency: "USD", cost: "18446744073709600000" }]);
+		await expectDrop(
+			await drop(token, "cells-3", { operation: "sum", data: [row("2024-08-02T00:00:00Z", "1", { "resource/id": "big" })] }),
+		);
+		await env.DB.prepare("UPDATE cost_daily SET cost_whole = 9223372036854775000 WHERE org_id = ? AND connection_id = 'cells-3'")
+			.bind(org)
+			.run();
+		expect(await costs(token, "dim[Connection]=cells-2&dim[Connection]=cells-3&granularity=month")).toEqual([
+			{ period: "2024-08", group: {}, currency: "USD", cost: "18446744073709600000" },
+		]);
 	});
 });
 
@@ -140,7 +190,10 @@ describe("property: every read equals the BigInt oracle (seeded)", () => {
 				const day = `2024-09-${String(1 + r.int(4)).padStart(2, "0")}`;
 				const service = r.pick(services);
 				sent.push({ day, connection, service, cost: scaled(text) });
-				return row(`${day}T${String(r.int(24)).padStart(2, "0")}:00:00Z`, r.next() < 0.5 ? text : text.replace(/^(-?)0\./, "$1."), { "resource/service": service, "resource/id": `vm-${r.int(30)}` });
+				return row(`${day}T${String(r.int(24)).padStart(2, "0")}:00:00Z`, r.next() < 0.5 ? text : text.replace(/^(-?)0\./, "$1."), {
+					"resource/service": service,
+					"resource/id": `vm-${r.int(30)}`,
+				});
 			});
 			await expectDrop(await drop(token, connection, { operation: "sum", data }));
 		}
@@ -159,14 +212,19 @@ describe("property: every read equals the BigInt oracle (seeded)", () => {
 		expect(await read("group_by=Service", (l) => `${l.period}|${l.group.Service}`)).toEqual(oracle((s) => `${s.day}|${s.service}`));
 		expect(await read("granularity=month", (l) => l.period)).toEqual(oracle((s) => s.day.slice(0, 7)));
 		expect(await read("granularity=month&group_by=Connection", (l) => l.group.Connection)).toEqual(oracle((s) => s.connection));
-		expect(await read("dim[Service]=B&group_by=Service", (l) => `${l.period}|${l.group.Service}`)).toEqual(oracle((s) => (s.service === "B" ? `${s.day}|B` : null)));
+		expect(await read("dim[Service]=B&group_by=Service", (l) => `${l.period}|${l.group.Service}`)).toEqual(
+			oracle((s) => (s.service === "B" ? `${s.day}|B` : null)),
+		);
 
 		// Paged one line at a time, the pages are the lines of the whole read.
 		const whole = await costs(token, "dim[Connection]=p-1&dim[Connection]=p-2&group_by=Service");
 		const paged: unknown[] = [];
 		let cursor: string | null = null;
 		do {
-			const res = await api(`/unit-cost/v1/costs?dim[Connection]=p-1&dim[Connection]=p-2&group_by=Service&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { headers: { Authorization: token } });
+			const res = await api(
+				`/unit-cost/v1/costs?dim[Connection]=p-1&dim[Connection]=p-2&group_by=Service&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+				{ headers: { Authorization: token } },
+			);
 			const body = await res.json<{ costs: unknown[]; next_cursor: string | null }>();
 			paged.push(...body.costs);
 			cursor = body.next_cursor;
@@ -174,7 +232,11 @@ describe("property: every read equals the BigInt oracle (seeded)", () => {
 		expect(paged).toEqual(whole);
 
 		// Unit cost: one series per service; its cost is the exact sum.
-		await expectAccepted(await write(token, "per-service", "sum", { records: services.map((s) => ({ timestamp: "2024-09-01", value: 3, associated_cost: { Service: s } })) }));
+		await expectAccepted(
+			await write(token, "per-service", "sum", {
+				records: services.map((s) => ({ timestamp: "2024-09-01", value: 3, associated_cost: { Service: s } })),
+			}),
+		);
 		const { body } = await unitCost("per-service", "start_date=2024-09-01&end_date=2024-09-04&granularity=month&group_by=Service");
 		const expected = oracle((s) => s.service);
 		expect(body.results.map((l: any) => [l.group.Service, l.cost])).toEqual(expected);
@@ -196,8 +258,19 @@ describe("unit cost is never Infinity or NaN", () => {
 	});
 
 	it("a quotient beyond the largest double is null, for positive and negative cost", async () => {
-		await expectDrop(await drop(token, "denormal", { data: [row("2024-10-02T00:00:00Z", "5", { "resource/id": "x", "resource/tag:k": "pos" }), row("2024-10-02T00:00:00Z", "-5", { "resource/id": "y", "resource/tag:k": "neg" })] }));
-		await expectAccepted(await write(token, "denormal-units", "sum", { records: ["pos", "neg"].map((k) => ({ timestamp: "2024-10-02", value: 5e-324, associated_cost: { "tag:k": k } })) }));
+		await expectDrop(
+			await drop(token, "denormal", {
+				data: [
+					row("2024-10-02T00:00:00Z", "5", { "resource/id": "x", "resource/tag:k": "pos" }),
+					row("2024-10-02T00:00:00Z", "-5", { "resource/id": "y", "resource/tag:k": "neg" }),
+				],
+			}),
+		);
+		await expectAccepted(
+			await write(token, "denormal-units", "sum", {
+				records: ["pos", "neg"].map((k) => ({ timestamp: "2024-10-02", value: 5e-324, associated_cost: { "tag:k": k } })),
+			}),
+		);
 		const { status, body } = await unitCost("denormal-units", "start_date=2024-10-02&end_date=2024-10-02&group_by=tag:k");
 		expect(status, JSON.stringify(body)).toBe(200);
 		expect(body.results.map((l: any) => [l.group["tag:k"], l.cost, l.unit_cost])).toEqual([
@@ -210,11 +283,21 @@ describe("unit cost is never Infinity or NaN", () => {
 
 describe("plain decimals out", () => {
 	it("telemetry values read back without an exponent, and are taken back as they were read", async () => {
-		await expectAccepted(await write(token, "plain", "replace", { records: [{ timestamp: "2024-11-01", value: 8e-7 }, { timestamp: "2024-11-02", value: 1.5e21 }, { timestamp: "2024-11-03", value: "1e-300" }] }));
+		await expectAccepted(
+			await write(token, "plain", "replace", {
+				records: [
+					{ timestamp: "2024-11-01", value: 8e-7 },
+					{ timestamp: "2024-11-02", value: 1.5e21 },
+					{ timestamp: "2024-11-03", value: "1e-300" },
+				],
+			}),
+		);
 		const records = await readStream(token, "plain");
 		const values = records.map((r) => r.value);
 		expect(values).toEqual(["0.0000008", "1500000000000000000000", `0.${"0".repeat(299)}1`]);
-		await expectAccepted(await write(token, "plain-again", "replace", { records: records.map((r) => ({ timestamp: r.timestamp, value: r.value })) }));
+		await expectAccepted(
+			await write(token, "plain-again", "replace", { records: records.map((r) => ({ timestamp: r.timestamp, value: r.value })) }),
+		);
 		expect((await readStream(token, "plain-again")).map((r) => r.value)).toEqual(values);
 	});
 });

@@ -27,4 +27,8 @@ export async function defineDimension(org: string, name: string, source: string)
 	return res.json<{ name: string; source: string }>();
 }
 
-export const row = (start: string, cost: number | string, extra: Record<string, unknown> = {}) => ({ "time/usage_start": start, "cost/cost": cost, ...extra });
+export const row = (start: string, cost: number | string, extra: Record<string, unknown> = {}) => ({
+	"time/usage_start": start,
+	"cost/cost": cost,
+	...extra,
+});

@@ -18,10 +18,15 @@ beforeAll(async () => {
 	({ token } = await createToken(org, ["write", "read", "write_costs"]));
 	// A big connection: 30 days x 200 resources = 6,000 daily rows; a small one: 3 days x 2 resources.
 	const big = Array.from({ length: DAYS * RESOURCES }, (_, i) =>
-		row(`2024-09-${String(1 + Math.floor(i / RESOURCES)).padStart(2, "0")}T00:00:00Z`, "0.01", { "resource/id": `vm-${i % RESOURCES}`, "resource/service": `s-${i % 7}` }),
+		row(`2024-09-${String(1 + Math.floor(i / RESOURCES)).padStart(2, "0")}T00:00:00Z`, "0.01", {
+			"resource/id": `vm-${i % RESOURCES}`,
+			"resource/service": `s-${i % 7}`,
+		}),
 	);
 	await expectDrop(await drop(token, "big", { data: big }));
-	const small = Array.from({ length: 6 }, (_, i) => row(`2024-09-0${1 + (i % 3)}T05:00:00Z`, "1.25", { "resource/id": `db-${i % 2}`, "resource/service": "Database" }));
+	const small = Array.from({ length: 6 }, (_, i) =>
+		row(`2024-09-0${1 + (i % 3)}T05:00:00Z`, "1.25", { "resource/id": `db-${i % 2}`, "resource/service": "Database" }),
+	);
 	await expectDrop(await drop(token, "small", { data: small }));
 	await defineDimension(org, "Source", "Connection");
 });
@@ -52,7 +57,10 @@ describe("rows read per request", () => {
 		let answer: Array<{ cost: string }> = [];
 		const [line] = await logged(async () => (answer = await costs(token, "granularity=month&group_by=Service")));
 		// Row i of the big drop is service s-(i % 7), at 0.01 each: 858 rows of s-0, 857 of the others.
-		const cents = Array.from({ length: 7 }, (_, service) => Array.from({ length: DAYS * RESOURCES }, (_, i) => i % 7).filter((s) => s === service).length);
+		const cents = Array.from(
+			{ length: 7 },
+			(_, service) => Array.from({ length: DAYS * RESOURCES }, (_, i) => i % 7).filter((s) => s === service).length,
+		);
 		expect(answer.map((l) => l.cost)).toEqual(["7.5", ...cents.map((n) => (n / 100).toString())]);
 		expect(line.rows_read as number).toBeGreaterThanOrEqual(DAYS * RESOURCES);
 		// The daily rows twice (for the dimension sets they use, then summed), and D1's sorter and
@@ -72,7 +80,10 @@ describe("rows read per request", () => {
 		await expectAccepted(await write(token, "per-service", "sum", { records }));
 		let body: Record<string, any> = {};
 		const [line] = await logged(async () => {
-			const res = await api("/unit-cost/v1/unit-cost/per-service?start_date=2024-09-01&end_date=2024-09-30&granularity=month&group_by=Service", { headers: { Authorization: token } });
+			const res = await api(
+				"/unit-cost/v1/unit-cost/per-service?start_date=2024-09-01&end_date=2024-09-30&granularity=month&group_by=Service",
+				{ headers: { Authorization: token } },
+			);
 			body = await res.json();
 		});
 		expect(body.results).toHaveLength(7);
@@ -99,7 +110,7 @@ describe("custom dimensions resolve inside the query", () => {
 			...BUILTIN_COST_DIMENSIONS,
 			"tag:team",
 			"Tag:team",
-			"tag:a.b\"c\\d",
+			'tag:a.b"c\\d',
 			`tag:${"é".repeat(128)}`,
 			`tag:${"x".repeat(129)}`,
 			"tag:",
@@ -113,14 +124,20 @@ describe("custom dimensions resolve inside the query", () => {
 			"Custom:Team",
 			"",
 		];
-		const definitions = new Map([["Team", "Tag:team"], ["Svc", "Service"], ["Source", "Connection"]]);
+		const definitions = new Map([
+			["Team", "Tag:team"],
+			["Svc", "Service"],
+			["Source", "Connection"],
+		]);
 		const expected = (name: string) => {
 			if (!name.startsWith("custom:")) return sourceDimension(name);
 			const source = definitions.get(name.slice("custom:".length));
 			return source === undefined ? null : sourceDimension(source);
 		};
 		for (const name of names) {
-			const got = await env.DB.prepare(`SELECT ${sourceOfName("?2")} AS source`).bind(org, name).first<{ source: string | null }>();
+			const got = await env.DB.prepare(`SELECT ${sourceOfName("?2")} AS source`)
+				.bind(org, name)
+				.first<{ source: string | null }>();
 			expect(got?.source ?? null, name).toBe(expected(name));
 		}
 	});

@@ -26,7 +26,9 @@ async function runCron(scheduledTime = NOW): Promise<void> {
 }
 
 async function hoursOf(org: string, connection: string): Promise<string[]> {
-	const { results } = await env.DB.prepare("SELECT hour FROM cost_hourly WHERE org_id = ? AND connection_id = ? ORDER BY hour, dims_id").bind(org, connection).all<{ hour: string }>();
+	const { results } = await env.DB.prepare("SELECT hour FROM cost_hourly WHERE org_id = ? AND connection_id = ? ORDER BY hour, dims_id")
+		.bind(org, connection)
+		.all<{ hour: string }>();
 	return results.map((r) => r.hour);
 }
 
@@ -35,7 +37,11 @@ async function dailyRows(org: string): Promise<unknown[]> {
 }
 
 async function keptFrom(org: string, connection: string): Promise<string | null | undefined> {
-	return (await env.DB.prepare("SELECT hours_kept_from FROM cost_connections WHERE org_id = ? AND connection_id = ?").bind(org, connection).first<{ hours_kept_from: string | null }>())?.hours_kept_from;
+	return (
+		await env.DB.prepare("SELECT hours_kept_from FROM cost_connections WHERE org_id = ? AND connection_id = ?")
+			.bind(org, connection)
+			.first<{ hours_kept_from: string | null }>()
+	)?.hours_kept_from;
 }
 
 /** Every answer of the cost read this test looks at: per day and month, grouped by resource, all cost types that differ. */
@@ -62,7 +68,11 @@ async function seed(token: string, connection: string): Promise<void> {
 	await expectDrop(
 		await drop(token, connection, {
 			month: "2025-03",
-			data: [row("2025-03-14T23:00:00Z", "1.0000000001", r1), row("2025-03-15T00:00:00Z", "3", r1), row("2025-03-20T10:00:00Z", "4.25", r2)],
+			data: [
+				row("2025-03-14T23:00:00Z", "1.0000000001", r1),
+				row("2025-03-15T00:00:00Z", "3", r1),
+				row("2025-03-20T10:00:00Z", "4.25", r2),
+			],
 		}),
 	);
 	await expectDrop(await drop(token, connection, { operation: "sum", data: [row("2025-06-14T12:00:00Z", "5", r1)] }));
@@ -139,19 +149,43 @@ describe("the roll-up", () => {
 		await runCron();
 		const before = await storageSnapshot();
 		const refused = await expectError(
-			await drop(token, "hourly", { operation: "replace_hourly", month: "2025-03", data: [row("2025-03-16T01:00:00Z", "1", r1), row("2025-03-14T22:00:00Z", "2", r1), row("2025-03-01T00:00:00Z", "2", r1)] }),
+			await drop(token, "hourly", {
+				operation: "replace_hourly",
+				month: "2025-03",
+				data: [row("2025-03-16T01:00:00Z", "1", r1), row("2025-03-14T22:00:00Z", "2", r1), row("2025-03-01T00:00:00Z", "2", r1)],
+			}),
 			409,
 			"hours_rolled_up",
 		);
 		expect(refused.message).toContain("hour 2025-03-01T00:00:00Z");
 		expect(refused.message).toContain(`from ${CUTOFF} on`);
-		await expectError(await drop(token, "hourly", { operation: "replace_hourly", data: [row("2025-02-10T05:00:00Z", "1", r1)] }), 409, "hours_rolled_up");
+		await expectError(
+			await drop(token, "hourly", { operation: "replace_hourly", data: [row("2025-02-10T05:00:00Z", "1", r1)] }),
+			409,
+			"hours_rolled_up",
+		);
 		// With an Idempotency-Key too: the refusal records nothing, so the key stays free.
-		await expectError(await drop(token, "hourly", { operation: "replace_hourly", data: [row("2025-02-10T05:00:00Z", "1", r1)] }, { "Idempotency-Key": "late-1" }), 409, "hours_rolled_up");
+		await expectError(
+			await drop(
+				token,
+				"hourly",
+				{ operation: "replace_hourly", data: [row("2025-02-10T05:00:00Z", "1", r1)] },
+				{ "Idempotency-Key": "late-1" },
+			),
+			409,
+			"hours_rolled_up",
+		);
 		expect(await storageSnapshot()).toBe(before);
 
 		// The first kept hour (00:00 of the cut-off day) can still be replaced; its day is recomputed from its hours.
-		await expectDrop(await drop(token, "hourly", { operation: "replace_hourly", data: [row("2025-03-15T00:00:00Z", "10", r2)] }, { "Idempotency-Key": "late-1" }));
+		await expectDrop(
+			await drop(
+				token,
+				"hourly",
+				{ operation: "replace_hourly", data: [row("2025-03-15T00:00:00Z", "10", r2)] },
+				{ "Idempotency-Key": "late-1" },
+			),
+		);
 		expect(await costs(token, "dim[Connection]=hourly&start_date=2025-03-14&end_date=2025-03-20&group_by=Resource")).toEqual([
 			{ period: "2025-03-14", group: { Resource: "i-0a1b2c3d4e5f" }, currency: "USD", cost: "1.0000000001" },
 			{ period: "2025-03-15", group: { Resource: "vol-99" }, currency: "USD", cost: "10" },
@@ -186,7 +220,12 @@ describe("the roll-up", () => {
 		expect(await costs(token, feb)).toEqual(afterReplace);
 
 		// replace_drop of the month the cut-off falls in; then a replace_hourly into its kept part.
-		await expectDrop(await drop(token, "late", { month: "2025-03", data: [row("2025-03-01T00:00:00Z", "1", r1), row("2025-03-20T00:00:00Z", "2", r1), row("2025-03-20T05:00:00Z", "0.5", r2)] }));
+		await expectDrop(
+			await drop(token, "late", {
+				month: "2025-03",
+				data: [row("2025-03-01T00:00:00Z", "1", r1), row("2025-03-20T00:00:00Z", "2", r1), row("2025-03-20T05:00:00Z", "0.5", r2)],
+			}),
+		);
 		await runCron();
 		expect((await hoursOf(org, "late")).filter((h) => h.startsWith("2025-03"))).toEqual(["2025-03-20T00:00:00Z", "2025-03-20T05:00:00Z"]);
 		await expectDrop(await drop(token, "late", { operation: "replace_hourly", data: [row("2025-03-20T00:00:00Z", "5", r1)] }));
@@ -194,7 +233,9 @@ describe("the roll-up", () => {
 			{ period: "2025-03-01", group: {}, currency: "USD", cost: "1" },
 			{ period: "2025-03-20", group: {}, currency: "USD", cost: "5.5" },
 		]);
-		expect(await costs(token, "dim[Connection]=late&start_date=2025-03-01&end_date=2025-03-31&granularity=month")).toEqual([{ period: "2025-03", group: {}, currency: "USD", cost: "6.5" }]);
+		expect(await costs(token, "dim[Connection]=late&start_date=2025-03-01&end_date=2025-03-31&granularity=month")).toEqual([
+			{ period: "2025-03", group: {}, currency: "USD", cost: "6.5" },
+		]);
 	});
 
 	it("stops after its budget, sharing it between connections; the next runs go on until nothing is left", async () => {
@@ -210,15 +251,37 @@ describe("the roll-up", () => {
 		const old = async () => Promise.all(["b1", "b2", "b3"].map(async (c) => (await hoursOf(org2, c)).filter((h) => h < CUTOFF).length));
 
 		// Steps of one row, so each share takes several steps.
-		expect(await rollUpHourlyCost(env, NOW, { rowsPerRun: 6, rowsPerStep: 1 })).toEqual({ cutoffDay: CUTOFF, connections: 3, finished: 0, deleted: 6, failed: 0 });
+		expect(await rollUpHourlyCost(env, NOW, { rowsPerRun: 6, rowsPerStep: 1 })).toEqual({
+			cutoffDay: CUTOFF,
+			connections: 3,
+			finished: 0,
+			deleted: 6,
+			failed: 0,
+		});
 		expect(await old()).toEqual([2, 2, 2]);
 		// The day moved with the first step: the hours left before it can no longer be replaced.
 		expect(await keptFrom(org2, "b3")).toBe(CUTOFF);
-		await expectError(await drop(token2, "b3", { operation: "replace_hourly", data: [row("2025-02-04T00:00:00Z", "1", r1)] }), 409, "hours_rolled_up");
+		await expectError(
+			await drop(token2, "b3", { operation: "replace_hourly", data: [row("2025-02-04T00:00:00Z", "1", r1)] }),
+			409,
+			"hours_rolled_up",
+		);
 
-		expect(await rollUpHourlyCost(env, NOW, { rowsPerRun: 5, rowsPerStep: 1 })).toEqual({ cutoffDay: CUTOFF, connections: 3, finished: 0, deleted: 5, failed: 0 });
+		expect(await rollUpHourlyCost(env, NOW, { rowsPerRun: 5, rowsPerStep: 1 })).toEqual({
+			cutoffDay: CUTOFF,
+			connections: 3,
+			finished: 0,
+			deleted: 5,
+			failed: 0,
+		});
 		expect(await old()).toEqual([0, 0, 1]);
-		expect(await rollUpHourlyCost(env, NOW, { rowsPerRun: 5, rowsPerStep: 1 })).toEqual({ cutoffDay: CUTOFF, connections: 1, finished: 1, deleted: 1, failed: 0 });
+		expect(await rollUpHourlyCost(env, NOW, { rowsPerRun: 5, rowsPerStep: 1 })).toEqual({
+			cutoffDay: CUTOFF,
+			connections: 1,
+			finished: 1,
+			deleted: 1,
+			failed: 0,
+		});
 		expect(await rollUpHourlyCost(env, NOW)).toEqual({ cutoffDay: CUTOFF, connections: 0, finished: 0, deleted: 0, failed: 0 });
 		expect(await old()).toEqual([0, 0, 0]);
 		expect(await dailyRows(org2)).toEqual(days);
@@ -266,7 +329,10 @@ describe("the roll-up", () => {
 			sent.push([
 				drop(token3, "busy", { operation: "sum", data: [row("2025-02-20T10:00:00Z", "0.5", { "resource/id": "a" })] }),
 				drop(token3, "busy", { operation: "replace_hourly", data: [row(`2025-06-01T0${w}:00:00Z`, "2", r1)] }),
-				drop(token3, "busy", { operation: "replace_hourly", data: [row(`2025-02-${String(w + 3).padStart(2, "0")}T03:00:00Z`, "10", { "resource/id": "a" })] }),
+				drop(token3, "busy", {
+					operation: "replace_hourly",
+					data: [row(`2025-02-${String(w + 3).padStart(2, "0")}T03:00:00Z`, "10", { "resource/id": "a" })],
+				}),
 				...(w === 2 ? [drop(token3, "busy", { month: "2025-01", data: [row("2025-01-11T00:00:00Z", "50", r1)] })] : []),
 			]);
 			await new Promise((resolve) => setTimeout(resolve, 60));

@@ -20,7 +20,12 @@ beforeAll(async () => {
 	expect(await defineDimension(org, "Customer", "Tag:customer")).toMatchObject({ name: "custom:Customer", source: "tag:customer" });
 	// Cost (USD, connection aws): 2024-08-16 and 17, two customers in two regions, plus untagged support.
 	const tagged = (start: string, cost: number, customer: string, region: string) =>
-		row(start, cost, { "resource/id": `vm-${customer}-${region}`, "resource/region": region, "resource/service": "Compute", "resource/tag:customer": customer });
+		row(start, cost, {
+			"resource/id": `vm-${customer}-${region}`,
+			"resource/region": region,
+			"resource/service": "Compute",
+			"resource/tag:customer": customer,
+		});
 	await expectDrop(
 		await drop(token, "aws", {
 			month: "2024-08",
@@ -37,10 +42,20 @@ beforeAll(async () => {
 	// EUR cost of acme in us-east-1 on another connection: never added to the USD.
 	await expectDrop(await drop(token, "azure", { currency: "EUR", data: [tagged("2024-08-16T03:00:00Z", 8, "acme", "us-east-1")] }));
 	// The metric: API calls per (customer, region).
-	const calls = (day: string, value: number, client: string, region: string) => ({ timestamp: day, value, associated_cost: { "custom:Customer": client, Region: region } });
+	const calls = (day: string, value: number, client: string, region: string) => ({
+		timestamp: day,
+		value,
+		associated_cost: { "custom:Customer": client, Region: region },
+	});
 	await expectAccepted(
 		await write(token, "api-calls", "sum", {
-			records: [calls("2024-08-16", 400, "acme", "us-east-1"), calls("2024-08-16", 100, "acme", "eu-west-1"), calls("2024-08-16", 0, "globex", "us-east-1"), calls("2024-08-17", 24, "acme", "us-east-1"), calls("2024-08-17", 5, "initech", "us-east-1")],
+			records: [
+				calls("2024-08-16", 400, "acme", "us-east-1"),
+				calls("2024-08-16", 100, "acme", "eu-west-1"),
+				calls("2024-08-16", 0, "globex", "us-east-1"),
+				calls("2024-08-17", 24, "acme", "us-east-1"),
+				calls("2024-08-17", 5, "initech", "us-east-1"),
+			],
 		}),
 	);
 });
@@ -88,13 +103,21 @@ describe("unit cost", () => {
 	});
 
 	it("an undefined custom dimension matches no cost and is reported", async () => {
-		await expectAccepted(await write(token, "by-team", "sum", { records: [{ timestamp: "2024-08-16", value: 3, associated_cost: { "custom:Team": "core" } }] }));
+		await expectAccepted(
+			await write(token, "by-team", "sum", {
+				records: [{ timestamp: "2024-08-16", value: 3, associated_cost: { "custom:Team": "core" } }],
+			}),
+		);
 		const body = await unitCost("by-team", "start_date=2024-08-16&end_date=2024-08-16");
 		expect(body.unknown_dimensions).toEqual(["custom:Team"]);
 		expect(body.results).toEqual([{ period: "2024-08-16", group: {}, currency: null, units: "3", cost: "0", unit_cost: "0" }]);
 		// Defining it takes effect at once, for cost already stored too.
 		await defineDimension(org, "Team", "Service");
-		await expectAccepted(await write(token, "by-team", "replace", { records: [{ timestamp: "2024-08-16", value: 3, associated_cost: { "custom:Team": "Compute" } }] }));
+		await expectAccepted(
+			await write(token, "by-team", "replace", {
+				records: [{ timestamp: "2024-08-16", value: 3, associated_cost: { "custom:Team": "Compute" } }],
+			}),
+		);
 		expect((await unitCost("by-team", "start_date=2024-08-16&end_date=2024-08-16")).results).toEqual([
 			// the series core (3, matching no Service) and Compute (3, matching the Compute cost): 6 units in all
 			{ period: "2024-08-16", group: {}, currency: "EUR", units: "6", cost: "8", unit_cost: "1.33333333333333" },
@@ -103,7 +126,11 @@ describe("unit cost", () => {
 	});
 
 	it("refuses a group_by the stream does not have, and an unknown stream", async () => {
-		await expectError(await api("/unit-cost/v1/unit-cost/api-calls?group_by=Service", { headers: { Authorization: token } }), 400, "unknown_filter_keys");
+		await expectError(
+			await api("/unit-cost/v1/unit-cost/api-calls?group_by=Service", { headers: { Authorization: token } }),
+			400,
+			"unknown_filter_keys",
+		);
 		await expectError(await api("/unit-cost/v1/unit-cost/nope", { headers: { Authorization: token } }), 404, "stream_not_found");
 		const other = (await createToken(uniqueOrg("unit-other"), ["read"])).token;
 		await expectError(await api("/unit-cost/v1/unit-cost/api-calls", { headers: { Authorization: other } }), 404, "stream_not_found");
@@ -111,8 +138,14 @@ describe("unit cost", () => {
 
 	it("refuses a query parameter that is not one of its options, misspelt ones and filters included", async () => {
 		for (const query of ["group-by=custom:Client", "dim[Service]=x", "granularity=month&limit=5"]) {
-			const error = await expectError(await api(`/unit-cost/v1/unit-cost/api-calls?${query}`, { headers: { Authorization: token } }), 400, "invalid_filter");
-			expect(error.details?.[0].message).toMatch(/is not a query option of this endpoint \(start_date, end_date, granularity, cost_type, group_by\)$/);
+			const error = await expectError(
+				await api(`/unit-cost/v1/unit-cost/api-calls?${query}`, { headers: { Authorization: token } }),
+				400,
+				"invalid_filter",
+			);
+			expect(error.details?.[0].message).toMatch(
+				/is not a query option of this endpoint \(start_date, end_date, granularity, cost_type, group_by\)$/,
+			);
 		}
 	});
 
@@ -120,7 +153,9 @@ describe("unit cost", () => {
 		for (const name of ["a%20b", "x".repeat(257), "caf%C3%A9"]) {
 			await expectError(await api(`/unit-cost/v1/unit-cost/${name}`, { headers: { Authorization: token } }), 400, "invalid_stream_name");
 		}
-		const doc = await (await api("/openapi.json")).json<{ paths: Record<string, Record<string, { parameters: Array<{ name: string; in: string; schema: object }> }>> }>();
+		const doc = await (await api("/openapi.json")).json<{
+			paths: Record<string, Record<string, { parameters: Array<{ name: string; in: string; schema: object }> }>>;
+		}>();
 		const param = (path: string, name: string) => doc.paths[path].get.parameters.find((p) => p.in === "path" && p.name === name)?.schema;
 		expect(param("/unit-cost/v1/unit-cost/{metric_name}", "metric_name")).toEqual(param("/unit-cost/v1/telemetry/metric/{name}", "name"));
 	});
@@ -134,9 +169,21 @@ describe("custom dimensions (admin)", () => {
 			["custom:Customer", "tag:customer"],
 			["custom:Team", "Service"],
 		]);
-		await expectError(await api(`/admin/v1/orgs/${org}/dimensions/Bad`, json("PUT", { source: "custom:Customer" }, ADMIN)), 400, "invalid_format");
-		await expectError(await api(`/admin/v1/orgs/${org}/dimensions/Bad`, json("PUT", { source: "Service", extra: 1 }, ADMIN)), 400, "unknown_field");
-		await expectError(await api(`/admin/v1/orgs/${org}/dimensions/.hidden`, json("PUT", { source: "Service" }, ADMIN)), 400, "invalid_format");
+		await expectError(
+			await api(`/admin/v1/orgs/${org}/dimensions/Bad`, json("PUT", { source: "custom:Customer" }, ADMIN)),
+			400,
+			"invalid_format",
+		);
+		await expectError(
+			await api(`/admin/v1/orgs/${org}/dimensions/Bad`, json("PUT", { source: "Service", extra: 1 }, ADMIN)),
+			400,
+			"unknown_field",
+		);
+		await expectError(
+			await api(`/admin/v1/orgs/${org}/dimensions/.hidden`, json("PUT", { source: "Service" }, ADMIN)),
+			400,
+			"invalid_format",
+		);
 		await expectError(await api(`/admin/v1/orgs/${org}/dimensions`, { headers: { Authorization: token } }), 403, "not_authorized");
 		const other = await api(`/admin/v1/orgs/${uniqueOrg("none")}/dimensions`, { headers: ADMIN });
 		expect(await other.json()).toEqual({ dimensions: [] });
@@ -147,11 +194,22 @@ describe("the README's walkthrough", () => {
 	it("a drop, a custom dimension and a stream give the unit cost the README shows", async () => {
 		const readmeOrg = uniqueOrg("readme");
 		const { token: t } = await createToken(readmeOrg, ["write", "read", "delete_stream", "write_costs"]);
-		const records = [0, 1, 2].map((h) => ({ timestamp: `2023-12-07T0${h}:00:00Z`, value: String((h + 1) * 100), granularity: "HOURLY", associated_cost: { "custom:Client": "Patric Star" } }));
+		const records = [0, 1, 2].map((h) => ({
+			timestamp: `2023-12-07T0${h}:00:00Z`,
+			value: String((h + 1) * 100),
+			granularity: "HOURLY",
+			associated_cost: { "custom:Client": "Patric Star" },
+		}));
 		await expectAccepted(await write(t, "my-metric-stream", "replace", { records }));
-		await expectDrop(await drop(t, "aws", { data: [{ "time/usage_start": "2023-12-07T10:00Z", "cost/cost": 30, "resource/id": "i-1", "resource/tag:client": "Patric Star" }] }));
+		await expectDrop(
+			await drop(t, "aws", {
+				data: [{ "time/usage_start": "2023-12-07T10:00Z", "cost/cost": 30, "resource/id": "i-1", "resource/tag:client": "Patric Star" }],
+			}),
+		);
 		await defineDimension(readmeOrg, "Client", "tag:client");
 		const res = await api("/unit-cost/v1/unit-cost/my-metric-stream", { headers: { Authorization: t } });
-		expect((await res.json<{ results: unknown[] }>()).results).toEqual([{ period: "2023-12-07", group: {}, currency: "USD", units: "600", cost: "30", unit_cost: "0.05" }]);
+		expect((await res.json<{ results: unknown[] }>()).results).toEqual([
+			{ period: "2023-12-07", group: {}, currency: "USD", units: "600", cost: "30", unit_cost: "0.05" },
+		]);
 	});
 });

@@ -15,13 +15,43 @@ describe("real clients' requests", () => {
 	it("CloudZero's example adaptor: only data, raw key in Authorization, numbers as strings, a negative discount", async () => {
 		const body = {
 			data: [
-				{ "lineitem/type": "Usage", "resource/service": "Compute", "resource/id": "instance-1", "time/usage_start": "2024-08-16 00:00:00", "cost/cost": "12.00", "cost/discounted_cost": "10.80" },
-				{ "lineitem/type": "CommittedUsePurchase", "resource/service": "CommittedUse", "resource/id": "commit-9", "time/usage_start": "2024-08-16 00:00:00", "cost/cost": "100", "cost/discounted_cost": "100" },
-				{ "lineitem/type": "Discount", "resource/service": "Volume discount", "resource/id": "discount-7", "time/usage_start": "2024-08-16 00:00:00", "cost/cost": "-1.20", "cost/discounted_cost": "-1.20" },
+				{
+					"lineitem/type": "Usage",
+					"resource/service": "Compute",
+					"resource/id": "instance-1",
+					"time/usage_start": "2024-08-16 00:00:00",
+					"cost/cost": "12.00",
+					"cost/discounted_cost": "10.80",
+				},
+				{
+					"lineitem/type": "CommittedUsePurchase",
+					"resource/service": "CommittedUse",
+					"resource/id": "commit-9",
+					"time/usage_start": "2024-08-16 00:00:00",
+					"cost/cost": "100",
+					"cost/discounted_cost": "100",
+				},
+				{
+					"lineitem/type": "Discount",
+					"resource/service": "Volume discount",
+					"resource/id": "discount-7",
+					"time/usage_start": "2024-08-16 00:00:00",
+					"cost/cost": "-1.20",
+					"cost/discounted_cost": "-1.20",
+				},
 			],
 		};
 		const accepted = await expectDrop(await drop(token, "cz-example", body));
-		expect(accepted).toMatchObject({ connection_id: "cz-example", operation: "replace_drop", month: "2024-08", currency: "USD", rows: 3, hours: 1, hours_replaced: 744, connection_created: true });
+		expect(accepted).toMatchObject({
+			connection_id: "cz-example",
+			operation: "replace_drop",
+			month: "2024-08",
+			currency: "USD",
+			rows: 3,
+			hours: 1,
+			hours_replaced: 744,
+			connection_created: true,
+		});
 		expect(accepted.drop_id).toBe(accepted.request_id);
 		expect(await costs(token, "dim[Connection]=cz-example")).toEqual([{ period: "2024-08-16", group: {}, currency: "USD", cost: "110.8" }]);
 		expect(await costs(token, "dim[Connection]=cz-example&cost_type=discounted_cost&group_by=LineItemType")).toEqual([
@@ -48,29 +78,51 @@ describe("real clients' requests", () => {
 			"resource/tag:entity_type": "team",
 			"resource/tag:api_requests": "12",
 		});
-		const res = await drop(`Bearer ${token}`, "conn_litellm", { month: "2025-04", operation: "replace_hourly", data: [litellmRow("00", "0.0123"), litellmRow("01", "0.5")] });
+		const res = await drop(`Bearer ${token}`, "conn_litellm", {
+			month: "2025-04",
+			operation: "replace_hourly",
+			data: [litellmRow("00", "0.0123"), litellmRow("01", "0.5")],
+		});
 		expect(await expectDrop(res)).toMatchObject({ operation: "replace_hourly", month: "2025-04", rows: 2, hours: 2, hours_replaced: 2 });
-		expect(await costs(token, "dim[Connection]=conn_litellm&group_by=tag:model")).toEqual([{ period: "2025-04-19", group: { "tag:model": "gpt-4o" }, currency: "USD", cost: "0.5123" }]);
-		expect(await costs(token, "dim[Connection]=conn_litellm&group_by=Tag:provider&granularity=month")).toEqual([{ period: "2025-04", group: { "Tag:provider": "openai" }, currency: "USD", cost: "0.5123" }]);
+		expect(await costs(token, "dim[Connection]=conn_litellm&group_by=tag:model")).toEqual([
+			{ period: "2025-04-19", group: { "tag:model": "gpt-4o" }, currency: "USD", cost: "0.5123" },
+		]);
+		expect(await costs(token, "dim[Connection]=conn_litellm&group_by=Tag:provider&granularity=month")).toEqual([
+			{ period: "2025-04", group: { "Tag:provider": "openai" }, currency: "USD", cost: "0.5123" },
+		]);
 	});
 });
 
 describe("operations", () => {
 	it("replace_drop then a smaller drop for the same month leaves only the second", async () => {
-		await expectDrop(await drop(token, "rd", { data: [row("2024-09-01T00:00:00Z", 5, { "resource/service": "A" }), row("2024-09-20T10:00:00Z", 7, { "resource/service": "B" })] }));
+		await expectDrop(
+			await drop(token, "rd", {
+				data: [row("2024-09-01T00:00:00Z", 5, { "resource/service": "A" }), row("2024-09-20T10:00:00Z", 7, { "resource/service": "B" })],
+			}),
+		);
 		await expectDrop(await drop(token, "rd", { month: "2024-09", data: [row("2024-09-02T03:00:00Z", 1, { "resource/service": "C" })] }));
-		expect(await costs(token, "dim[Connection]=rd&group_by=Service")).toEqual([{ period: "2024-09-02", group: { Service: "C" }, currency: "USD", cost: "1" }]);
+		expect(await costs(token, "dim[Connection]=rd&group_by=Service")).toEqual([
+			{ period: "2024-09-02", group: { Service: "C" }, currency: "USD", cost: "1" },
+		]);
 	});
 
 	it("replace_hourly touches only its hours; sum adds", async () => {
-		await expectDrop(await drop(token, "rh", { data: [row("2024-10-01T00:00:00Z", 5), row("2024-10-01T01:00:00Z", 7), row("2024-10-02T01:30:00Z", 11)] }));
-		await expectDrop(await drop(token, "rh", { operation: "replace_hourly", month: "2024-10-01T00:00:00Z", data: [row("2024-10-01T01:15:00Z", 2)] }));
+		await expectDrop(
+			await drop(token, "rh", { data: [row("2024-10-01T00:00:00Z", 5), row("2024-10-01T01:00:00Z", 7), row("2024-10-02T01:30:00Z", 11)] }),
+		);
+		await expectDrop(
+			await drop(token, "rh", { operation: "replace_hourly", month: "2024-10-01T00:00:00Z", data: [row("2024-10-01T01:15:00Z", 2)] }),
+		);
 		expect(await costs(token, "dim[Connection]=rh")).toEqual([
 			{ period: "2024-10-01", group: {}, currency: "USD", cost: "7" },
 			{ period: "2024-10-02", group: {}, currency: "USD", cost: "11" },
 		]);
-		await expectDrop(await drop(token, "rh", { operation: "sum", data: [row("2024-10-02T01:00:00Z", 0.5), row("2024-10-02T01:00:00Z", 0.25)] }));
-		expect(await costs(token, "dim[Connection]=rh&granularity=month")).toEqual([{ period: "2024-10", group: {}, currency: "USD", cost: "18.75" }]);
+		await expectDrop(
+			await drop(token, "rh", { operation: "sum", data: [row("2024-10-02T01:00:00Z", 0.5), row("2024-10-02T01:00:00Z", 0.25)] }),
+		);
+		expect(await costs(token, "dim[Connection]=rh&granularity=month")).toEqual([
+			{ period: "2024-10", group: {}, currency: "USD", cost: "18.75" },
+		]);
 	});
 
 	it("a 10,000-row drop written in several statement chunks keeps every total exact; sum adds it again; replace_hourly replaces one hour of it", async () => {
@@ -85,35 +137,63 @@ describe("operations", () => {
 			for (let h = 0; h < 4; h++) {
 				const cost = centsOf(h, r) / 4;
 				// Five different costs (exact in binary) make the rows long enough to need two chunks.
-				const others = { "cost/discounted_cost": cost - 0.125, "cost/amortized_cost": cost + 1024.0625, "cost/discounted_amortized_cost": cost + 2048.5625, "cost/on_demand_cost": cost * 3 };
+				const others = {
+					"cost/discounted_cost": cost - 0.125,
+					"cost/amortized_cost": cost + 1024.0625,
+					"cost/discounted_amortized_cost": cost + 2048.5625,
+					"cost/on_demand_cost": cost * 3,
+				};
 				data.push(row(hours[h], cost, { ...others, "resource/id": resourceId(r), "resource/tag:customer": `customer-${r % 50}` }));
 				const day = hours[h].slice(0, 10);
 				dayCents.set(day, (dayCents.get(day) ?? 0) + centsOf(h, r));
 			}
 		}
-		const perDay = (factor: number) => [...dayCents].map(([period, quarters]) => ({ period, group: {}, currency: "USD", cost: String((quarters * factor) / 4) }));
+		const perDay = (factor: number) =>
+			[...dayCents].map(([period, quarters]) => ({ period, group: {}, currency: "USD", cost: String((quarters * factor) / 4) }));
 		expect(await expectDrop(await drop(token, "chunked", { operation: "sum", data }))).toMatchObject({ rows: 10_000, hours: 4 });
 		expect(await costs(token, "dim[Connection]=chunked")).toEqual(perDay(1));
 		expect(await costs(token, "dim[Connection]=chunked&cost_type=on_demand_cost")).toEqual(perDay(3));
 		// The drop's scratch table is empty again after its batch.
 		expect(await env.DB.prepare("SELECT count(*) AS n FROM cost_drop_dims").first("n")).toBe(0);
-		const resource7 = (factor: number) => [{ period: "2024-07", group: { Resource: resourceId(7) }, currency: "USD", cost: String(([0, 1, 2, 3].reduce((n, h) => n + centsOf(h, 7), 0) * factor) / 4) }];
-		expect(await costs(token, `dim[Connection]=chunked&granularity=month&group_by=Resource&dim[Resource]=${resourceId(7)}`)).toEqual(resource7(1));
+		const resource7 = (factor: number) => [
+			{
+				period: "2024-07",
+				group: { Resource: resourceId(7) },
+				currency: "USD",
+				cost: String(([0, 1, 2, 3].reduce((n, h) => n + centsOf(h, 7), 0) * factor) / 4),
+			},
+		];
+		expect(await costs(token, `dim[Connection]=chunked&granularity=month&group_by=Resource&dim[Resource]=${resourceId(7)}`)).toEqual(
+			resource7(1),
+		);
 
 		await expectDrop(await drop(token, "chunked", { operation: "sum", data }));
 		expect(await costs(token, "dim[Connection]=chunked")).toEqual(perDay(2));
-		expect(await costs(token, `dim[Connection]=chunked&granularity=month&group_by=Resource&dim[Resource]=${resourceId(7)}`)).toEqual(resource7(2));
+		expect(await costs(token, `dim[Connection]=chunked&granularity=month&group_by=Resource&dim[Resource]=${resourceId(7)}`)).toEqual(
+			resource7(2),
+		);
 
 		// Replacing the last hour with one row leaves the other three hours (summed twice) and that row.
-		await expectDrop(await drop(token, "chunked", { operation: "replace_hourly", data: [row(hours[3], 1, { "resource/id": resourceId(7) })] }));
+		await expectDrop(
+			await drop(token, "chunked", { operation: "replace_hourly", data: [row(hours[3], 1, { "resource/id": resourceId(7) })] }),
+		);
 		let lastDay = 0;
 		for (let r = 0; r < 2500; r++) lastDay += 2 * centsOf(2, r);
-		expect(await costs(token, "dim[Connection]=chunked")).toEqual([perDay(2)[0], { period: "2024-07-31", group: {}, currency: "USD", cost: String(lastDay / 4 + 1) }]);
+		expect(await costs(token, "dim[Connection]=chunked")).toEqual([
+			perDay(2)[0],
+			{ period: "2024-07-31", group: {}, currency: "USD", cost: String(lastDay / 4 + 1) },
+		]);
 	});
 
 	it("replace_drop replaces every hour of its month: leap February, and December (a year's last hour)", async () => {
-		expect(await expectDrop(await drop(token, "months", { data: [row("2024-02-29T23:00:00Z", 1)] }))).toMatchObject({ month: "2024-02", hours_replaced: 696 });
-		expect(await expectDrop(await drop(token, "months", { data: [row("2023-12-31T23:59:59Z", 2)] }))).toMatchObject({ month: "2023-12", hours_replaced: 744 });
+		expect(await expectDrop(await drop(token, "months", { data: [row("2024-02-29T23:00:00Z", 1)] }))).toMatchObject({
+			month: "2024-02",
+			hours_replaced: 696,
+		});
+		expect(await expectDrop(await drop(token, "months", { data: [row("2023-12-31T23:59:59Z", 2)] }))).toMatchObject({
+			month: "2023-12",
+			hours_replaced: 744,
+		});
 		expect(await expectDrop(await drop(token, "months", { data: [row("2023-12-01T00:00:00Z", 3)] }))).toMatchObject({ month: "2023-12" });
 		expect(await costs(token, "dim[Connection]=months&granularity=month")).toEqual([
 			{ period: "2023-12", group: {}, currency: "USD", cost: "3" },
@@ -125,14 +205,24 @@ describe("operations", () => {
 		const now = new Date();
 		const monthAhead = (n: number) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + n, 1)).toISOString().slice(0, 7);
 		const latest = monthAhead(12);
-		expect(await expectDrop(await drop(token, "ahead", { month: latest, data: [row(`${latest}-01T00:00:00Z`, 1)] }))).toMatchObject({ month: latest });
+		expect(await expectDrop(await drop(token, "ahead", { month: latest, data: [row(`${latest}-01T00:00:00Z`, 1)] }))).toMatchObject({
+			month: latest,
+		});
 		const before = await storageSnapshot();
 		const tooLate = monthAhead(13);
-		const given = await expectError(await drop(token, "ahead", { month: tooLate, data: [row(`${tooLate}-01T00:00:00Z`, 1)] }), 400, "future_month");
-		expect(given.details).toEqual([{ code: "future_month", message: expect.stringContaining(`latest accepted is ${latest}`), path: "month" }]);
+		const given = await expectError(
+			await drop(token, "ahead", { month: tooLate, data: [row(`${tooLate}-01T00:00:00Z`, 1)] }),
+			400,
+			"future_month",
+		);
+		expect(given.details).toEqual([
+			{ code: "future_month", message: expect.stringContaining(`latest accepted is ${latest}`), path: "month" },
+		]);
 		// Without month, the rows' month is bounded the same way, and row 0 is named.
 		const derived = await expectError(await drop(token, "ahead", { data: [row("2205-03-01T00:00:00Z", 1)] }), 400, "future_month");
-		expect(derived.details).toEqual([{ code: "future_month", message: expect.stringContaining("2205-03"), record: 0, path: "data[0].time/usage_start" }]);
+		expect(derived.details).toEqual([
+			{ code: "future_month", message: expect.stringContaining("2205-03"), record: 0, path: "data[0].time/usage_start" },
+		]);
 		expect(await storageSnapshot()).toBe(before);
 	});
 
@@ -153,34 +243,87 @@ describe("operations", () => {
 			{ period: "2024-12-01", group: {}, currency: "USD", cost: "6" },
 		]);
 		await expectError(await drop(token, "eur", { currency: "USD", data: [row("2024-12-02T00:00:00Z", 1)] }), 409, "currency_mismatch");
-		expect(await expectDrop(await drop(token, "eur", { operation: "sum", data: [row("2024-12-02T00:00:00Z", 1)] }))).toMatchObject({ currency: "EUR", connection_created: false });
+		expect(await expectDrop(await drop(token, "eur", { operation: "sum", data: [row("2024-12-02T00:00:00Z", 1)] }))).toMatchObject({
+			currency: "EUR",
+			connection_created: false,
+		});
 	});
 });
 
 describe("errors: 400 naming the row, nothing applied", () => {
 	const cases: Array<[string, unknown, string, string | undefined]> = [
-		["an unknown column", { data: [row("2024-08-01T00:00:00Z", 1), row("2024-08-01T00:00:00Z", 1, { "resource/colour": "red" })] }, "unknown_field", "data[1].resource/colour"],
+		[
+			"an unknown column",
+			{ data: [row("2024-08-01T00:00:00Z", 1), row("2024-08-01T00:00:00Z", 1, { "resource/colour": "red" })] },
+			"unknown_field",
+			"data[1].resource/colour",
+		],
 		["a bad cost", { data: [row("2024-08-01T00:00:00Z", "1,000")] }, "invalid_value", "data[0].cost/cost"],
 		["a bad timestamp", { data: [row("2024-02-30T00:00:00Z", 1)] }, "invalid_timestamp", "data[0].time/usage_start"],
 		["no cost/cost", { data: [{ "time/usage_start": "2024-08-01T00:00:00Z" }] }, "missing_field", "data[0].cost/cost"],
 		["no time/usage_start", { data: [{ "cost/cost": 1 }] }, "missing_field", "data[0].time/usage_start"],
-		["a tag without resource/id", { data: [row("2024-08-01T00:00:00Z", 1, { "resource/tag:team": "x" })] }, "missing_field", "data[0].resource/id"],
-		["a row outside the month", { month: "2024-08", data: [row("2024-08-01T00:00:00Z", 1), row("2024-09-01T00:00:00Z", 1)] }, "row_outside_month", "data[1].time/usage_start"],
-		["rows of several months without month", { data: [row("2024-08-31T23:00:00Z", 1), row("2024-09-01T00:00:00Z", 1)] }, "row_outside_month", "data[1].time/usage_start"],
+		[
+			"a tag without resource/id",
+			{ data: [row("2024-08-01T00:00:00Z", 1, { "resource/tag:team": "x" })] },
+			"missing_field",
+			"data[0].resource/id",
+		],
+		[
+			"a row outside the month",
+			{ month: "2024-08", data: [row("2024-08-01T00:00:00Z", 1), row("2024-09-01T00:00:00Z", 1)] },
+			"row_outside_month",
+			"data[1].time/usage_start",
+		],
+		[
+			"rows of several months without month",
+			{ data: [row("2024-08-31T23:00:00Z", 1), row("2024-09-01T00:00:00Z", 1)] },
+			"row_outside_month",
+			"data[1].time/usage_start",
+		],
 		["an unknown operation", { operation: "replace", data: [row("2024-08-01T00:00:00Z", 1)] }, "invalid_value", "operation"],
 		["a bad month", { month: "2024-13", data: [row("2024-08-01T00:00:00Z", 1)] }, "invalid_timestamp", "month"],
 		["a number beyond the bound", { data: [row("2024-08-01T00:00:00Z", 1e16)] }, "out_of_range", "data[0].cost/cost"],
-		["a text column that is not text", { data: [row("2024-08-01T00:00:00Z", 1, { "resource/account": 123 })] }, "invalid_type", "data[0].resource/account"],
+		[
+			"a text column that is not text",
+			{ data: [row("2024-08-01T00:00:00Z", 1, { "resource/account": 123 })] },
+			"invalid_type",
+			"data[0].resource/account",
+		],
 		["empty data", { data: [] }, "out_of_range", "data"],
 		// As JSON number literals: JSON.parse would read them as Infinity; their text is what is checked.
-		["a cost too large for a double", `{"data":[{"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":1e400}]}`, "out_of_range", "data[0].cost/cost"],
-		["a usage amount too large for a double", `{"data":[{"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":1,"usage/amount":-1e999}]}`, "out_of_range", "data[0].usage/amount"],
-		["a cost just beyond 10^15", { data: [row("2024-08-01T00:00:00Z", "1000000000000000.0000000001")] }, "out_of_range", "data[0].cost/cost"],
+		[
+			"a cost too large for a double",
+			`{"data":[{"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":1e400}]}`,
+			"out_of_range",
+			"data[0].cost/cost",
+		],
+		[
+			"a usage amount too large for a double",
+			`{"data":[{"time/usage_start":"2024-08-01T00:00:00Z","cost/cost":1,"usage/amount":-1e999}]}`,
+			"out_of_range",
+			"data[0].usage/amount",
+		],
+		[
+			"a cost just beyond 10^15",
+			{ data: [row("2024-08-01T00:00:00Z", "1000000000000000.0000000001")] },
+			"out_of_range",
+			"data[0].cost/cost",
+		],
 		["a cost beyond 10^15 in exponent notation", { data: [row("2024-08-01T00:00:00Z", "-1.1e15")] }, "out_of_range", "data[0].cost/cost"],
 		["a cost with a billion-digit exponent", { data: [row("2024-08-01T00:00:00Z", "1e999999999")] }, "out_of_range", "data[0].cost/cost"],
 		["a cost that is no decimal number", { data: [row("2024-08-01T00:00:00Z", "1,5")] }, "invalid_value", "data[0].cost/cost"],
-		["a tag value with a lone surrogate", { data: [row("2024-08-01T00:00:00Z", 1, { "resource/id": "i", "resource/tag:team": "a\ud800" })] }, "invalid_unicode", "data[0].resource/tag:team"],
-		["a tag key with a lone surrogate", { data: [row("2024-08-01T00:00:00Z", 1, { "resource/id": "i", "resource/tag:te\udc00am": "x" })] }, "invalid_unicode", "data[0].resource/tag:te\ufffdam"],
+		[
+			"a tag value with a lone surrogate",
+			{ data: [row("2024-08-01T00:00:00Z", 1, { "resource/id": "i", "resource/tag:team": "a\ud800" })] },
+			"invalid_unicode",
+			"data[0].resource/tag:team",
+		],
+		[
+			"a tag key with a lone surrogate",
+			{ data: [row("2024-08-01T00:00:00Z", 1, { "resource/id": "i", "resource/tag:te\udc00am": "x" })] },
+			"invalid_unicode",
+			"data[0].resource/tag:te\ufffdam",
+		],
 	];
 	for (const [label, body, code, path] of cases) {
 		it(label, async () => {
@@ -202,7 +345,9 @@ describe("errors: 400 naming the row, nothing applied", () => {
 	});
 
 	it("more than 5 MB is refused with 413", async () => {
-		const big = { data: Array.from({ length: 60_000 }, (_, i) => row("2024-08-01T00:00:00Z", i, { "lineitem/description": "x".repeat(80) })) };
+		const big = {
+			data: Array.from({ length: 60_000 }, (_, i) => row("2024-08-01T00:00:00Z", i, { "lineitem/description": "x".repeat(80) })),
+		};
 		await expectError(await drop(token, "big", big), 413, "payload_too_large");
 	});
 });
@@ -215,7 +360,11 @@ describe("idempotency and revocation", () => {
 		expect(again.headers.get("Idempotent-Replayed")).toBe("true");
 		expect(await expectDrop(again)).toEqual(first);
 		expect(await costs(token, "dim[Connection]=idem")).toEqual([{ period: "2025-01-01", group: {}, currency: "USD", cost: "2" }]);
-		await expectError(await drop(token, "idem", { ...body, operation: "replace_drop" }, { "Idempotency-Key": "drop-1" }), 409, "idempotency_key_reused");
+		await expectError(
+			await drop(token, "idem", { ...body, operation: "replace_drop" }, { "Idempotency-Key": "drop-1" }),
+			409,
+			"idempotency_key_reused",
+		);
 		const log = await api("/unit-cost/v1/telemetry/metric/idem/log", { headers: { Authorization: token } });
 		expect(log.status).toBe(404); // the ingest log of cost is its own (costs:<connection>), not a stream's
 	});
@@ -230,7 +379,9 @@ describe("idempotency and revocation", () => {
 	});
 
 	it("concurrent drops to one connection are applied one at a time (sums all count)", async () => {
-		const results = await Promise.all(Array.from({ length: 8 }, () => drop(token, "conc", { operation: "sum", data: [row("2025-03-01T00:00:00Z", 1)] })));
+		const results = await Promise.all(
+			Array.from({ length: 8 }, () => drop(token, "conc", { operation: "sum", data: [row("2025-03-01T00:00:00Z", 1)] })),
+		);
 		for (const res of results) await expectDrop(res);
 		expect(await costs(token, "dim[Connection]=conc")).toEqual([{ period: "2025-03-01", group: {}, currency: "USD", cost: "8" }]);
 	});
@@ -238,17 +389,33 @@ describe("idempotency and revocation", () => {
 
 describe("the cost read", () => {
 	it("refuses unknown dimensions and options, and writes CSV with formulas neutralized", async () => {
-		await expectError(await api("/unit-cost/v1/costs?group_by=custom:Nope", { headers: { Authorization: token } }), 400, "unknown_dimension");
+		await expectError(
+			await api("/unit-cost/v1/costs?group_by=custom:Nope", { headers: { Authorization: token } }),
+			400,
+			"unknown_dimension",
+		);
 		await expectError(await api("/unit-cost/v1/costs?dim[Colour]=red", { headers: { Authorization: token } }), 400, "unknown_dimension");
-		const option = await expectError(await api("/unit-cost/v1/costs?service=x", { headers: { Authorization: token } }), 400, "invalid_filter");
+		const option = await expectError(
+			await api("/unit-cost/v1/costs?service=x", { headers: { Authorization: token } }),
+			400,
+			"invalid_filter",
+		);
 		expect(option.details).toEqual([
-			{ code: "invalid_filter", message: "'service' is not a query option of this endpoint; filter by a cost dimension with dim[<name>]=<value>", path: "service" },
+			{
+				code: "invalid_filter",
+				message: "'service' is not a query option of this endpoint; filter by a cost dimension with dim[<name>]=<value>",
+				path: "service",
+			},
 		]);
 		// What is not an option at all is refused before any dimension name is resolved.
-		await expectError(await api("/unit-cost/v1/costs?dim[Colour]=red&service=x", { headers: { Authorization: token } }), 400, "invalid_filter");
+		await expectError(
+			await api("/unit-cost/v1/costs?dim[Colour]=red&service=x", { headers: { Authorization: token } }),
+			400,
+			"invalid_filter",
+		);
 		await expectDrop(await drop(token, "csv", { data: [row("2025-05-01T00:00:00Z", 1, { "resource/service": "=HYPERLINK(1)" })] }));
 		const res = await api("/unit-cost/v1/costs?format=csv&group_by=Service&dim[Connection]=csv", { headers: { Authorization: token } });
-		expect(await res.text()).toBe("period,Service,currency,cost\r\n2025-05-01,\"'=HYPERLINK(1)\",USD,1\r\n");
+		expect(await res.text()).toBe('period,Service,currency,cost\r\n2025-05-01,"\'=HYPERLINK(1)",USD,1\r\n');
 	});
 
 	it("pages with next_cursor", async () => {
@@ -256,24 +423,30 @@ describe("the cost read", () => {
 		const first = await api("/unit-cost/v1/costs?dim[Connection]=pages&limit=2", { headers: { Authorization: token } });
 		const page = await first.json<{ costs: unknown[]; next_cursor: string }>();
 		expect(page.costs).toHaveLength(2);
-		const second = await api(`/unit-cost/v1/costs?dim[Connection]=pages&limit=2&cursor=${page.next_cursor}`, { headers: { Authorization: token } });
+		const second = await api(`/unit-cost/v1/costs?dim[Connection]=pages&limit=2&cursor=${page.next_cursor}`, {
+			headers: { Authorization: token },
+		});
 		expect(await second.json()).toEqual({ costs: [{ period: "2025-06-03", group: {}, currency: "USD", cost: "3" }], next_cursor: null });
 	});
 	it("pages in the order of the lines, whatever characters a group value holds", async () => {
 		// "a\u0001" sorts after "a" but before "a\n…" would: a cursor compared as one joined string skipped it.
 		const values = ["a", "a\u0001", "a\t", "a b", "b"];
-		await expectDrop(await drop(token, "odd-values", { data: values.map((v, i) => row("2025-07-01T00:00:00Z", i + 1, { "resource/id": v })) }));
+		await expectDrop(
+			await drop(token, "odd-values", { data: values.map((v, i) => row("2025-07-01T00:00:00Z", i + 1, { "resource/id": v })) }),
+		);
 		const seen: string[] = [];
 		let cursor: string | null = null;
 		do {
-			const res = await api(`/unit-cost/v1/costs?dim[Connection]=odd-values&group_by=Resource&limit=1${cursor ? `&cursor=${cursor}` : ""}`, { headers: { Authorization: token } });
+			const res = await api(
+				`/unit-cost/v1/costs?dim[Connection]=odd-values&group_by=Resource&limit=1${cursor ? `&cursor=${cursor}` : ""}`,
+				{ headers: { Authorization: token } },
+			);
 			const page = await res.json<{ costs: Array<{ group: { Resource: string } }>; next_cursor: string | null }>();
 			seen.push(...page.costs.map((c) => c.group.Resource));
 			cursor = page.next_cursor;
 		} while (cursor !== null && seen.length < 10);
 		expect(seen).toEqual([...values].sort());
 	});
-
 
 	it("needs the read scope", async () => {
 		const { token: dropOnly } = await createToken(org, ["write_costs"]);
@@ -288,7 +461,9 @@ describe("the daily totals the reads scan", () => {
 		for (let step = 0; step < 12; step++) {
 			const operation = r.pick(["replace_drop", "replace_hourly", "sum"] as const);
 			const data = Array.from({ length: 1 + r.int(20) }, () =>
-				row(`2025-07-${String(1 + r.int(3)).padStart(2, "0")}T${String(r.int(24)).padStart(2, "0")}:00:00Z`, (r.int(2000) - 500) / 100, { "resource/service": r.pick(["A", "B", "C"]) }),
+				row(`2025-07-${String(1 + r.int(3)).padStart(2, "0")}T${String(r.int(24)).padStart(2, "0")}:00:00Z`, (r.int(2000) - 500) / 100, {
+					"resource/service": r.pick(["A", "B", "C"]),
+				}),
 			);
 			await expectDrop(await drop(token, r.pick(["model-1", "model-2"]), { operation, data }));
 		}

@@ -33,9 +33,13 @@ declare module "vitest" {
 function checkRateLimitsAgreeWithWranglerToml() {
 	const toml = readFileSync("wrangler.toml", "utf8");
 	const blocks = [...toml.matchAll(/\[\[ratelimits\]\]\s*\nname = "([A-Z_]+)"[^[]*?simple = \{ limit = (\d+), period = (\d+) \}/g)];
-	const inToml = Object.fromEntries(blocks.map(([, name, limit, period]) => [name, { limit: Number(limit), periodSeconds: Number(period) }]));
+	const inToml = Object.fromEntries(
+		blocks.map(([, name, limit, period]) => [name, { limit: Number(limit), periodSeconds: Number(period) }]),
+	);
 	if (JSON.stringify(inToml) !== JSON.stringify(RATE_LIMITS)) {
-		throw new Error(`wrangler.toml [[ratelimits]] ${JSON.stringify(inToml)} differ from RATE_LIMITS in src/schemas/config.ts ${JSON.stringify(RATE_LIMITS)}`);
+		throw new Error(
+			`wrangler.toml [[ratelimits]] ${JSON.stringify(inToml)} differ from RATE_LIMITS in src/schemas/config.ts ${JSON.stringify(RATE_LIMITS)}`,
+		);
 	}
 }
 

@@ -23,7 +23,8 @@ interface BadRequest {
 	headers?: Record<string, string>;
 }
 
-const withRecord = (record: Record<string, unknown>, extra: Record<string, unknown>[] = []) => JSON.stringify({ records: [VALID, ...extra, record] });
+const withRecord = (record: Record<string, unknown>, extra: Record<string, unknown>[] = []) =>
+	JSON.stringify({ records: [VALID, ...extra, record] });
 const replaceField = (field: string, value: unknown) => withRecord({ ...VALID, [field]: value });
 const withDims = (dims: unknown) => withRecord({ ...VALID, associated_cost: dims });
 
@@ -56,7 +57,10 @@ const CATEGORIES: Record<string, (r: Rng, i: number) => BadRequest> = {
 	"wrong types": (r) => {
 		const wrong = [null, true, 0, 17.5, "text", [], {}, [1, 2], { a: 1 }];
 		const shape = r.int(5);
-		if (shape === 0) return { body: JSON.stringify(r.pick([null, true, 1, "records", [VALID], { records: r.pick(wrong.filter((w) => !Array.isArray(w))) }])) };
+		if (shape === 0)
+			return {
+				body: JSON.stringify(r.pick([null, true, 1, "records", [VALID], { records: r.pick(wrong.filter((w) => !Array.isArray(w))) }])),
+			};
 		if (shape === 1) return { body: JSON.stringify({ records: [VALID, r.pick(wrong)] }) };
 		if (shape === 2) return { body: replaceField("timestamp", r.pick(wrong.filter((w) => typeof w !== "string"))) };
 		if (shape === 3) return { body: replaceField("value", r.pick([null, true, [], {}, [1], { value: 1 }])) };
@@ -90,7 +94,8 @@ const CATEGORIES: Record<string, (r: Rng, i: number) => BadRequest> = {
 		];
 		const field = r.pick(["sum", "replace", "delete"] as const);
 		const value = r.pick(bad)();
-		if (field === "delete") return { op: "delete", body: JSON.stringify({ records: [{ timestamp: VALID.timestamp }, { timestamp: value }] }) };
+		if (field === "delete")
+			return { op: "delete", body: JSON.stringify({ records: [{ timestamp: VALID.timestamp }, { timestamp: value }] }) };
 		return { op: field, body: replaceField("timestamp", value) };
 	},
 	"too many dimensions": (r) => {
@@ -104,11 +109,21 @@ const CATEGORIES: Record<string, (r: Rng, i: number) => BadRequest> = {
 		const where = r.int(4);
 		if (where === 0) return { body: `{"records":[${JSON.stringify(VALID)}],"${key}":{"polluted":true}}` };
 		if (where === 1) return { body: `{"records":[${JSON.stringify(VALID).slice(0, -1)},"${key}":{"value":"5"}}]}` };
-		if (where === 2) return { body: `{"records":[${JSON.stringify({ ...VALID, associated_cost: undefined }).slice(0, -1)},"associated_cost":{"${key}":"x","custom:Client":"a","Region":"b"}}]}` };
+		if (where === 2)
+			return {
+				body: `{"records":[${JSON.stringify({ ...VALID, associated_cost: undefined }).slice(0, -1)},"associated_cost":{"${key}":"x","custom:Client":"a","Region":"b"}}]}`,
+			};
 		return { body: `{"${key}":{"records":[${JSON.stringify(VALID)}]}}` };
 	},
 	"SQL-looking strings": (r) => {
-		const sql = r.pick(["'; DROP TABLE daily_values; --", "1; DELETE FROM streams", "\" OR 1=1 --", "1' UNION SELECT * FROM ingest_log --", "?1", "); --"]);
+		const sql = r.pick([
+			"'; DROP TABLE daily_values; --",
+			"1; DELETE FROM streams",
+			'" OR 1=1 --',
+			"1' UNION SELECT * FROM ingest_log --",
+			"?1",
+			"); --",
+		]);
 		const where = r.int(5);
 		if (where === 0) return { body: replaceField("value", sql) };
 		if (where === 1) return { body: replaceField("timestamp", `2024-06-01${sql}`) };
@@ -128,15 +143,23 @@ const CATEGORIES: Record<string, (r: Rng, i: number) => BadRequest> = {
 	unicode: (r) => {
 		const where = r.int(5);
 		if (where === 0) return { body: replaceField("value", r.pick(["١٢", "１２", "½", "12\u00a0", "\u20121", "1\u2009000", "𝟙𝟚"])) };
-		if (where === 1) return { body: replaceField("timestamp", r.pick(["２０２４-06-01", "2024‐06‐01", "2024-06-01T00:00:00\u2212", "۲۰۲۴-06-01"])) };
+		if (where === 1)
+			return { body: replaceField("timestamp", r.pick(["２０２４-06-01", "2024‐06‐01", "2024-06-01T00:00:00\u2212", "۲۰۲۴-06-01"])) };
 		if (where === 2) return { body: withDims({ "custom:Client": r.pick(["\ud800", "a\udfffb", "\udc00\ud800"]), Region: "us" }) };
-		if (where === 3) return { stream: encodeURIComponent(r.pick(["стрим", "流", "stream😀", "ｓｔｒｅａｍ"])), body: JSON.stringify({ records: [VALID] }) };
+		if (where === 3)
+			return {
+				stream: encodeURIComponent(r.pick(["стрим", "流", "stream😀", "ｓｔｒｅａｍ"])),
+				body: JSON.stringify({ records: [VALID] }),
+			};
 		// Bytes that are not UTF-8 at all.
 		const bytes = new TextEncoder().encode(JSON.stringify({ records: [VALID] }));
 		bytes[5 + r.int(bytes.length - 10)] = r.pick([0xff, 0xc0, 0xfe, 0x80]);
 		return { body: new Response(bytes).body! };
 	},
-	"empty bodies": (r) => ({ op: r.pick(["sum", "replace", "delete", ""] as const), body: r.pick(["", " ", "\n\t", "{}", "null", "[]", '{"records":[]}', '""', "0"]) }),
+	"empty bodies": (r) => ({
+		op: r.pick(["sum", "replace", "delete", ""] as const),
+		body: r.pick(["", " ", "\n\t", "{}", "null", "[]", '{"records":[]}', '""', "0"]),
+	}),
 	"over 5 MB bodies": (r) => {
 		const record = JSON.stringify(VALID);
 		const count = Math.ceil(5_000_001 / (record.length + 1)) + r.int(100);
@@ -180,7 +203,9 @@ const CATEGORIES: Record<string, (r: Rng, i: number) => BadRequest> = {
 		return { body, headers: { "Content-Type": `application/${big}` } };
 	},
 	"inconsistent dimension keys": (r) => ({
-		body: JSON.stringify({ records: [VALID, { ...VALID, associated_cost: r.pick([{ "custom:Client": "a" }, { ...DIMS, "custom:Extra": "x" }, {}]) }] }),
+		body: JSON.stringify({
+			records: [VALID, { ...VALID, associated_cost: r.pick([{ "custom:Client": "a" }, { ...DIMS, "custom:Extra": "x" }, {}]) }],
+		}),
 	}),
 };
 
@@ -217,10 +242,16 @@ const CLOUDTHREAD_CATEGORIES: Record<string, (r: Rng, i: number) => BadRequest> 
 	},
 	"ingest: aggregation functions": (r) => ({
 		path: "/streams/ingest",
-		body: ingestText({ metric_agg_func: r.pick(["sum", "SUM", "Median", "Count", "", " Sum", null, 1, ["Sum"], "Average,Sum"]), data: [POINT] }),
+		body: ingestText({
+			metric_agg_func: r.pick(["sum", "SUM", "Median", "Count", "", " Sum", null, 1, ["Sum"], "Average,Sum"]),
+			data: [POINT],
+		}),
 	}),
 	"ingest: bad values": (r) =>
-		withPoint({ ...POINT, metric_value: r.pick(["NaN", "Infinity", "-Infinity", "1,5", "", " ", "abc", "0x10", "9".repeat(400), "1e999", "١٢"]) }),
+		withPoint({
+			...POINT,
+			metric_value: r.pick(["NaN", "Infinity", "-Infinity", "1,5", "", " ", "abc", "0x10", "9".repeat(400), "1e999", "١٢"]),
+		}),
 	"ingest: timestamps off the hour or invalid": (r) =>
 		withPoint({
 			...POINT,
@@ -252,9 +283,16 @@ const CLOUDTHREAD_CATEGORIES: Record<string, (r: Rng, i: number) => BadRequest> 
 		const where = r.int(3);
 		const point = JSON.stringify(POINT);
 		if (where === 0) return { path: "/streams/ingest", body: ingestText({ data: [POINT] }).replace(/}$/, `,"${key}":{"x":1}}`) };
-		if (where === 1) return { path: "/streams/ingest", body: ingestText({ data: [] }).replace('"data":[]', `"data":[${point.slice(0, -1)},"${key}":{"metric_value":9}}]`) };
+		if (where === 1)
+			return {
+				path: "/streams/ingest",
+				body: ingestText({ data: [] }).replace('"data":[]', `"data":[${point.slice(0, -1)},"${key}":{"metric_value":9}}]`),
+			};
 		// Dimension keys are free-form here ("constructor" is a fine one); only __proto__ cannot be kept.
-		return { path: "/streams/ingest", body: ingestText({ data: [] }).replace('"data":[]', `"data":[${point.replace('{"team":"growth"}', '{"__proto__":"x"}')}]`) };
+		return {
+			path: "/streams/ingest",
+			body: ingestText({ data: [] }).replace('"data":[]', `"data":[${point.replace('{"team":"growth"}', '{"__proto__":"x"}')}]`),
+		};
 	},
 	"ingest: very long and unicode strings": (r) => {
 		const long = r.chars("abcdefghij", 1025 + r.int(20_000));
@@ -290,7 +328,10 @@ beforeAll(async () => {
 afterAll(() => {
 	const total = Object.values(tried).reduce((a, b) => a + b, 0);
 	console.info(
-		[`bad-input suite (scale ${SCALE}): ${total} inputs`, ...Object.entries(tried).map(([name, n]) => `  ${String(n).padStart(6)}  ${name}`)].join("\n"),
+		[
+			`bad-input suite (scale ${SCALE}): ${total} inputs`,
+			...Object.entries(tried).map(([name, n]) => `  ${String(n).padStart(6)}  ${name}`),
+		].join("\n"),
 	);
 });
 
@@ -321,12 +362,15 @@ describe("bad input never causes a 5xx and never changes storage", () => {
 				const shown = typeof req.body === "string" ? req.body.slice(0, 300) : "(stream)";
 				expect(res.status, `${category} #${i}: ${shown}\n→ ${text.slice(0, 500)}`).toBeGreaterThanOrEqual(400);
 				expect(res.status, `${category} #${i}: ${shown}\n→ ${text.slice(0, 500)}`).toBeLessThan(500);
-				const { error } = JSON.parse(text) as { error: { code: string; message: string; request_id: string; details?: Array<{ path?: string; record?: number }> } };
+				const { error } = JSON.parse(text) as {
+					error: { code: string; message: string; request_id: string; details?: Array<{ path?: string; record?: number }> };
+				};
 				expect(error.code, text).toMatch(/^[a-z_]+$/);
 				expect(error.message.length, text).toBeGreaterThan(5);
 				expect(error.request_id).toBe(res.headers.get("X-Request-Id"));
 				const recordsField = req.path === "/streams/ingest" ? "data" : "records";
-				for (const d of error.details ?? []) if (d.record !== undefined) expect(d.path, text).toMatch(new RegExp(`^${recordsField}\\[${d.record}\\]`));
+				for (const d of error.details ?? [])
+					if (d.record !== undefined) expect(d.path, text).toMatch(new RegExp(`^${recordsField}\\[${d.record}\\]`));
 			}
 			tried[category] = count;
 			expect(await storageSnapshot(), `${category} changed storage`).toBe(before);

@@ -55,7 +55,14 @@ describe("D1 bookmarks (X-D1-Bookmark)", () => {
 		const answer = (response: unknown) => ({ ok: true, response, replayed: false, bookmark: "0000002a-00000001-00000003-abcdef" });
 		const object = {
 			write: async (cmd: { op: string; stream: string; requestId: string }) =>
-				answer({ message: "Telemetry accepted", operation: cmd.op, stream: cmd.stream, records: 1, stream_created: false, request_id: cmd.requestId }),
+				answer({
+					message: "Telemetry accepted",
+					operation: cmd.op,
+					stream: cmd.stream,
+					records: 1,
+					stream_created: false,
+					request_id: cmd.requestId,
+				}),
 			ingest: async (cmd: { response: unknown }) => answer(cmd.response),
 		};
 		const namespace = { idFromName: (name: string) => ({ name }), get: () => object };
@@ -64,7 +71,11 @@ describe("D1 bookmarks (X-D1-Bookmark)", () => {
 		const call = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
 			const ctx = createExecutionContext();
 			const res = await app.fetch(
-				new Request(`http://meterline.test${path}`, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) }),
+				new Request(`http://meterline.test${path}`, {
+					method: "POST",
+					headers: { "Content-Type": "application/json", ...headers },
+					body: JSON.stringify(body),
+				}),
 				fakeEnv,
 				ctx,
 			);
@@ -80,7 +91,15 @@ describe("D1 bookmarks (X-D1-Bookmark)", () => {
 	});
 
 	it("the OpenAPI document has the header: a response header of writes, a request header of reads", async () => {
-		const doc = await (await api("/openapi.json")).json<{ paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }>; responses: Record<string, { headers?: Record<string, unknown> }> }>> }>();
+		const doc = await (await api("/openapi.json")).json<{
+			paths: Record<
+				string,
+				Record<
+					string,
+					{ parameters?: Array<{ name: string; in: string }>; responses: Record<string, { headers?: Record<string, unknown> }> }
+				>
+			>;
+		}>();
 		const op = (path: string, method: string) => doc.paths[path][method];
 		for (const [path, method, status] of [
 			["/unit-cost/v1/telemetry/metric/{name}/sum", "post", "200"],
@@ -90,8 +109,17 @@ describe("D1 bookmarks (X-D1-Bookmark)", () => {
 		]) {
 			expect(Object.keys(op(path, method).responses[status].headers ?? {}), path).toContain("X-D1-Bookmark");
 		}
-		for (const path of ["/unit-cost/v1/telemetry/metric/{name}", "/streams/metrics/{metric_name}", "/unit-cost/v1/telemetry/metric", "/streams/metrics", "/unit-cost/v1/telemetry/metric/{name}/log"]) {
-			expect(op(path, "get").parameters?.some((p) => p.in === "header" && p.name.toLowerCase() === "x-d1-bookmark"), path).toBe(true);
+		for (const path of [
+			"/unit-cost/v1/telemetry/metric/{name}",
+			"/streams/metrics/{metric_name}",
+			"/unit-cost/v1/telemetry/metric",
+			"/streams/metrics",
+			"/unit-cost/v1/telemetry/metric/{name}/log",
+		]) {
+			expect(
+				op(path, "get").parameters?.some((p) => p.in === "header" && p.name.toLowerCase() === "x-d1-bookmark"),
+				path,
+			).toBe(true);
 		}
 	});
 });

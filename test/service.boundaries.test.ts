@@ -36,7 +36,12 @@ describe("numbers", () => {
 		const before = await storageSnapshot();
 		for (const value of [1.7976931348623157e308, "1.7976931348623157e308", "1e309", "1.8e308"]) {
 			const error = await expectError(
-				await write(token, "overflow-one", "sum", { records: [{ timestamp: day, value: 1 }, { timestamp: day, value }] }),
+				await write(token, "overflow-one", "sum", {
+					records: [
+						{ timestamp: day, value: 1 },
+						{ timestamp: day, value },
+					],
+				}),
 				400,
 				"value_overflow",
 			);
@@ -52,7 +57,12 @@ describe("numbers", () => {
 		// Within one request (both sum and replace add a request's records of one day first).
 		for (const op of ["sum", "replace"] as const) {
 			const error = await expectError(
-				await write(token, "overflow-sum", op, { records: [{ timestamp: day, value: 1e308 }, { timestamp: day, value: "1e308" }] }),
+				await write(token, "overflow-sum", op, {
+					records: [
+						{ timestamp: day, value: 1e308 },
+						{ timestamp: day, value: "1e308" },
+					],
+				}),
 				400,
 				"value_overflow",
 			);
@@ -94,7 +104,14 @@ describe("numbers", () => {
 		}
 		expect(await storageSnapshot()).toBe(before);
 		// Zero written every which way is still zero.
-		await expectAccepted(await write(token, "underflow", "sum", `{"records":[{"timestamp":"${day}","value":0e-400},{"timestamp":"${day}","value":"0.000e-999"}]}`));
+		await expectAccepted(
+			await write(
+				token,
+				"underflow",
+				"sum",
+				`{"records":[{"timestamp":"${day}","value":0e-400},{"timestamp":"${day}","value":"0.000e-999"}]}`,
+			),
+		);
 	});
 
 	it("Cloudthread: an overflowing Sum is refused naming the data point; an Average of huge values is still exact", async () => {
@@ -113,11 +130,17 @@ describe("numbers", () => {
 		await send(ct, "Sum", [point("2024-01-01 00:00:00", "huge", 5e307), point("2024-01-01 01:00:00", "huge", 5e307)]);
 		expect((await readMetric(ct, "huge", "agg=Sum")).data.map((p) => p.metric_value)).toEqual([plainOf(1e308)]);
 
-		await send(ct, "Average", [point("2024-01-01 00:00:00", "avg", 1.7e308), point("2024-01-01 01:00:00", "avg", 1.5e308), point("2024-01-01 02:00:00", "avg", -1e308)]);
+		await send(ct, "Average", [
+			point("2024-01-01 00:00:00", "avg", 1.7e308),
+			point("2024-01-01 01:00:00", "avg", 1.5e308),
+			point("2024-01-01 02:00:00", "avg", -1e308),
+		]);
 		expect((await readMetric(ct, "avg", "agg=Average")).data.map((p) => p.metric_value)).toEqual([plainOf(7.33333333333333e307)]);
 		for (const value of [1.7976931348623157e308, "-1e309", "1e-400"]) {
 			const refused = await ingest(ingestBody(ct, "Maximum", [point("2024-01-01 00:00:00", "m", value)]));
-			expect([await refused.clone().json()]).toEqual([expect.objectContaining({ error: expect.objectContaining({ code: value === "1e-400" ? "value_underflow" : "value_overflow" }) })]);
+			expect([await refused.clone().json()]).toEqual([
+				expect.objectContaining({ error: expect.objectContaining({ code: value === "1e-400" ? "value_underflow" : "value_overflow" }) }),
+			]);
 			expect(refused.status).toBe(400);
 		}
 	});
@@ -161,18 +184,29 @@ describe("names that no URL can address", () => {
 		const { token: ct } = await createToken(uniqueOrg("edges-names"));
 		const before = await storageSnapshot();
 		for (const name of [".", ".."]) {
-			const error = await expectError(await ingest(ingestBody(ct, "Sum", [point("2024-01-01 00:00:00", name, 1)])), 400, "invalid_stream_name");
+			const error = await expectError(
+				await ingest(ingestBody(ct, "Sum", [point("2024-01-01 00:00:00", name, 1)])),
+				400,
+				"invalid_stream_name",
+			);
 			expect(error.details).toEqual([expect.objectContaining({ record: 0, path: "data[0].metric_name" })]);
 		}
 		expect(await storageSnapshot()).toBe(before);
 		const names = ["...", ".a", "a/b", "a%2Fb", "%2e", "?x=1", "#frag", " spaced ", "tab\there", "ünïcode ✓", "a\\b", "dim[x]"];
-		await send(ct, "Sum", names.map((name, i) => point("2024-01-01 00:00:00", name, i + 1)));
+		await send(
+			ct,
+			"Sum",
+			names.map((name, i) => point("2024-01-01 00:00:00", name, i + 1)),
+		);
 		for (const [i, name] of names.entries()) {
 			const res = await readMetricRaw(ct, name, "agg=Sum");
 			const body = await res.json<{ metric_name: string; data: Array<{ metric_value: string }> }>();
 			expect(res.status, name).toBe(200);
 			expect(body.metric_name, name).toBe(name);
-			expect(body.data.map((p) => p.metric_value), name).toEqual([String(i + 1)]);
+			expect(
+				body.data.map((p) => p.metric_value),
+				name,
+			).toEqual([String(i + 1)]);
 		}
 	});
 });
@@ -211,7 +245,10 @@ describe("dimension names", () => {
 
 	it("Cloudthread custom dimensions named like query options are filterable too", async () => {
 		const { token: ct } = await createToken(uniqueOrg("edges-ct-dims"));
-		await send(ct, "Sum", [point("2024-01-01 00:00:00", "m", 1, { agg: "x", limit: "a" }), point("2024-01-01 00:00:00", "m", 2, { agg: "y", limit: "b" })]);
+		await send(ct, "Sum", [
+			point("2024-01-01 00:00:00", "m", 1, { agg: "x", limit: "a" }),
+			point("2024-01-01 00:00:00", "m", 2, { agg: "y", limit: "b" }),
+		]);
 		const points = await readMetric(ct, "m", "agg=Sum&dim[agg]=y&dim[limit]=b");
 		expect(points.data.map((p) => p.metric_value)).toEqual(["2"]);
 	});
@@ -221,7 +258,11 @@ describe("CSV cells", () => {
 	const formulas = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", "\t=x", "\r=x", '=HYPERLINK("http://evil","x")'];
 
 	it("CloudZero: a dimension value or name a spreadsheet would run is prefixed with an apostrophe; JSON is unchanged", async () => {
-		const records = formulas.map((v, i) => ({ timestamp: `2024-01-0${i + 1}`, value: i + 1, associated_cost: { "=name": v, Region: "-5" } }));
+		const records = formulas.map((v, i) => ({
+			timestamp: `2024-01-0${i + 1}`,
+			value: i + 1,
+			associated_cost: { "=name": v, Region: "-5" },
+		}));
 		await expectAccepted(await write(token, "formulas", "sum", { records }));
 		const res = await api("/unit-cost/v1/telemetry/metric/formulas?format=csv", { headers: { Authorization: token } });
 		const csv = await res.text();
@@ -251,17 +292,35 @@ describe("CSV cells", () => {
 
 describe("timestamps", () => {
 	it("checks the 1900 floor after converting to UTC", async () => {
-		const refused = await expectError(await write(token, "floor", "sum", { records: [{ timestamp: "1900-01-01T00:30:00+01:00", value: 1 }] }), 400, "invalid_timestamp");
+		const refused = await expectError(
+			await write(token, "floor", "sum", { records: [{ timestamp: "1900-01-01T00:30:00+01:00", value: 1 }] }),
+			400,
+			"invalid_timestamp",
+		);
 		expect(refused.details?.[0]).toMatchObject({ record: 0, path: "records[0].timestamp" });
 		expect(refused.details?.[0].message).toMatch(/before 1900-01-01T00:00:00Z/);
-		await expectAccepted(await write(token, "floor", "sum", { records: [{ timestamp: "1899-12-31T23:30:00-01:00", value: 1 }, { timestamp: "1900-01-01", value: 2 }] }));
+		await expectAccepted(
+			await write(token, "floor", "sum", {
+				records: [
+					{ timestamp: "1899-12-31T23:30:00-01:00", value: 1 },
+					{ timestamp: "1900-01-01", value: 2 },
+				],
+			}),
+		);
 		expect(await readStream(token, "floor")).toEqual([{ timestamp: "1900-01-01", value: "3" }]);
 		await expectError(await ingest(ingestBody(token, "Sum", [point("1900-01-01T00:00:00+01:00", "floor", 1)])), 400, "invalid_timestamp");
 		await send(token, "Sum", [point("1899-12-31T23:00:00-01:00", "floor", 1)]);
 	});
 
 	it("accepts UTC offsets from -14:00 to +14:00 only", async () => {
-		await expectAccepted(await write(token, "offsets", "sum", { records: [{ timestamp: "2024-01-01T00:00:00+14:00", value: 1 }, { timestamp: "2024-01-01T23:00:00-14:00", value: 1 }] }));
+		await expectAccepted(
+			await write(token, "offsets", "sum", {
+				records: [
+					{ timestamp: "2024-01-01T00:00:00+14:00", value: 1 },
+					{ timestamp: "2024-01-01T23:00:00-14:00", value: 1 },
+				],
+			}),
+		);
 		expect(await readStream(token, "offsets")).toEqual([
 			{ timestamp: "2023-12-31", value: "1" },
 			{ timestamp: "2024-01-02", value: "1" },

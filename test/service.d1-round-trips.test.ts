@@ -40,7 +40,11 @@ async function withRoundTrips(path: string, headers: Record<string, string>) {
 
 const day = (d: number) => `2024-03-${String(d).padStart(2, "0")}`;
 const records = [1, 2, 3].flatMap((d) =>
-	["a", "b", "c"].map((client) => ({ timestamp: day(d), value: String(d), associated_cost: { "custom:Client": client, "custom:Team": "t" } })),
+	["a", "b", "c"].map((client) => ({
+		timestamp: day(d),
+		value: String(d),
+		associated_cost: { "custom:Client": client, "custom:Team": "t" },
+	})),
 );
 
 describe("D1 round trips per read", () => {
@@ -49,7 +53,12 @@ describe("D1 round trips per read", () => {
 		const { token } = await createToken(org);
 		await expectAccepted(await write(token, "costs", "sum", { records }));
 		const auth = { Authorization: token };
-		for (const query of ["", "?dim%5Bcustom%3AClient%5D=b", "?dim%5Bcustom%3AClient%5D=b&dim%5Bcustom%3AClient%5D=c&start_date=2024-03-02&format=csv", "?limit=2"]) {
+		for (const query of [
+			"",
+			"?dim%5Bcustom%3AClient%5D=b",
+			"?dim%5Bcustom%3AClient%5D=b&dim%5Bcustom%3AClient%5D=c&start_date=2024-03-02&format=csv",
+			"?limit=2",
+		]) {
 			const r = await withRoundTrips(`/unit-cost/v1/telemetry/metric/costs${query}`, auth);
 			expect(r.res.status, r.body).toBe(200);
 			expect(r.sequential, `${query}: ${r.trips} round trips`).toBe(1);
@@ -61,7 +70,10 @@ describe("D1 round trips per read", () => {
 		expect(missing.res.status).toBe(404);
 		expect(missing.sequential).toBeLessThanOrEqual(2);
 		// A 404 before a query's own 400, as before.
-		const missingBadRange = await withRoundTrips("/unit-cost/v1/telemetry/metric/nothing-here?start_date=2024-02-01&end_date=2024-01-01", auth);
+		const missingBadRange = await withRoundTrips(
+			"/unit-cost/v1/telemetry/metric/nothing-here?start_date=2024-02-01&end_date=2024-01-01",
+			auth,
+		);
 		expect(missingBadRange.res.status).toBe(404);
 		expect(missingBadRange.sequential).toBeLessThanOrEqual(2);
 		const unknownKey = await withRoundTrips("/unit-cost/v1/telemetry/metric/costs?dim%5Bcustom%3ANope%5D=x", auth);

@@ -114,7 +114,10 @@ describe("headers", () => {
 		const { token: costToken } = await createToken(org, ["write_costs"]);
 		const responses = [
 			await api("/unit-cost/v1/telemetry/metric", { headers: { Authorization: token } }),
-			await api("/unit-cost/v1/telemetry/metric/s/sum", json("POST", { records: [{ timestamp: "2024-01-01", value: 1 }] }, { Authorization: token })),
+			await api(
+				"/unit-cost/v1/telemetry/metric/s/sum",
+				json("POST", { records: [{ timestamp: "2024-01-01", value: 1 }] }, { Authorization: token }),
+			),
 			await api("/unit-cost/v1/telemetry/metric/missing", { headers: { Authorization: token } }),
 			await api("/unit-cost/v1/telemetry/metric", { headers: { Authorization: "mlt_unknown" } }),
 			await api("/unit-cost/v1/telemetry/metric", { method: "POST" }),
@@ -125,7 +128,10 @@ describe("headers", () => {
 			await api("/admin/v1/tokens?org=x", { headers: { Authorization: "Bearer wrong" } }),
 			await api("/admin/v1/nothing-here"),
 			// Billing drops (/v2): accepted, refused, unauthenticated, a path that is not there.
-			await api("/v2/connections/billing/anycost/c1/billing_drops", json("POST", { data: [{ "time/usage_start": "2024-01-01T00:00:00Z", "cost/cost": 1 }] }, { Authorization: costToken })),
+			await api(
+				"/v2/connections/billing/anycost/c1/billing_drops",
+				json("POST", { data: [{ "time/usage_start": "2024-01-01T00:00:00Z", "cost/cost": 1 }] }, { Authorization: costToken }),
+			),
 			await api("/v2/connections/billing/anycost/c1/billing_drops", json("POST", { data: [] }, { Authorization: costToken })),
 			await api("/v2/connections/billing/anycost/c1/billing_drops", json("POST", { data: [] })),
 			await api("/v2/nothing-here"),
@@ -202,10 +208,23 @@ describe("failed authentications per client address", () => {
 	/** An address no other test (or earlier run) uses, in the IPv6 documentation prefix. */
 	const freshAddress = () => `2001:db8:${run}::${++lastAddress}`;
 	const from = (address: string, headers: Record<string, string> = {}) => ({ "CF-Connecting-IP": address, ...headers });
-	const readAs = (address: string, token: string) => api("/unit-cost/v1/telemetry/metric", { headers: from(address, { Authorization: token }) });
+	const readAs = (address: string, token: string) =>
+		api("/unit-cost/v1/telemetry/metric", { headers: from(address, { Authorization: token }) });
 	const ingestAs = (address: string, token: string) =>
-		api("/streams/ingest", json("POST", { data_stream_token: token, metric_agg_func: "Sum", data: [{ timestamp: "2022-10-01 05:00:00", metric_name: "m", metric_value: 1 }] }, from(address)));
-	const adminAs = (address: string, token: string) => api("/admin/v1/tokens?org=x", { headers: from(address, { Authorization: `Bearer ${token}` }) });
+		api(
+			"/streams/ingest",
+			json(
+				"POST",
+				{
+					data_stream_token: token,
+					metric_agg_func: "Sum",
+					data: [{ timestamp: "2022-10-01 05:00:00", metric_name: "m", metric_value: 1 }],
+				},
+				from(address),
+			),
+		);
+	const adminAs = (address: string, token: string) =>
+		api("/admin/v1/tokens?org=x", { headers: from(address, { Authorization: `Bearer ${token}` }) });
 	const msLeft = () => msLeftInWindow(PERIOD_MS / 1000, Date.now());
 
 	/**
@@ -255,7 +274,11 @@ describe("failed authentications per client address", () => {
 		await expectFailureLimited(await readAs(blockedAddress, "mlt_guess-21"), before);
 
 		// Blocked: the valid key, the Cloudthread body token and the admin token are refused alike, before any lookup.
-		for (const send of [() => readAs(blockedAddress, token), () => ingestAs(blockedAddress, token), () => adminAs(blockedAddress, "test-admin-token")]) {
+		for (const send of [
+			() => readAs(blockedAddress, token),
+			() => ingestAs(blockedAddress, token),
+			() => adminAs(blockedAddress, "test-admin-token"),
+		]) {
 			before = msLeft();
 			await expectFailureLimited(await send(), before);
 		}
@@ -274,7 +297,8 @@ describe("failed authentications per client address", () => {
 	it("a revoked token's writes count as failures, also while this isolate still has the token cached (refused at commit)", async () => {
 		const { id, token } = await createToken(uniqueOrg("edge-revoked"), ["write"]);
 		const address = freshAddress();
-		const writeAs = (body: unknown) => api("/unit-cost/v1/telemetry/metric/s/sum", json("POST", body, from(address, { Authorization: token })));
+		const writeAs = (body: unknown) =>
+			api("/unit-cost/v1/telemetry/metric/s/sum", json("POST", body, from(address, { Authorization: token })));
 		const valid = { records: [{ timestamp: "2024-01-01", value: 1 }] };
 		// Admitted (its identity is now cached for a minute), then revoked.
 		expect((await writeAs(valid)).status).toBe(200);
@@ -300,7 +324,8 @@ describe("failed authentications per client address", () => {
 	}, 30_000);
 
 	it("requests without CF-Connecting-IP (not from Cloudflare's edge: tests, service bindings) are not limited by address", async () => {
-		for (let i = 0; i < LIMIT + 5; i++) await expectError(await api("/unit-cost/v1/telemetry/metric", { headers: { Authorization: "mlt_guess" } }), 403, "not_authorized");
+		for (let i = 0; i < LIMIT + 5; i++)
+			await expectError(await api("/unit-cost/v1/telemetry/metric", { headers: { Authorization: "mlt_guess" } }), 403, "not_authorized");
 	});
 
 	it("RATE_LIMITS=off switches it off", async () => {
@@ -308,7 +333,9 @@ describe("failed authentications per client address", () => {
 		const address = freshAddress();
 		const offEnv = { ...env, RATE_LIMITS: "off" };
 		for (let i = 0; i < LIMIT + 5; i++) {
-			const req = new Request("http://meterline.test/unit-cost/v1/telemetry/metric", { headers: from(address, { Authorization: "mlt_guess" }) });
+			const req = new Request("http://meterline.test/unit-cost/v1/telemetry/metric", {
+				headers: from(address, { Authorization: "mlt_guess" }),
+			});
 			await expectError(await app.fetch(req, offEnv, createExecutionContext()), 403, "not_authorized");
 		}
 	});

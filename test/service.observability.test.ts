@@ -44,13 +44,25 @@ describe("X-Request-Id", () => {
 describe("structured request log", () => {
 	function captureLog() {
 		const lines: string[] = [];
-		for (const level of ["info", "error"] as const) vi.spyOn(console, level).mockImplementation((line: unknown) => void lines.push(String(line)));
+		for (const level of ["info", "error"] as const)
+			vi.spyOn(console, level).mockImplementation((line: unknown) => void lines.push(String(line)));
 		return () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
 	}
 
 	it("writes one JSON line per request with id, organization, stream, operation, records, status and duration", async () => {
 		const logged = captureLog();
-		const res = await write(token, "logged", "sum", { records: [{ timestamp: DAY, value: 1 }, { timestamp: "2024-05-02", value: 2 }] }, { "X-Request-Id": "log-1" });
+		const res = await write(
+			token,
+			"logged",
+			"sum",
+			{
+				records: [
+					{ timestamp: DAY, value: 1 },
+					{ timestamp: "2024-05-02", value: 2 },
+				],
+			},
+			{ "X-Request-Id": "log-1" },
+		);
 		await expectAccepted(res, 2);
 		const lines = logged();
 		expect(lines).toHaveLength(1);
@@ -86,7 +98,13 @@ describe("ingest log", () => {
 	it("has one entry per accepted write, newest first, with request id, operation, token and record count", async () => {
 		const ids: string[] = [];
 		for (const [op, records] of [
-			["sum", [{ timestamp: DAY, value: 1 }, { timestamp: "2024-05-02", value: 1 }]],
+			[
+				"sum",
+				[
+					{ timestamp: DAY, value: 1 },
+					{ timestamp: "2024-05-02", value: 1 },
+				],
+			],
 			["replace", [{ timestamp: DAY, value: 5 }]],
 			["delete", [{ timestamp: "2024-05-02" }]],
 		] as const) {
@@ -111,8 +129,14 @@ describe("ingest log", () => {
 		for (let i = 0; i < 5; i++) await expectAccepted(await write(token, "paged-log", "sum", { records: [{ timestamp: DAY, value: i }] }));
 		const page1 = await (await logOf("paged-log", "?limit=2")).json<{ entries: unknown[]; next_cursor: string }>();
 		expect(page1.entries).toHaveLength(2);
-		const page2 = await (await logOf("paged-log", `?limit=2&cursor=${page1.next_cursor}`)).json<{ entries: unknown[]; next_cursor: string }>();
-		const page3 = await (await logOf("paged-log", `?limit=2&cursor=${page2.next_cursor}`)).json<{ entries: unknown[]; next_cursor: null }>();
+		const page2 = await (await logOf("paged-log", `?limit=2&cursor=${page1.next_cursor}`)).json<{
+			entries: unknown[];
+			next_cursor: string;
+		}>();
+		const page3 = await (await logOf("paged-log", `?limit=2&cursor=${page2.next_cursor}`)).json<{
+			entries: unknown[];
+			next_cursor: null;
+		}>();
 		expect([page1.entries.length, page2.entries.length, page3.entries.length, page3.next_cursor]).toEqual([2, 2, 1, null]);
 
 		const removed = await api("/unit-cost/v1/telemetry/paged-log", { ...json("DELETE", { force: true }, { Authorization: token }) });

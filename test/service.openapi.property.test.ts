@@ -20,7 +20,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, api, createToken, json, seededRandom, uniqueOrg } from "./helpers";
 import { closedSet, deref, isValid, resolveRef, validate, type Schema } from "./lib/json-schema";
 import { mutate, RawNumber, sample, stringFromPattern, toJsonText, type Channel, type Rng } from "./lib/schema-samples";
-import { cloudthreadEpochMs, cloudZeroTimestamp, hasLoneSurrogate, IDEMPOTENCY_KEY, isCalendarDay, MAX_STORED, overflows, underflows } from "./lib/service-rules";
+import {
+	cloudthreadEpochMs,
+	cloudZeroTimestamp,
+	hasLoneSurrogate,
+	IDEMPOTENCY_KEY,
+	isCalendarDay,
+	MAX_STORED,
+	overflows,
+	underflows,
+} from "./lib/service-rules";
 
 const SCALE = Number(env.FUZZ_SCALE) || 1;
 /** Schema-valid and schema-invalid requests per operation (each). */
@@ -125,7 +134,8 @@ const KNOWN_GAPS: KnownGap[] = [
 		operations: CLOUDZERO_WRITES,
 		codes: ["inconsistent_filter_keys", "unknown_filter_keys"],
 		when: (req) => dimensionKeysDiffer(req),
-		reason: "every record of a request, and every request to a stream, must use the stream's dimension names: a rule across records and requests that JSON Schema cannot state",
+		reason:
+			"every record of a request, and every request to a stream, must use the stream's dimension names: a rule across records and requests that JSON Schema cannot state",
 	},
 	{
 		operations: BILLING_DROP,
@@ -139,7 +149,8 @@ const KNOWN_GAPS: KnownGap[] = [
 			const parsed = cloudZeroTimestamp(ts, Number.POSITIVE_INFINITY);
 			return "problem" in parsed && parsed.problem !== "shape";
 		},
-		reason: "CBF timestamps (and month as a date-time) have the telemetry timestamp's pattern; calendar validity and the 1900 floor after the UTC offset are beyond JSON Schema",
+		reason:
+			"CBF timestamps (and month as a date-time) have the telemetry timestamp's pattern; calendar validity and the 1900 floor after the UTC offset are beyond JSON Schema",
 	},
 	{
 		operations: BILLING_DROP,
@@ -147,11 +158,20 @@ const KNOWN_GAPS: KnownGap[] = [
 		at: /^data\[\d+\]\.time\/usage_start$/,
 		when: (req) => {
 			const body = req.bodyValue as { month?: unknown; data?: Obj[] } | undefined;
-			const months = new Set((body?.data ?? []).map((row) => String(row?.["time/usage_start"] ?? "").trim().slice(0, 7)));
-			const offsets = (body?.data ?? []).some((row) => /[+-]\d{2}(:?\d{2})?\s*$|[Tt ]\d{2}:\d{2}.*[+-]\d{2}$/.test(String(row?.["time/usage_start"] ?? "")));
+			const months = new Set(
+				(body?.data ?? []).map((row) =>
+					String(row?.["time/usage_start"] ?? "")
+						.trim()
+						.slice(0, 7),
+				),
+			);
+			const offsets = (body?.data ?? []).some((row) =>
+				/[+-]\d{2}(:?\d{2})?\s*$|[Tt ]\d{2}:\d{2}.*[+-]\d{2}$/.test(String(row?.["time/usage_start"] ?? "")),
+			);
 			return offsets || months.size > 1 || (typeof body?.month === "string" && !months.has(body.month.trim().slice(0, 7)));
 		},
-		reason: "every row of a drop is in its month (or, without month, all rows in one month): a rule across the body's fields and rows, after each timestamp's UTC offset, that JSON Schema cannot state",
+		reason:
+			"every row of a drop is in its month (or, without month, all rows in one month): a rule across the body's fields and rows, after each timestamp's UTC offset, that JSON Schema cannot state",
 	},
 	{
 		operations: BILLING_DROP,
@@ -174,7 +194,8 @@ const KNOWN_GAPS: KnownGap[] = [
 			const rowAt = ((req.bodyValue as { data?: Obj[] } | undefined)?.data ?? [])[Number(/\d+/.exec(path ?? "")?.[0])];
 			return rowAt !== undefined && !("resource/id" in rowAt) && Object.keys(rowAt).some((k) => k.startsWith("resource/tag:"));
 		},
-		reason: "CBF requires resource/id when a resource/tag:<key> column is present: a dependency on the presence of a pattern-named property (no dependentRequired form for it)",
+		reason:
+			"CBF requires resource/id when a resource/tag:<key> column is present: a dependency on the presence of a pattern-named property (no dependentRequired form for it)",
 	},
 	{
 		operations: BILLING_DROP,
@@ -186,15 +207,20 @@ const KNOWN_GAPS: KnownGap[] = [
 		operations: /^GET \/unit-cost\/v1\/(costs|unit-cost\/\{metric_name\})$/,
 		codes: ["unknown_dimension", "unknown_filter_keys"],
 		at: /^(group_by|dim\[.*)$/,
-		when: (req) => [String(req.param.group_by ?? ""), ...Object.keys((req.param.dim as object | undefined) ?? {})].some((n) => n !== "" && (req.operation.endsWith("{metric_name}") || n.startsWith("custom:"))),
-		reason: "a custom:<name> dimension must be one the organization defined, and a unit cost's group_by one of the stream's associated_cost names: state the service holds",
+		when: (req) =>
+			[String(req.param.group_by ?? ""), ...Object.keys((req.param.dim as object | undefined) ?? {})].some(
+				(n) => n !== "" && (req.operation.endsWith("{metric_name}") || n.startsWith("custom:")),
+			),
+		reason:
+			"a custom:<name> dimension must be one the organization defined, and a unit cost's group_by one of the stream's associated_cost names: state the service holds",
 	},
 	{
 		operations: READS_WITH_FILTERS,
 		codes: ["unknown_filter_keys"],
 		at: /^dim\[/,
 		when: (req) => filterOnUnknownDimension(req),
-		reason: "a filter dim[<name>] must name a dimension the stream or metric has: state the service holds, which no schema of the parameter can know",
+		reason:
+			"a filter dim[<name>] must name a dimension the stream or metric has: state the service holds, which no schema of the parameter can know",
 	},
 	{
 		operations: /^(POST|DELETE) \/(unit-cost|streams|v2)\//,
@@ -215,18 +241,24 @@ const KNOWN_GAPS: KnownGap[] = [
 		codes: ["invalid_date"],
 		at: /^(start|end)_date$/,
 		when: (req, path) => !isCalendarDay(String(req.param[path ?? ""] ?? "")),
-		reason: "start_date/end_date have the pattern ^\\d{4}-\\d{2}-\\d{2}$, which admits days that are not calendar dates (2023-13-45, 2023-02-29); the service checks the calendar",
+		reason:
+			"start_date/end_date have the pattern ^\\d{4}-\\d{2}-\\d{2}$, which admits days that are not calendar dates (2023-13-45, 2023-02-29); the service checks the calendar",
 	},
 	{
 		operations: /^GET /,
 		codes: ["invalid_date_range"],
-		when: (req) => typeof req.param.start_date === "string" && typeof req.param.end_date === "string" && req.param.start_date > req.param.end_date,
+		when: (req) =>
+			typeof req.param.start_date === "string" && typeof req.param.end_date === "string" && req.param.start_date > req.param.end_date,
 		reason: "start_date must not be after end_date: a rule between two parameters that JSON Schema cannot state",
 	},
 	{
 		operations: /^GET /,
 		codes: ["invalid_cursor"],
-		when: (req) => typeof req.param.cursor === "string" && !(state.cursors.get(`${req.method} ${req.operation}`) ?? []).some((c) => c.cursor === req.param.cursor && c.context === cursorContext(req)),
+		when: (req) =>
+			typeof req.param.cursor === "string" &&
+			!(state.cursors.get(`${req.method} ${req.operation}`) ?? []).some(
+				(c) => c.cursor === req.param.cursor && c.context === cursorContext(req),
+			),
 		reason:
 			"a cursor is opaque: only a next_cursor the service returned, sent again with the request it answered (same path and query but for cursor and limit), is valid, which no schema can say",
 	},
@@ -235,7 +267,8 @@ const KNOWN_GAPS: KnownGap[] = [
 		codes: ["out_of_range"],
 		at: /^name$/,
 		when: (req) => new TextEncoder().encode(String((req.bodyValue as Obj | undefined)?.name ?? "")).length > 400,
-		reason: "a token name is at most 400 bytes in UTF-8 (its record is KV metadata of at most 1,024 bytes); JSON Schema counts code points (maxLength 200), not bytes",
+		reason:
+			"a token name is at most 400 bytes in UTF-8 (its record is KV metadata of at most 1,024 bytes); JSON Schema counts code points (maxLength 200), not bytes",
 	},
 ];
 
@@ -255,7 +288,13 @@ function bodyNumbers(req: GeneratedRequest): BodyNumber[] {
 	if (!body || typeof body !== "object") return [];
 	const out: BodyNumber[] = [];
 	const asText = (v: unknown): { text: string; string: boolean } | undefined =>
-		v instanceof RawNumber ? { text: v.text, string: false } : typeof v === "number" ? { text: String(v), string: false } : typeof v === "string" ? { text: v, string: true } : undefined;
+		v instanceof RawNumber
+			? { text: v.text, string: false }
+			: typeof v === "number"
+				? { text: String(v), string: false }
+				: typeof v === "string"
+					? { text: v, string: true }
+					: undefined;
 	if (Array.isArray(body.records)) {
 		body.records.forEach((rec, i) => {
 			const t = asText((rec as Obj | null)?.value);
@@ -265,7 +304,12 @@ function bodyNumbers(req: GeneratedRequest): BodyNumber[] {
 	if (Array.isArray(body.data)) {
 		body.data.forEach((point, i) => {
 			const t = asText((point as Obj | null)?.metric_value);
-			if (t) out.push({ ...t, path: `data[${i}].metric_value`, target: `ct:${String((point as Obj).metric_name)}\u0000${String(body.metric_agg_func)}` });
+			if (t)
+				out.push({
+					...t,
+					path: `data[${i}].metric_value`,
+					target: `ct:${String((point as Obj).metric_name)}\u0000${String(body.metric_agg_func)}`,
+				});
 		});
 	}
 	return out;
@@ -285,14 +329,16 @@ function stringsAndNumbersOf(value: unknown): string[] {
 function stringsOf(value: unknown): string[] {
 	if (typeof value === "string") return [value];
 	if (Array.isArray(value)) return value.flatMap(stringsOf);
-	if (value !== null && typeof value === "object" && !(value instanceof RawNumber)) return Object.entries(value).flatMap(([k, v]) => [k, ...stringsOf(v)]);
+	if (value !== null && typeof value === "object" && !(value instanceof RawNumber))
+		return Object.entries(value).flatMap(([k, v]) => [k, ...stringsOf(v)]);
 	return [];
 }
 
 /** Whether the values of the request, added to what its streams or metrics were given, could reach beyond the largest stored value. */
 function sumMayOverflow(req: GeneratedRequest): boolean {
 	const totals = new Map<string, number>();
-	for (const v of bodyNumbers(req)) totals.set(v.target, (totals.get(v.target) ?? state.magnitude.get(v.target) ?? 0) + Math.abs(Number(v.text.trim())));
+	for (const v of bodyNumbers(req))
+		totals.set(v.target, (totals.get(v.target) ?? state.magnitude.get(v.target) ?? 0) + Math.abs(Number(v.text.trim())));
 	return [...totals.values()].some((t) => !(t <= MAX_STORED));
 }
 
@@ -327,7 +373,9 @@ function cursorContext(req: GeneratedRequest): string {
 
 /** The stream or metric a read addresses (cz:<stream>, ct:<metric>\0<agg>). */
 function readTarget(req: GeneratedRequest): string {
-	return req.operation.startsWith("/streams/") ? `ct:${String(req.param.metric_name)}\u0000${String(req.param.agg)}` : `cz:${String(req.param.name)}`;
+	return req.operation.startsWith("/streams/")
+		? `ct:${String(req.param.metric_name)}\u0000${String(req.param.agg)}`
+		: `cz:${String(req.param.name)}`;
 }
 
 /** Whether a read filters on a dimension the test never saw written to its stream or metric. */
@@ -364,7 +412,10 @@ interface Operation {
 interface Document {
 	paths: Record<string, Record<string, Operation>>;
 	security?: Record<string, string[]>[];
-	components: { schemas: Record<string, Schema>; securitySchemes?: Record<string, { type: string; in?: string; name?: string; scheme?: string }> };
+	components: {
+		schemas: Record<string, Schema>;
+		securitySchemes?: Record<string, { type: string; in?: string; name?: string; scheme?: string }>;
+	};
 }
 
 interface OperationInfo {
@@ -395,7 +446,9 @@ function describeOperations(document: Document): OperationInfo[] {
 		for (const method of HTTP_METHODS) {
 			const op = item[method];
 			if (!op) continue;
-			const params = [...shared, ...(op.parameters ?? [])].map((p) => ("$ref" in p ? (resolveRef(document, p.$ref) as unknown as Parameter) : p));
+			const params = [...shared, ...(op.parameters ?? [])].map((p) =>
+				"$ref" in p ? (resolveRef(document, p.$ref) as unknown as Parameter) : p,
+			);
 			const bodySchema = op.requestBody?.content["application/json"]?.schema;
 			const security = op.security ?? document.security ?? [];
 			let auth: OperationInfo["auth"] = { kind: "none" };
@@ -403,13 +456,15 @@ function describeOperations(document: Document): OperationInfo[] {
 			if (schemeName) {
 				const scheme = document.components.securitySchemes?.[schemeName];
 				if (scheme?.type === "apiKey" && scheme.in === "header") auth = { kind: "header", header: scheme.name!, prefix: "", admin: false };
-				else if (scheme?.type === "http" && scheme.scheme?.toLowerCase() === "bearer") auth = { kind: "header", header: "Authorization", prefix: "Bearer ", admin: true };
+				else if (scheme?.type === "http" && scheme.scheme?.toLowerCase() === "bearer")
+					auth = { kind: "header", header: "Authorization", prefix: "Bearer ", admin: true };
 				else throw new Error(`unsupported security scheme ${schemeName}`);
 			}
 			// Cloudthread's token travels in the body; its scheme (OpenAPI has no body credentials) names the field.
 			const bodyFields = bodySchema ? (((deref(document, bodySchema) as Obj).properties as Obj) ?? {}) : {};
 			const scheme = schemeName ? document.components.securitySchemes?.[schemeName] : undefined;
-			if (BODY_TOKEN_FIELD in bodyFields && (!scheme || (scheme.type === "apiKey" && scheme.name === BODY_TOKEN_FIELD))) auth = { kind: "body" };
+			if (BODY_TOKEN_FIELD in bodyFields && (!scheme || (scheme.type === "apiKey" && scheme.name === BODY_TOKEN_FIELD)))
+				auth = { kind: "body" };
 			const matcher = new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\\\{[^}]+\\\}/g, "([^/]+)")}$`);
 			out.push({ name: `${method.toUpperCase()} ${path}`, method: method.toUpperCase(), path, op, params, bodySchema, auth, matcher });
 		}
@@ -472,7 +527,19 @@ const ADMIN_SECRET = ADMIN.Authorization.replace(/^Bearer /, "");
 /** A value for a parameter: sometimes one the state knows (an existing stream, a cursor). */
 function parameterValue(info: OperationInfo, p: Parameter, r: Rng, exampleRate = 0.3): unknown {
 	const known =
-		p.name === "name" ? state.streams : p.name === "metric_name" ? state.metrics : p.name === "id" ? state.tokenIds : p.name === "org" ? state.orgs : p.name === "cursor" ? (state.cursors.get(info.name) ?? []).map((c) => c.cursor) : p.name.toLowerCase() === "idempotency-key" ? state.idempotencyKeys : [];
+		p.name === "name"
+			? state.streams
+			: p.name === "metric_name"
+				? state.metrics
+				: p.name === "id"
+					? state.tokenIds
+					: p.name === "org"
+						? state.orgs
+						: p.name === "cursor"
+							? (state.cursors.get(info.name) ?? []).map((c) => c.cursor)
+							: p.name.toLowerCase() === "idempotency-key"
+								? state.idempotencyKeys
+								: [];
 	const candidates = known.filter((v) => isValid(doc, p.schema, v));
 	if (p.name === "name" && r.int(40) === 0) {
 		const suffix = r.pick(LEGACY_SUFFIXES);
@@ -493,7 +560,9 @@ function isDeepObject(p: Parameter): boolean {
  */
 function filterValue(info: OperationInfo, p: Parameter, params: Map<Parameter, unknown>, r: Rng, exampleRate: number): unknown {
 	const byName = Object.fromEntries([...params].map(([q, v]) => [q.name, v]));
-	const target = info.path.startsWith("/streams/") ? `ct:${String(byName.metric_name)}\u0000${String(byName.agg)}` : `cz:${String(byName.name)}`;
+	const target = info.path.startsWith("/streams/")
+		? `ct:${String(byName.metric_name)}\u0000${String(byName.agg)}`
+		: `cz:${String(byName.name)}`;
 	const known = state.dims.get(target);
 	const choice = r.int(8);
 	if (known && known.size > 0 && choice < 5) {
@@ -502,7 +571,10 @@ function filterValue(info: OperationInfo, p: Parameter, params: Map<Parameter, u
 		for (let k = 1 + r.int(Math.min(names.length, 3)); k > 0; k--) {
 			const name = r.pick(names);
 			const seen = known.get(name) ?? [];
-			out[name] = seen.length > 0 && r.int(4) !== 0 ? r.pick(seen) : (sample(doc, (deref(doc, p.schema) as Obj).additionalProperties as Schema, r, { channel: "query", exampleRate }) as string);
+			out[name] =
+				seen.length > 0 && r.int(4) !== 0
+					? r.pick(seen)
+					: (sample(doc, (deref(doc, p.schema) as Obj).additionalProperties as Schema, r, { channel: "query", exampleRate }) as string);
 		}
 		if (choice === 0) out[`${r.pick(names)}-unknown`] = "x";
 		return out;
@@ -512,13 +584,18 @@ function filterValue(info: OperationInfo, p: Parameter, params: Map<Parameter, u
 
 /** A deepObject parameter as the server reads it: an object of strings, or (not an object) one text. */
 function deepObjectWire(value: unknown): unknown {
-	if (value !== null && typeof value === "object" && !Array.isArray(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, paramText(v)]));
+	if (value !== null && typeof value === "object" && !Array.isArray(value))
+		return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, paramText(v)]));
 	return paramText(value);
 }
 
 /** A parameter value as text: JSON for anything that is not a scalar. */
 function paramText(value: unknown): string {
-	return typeof value === "string" ? value : typeof value === "number" || typeof value === "boolean" || value === null ? String(value) : JSON.stringify(value);
+	return typeof value === "string"
+		? value
+		: typeof value === "number" || typeof value === "boolean" || value === null
+			? String(value)
+			: JSON.stringify(value);
 }
 
 /** A parameter's text read back as its schema reads it (numbers and booleans from query strings). */
@@ -549,7 +626,8 @@ function validParts(info: OperationInfo, r: Rng): Parts {
 	for (const p of info.params) {
 		if (isDeepObject(p)) {
 			if (r.int(3) !== 0) params.set(p, filterValue(info, p, params, r, exampleRate));
-		} else if (p.in === "path" || p.required || r.int(p.in === "header" ? 3 : 2) === 0) params.set(p, parameterValue(info, p, r, exampleRate));
+		} else if (p.in === "path" || p.required || r.int(p.in === "header" ? 3 : 2) === 0)
+			params.set(p, parameterValue(info, p, r, exampleRate));
 	}
 	let body: unknown;
 	const hasBody = info.bodySchema !== undefined && (info.op.requestBody?.required || r.int(3) !== 0);
@@ -573,14 +651,16 @@ function build(info: OperationInfo, parts: Parts, kind: Kind, auth: Auth, what: 
 	for (const [p, value] of parts.params) {
 		const wire = isDeepObject(p) ? deepObjectWire(value) : undefined;
 		if (wire !== undefined && typeof wire === "object") {
-			for (const [k, v] of Object.entries(wire as Record<string, string>)) query.push(`${encodeURIComponent(p.name)}[${encodeURIComponent(k)}]=${encodeURIComponent(v)}`);
+			for (const [k, v] of Object.entries(wire as Record<string, string>))
+				query.push(`${encodeURIComponent(p.name)}[${encodeURIComponent(k)}]=${encodeURIComponent(v)}`);
 		} else if (p.in === "query") query.push(`${encodeURIComponent(p.name)}=${encodeURIComponent(paramText(value))}`);
 		if (p.in === "header") headers[p.name] = paramText(value);
 	}
 	if (info.auth.kind === "header") {
 		const token = info.auth.admin ? ADMIN_SECRET : streamToken;
 		if (auth === "valid") headers[info.auth.header] = `${info.auth.prefix}${token}`;
-		else if (auth === "unknown") headers[info.auth.header] = `${info.auth.prefix}${info.auth.admin ? "not-the-admin-token" : "mlt_unknownTokenOfNobody0123456789"}`;
+		else if (auth === "unknown")
+			headers[info.auth.header] = `${info.auth.prefix}${info.auth.admin ? "not-the-admin-token" : "mlt_unknownTokenOfNobody0123456789"}`;
 		else if (auth === "revoked") headers[info.auth.header] = `${info.auth.prefix}${info.auth.admin ? streamToken : revokedToken}`;
 	}
 	let body = parts.bodyText;
@@ -595,7 +675,18 @@ function build(info: OperationInfo, parts: Parts, kind: Kind, auth: Auth, what: 
 	// Parameters as the server reads them: text (an object of texts for a deepObject).
 	const param = Object.fromEntries([...parts.params].map(([p, v]) => [p.name, isDeepObject(p) ? deepObjectWire(v) : paramText(v)]));
 	const bodyValue = parts.hasBody && parts.bodyText === undefined && parts.contentType === undefined ? parts.body : undefined;
-	return { kind, auth, method: info.method, url: `${path}${query.length ? `?${query.join("&")}` : ""}`, operation: info.path, param, bodyValue, headers, body, what };
+	return {
+		kind,
+		auth,
+		method: info.method,
+		url: `${path}${query.length ? `?${query.join("&")}` : ""}`,
+		operation: info.path,
+		param,
+		bodyValue,
+		headers,
+		body,
+		what,
+	};
 }
 
 /** Whether the parts are valid against the document (parameters as the server reads them). */
@@ -607,7 +698,8 @@ function partsMismatches(info: OperationInfo, parts: Parts): string[] {
 			continue;
 		}
 		if (isDeepObject(p)) {
-			for (const m of validate(doc, p.schema, deepObjectWire(parts.params.get(p)))) out.push(`${p.in} parameter ${p.name}${m.pointer}: ${m.message}`);
+			for (const m of validate(doc, p.schema, deepObjectWire(parts.params.get(p))))
+				out.push(`${p.in} parameter ${p.name}${m.pointer}: ${m.message}`);
 			continue;
 		}
 		let text: string;
@@ -619,7 +711,8 @@ function partsMismatches(info: OperationInfo, parts: Parts): string[] {
 				continue;
 			}
 		} else text = paramText(parts.params.get(p));
-		for (const m of validate(doc, p.schema, paramValueOf(p.schema, text))) out.push(`${p.in} parameter ${p.name}${m.pointer}: ${m.message}`);
+		for (const m of validate(doc, p.schema, paramValueOf(p.schema, text)))
+			out.push(`${p.in} parameter ${p.name}${m.pointer}: ${m.message}`);
 	}
 	if (parts.bodyText !== undefined || parts.contentType !== undefined) return [...out, "body is not the documented JSON"];
 	if (info.bodySchema) {
@@ -645,7 +738,8 @@ function invalidParts(info: OperationInfo, r: Rng): { parts: Parts; what: string
 	for (let attempt = 0; attempt < 20; attempt++) {
 		const parts = validParts(info, r);
 		const targets: string[] = [];
-		if (info.bodySchema) targets.push("body", "body", "body", "json", "content-type", ...(info.op.requestBody?.required ? ["no body"] : []));
+		if (info.bodySchema)
+			targets.push("body", "body", "body", "json", "content-type", ...(info.op.requestBody?.required ? ["no body"] : []));
 		if (info.params.some((p) => p.in === "path")) targets.push("path", "traversal");
 		if (info.params.some((p) => p.in !== "path")) targets.push("param");
 		if (info.params.some((p) => p.required && p.in !== "path")) targets.push("drop param");
@@ -660,7 +754,17 @@ function invalidParts(info: OperationInfo, r: Rng): { parts: Parts; what: string
 		}
 		if (target === "json") {
 			const text = toJsonText(parts.hasBody ? parts.body : {});
-			const broken = [text.slice(0, Math.max(1, r.int(text.length))), text.replace(/"/g, "'"), `${text},`, `${text}}`, text.replace(":", ""), `{${text}`, text.replace(/^\{/, "{,"), "\u0000", "{\"a\":1,}"];
+			const broken = [
+				text.slice(0, Math.max(1, r.int(text.length))),
+				text.replace(/"/g, "'"),
+				`${text},`,
+				`${text}}`,
+				text.replace(":", ""),
+				`{${text}`,
+				text.replace(/^\{/, "{,"),
+				"\u0000",
+				'{"a":1,}',
+			];
 			const candidate = r.pick(broken);
 			try {
 				JSON.parse(candidate);
@@ -674,7 +778,13 @@ function invalidParts(info: OperationInfo, r: Rng): { parts: Parts; what: string
 		if (target === "content-type") {
 			if (!parts.hasBody) parts.body = sample(doc, info.bodySchema!, r, { channel: "body", exampleRate: 0.6 });
 			parts.hasBody = true;
-			parts.contentType = r.pick(["text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data; boundary=x", "text/json"]);
+			parts.contentType = r.pick([
+				"text/plain",
+				"application/x-www-form-urlencoded",
+				"application/xml",
+				"multipart/form-data; boundary=x",
+				"text/json",
+			]);
 			return { parts, what: `Content-Type ${parts.contentType}` };
 		}
 		if (target === "no body") {
@@ -728,12 +838,23 @@ function documentedResponse(op: Operation, status: number): ResponseObject | und
 }
 
 /** The known gaps explaining a response (every detail needs one), counted as hits; null if none does. */
-function explainingGaps(info: OperationInfo, req: GeneratedRequest, status: number, code: string, details: { code: string; path?: string }[]): KnownGap[] | null {
+function explainingGaps(
+	info: OperationInfo,
+	req: GeneratedRequest,
+	status: number,
+	code: string,
+	details: { code: string; path?: string }[],
+): KnownGap[] | null {
 	const problems = details.length > 0 ? details : [{ code, path: undefined }];
 	const found = new Set<KnownGap>();
 	for (const d of problems) {
 		const gap = KNOWN_GAPS.find(
-			(g) => (g.status ?? 400) === status && g.operations.test(info.name) && g.codes.includes(d.code) && (!g.at || g.at.test(d.path ?? "")) && (!g.when || g.when(req, d.path)),
+			(g) =>
+				(g.status ?? 400) === status &&
+				g.operations.test(info.name) &&
+				g.codes.includes(d.code) &&
+				(!g.at || g.at.test(d.path ?? "")) &&
+				(!g.when || g.when(req, d.path)),
 		);
 		if (!gap) return null;
 		found.add(gap);
@@ -752,10 +873,22 @@ function checkResponse(info: OperationInfo, req: GeneratedRequest, res: Response
 	// addressed to another route, or to none (then the router's 404 or 405 is the answer).
 	const sentPath = req.url.split("?")[0];
 	const finalPath = new URL(`http://meterline.test${req.url}`).pathname;
-	const addressed = finalPath === sentPath && info.matcher.test(finalPath) ? info : operations.find((o) => o.method === req.method && o.matcher.test(finalPath));
+	const addressed =
+		finalPath === sentPath && info.matcher.test(finalPath)
+			? info
+			: operations.find((o) => o.method === req.method && o.matcher.test(finalPath));
 
 	// A response a known service bug explains (KNOWN_GAPS entries with a 5xx status).
-	const preview = status >= 500 ? ((): string => { try { return String((JSON.parse(text) as ErrorBody).error?.code ?? ""); } catch { return ""; } })() : "";
+	const preview =
+		status >= 500
+			? ((): string => {
+					try {
+						return String((JSON.parse(text) as ErrorBody).error?.code ?? "");
+					} catch {
+						return "";
+					}
+				})()
+			: "";
 	const knownBug = status >= 500 && explainingGaps(info, req, status, preview, []) !== null;
 
 	// (1) never a 5xx
@@ -763,13 +896,16 @@ function checkResponse(info: OperationInfo, req: GeneratedRequest, res: Response
 
 	// (2) a documented status
 	const response = addressed ? documentedResponse(addressed.op, status) : undefined;
-	if (!response && !knownBug && !(addressed === undefined && (status === 404 || status === 405))) problems.push(`status ${status} is not documented for ${addressed?.name ?? `${req.method} ${finalPath}`}`);
+	if (!response && !knownBug && !(addressed === undefined && (status === 404 || status === 405)))
+		problems.push(`status ${status} is not documented for ${addressed?.name ?? `${req.method} ${finalPath}`}`);
 
 	// (3) the body matches the documented schema of its status and content type
 	const mediaType = (res.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
 	let parsed: unknown;
-	const schemaFor = response?.content?.[mediaType]?.schema ?? (!response && status >= 400 ? { $ref: "#/components/schemas/ErrorResponse" } : undefined);
-	if (response?.content && !response.content[mediaType]) problems.push(`content type '${mediaType}' is not documented for ${status} (${Object.keys(response.content).join(", ")})`);
+	const schemaFor =
+		response?.content?.[mediaType]?.schema ?? (!response && status >= 400 ? { $ref: "#/components/schemas/ErrorResponse" } : undefined);
+	if (response?.content && !response.content[mediaType])
+		problems.push(`content type '${mediaType}' is not documented for ${status} (${Object.keys(response.content).join(", ")})`);
 	else if (schemaFor) {
 		if (mediaType === "application/json" || mediaType.endsWith("+json")) {
 			try {
@@ -778,11 +914,14 @@ function checkResponse(info: OperationInfo, req: GeneratedRequest, res: Response
 				problems.push(`body is not JSON: ${text.slice(0, 100)}`);
 			}
 		} else parsed = text;
-		if (parsed !== undefined) for (const m of validate(doc, schemaFor, parsed, { closedObjects: true })) problems.push(`body ${m.pointer || "/"} (${m.keyword}): ${m.message}`);
+		if (parsed !== undefined)
+			for (const m of validate(doc, schemaFor, parsed, { closedObjects: true }))
+				problems.push(`body ${m.pointer || "/"} (${m.keyword}): ${m.message}`);
 	}
 	for (const [name, header] of Object.entries(response?.headers ?? {})) {
 		const value = res.headers.get(name);
-		if (value !== null && header.schema) for (const m of validate(doc, header.schema, paramValueOf(header.schema, value))) problems.push(`header ${name}: ${m.message}`);
+		if (value !== null && header.schema)
+			for (const m of validate(doc, header.schema, paramValueOf(header.schema, value))) problems.push(`header ${name}: ${m.message}`);
 	}
 
 	// (4) error codes from the document's closed set
@@ -791,7 +930,9 @@ function checkResponse(info: OperationInfo, req: GeneratedRequest, res: Response
 	const details = (error?.details ?? []).map((d) => ({ code: String(d.code), path: typeof d.path === "string" ? d.path : undefined }));
 	if (status >= 400 && error) {
 		if (errorCodes && !errorCodes.has(code)) problems.push(`error code '${code}' is not in the document's enum of error codes`);
-		if (detailCodes) for (const d of details) if (!detailCodes.has(d.code)) problems.push(`detail code '${d.code}' is not in the document's enum of detail codes`);
+		if (detailCodes)
+			for (const d of details)
+				if (!detailCodes.has(d.code)) problems.push(`detail code '${d.code}' is not in the document's enum of detail codes`);
 	}
 
 	// (5) and (6): what each kind of request must get
@@ -804,8 +945,10 @@ function checkResponse(info: OperationInfo, req: GeneratedRequest, res: Response
 		} else if (!ok) {
 			tally.refusals.set(`${status} ${code}`, (tally.refusals.get(`${status} ${code}`) ?? 0) + 1);
 			if (status === 400) {
-				if (!explainingGaps(info, req, status, code, details)) problems.push(`schema-valid request refused: 400 ${code} ${JSON.stringify(details).slice(0, 400)}`);
-			} else if (![404, 409, 429].includes(status) && !knownBug) problems.push(`schema-valid request with a valid token refused: ${status} ${code}`);
+				if (!explainingGaps(info, req, status, code, details))
+					problems.push(`schema-valid request refused: 400 ${code} ${JSON.stringify(details).slice(0, 400)}`);
+			} else if (![404, 409, 429].includes(status) && !knownBug)
+				problems.push(`schema-valid request with a valid token refused: ${status} ${code}`);
 		}
 	}
 	if (req.kind === "valid" && req.auth !== "valid" && addressed === info && ![401, 403, 404].includes(status)) {
@@ -828,7 +971,11 @@ async function send(req: GeneratedRequest): Promise<Response> {
 function remember(info: OperationInfo, req: GeneratedRequest, res: Response, text: string) {
 	if (!res.ok || !(res.headers.get("content-type") ?? "").includes("json")) return;
 	const body = JSON.parse(text) as Obj;
-	if (typeof body.next_cursor === "string") state.cursors.set(info.name, [...(state.cursors.get(info.name) ?? []).slice(-4), { cursor: body.next_cursor, context: cursorContext(req) }]);
+	if (typeof body.next_cursor === "string")
+		state.cursors.set(info.name, [
+			...(state.cursors.get(info.name) ?? []).slice(-4),
+			{ cursor: body.next_cursor, context: cursorContext(req) },
+		]);
 	if (info.name === "POST /admin/v1/tokens" && typeof body.id === "string") {
 		state.tokenIds.push(body.id);
 		state.orgs.push(String(body.org));
@@ -837,18 +984,22 @@ function remember(info: OperationInfo, req: GeneratedRequest, res: Response, tex
 	const written = (target: string, dims: unknown) => {
 		const known = state.dims.get(target) ?? new Map<string, string[]>();
 		state.dims.set(target, known);
-		for (const [k, v] of Object.entries((dims as Record<string, string> | undefined) ?? {})) known.set(k, [...new Set([...(known.get(k) ?? []).slice(-3), v])]);
+		for (const [k, v] of Object.entries((dims as Record<string, string> | undefined) ?? {}))
+			known.set(k, [...new Set([...(known.get(k) ?? []).slice(-3), v])]);
 	};
 	if (CLOUDZERO_VALUE_WRITES.test(info.name)) {
 		const name = String(req.param.name);
-		for (const rec of ((req.bodyValue as { records?: Obj[] } | undefined)?.records ?? [])) written(`cz:${name}`, rec.associated_cost);
-		if (!state.streams.includes(name)) state.streams.splice(SEEDED_STREAMS, state.streams.length >= SEEDED_STREAMS + 20 ? 1 : 0), state.streams.push(name);
+		for (const rec of (req.bodyValue as { records?: Obj[] } | undefined)?.records ?? []) written(`cz:${name}`, rec.associated_cost);
+		if (!state.streams.includes(name))
+			state.streams.splice(SEEDED_STREAMS, state.streams.length >= SEEDED_STREAMS + 20 ? 1 : 0), state.streams.push(name);
 	}
 	if (INGEST.test(info.name)) {
 		const { data, metric_agg_func } = (req.bodyValue ?? { data: [] }) as { data: Obj[]; metric_agg_func: string };
 		for (const point of data) {
 			written(`ct:${String(point.metric_name)}\u0000${metric_agg_func}`, point.custom_dimensions);
-			if (!state.metrics.includes(String(point.metric_name))) state.metrics.splice(SEEDED_METRICS, state.metrics.length >= SEEDED_METRICS + 20 ? 1 : 0), state.metrics.push(String(point.metric_name));
+			if (!state.metrics.includes(String(point.metric_name)))
+				state.metrics.splice(SEEDED_METRICS, state.metrics.length >= SEEDED_METRICS + 20 ? 1 : 0),
+					state.metrics.push(String(point.metric_name));
 		}
 	}
 	for (const v of bodyNumbers(req)) state.magnitude.set(v.target, (state.magnitude.get(v.target) ?? 0) + Math.abs(Number(v.text.trim())));
@@ -860,7 +1011,10 @@ function remember(info: OperationInfo, req: GeneratedRequest, res: Response, tex
 
 /** Text safe to print: lone surrogates (which the test runner's channel cannot carry) escaped. */
 function printable(text: string): string {
-	return text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+	return text.replace(
+		/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+		(c) => `\\u${c.charCodeAt(0).toString(16)}`,
+	);
 }
 
 function show(req: GeneratedRequest): string {
@@ -870,7 +1024,7 @@ function show(req: GeneratedRequest): string {
 
 beforeAll(async () => {
 	const errorSchema = doc.components.schemas.ErrorResponse as Obj;
-	const errorProps = (deref(doc, ((errorSchema.properties as Obj).error as Schema)) as Obj).properties as Record<string, Schema>;
+	const errorProps = (deref(doc, (errorSchema.properties as Obj).error as Schema) as Obj).properties as Record<string, Schema>;
 	errorCodes = closedSet(doc, errorProps.code);
 	const detailSchema = deref(doc, doc.components.schemas.ErrorDetail) as Obj;
 	detailCodes = closedSet(doc, (detailSchema.properties as Record<string, Schema>).code);
@@ -885,10 +1039,18 @@ beforeAll(async () => {
 	revokedToken = revoked.token;
 	expect((await api(`/admin/v1/tokens/${revoked.id}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
 	const seed = async (stream: string, associated_cost?: Record<string, string>) => {
-		const res = await api(`/unit-cost/v1/telemetry/metric/${stream}/sum`, json("POST", { records: [{ timestamp: "2023-12-07", value: 1, ...(associated_cost ? { associated_cost } : {}) }] }, { Authorization: streamToken }));
+		const res = await api(
+			`/unit-cost/v1/telemetry/metric/${stream}/sum`,
+			json(
+				"POST",
+				{ records: [{ timestamp: "2023-12-07", value: 1, ...(associated_cost ? { associated_cost } : {}) }] },
+				{ Authorization: streamToken },
+			),
+		);
 		expect(res.status, await res.clone().text()).toBe(200);
 	};
-	const dims = (target: string, d: Record<string, string> = {}) => state.dims.set(target, new Map(Object.entries(d).map(([k, v]) => [k, [v]])));
+	const dims = (target: string, d: Record<string, string> = {}) =>
+		state.dims.set(target, new Map(Object.entries(d).map(([k, v]) => [k, [v]])));
 	await seed("prop-plain");
 	await seed("prop-client", { "custom:Client": "Patric Star" });
 	await seed("prop-dims", { "custom:Client": "Patric Star", Region: "Australia" });
@@ -896,7 +1058,21 @@ beforeAll(async () => {
 	dims("cz:prop-client", { "custom:Client": "Patric Star" });
 	dims("cz:prop-dims", { "custom:Client": "Patric Star", Region: "Australia" });
 	for (const target of ["cz:prop-plain", "cz:prop-client", "cz:prop-dims"]) state.magnitude.set(target, 1);
-	const ingest = await api("/streams/ingest", json("POST", { data_stream_token: streamToken, metric_agg_func: "Sum", data: [{ timestamp: "2022-10-01 00:00:00", metric_name: "active_users", metric_value: 3, custom_dimensions: { team: "growth", env: "prod" } }] }));
+	const ingest = await api(
+		"/streams/ingest",
+		json("POST", {
+			data_stream_token: streamToken,
+			metric_agg_func: "Sum",
+			data: [
+				{
+					timestamp: "2022-10-01 00:00:00",
+					metric_name: "active_users",
+					metric_value: 3,
+					custom_dimensions: { team: "growth", env: "prod" },
+				},
+			],
+		}),
+	);
 	expect(ingest.status, await ingest.clone().text()).toBe(201);
 	dims("ct:active_users\u0000Sum", { team: "growth", env: "prod" });
 	state.magnitude.set("ct:active_users\u0000Sum", 3);
@@ -904,11 +1080,17 @@ beforeAll(async () => {
 
 afterAll(() => {
 	const rows = [...tallies].map(([name, t]) => {
-		const statuses = [...t.statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(" ");
+		const statuses = [...t.statuses]
+			.sort(([a], [b]) => a - b)
+			.map(([s, n]) => `${s}×${n}`)
+			.join(" ");
 		return `  ${String(t.valid).padStart(5)} ${String(t.invalid).padStart(7)} ${String(t.edge).padStart(5)} ${String(t.auth).padStart(5)}  ${name.padEnd(52)} ${statuses}`;
 	});
-	const refusals = [...tallies].flatMap(([name, t]) => (t.refusals.size ? [`  ${name}: ${[...t.refusals].map(([k, n]) => `${k} ×${n}`).join(", ")}`] : []));
-	const gapLine = (g: KnownGap) => `  ${String(gapHits.get(g) ?? 0).padStart(5)}  ${g.operations.source} ${g.codes.join("/")}${g.at ? ` at ${g.at.source}` : ""}${g.status ? ` (${g.status})` : ""}`;
+	const refusals = [...tallies].flatMap(([name, t]) =>
+		t.refusals.size ? [`  ${name}: ${[...t.refusals].map(([k, n]) => `${k} ×${n}`).join(", ")}`] : [],
+	);
+	const gapLine = (g: KnownGap) =>
+		`  ${String(gapHits.get(g) ?? 0).padStart(5)}  ${g.operations.source} ${g.codes.join("/")}${g.at ? ` at ${g.at.source}` : ""}${g.status ? ` (${g.status})` : ""}`;
 	const gaps = KNOWN_GAPS.filter((g) => !g.documentGap).map(gapLine);
 	const documentGaps = KNOWN_GAPS.filter((g) => g.documentGap).map(gapLine);
 	console.info(
@@ -920,7 +1102,9 @@ afterAll(() => {
 			...(refusals.length ? refusals : ["  none"]),
 			"known gaps hit (KNOWN_GAPS):",
 			...(gaps.length ? gaps : ["  none listed"]),
-			...(documentGaps.length ? ["OPEN DOCUMENT GAPS hit (rules the document could state; fix it there, then delete the entry):", ...documentGaps] : []),
+			...(documentGaps.length
+				? ["OPEN DOCUMENT GAPS hit (rules the document could state; fix it there, then delete the entry):", ...documentGaps]
+				: []),
 			...[...notes].map((n) => `note: ${n}`),
 		].join("\n"),
 	);
@@ -928,7 +1112,18 @@ afterAll(() => {
 
 describe("the test's own validator and generator", () => {
 	it("validator: reports each kind of mismatch with its JSON pointer and keyword", () => {
-		const root = { components: { schemas: { Item: { type: "object", properties: { n: { type: "integer", minimum: 1, maximum: 3 } }, required: ["n"], additionalProperties: false } } } };
+		const root = {
+			components: {
+				schemas: {
+					Item: {
+						type: "object",
+						properties: { n: { type: "integer", minimum: 1, maximum: 3 } },
+						required: ["n"],
+						additionalProperties: false,
+					},
+				},
+			},
+		};
 		const schema: Schema = {
 			type: "object",
 			properties: {
@@ -946,26 +1141,52 @@ describe("the test's own validator and generator", () => {
 		expect(found({ items: [{ n: 2 }], name: null, either: "x" })).toEqual([]);
 		expect(found({ name: "😀😀" })).toEqual([" required"]); // two code points: long enough
 		expect(found({ items: [] })).toEqual(["/items minItems"]);
-		expect(found({ items: [{ n: 0 }, { n: 1.5 }, {}] })).toEqual(["/items maxItems", "/items/0/n minimum", "/items/1/n type", "/items/2 required"]);
+		expect(found({ items: [{ n: 0 }, { n: 1.5 }, {}] })).toEqual([
+			"/items maxItems",
+			"/items/0/n minimum",
+			"/items/1/n type",
+			"/items/2 required",
+		]);
 		expect(found({ items: [{ n: 1, m: 1 }], "a/b~": 1 })).toEqual(["/items/0/m additionalProperties", "/a~1b~0 additionalProperties"]);
-		expect(found({ items: [{ n: 1 }], name: "ABCD", kind: "c", either: "y", tags: { t: "long" } })).toEqual(["/name maxLength", "/name pattern", "/kind enum", "/either anyOf", "/tags/t maxLength"]);
+		expect(found({ items: [{ n: 1 }], name: "ABCD", kind: "c", either: "y", tags: { t: "long" } })).toEqual([
+			"/name maxLength",
+			"/name pattern",
+			"/kind enum",
+			"/either anyOf",
+			"/tags/t maxLength",
+		]);
 		expect(found({ items: [{ n: Infinity }] })).toEqual(["/items/0/n type"]);
 		expect(() => validate(root, { type: "string", patternProperties: {} }, "x")).toThrow(/patternProperties/);
 		// not, propertyNames (each name a string value of its own), maxProperties.
-		const names = { type: "object", additionalProperties: { type: "string" }, maxProperties: 2, propertyNames: { type: "string", minLength: 1, pattern: "^(?!\\s*$)[^\\u0000-\\u001f]+$", not: { const: "__proto__" } } };
+		const names = {
+			type: "object",
+			additionalProperties: { type: "string" },
+			maxProperties: 2,
+			propertyNames: { type: "string", minLength: 1, pattern: "^(?!\\s*$)[^\\u0000-\\u001f]+$", not: { const: "__proto__" } },
+		};
 		expect(found({ items: [{ n: 1 }], name: "ab", kind: "a", either: 1, tags: {} })).toEqual([]);
 		const named = (value: unknown) => validate(root, names, value).map((m) => `${m.pointer} ${m.keyword}`);
 		expect(named({ a: "x", "b c": "y" })).toEqual([]);
-		expect(named(JSON.parse('{"__proto__": "x", " ": "y", "": "z"}'))).toEqual([" maxProperties", "/__proto__ propertyNames/not", "/  propertyNames/pattern", "/ propertyNames/minLength", "/ propertyNames/pattern"]);
+		expect(named(JSON.parse('{"__proto__": "x", " ": "y", "": "z"}'))).toEqual([
+			" maxProperties",
+			"/__proto__ propertyNames/not",
+			"/  propertyNames/pattern",
+			"/ propertyNames/minLength",
+			"/ propertyNames/pattern",
+		]);
 		expect(validate(root, { type: "string", not: { enum: [".", ".."] } }, "..").map((m) => m.keyword)).toEqual(["not"]);
 		expect(validate(root, { type: "string", not: { enum: [".", ".."] } }, "...")).toEqual([]);
 		// Responses: properties the document does not list are reported, also across an allOf.
 		const open = { type: "object", properties: { a: { type: "string" } } };
 		expect(validate(root, open, { a: "x", b: 1 })).toEqual([]);
-		expect(validate(root, open, { a: "x", b: 1 }, { closedObjects: true }).map((m) => `${m.pointer} ${m.keyword}`)).toEqual(["/b undocumented"]);
+		expect(validate(root, open, { a: "x", b: 1 }, { closedObjects: true }).map((m) => `${m.pointer} ${m.keyword}`)).toEqual([
+			"/b undocumented",
+		]);
 		const both = { allOf: [open, { type: "object", properties: { c: { type: "number" } } }] };
 		expect(validate(root, both, { a: "x", c: 1 }, { closedObjects: true })).toEqual([]);
-		expect(validate(root, both, { a: "x", c: 1, d: 2 }, { closedObjects: true }).map((m) => `${m.pointer} ${m.keyword}`)).toEqual(["/d undocumented"]);
+		expect(validate(root, both, { a: "x", c: 1, d: 2 }, { closedObjects: true }).map((m) => `${m.pointer} ${m.keyword}`)).toEqual([
+			"/d undocumented",
+		]);
 	});
 
 	it("generator: every request schema of the document yields only valid samples; every pattern yields matching strings", () => {
@@ -994,7 +1215,19 @@ describe("the test's own validator and generator", () => {
 
 	it("generator: mutations that always break a value do break it", () => {
 		const r = seededRandom(SEED + 1);
-		const alwaysInvalid = ["wrong type", "out of range", "string too long", "string too short", "not in enum", "required field dropped", "unknown field", "too few or too many items", "too many properties", "property name invalid", "matches not"];
+		const alwaysInvalid = [
+			"wrong type",
+			"out of range",
+			"string too long",
+			"string too short",
+			"not in enum",
+			"required field dropped",
+			"unknown field",
+			"too few or too many items",
+			"too many properties",
+			"property name invalid",
+			"matches not",
+		];
 		let checked = 0;
 		for (const info of operations.filter((o) => o.bodySchema)) {
 			for (let i = 0; i < 200; i++) {
@@ -1026,7 +1259,8 @@ describe("every documented operation keeps the document's promises for generated
 			const failures = new Map<string, { count: number; example: string }>();
 			for (let i = 0; i < 2 * PER_OPERATION; i++) {
 				// A fresh token of the same organization now and then keeps every operation under the rate limit.
-				if (i % REQUESTS_PER_TOKEN === 0) ({ token: streamToken } = await createToken(propertyOrg, ["write", "read", "delete_stream", "write_costs"]));
+				if (i % REQUESTS_PER_TOKEN === 0)
+					({ token: streamToken } = await createToken(propertyOrg, ["write", "read", "delete_stream", "write_costs"]));
 				let req: GeneratedRequest;
 				if (i % 2 === 0) {
 					const parts = validParts(info!, r);
@@ -1049,7 +1283,10 @@ describe("every documented operation keeps the document's promises for generated
 				const problems = checkResponse(info!, req, res, text, tally);
 				if (problems.length > 0) {
 					const kind = `${res.status} ${problems.map((p) => p.replace(/ \[.*$|: .*$/s, "").replace(/\d+/g, "N")).join(" | ")}`;
-					const seen = failures.get(kind) ?? { count: 0, example: printable(`#${i} ${show(req)}\n→ ${res.status} ${text.slice(0, 600)}\n  ${problems.join("\n  ")}`) };
+					const seen = failures.get(kind) ?? {
+						count: 0,
+						example: printable(`#${i} ${show(req)}\n→ ${res.status} ${text.slice(0, 600)}\n  ${problems.join("\n  ")}`),
+					};
 					failures.set(kind, { ...seen, count: seen.count + 1 });
 				}
 			}

@@ -12,7 +12,10 @@ type Operation = {
 	security?: Record<string, string[]>[];
 	parameters?: { name: string; in: string }[];
 	requestBody?: { content: Record<string, { schema?: unknown; example?: unknown; examples?: Record<string, { value: unknown }> }> };
-	responses: Record<string, { content?: Record<string, { schema?: { $ref?: string }; example?: unknown }>; headers?: Record<string, unknown> }>;
+	responses: Record<
+		string,
+		{ content?: Record<string, { schema?: { $ref?: string }; example?: unknown }>; headers?: Record<string, unknown> }
+	>;
 };
 type Document = { openapi: string; paths: Record<string, Record<string, Operation>>; servers?: { url: string }[] };
 
@@ -62,7 +65,10 @@ describe("GET /openapi.json", () => {
 	});
 
 	it("states its licence, as package.json and LICENSE do", () => {
-		expect((doc as unknown as { info: { license?: unknown } }).info.license).toEqual({ name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0" });
+		expect((doc as unknown as { info: { license?: unknown } }).info.license).toEqual({
+			name: "Apache-2.0",
+			url: "https://www.apache.org/licenses/LICENSE-2.0",
+		});
 	});
 
 	it("gives every operation an operationId, unique, and its security (the body token of /streams/ingest included)", () => {
@@ -82,7 +88,8 @@ describe("GET /openapi.json", () => {
 		// Every documented error response's status is a status some code of the catalog has.
 		const statuses = new Set(Object.values(ERROR_CATALOG).map(([status]) => String(status)));
 		for (const [name, op] of operations()) {
-			for (const status of Object.keys(op.responses)) if (Number(status) >= 400) expect(statuses.has(status), `${name} ${status}`).toBe(true);
+			for (const status of Object.keys(op.responses))
+				if (Number(status) >= 400) expect(statuses.has(status), `${name} ${status}`).toBe(true);
 		}
 	});
 
@@ -143,10 +150,15 @@ describe("GET /openapi.json", () => {
 	});
 
 	it("documents the Idempotency-Key header and the 409/413/415/429 answers of every write endpoint", () => {
-		const writes = operations().filter(([name]) => name.startsWith("POST /unit-cost/") || name.startsWith("DELETE /unit-cost/") || name.startsWith("POST /v2/"));
+		const writes = operations().filter(
+			([name]) => name.startsWith("POST /unit-cost/") || name.startsWith("DELETE /unit-cost/") || name.startsWith("POST /v2/"),
+		);
 		expect(writes.length).toBe(6); // CloudZero telemetry (5) and AnyCost billing drops
 		for (const [name, op] of writes) {
-			expect(op.parameters?.some((p) => p.in === "header" && p.name.toLowerCase() === "idempotency-key"), name).toBe(true);
+			expect(
+				op.parameters?.some((p) => p.in === "header" && p.name.toLowerCase() === "idempotency-key"),
+				name,
+			).toBe(true);
 			expect(Object.keys(op.responses), name).toEqual(expect.arrayContaining(["200", "400", "403", "409", "413", "415", "429", "503"]));
 			expect(Object.keys(op.responses["200"].headers ?? {}), name).toContain("Idempotent-Replayed");
 		}
@@ -225,7 +237,12 @@ describe("GET /docs", () => {
 		// The inline script starts Swagger UI on this Worker's document, without the validator badge.
 		const start = /<script nonce="[^"]+">SwaggerUIBundle\((\{.*\})\);<\/script>/.exec(html);
 		expect(start).not.toBeNull();
-		expect(JSON.parse(start![1])).toMatchObject({ url: "/openapi.json", dom_id: "#swagger-ui", validatorUrl: null, queryConfigEnabled: false });
+		expect(JSON.parse(start![1])).toMatchObject({
+			url: "/openapi.json",
+			dom_id: "#swagger-ui",
+			validatorUrl: null,
+			queryConfigEnabled: false,
+		});
 		expect(html).not.toMatch(/https?:\/\//);
 
 		const script = await api("/docs/swagger-ui/swagger-ui-bundle.js");

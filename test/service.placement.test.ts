@@ -39,7 +39,9 @@ describe("placement", () => {
 
 	it("a bad or missing D1_LOCATION fails clearly, naming the setting", () => {
 		for (const bad of ["mars", "", undefined, "WEUR", "sam"]) {
-			expect(() => configOf({ ...env, D1_LOCATION: bad } as unknown as Env), String(bad)).toThrow(/Invalid configuration.*D1_LOCATION.*wnam, enam, weur, eeur, apac, oc/);
+			expect(() => configOf({ ...env, D1_LOCATION: bad } as unknown as Env), String(bad)).toThrow(
+				/Invalid configuration.*D1_LOCATION.*wnam, enam, weur, eeur, apac, oc/,
+			);
 		}
 	});
 });

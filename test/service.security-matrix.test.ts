@@ -9,7 +9,13 @@ import { ADMIN, api, createToken, expectAccepted, storageSnapshot, uniqueOrg, wr
 type Operation = {
 	operationId: string;
 	security: Record<string, string[]>[];
-	parameters?: { name: string; in: string; required?: boolean; example?: unknown; schema?: { example?: unknown; default?: unknown; enum?: unknown[] } }[];
+	parameters?: {
+		name: string;
+		in: string;
+		required?: boolean;
+		example?: unknown;
+		schema?: { example?: unknown; default?: unknown; enum?: unknown[] };
+	}[];
 	requestBody?: { content: Record<string, { example?: unknown; examples?: Record<string, { value: unknown }> }> };
 };
 type Document = { paths: Record<string, Record<string, Operation>> };
@@ -27,10 +33,20 @@ beforeAll(async () => {
 	owner.org = uniqueOrg("matrix-owner");
 	owner.all = (await createToken(owner.org, [...SCOPES])).token;
 	// For each scope, a token of the owner that has every scope but that one.
-	for (const scope of SCOPES) owner.tokens[scope] = (await createToken(owner.org, SCOPES.filter((s) => s !== scope))).token;
+	for (const scope of SCOPES)
+		owner.tokens[scope] = (
+			await createToken(
+				owner.org,
+				SCOPES.filter((s) => s !== scope),
+			)
+		).token;
 	stranger = (await createToken(uniqueOrg("matrix-stranger"), [...SCOPES])).token;
 	// The owner's data, which every call below addresses by name.
-	await expectAccepted(await write(owner.all, "matrix-stream", "sum", { records: [{ timestamp: "2023-12-07", value: 7, associated_cost: { "custom:Client": "Patric Star" } }] }));
+	await expectAccepted(
+		await write(owner.all, "matrix-stream", "sum", {
+			records: [{ timestamp: "2023-12-07", value: 7, associated_cost: { "custom:Client": "Patric Star" } }],
+		}),
+	);
 	await send(owner.all, "Sum", [point("2022-10-01 00:00:00", "active_users", 3)]);
 	const { id } = await createToken(owner.org, ["read"]);
 	fixtures = { name: "matrix-stream", metric_name: "active_users", id, org: owner.org, agg: "Sum" };
@@ -44,13 +60,22 @@ function operations() {
 			.map(([method, op]) => {
 				const query = new URLSearchParams();
 				for (const p of op.parameters ?? []) {
-					if (p.in === "query" && (p.required || p.name in fixtures)) query.set(p.name, String(fixtures[p.name] ?? p.example ?? p.schema?.example ?? p.schema?.enum?.[0]));
+					if (p.in === "query" && (p.required || p.name in fixtures))
+						query.set(p.name, String(fixtures[p.name] ?? p.example ?? p.schema?.example ?? p.schema?.enum?.[0]));
 				}
 				const url = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(fixtures[name])) + (query.size ? `?${query}` : "");
 				const media = op.requestBody?.content["application/json"];
 				const body = media?.example ?? Object.values(media?.examples ?? {})[0]?.value;
 				const [scheme, roles] = Object.entries(op.security[0])[0];
-				return { name: `${method.toUpperCase()} ${path}`, method: method.toUpperCase(), url, body, scheme, scope: roles[0] as (typeof SCOPES)[number] | undefined, op };
+				return {
+					name: `${method.toUpperCase()} ${path}`,
+					method: method.toUpperCase(),
+					url,
+					body,
+					scheme,
+					scope: roles[0] as (typeof SCOPES)[number] | undefined,
+					op,
+				};
 			}),
 	);
 }
@@ -92,7 +117,9 @@ describe("each operation, from the document", () => {
 				if (c.scheme === "dataStreamToken") {
 					// Cloudthread: a missing or empty token is a 400 of the body; an unknown one is "no stream found".
 					expect([400, 404], `${c.name} ${token}`).toContain(res.status);
-					expect(code, `${c.name} ${token}`).toBe(res.status === 400 ? (token === undefined ? "missing_field" : "invalid_type") : "no_stream_found");
+					expect(code, `${c.name} ${token}`).toBe(
+						res.status === 400 ? (token === undefined ? "missing_field" : "invalid_type") : "no_stream_found",
+					);
 				} else {
 					expect(res.status, `${c.name} ${token}`).toBe(403);
 					expect(code, `${c.name} ${token}`).toBe("not_authorized");
@@ -148,10 +175,11 @@ describe("each operation, from the document", () => {
 	// Last: these calls change the owner's data (a stream deletion among them).
 	it("admits the right credential (the matrix's requests are otherwise valid)", async () => {
 		for (const c of operations()) {
-			const res = await call(c, c.scheme === "adminToken" ? ADMIN.Authorization.replace("Bearer ", "") : owner.all, { "Idempotency-Key": `matrix-${crypto.randomUUID()}` });
+			const res = await call(c, c.scheme === "adminToken" ? ADMIN.Authorization.replace("Bearer ", "") : owner.all, {
+				"Idempotency-Key": `matrix-${crypto.randomUUID()}`,
+			});
 			expect(res.status, `${c.name}: ${res.status} ${await res.clone().text()}`).toBeLessThan(500);
 			expect([401, 403], c.name).not.toContain(res.status);
 		}
 	});
-
 });

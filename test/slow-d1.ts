@@ -33,7 +33,8 @@ export async function slowLedgerD1(
 							return (inner as unknown as D1Database).batch(statements);
 						};
 					}
-					if (prop === "withSession") return (constraint?: string) => slowBatches((inner as unknown as D1Database).withSession(constraint), true);
+					if (prop === "withSession")
+						return (constraint?: string) => slowBatches((inner as unknown as D1Database).withSession(constraint), true);
 					const value = Reflect.get(inner, prop);
 					return typeof value === "function" ? value.bind(inner) : value;
 				},

@@ -47,7 +47,13 @@ function dropBodies(totalRows, operation) {
 }
 
 async function call(ctx, method, path, body, token = ctx.token) {
-	const res = await request(ctx.agent, { port: ctx.port, method, path, headers: { Authorization: token }, body: body && (Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body))) });
+	const res = await request(ctx.agent, {
+		port: ctx.port,
+		method,
+		path,
+		headers: { Authorization: token },
+		body: body && (Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body))),
+	});
 	if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text.slice(0, 300)}`);
 	return res;
 }
@@ -75,7 +81,14 @@ export async function costCases({ port, adminToken, seconds, connections, log })
 	// 1. Drops of 10,000 rows: sum into 4 connections (one object each), closed loop.
 	log(`Cost drops: sum, ${ROWS_PER_DROP}-row CBF drops, 4 connections, ${connections} HTTP connections, ${seconds} s`);
 	const bodies = dropBodies(ROWS_PER_DROP * 4, "sum");
-	const targets = bodies.map((b, i) => ({ connection: `drops-${i}`, body: b.buffer, rows: b.rows, cents: b.cents, path: `/v2/connections/billing/anycost/drops-${i}/billing_drops`, acked: 0 }));
+	const targets = bodies.map((b, i) => ({
+		connection: `drops-${i}`,
+		body: b.buffer,
+		rows: b.rows,
+		cents: b.cents,
+		path: `/v2/connections/billing/anycost/drops-${i}/billing_drops`,
+		acked: 0,
+	}));
 	const run = await closedLoop({ port, headers: { Authorization: ctx.token }, targets, connections, seconds });
 	let verified = true;
 	for (const t of targets) {
@@ -96,7 +109,9 @@ export async function costCases({ port, adminToken, seconds, connections, log })
 		failures: run.failures,
 		verification: verified ? "ok" : "MISMATCH",
 	};
-	log(`  ${results.drops.rows_per_second.toLocaleString("en-US")} rows/s, p50 ${run.latencies.p50} ms, totals ${results.drops.verification}`);
+	log(
+		`  ${results.drops.rows_per_second.toLocaleString("en-US")} rows/s, p50 ${run.latencies.p50} ms, totals ${results.drops.verification}`,
+	);
 
 	// 2. Unit cost over 30 days: 1,000,000 cost rows (sum drops of disjoint rows into one connection), a 200-series metric.
 	const total = DAYS * 24 * RESOURCES;
@@ -109,11 +124,22 @@ export async function costCases({ port, adminToken, seconds, connections, log })
 	}
 	const loadSeconds = (performance.now() - loadStarted) / 1000;
 	const adminHeaders = { Authorization: `Bearer ${adminToken}` };
-	const put = await request(ctx.agent, { port, method: "PUT", path: "/admin/v1/orgs/bench-costs/dimensions/Customer", headers: adminHeaders, body: Buffer.from(JSON.stringify({ source: "tag:customer" })) });
+	const put = await request(ctx.agent, {
+		port,
+		method: "PUT",
+		path: "/admin/v1/orgs/bench-costs/dimensions/Customer",
+		headers: adminHeaders,
+		body: Buffer.from(JSON.stringify({ source: "tag:customer" })),
+	});
 	if (put.status !== 200) throw new Error(`custom dimension: ${put.status} ${put.text}`);
 	const records = [];
 	for (let d = 1; d <= DAYS; d++) {
-		for (let c = 0; c < CUSTOMERS; c++) records.push({ timestamp: `2024-09-${String(d).padStart(2, "0")}`, value: c + 1, associated_cost: { "custom:Customer": `customer-${c}` } });
+		for (let c = 0; c < CUSTOMERS; c++)
+			records.push({
+				timestamp: `2024-09-${String(d).padStart(2, "0")}`,
+				value: c + 1,
+				associated_cost: { "custom:Customer": `customer-${c}` },
+			});
 	}
 	await call(ctx, "POST", "/unit-cost/v1/telemetry/metric/bench-units/sum", { records });
 
@@ -139,10 +165,18 @@ export async function costCases({ port, adminToken, seconds, connections, log })
 		runs: samples.length,
 		ms: summarize(samples),
 		// Every cost row is tagged with one of the 200 customers; the metric's series cover them all.
-		cents: { loaded: loadCents, read_back: bulkCents, organization: orgCents, matched: matchedCents, unmatched_lines: answer.unmatched_cost.length },
+		cents: {
+			loaded: loadCents,
+			read_back: bulkCents,
+			organization: orgCents,
+			matched: matchedCents,
+			unmatched_lines: answer.unmatched_cost.length,
+		},
 		verification: matchedCents === orgCents && bulkCents === loadCents && answer.unmatched_cost.length === 0 ? "ok" : "MISMATCH",
 	};
-	log(`  load ${results.unit_cost.load.rows_per_second.toLocaleString("en-US")} rows/s; unit cost over 30 days (${answer.results.length} results) p50 ${results.unit_cost.ms.p50} ms, p99 ${results.unit_cost.ms.p99} ms; totals ${results.unit_cost.verification}`);
+	log(
+		`  load ${results.unit_cost.load.rows_per_second.toLocaleString("en-US")} rows/s; unit cost over 30 days (${answer.results.length} results) p50 ${results.unit_cost.ms.p50} ms, p99 ${results.unit_cost.ms.p99} ms; totals ${results.unit_cost.verification}`,
+	);
 	results.targets = {
 		"cost drops >= 100,000 rows/s": results.drops.rows_per_second >= 100_000,
 		"unit cost over 1,000,000 cost rows <= 1 s (p50)": results.unit_cost.ms.p50 <= 1000,

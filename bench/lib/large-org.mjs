@@ -73,7 +73,8 @@ function dropPlan() {
 	for (const { id, resources } of CONNECTIONS) {
 		// Rows (d, r) in day-major order, cut every ROWS_PER_DROP rows.
 		const rows = DAYS * resources;
-		for (let start = 0; start < rows; start += ROWS_PER_DROP) drops.push({ connection: id, firstResource: first, resources, start, end: Math.min(rows, start + ROWS_PER_DROP) });
+		for (let start = 0; start < rows; start += ROWS_PER_DROP)
+			drops.push({ connection: id, firstResource: first, resources, start, end: Math.min(rows, start + ROWS_PER_DROP) });
 		first += resources;
 	}
 	return drops;
@@ -145,7 +146,8 @@ function compareLines(lines, expected, keyOf, amountOf, scale = 2) {
 		const want = expected.get(key);
 		if (want === undefined || !decimalEquals(amountOf(line), want, scale)) {
 			wrong++;
-			if (examples.length < 3) examples.push({ key, answered: amountOf(line), expected: want === undefined ? null : decimalString(want, scale) });
+			if (examples.length < 3)
+				examples.push({ key, answered: amountOf(line), expected: want === undefined ? null : decimalString(want, scale) });
 		}
 	}
 	for (const key of expected.keys()) {
@@ -236,7 +238,13 @@ function rssSampler(pids) {
 // ---- the case ---------------------------------------------------------------------------------
 
 async function call(ctx, method, path, body, headers = { Authorization: ctx.token }) {
-	const res = await request(ctx.agent, { port: ctx.port, method, path, headers, body: body && (Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body))) });
+	const res = await request(ctx.agent, {
+		port: ctx.port,
+		method,
+		path,
+		headers,
+		body: body && (Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body))),
+	});
 	if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text.slice(0, 300)}`);
 	return res;
 }
@@ -263,14 +271,22 @@ async function readCosts(ctx, query) {
 export async function largeOrgCase({ port, pid, adminToken, log }) {
 	const ctx = { port, agent: new http.Agent({ keepAlive: true, maxSockets: 1 }) };
 	const adminHeaders = { Authorization: `Bearer ${adminToken}` };
-	const created = await call(ctx, "POST", "/admin/v1/tokens", { org: ORG, name: "bench", scopes: ["write", "read", "write_costs"] }, adminHeaders);
+	const created = await call(
+		ctx,
+		"POST",
+		"/admin/v1/tokens",
+		{ org: ORG, name: "bench", scopes: ["write", "read", "write_costs"] },
+		adminHeaders,
+	);
 	ctx.token = JSON.parse(created.text).token;
 	const expected = expectedTotals();
 	const plan = dropPlan();
 
 	// Loading: one drop at a time (a connection's drops are applied in turn anyway); the next body
 	// is built while the previous drop is in flight.
-	log(`Large org: loading ${expected.rows.toLocaleString("en-US")} daily cost rows (${CONNECTIONS.map((c) => `${c.resources.toLocaleString("en-US")} resources`).join(" + ")}, ${DAYS} days) as ${plan.length} sum drops of up to ${ROWS_PER_DROP.toLocaleString("en-US")} rows…`);
+	log(
+		`Large org: loading ${expected.rows.toLocaleString("en-US")} daily cost rows (${CONNECTIONS.map((c) => `${c.resources.toLocaleString("en-US")} resources`).join(" + ")}, ${DAYS} days) as ${plan.length} sum drops of up to ${ROWS_PER_DROP.toLocaleString("en-US")} rows…`,
+	);
 	const loadStarted = performance.now();
 	let next = dropBody(plan[0]);
 	let bytes = 0;
@@ -285,11 +301,21 @@ export async function largeOrgCase({ port, pid, adminToken, log }) {
 	await call(ctx, "PUT", `/admin/v1/orgs/${ORG}/dimensions/Customer`, { source: "tag:customer" }, adminHeaders);
 	const records = [];
 	for (let d = 0; d < DAYS; d++) {
-		for (let c = 0; c < CUSTOMERS; c++) records.push({ timestamp: dayOf(d), value: unitsOf(d, c), associated_cost: { "custom:Customer": `customer-${pad(c, 3)}` } });
+		for (let c = 0; c < CUSTOMERS; c++)
+			records.push({ timestamp: dayOf(d), value: unitsOf(d, c), associated_cost: { "custom:Customer": `customer-${pad(c, 3)}` } });
 	}
-	for (let i = 0; i < records.length; i += 10_000) await call(ctx, "POST", `/unit-cost/v1/telemetry/metric/${METRIC}/sum`, { records: records.slice(i, i + 10_000) });
-	const load = { drops: plan.length, rows: expected.rows, megabytes: round(bytes / 1e6, 1), seconds: round(loadSeconds), rows_per_second: Math.round(expected.rows / loadSeconds) };
-	log(`  loaded ${load.rows_per_second.toLocaleString("en-US")} rows/s (${load.seconds} s, ${load.megabytes} MB); metric '${METRIC}': ${CUSTOMERS} series x ${DAYS} days`);
+	for (let i = 0; i < records.length; i += 10_000)
+		await call(ctx, "POST", `/unit-cost/v1/telemetry/metric/${METRIC}/sum`, { records: records.slice(i, i + 10_000) });
+	const load = {
+		drops: plan.length,
+		rows: expected.rows,
+		megabytes: round(bytes / 1e6, 1),
+		seconds: round(loadSeconds),
+		rows_per_second: Math.round(expected.rows / loadSeconds),
+	};
+	log(
+		`  loaded ${load.rows_per_second.toLocaleString("en-US")} rows/s (${load.seconds} s, ${load.megabytes} MB); metric '${METRIC}': ${CUSTOMERS} series x ${DAYS} days`,
+	);
 
 	const range = `start_date=${FIRST_DAY}&end_date=${LAST_DAY}`;
 	const reads = [
@@ -297,31 +323,62 @@ export async function largeOrgCase({ port, pid, adminToken, log }) {
 			name: "by Service, month",
 			path: `costs?${range}&granularity=month&group_by=Service`,
 			run: () => readCosts(ctx, `${range}&granularity=month&group_by=Service`),
-			verify: ({ lines }) => compareLines(lines, new Map([...expected.byServiceMonth].map(([s, c]) => [`${MONTH}|${s}|USD`, c])), (l) => `${l.period}|${l.group.Service}|${l.currency}`, (l) => l.cost),
+			verify: ({ lines }) =>
+				compareLines(
+					lines,
+					new Map([...expected.byServiceMonth].map(([s, c]) => [`${MONTH}|${s}|USD`, c])),
+					(l) => `${l.period}|${l.group.Service}|${l.currency}`,
+					(l) => l.cost,
+				),
 		},
 		{
 			name: "by Service, day",
 			path: `costs?${range}&granularity=day&group_by=Service`,
 			run: () => readCosts(ctx, `${range}&granularity=day&group_by=Service`),
-			verify: ({ lines }) => compareLines(lines, new Map([...expected.byServiceDay].map(([k, c]) => [`${k}|USD`, c])), (l) => `${l.period}|${l.group.Service}|${l.currency}`, (l) => l.cost),
+			verify: ({ lines }) =>
+				compareLines(
+					lines,
+					new Map([...expected.byServiceDay].map(([k, c]) => [`${k}|USD`, c])),
+					(l) => `${l.period}|${l.group.Service}|${l.currency}`,
+					(l) => l.cost,
+				),
 		},
 		{
 			name: "small connection, day",
 			path: `costs?${range}&granularity=day&dim[Connection]=${SMALL}`,
 			run: () => readCosts(ctx, `${range}&granularity=day&dim%5BConnection%5D=${SMALL}`),
-			verify: ({ lines }) => compareLines(lines, new Map([...expected.smallByDay].map(([day, c]) => [`${day}|USD`, c])), (l) => `${l.period}|${l.currency}`, (l) => l.cost),
+			verify: ({ lines }) =>
+				compareLines(
+					lines,
+					new Map([...expected.smallByDay].map(([day, c]) => [`${day}|USD`, c])),
+					(l) => `${l.period}|${l.currency}`,
+					(l) => l.cost,
+				),
 		},
 		{
 			name: "unit cost by custom:Customer, month",
 			path: `unit-cost/${METRIC}?${range}&granularity=month&group_by=custom:Customer`,
 			run: async () => {
-				const answer = JSON.parse((await call(ctx, "GET", `/unit-cost/v1/unit-cost/${METRIC}?${range}&granularity=month&group_by=custom:Customer`)).text);
+				const answer = JSON.parse(
+					(await call(ctx, "GET", `/unit-cost/v1/unit-cost/${METRIC}?${range}&granularity=month&group_by=custom:Customer`)).text,
+				);
 				return { lines: answer.results, unmatched: answer.unmatched_cost, pages: 1 };
 			},
 			verify: ({ lines, unmatched }) => {
 				const key = (l) => `${l.period}|${l.group["custom:Customer"]}|${l.currency}`;
-				const cost = compareLines(lines, new Map([...expected.byCustomer].map(([c, cents]) => [`${MONTH}|${c}|USD`, cents])), key, (l) => l.cost);
-				const units = compareLines(lines, new Map([...expected.unitsByCustomer].map(([c, u]) => [`${MONTH}|${c}|USD`, u])), key, (l) => l.units, 0);
+				const cost = compareLines(
+					lines,
+					new Map([...expected.byCustomer].map(([c, cents]) => [`${MONTH}|${c}|USD`, cents])),
+					key,
+					(l) => l.cost,
+				);
+				const units = compareLines(
+					lines,
+					new Map([...expected.unitsByCustomer].map(([c, u]) => [`${MONTH}|${c}|USD`, u])),
+					key,
+					(l) => l.units,
+					0,
+				);
 				const status = cost.status === "ok" && units.status === "ok" && unmatched.length === 0 ? "ok" : "MISMATCH";
 				return { ...cost, status, units: units.status, units_examples: units.examples, unmatched_lines: unmatched.length };
 			},
@@ -333,7 +390,12 @@ export async function largeOrgCase({ port, pid, adminToken, log }) {
 	const baseline = await sampler.idle(1000);
 	log(`  reads, ${RUNS} times each (first ${DISCARDED} discarded); workerd runtime RSS before: ${round(baseline, 1)} MiB`);
 	// CPU during the reads, % of one core: the runtime's, and every other process's (not the bench's own).
-	const cpuNow = () => ({ machine: machineCpuSeconds().busy, ours: processTree(pid).reduce((n, p) => n + p.cpuSeconds, 0) + process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6, runtime: runtime.reduce((n, p) => n + (processTree(p.pid)[0]?.cpuSeconds ?? 0), 0), at: performance.now() });
+	const cpuNow = () => ({
+		machine: machineCpuSeconds().busy,
+		ours: processTree(pid).reduce((n, p) => n + p.cpuSeconds, 0) + process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+		runtime: runtime.reduce((n, p) => n + (processTree(p.pid)[0]?.cpuSeconds ?? 0), 0),
+		at: performance.now(),
+	});
 	const cpuBefore = cpuNow();
 	sampler.start();
 	const results = {};
@@ -346,14 +408,27 @@ export async function largeOrgCase({ port, pid, adminToken, log }) {
 			if (i >= DISCARDED) samples.push(performance.now() - started);
 		}
 		const verification = read.verify(last);
-		results[read.name] = { query: `/unit-cost/v1/${read.path}`, lines: last.lines.length, pages: last.pages, runs: samples.length, ms: summarize(samples), runtime_rss_peak_mib: round(sampler.window(), 1), verification };
-		log(`  ${read.name}: ${last.lines.length} lines, p50 ${results[read.name].ms.p50} ms, p99 ${results[read.name].ms.p99} ms, totals ${verification.status}`);
+		results[read.name] = {
+			query: `/unit-cost/v1/${read.path}`,
+			lines: last.lines.length,
+			pages: last.pages,
+			runs: samples.length,
+			ms: summarize(samples),
+			runtime_rss_peak_mib: round(sampler.window(), 1),
+			verification,
+		};
+		log(
+			`  ${read.name}: ${last.lines.length} lines, p50 ${results[read.name].ms.p50} ms, p99 ${results[read.name].ms.p99} ms, totals ${verification.status}`,
+		);
 		if (verification.status !== "ok") log(`    ${JSON.stringify(verification.examples)}`);
 	}
 	const rss = sampler.stop();
 	const cpuAfter = cpuNow();
 	const percent = (n) => Math.round((n / ((cpuAfter.at - cpuBefore.at) / 1000)) * 100);
-	const cpu = { runtime: percent(cpuAfter.runtime - cpuBefore.runtime), other_processes: percent(cpuAfter.machine - cpuBefore.machine - (cpuAfter.ours - cpuBefore.ours)) };
+	const cpu = {
+		runtime: percent(cpuAfter.runtime - cpuBefore.runtime),
+		other_processes: percent(cpuAfter.machine - cpuBefore.machine - (cpuAfter.ours - cpuBefore.ours)),
+	};
 	const memory = {
 		what: `VmRSS of wrangler's workerd runtime process${runtime.length === 1 ? "" : "es"} (pid ${runtime.map((p) => p.pid).join(", ")}), sampled every ${SAMPLE_MS} ms during the reads`,
 		baseline_mib: round(baseline, 1),
@@ -364,12 +439,23 @@ export async function largeOrgCase({ port, pid, adminToken, log }) {
 		// The kernel's peak since the reads began (VmHWM after a reset): catches what falls between samples.
 		kernel_peak_mib: rss.hwm === null ? null : round(rss.hwm, 1),
 	};
-	log(`  workerd runtime RSS: ${memory.baseline_mib} MiB before the reads, peak ${memory.peak_mib} MiB (kernel peak ${memory.kernel_peak_mib ?? "n/a"}), growth ${memory.growth_mib} MiB; CPU % of a core during the reads: runtime ${cpu.runtime}, other processes ${cpu.other_processes}`);
+	log(
+		`  workerd runtime RSS: ${memory.baseline_mib} MiB before the reads, peak ${memory.peak_mib} MiB (kernel peak ${memory.kernel_peak_mib ?? "n/a"}), growth ${memory.growth_mib} MiB; CPU % of a core during the reads: runtime ${cpu.runtime}, other processes ${cpu.other_processes}`,
+	);
 	ctx.agent.destroy();
 
 	const p50s = Object.values(results).map((r) => r.ms.p50);
 	return {
-		organization: { connections: CONNECTIONS, services: SERVICES, accounts: ACCOUNTS, regions: REGIONS.length, customers: CUSTOMERS, days: DAYS, daily_cost_rows: expected.rows, total_cost: decimalString(expected.total, 2) },
+		organization: {
+			connections: CONNECTIONS,
+			services: SERVICES,
+			accounts: ACCOUNTS,
+			regions: REGIONS.length,
+			customers: CUSTOMERS,
+			days: DAYS,
+			daily_cost_rows: expected.rows,
+			total_cost: decimalString(expected.total, 2),
+		},
 		load,
 		metric: { name: METRIC, series: CUSTOMERS, days: DAYS, custom_dimension: "Customer = tag:customer" },
 		reads: results,

@@ -12,11 +12,20 @@ export function request(agent, { port, method, path, headers = {}, body }) {
 	return new Promise((resolve, reject) => {
 		const started = performance.now();
 		const req = http.request(
-			{ host: "127.0.0.1", port, method, path, agent, headers: body ? { "Content-Type": "application/json", "Content-Length": body.length, ...headers } : headers },
+			{
+				host: "127.0.0.1",
+				port,
+				method,
+				path,
+				agent,
+				headers: body ? { "Content-Type": "application/json", "Content-Length": body.length, ...headers } : headers,
+			},
 			(res) => {
 				const chunks = [];
 				res.on("data", (c) => chunks.push(c));
-				res.on("end", () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString("utf8"), ms: performance.now() - started }));
+				res.on("end", () =>
+					resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString("utf8"), ms: performance.now() - started }),
+				);
 				res.on("error", reject);
 			},
 		);

@@ -15,7 +15,9 @@ export function withMigratedDatabase(name, measure) {
 	try {
 		const db = new DatabaseSync(file);
 		db.exec("PRAGMA synchronous = OFF"); // speed only: the layout on disk is the same
-		for (const f of readdirSync(join(root, "migrations")).filter((n) => n.endsWith(".sql")).sort()) {
+		for (const f of readdirSync(join(root, "migrations"))
+			.filter((n) => n.endsWith(".sql"))
+			.sort()) {
 			db.exec(readFileSync(join(root, "migrations", f), "utf8"));
 		}
 		return measure(db, file);

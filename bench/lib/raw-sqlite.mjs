@@ -15,7 +15,9 @@ import { cells, dayString, dimensions, seriesKey, valueOf, WRITE_DAYS } from "./
 const recordingDb = { prepare: (sql) => ({ bind: (...params) => ({ sql, params }) }) };
 
 function applyMigrations(db, migrationsDir) {
-	const files = readdirSync(migrationsDir).filter((f) => f.endsWith(".sql")).sort();
+	const files = readdirSync(migrationsDir)
+		.filter((f) => f.endsWith(".sql"))
+		.sort();
 	for (const file of files) db.exec(readFileSync(join(migrationsDir, file), "utf8"));
 	return files;
 }
@@ -55,18 +57,26 @@ function timedUpserts(db, batches, seconds, applyBatch) {
 	// Each cell must hold its value times the number of passes over it.
 	const expected = new Map();
 	for (let t = 0; t < transactions; t++) {
-		for (const [day, key, value] of batches[t % batches.length]) expected.set(`${day}|${key}`, (expected.get(`${day}|${key}`) ?? 0) + value);
+		for (const [day, key, value] of batches[t % batches.length])
+			expected.set(`${day}|${key}`, (expected.get(`${day}|${key}`) ?? 0) + value);
 	}
 	const stored = db.prepare("SELECT v.day, s.series_key, v.value FROM daily_values v JOIN series s ON s.id = v.series_id").all();
 	const verified = stored.length === expected.size && stored.every((r) => expected.get(`${r.day}|${r.series_key}`) === r.value);
-	return { transactions, records: applied, seconds: Math.round(elapsed * 100) / 100, records_per_second: Math.round(applied / elapsed), verified };
+	return {
+		transactions,
+		records: applied,
+		seconds: Math.round(elapsed * 100) / 100,
+		records_per_second: Math.round(applied / elapsed),
+		verified,
+	};
 }
 
 /** The raw limit: a prepared upsert per row, 1,000-row transactions. */
 export function rawSqliteUpsertRate({ dbFile, migrationsDir, seconds, rowsPerTransaction = 1000 }) {
 	const { db, migrations } = openDatabase(dbFile, migrationsDir);
 	const streamId = Number(
-		db.prepare("INSERT INTO streams (org_id, name, dimension_keys, created_at) VALUES (?, ?, ?, ?) RETURNING id")
+		db
+			.prepare("INSERT INTO streams (org_id, name, dimension_keys, created_at) VALUES (?, ?, ?, ?) RETURNING id")
 			.get("raw", "raw-sum", JSON.stringify(Object.keys(dimensions(0)).sort()), new Date().toISOString()).id,
 	);
 	const insertSeries = db.prepare("INSERT INTO series (stream_id, series_key) VALUES (?, ?) RETURNING id");

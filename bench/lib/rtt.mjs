@@ -19,10 +19,12 @@ export function rttOptions(argv) {
 		return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
 	};
 	const only = value("--only");
-	if (only !== undefined && !ONLY.includes(only)) throw new Error(`--only takes ${ONLY.map((o) => JSON.stringify(o)).join(", ")}, not ${JSON.stringify(only)}`);
+	if (only !== undefined && !ONLY.includes(only))
+		throw new Error(`--only takes ${ONLY.map((o) => JSON.stringify(o)).join(", ")}, not ${JSON.stringify(only)}`);
 	const list = value("--d1-rtt-ms");
 	const rttMs = list === undefined ? DEFAULT_RTT_MS : list.split(",").map(Number);
-	if (rttMs.length === 0 || rttMs.some((ms) => !Number.isFinite(ms) || ms < 0)) throw new Error(`--d1-rtt-ms takes milliseconds ≥ 0, comma-separated, not ${JSON.stringify(list)}`);
+	if (rttMs.length === 0 || rttMs.some((ms) => !Number.isFinite(ms) || ms < 0))
+		throw new Error(`--d1-rtt-ms takes milliseconds ≥ 0, comma-separated, not ${JSON.stringify(list)}`);
 	return { only, onlyRtt: only === "rtt", rttMs };
 }
 
@@ -49,7 +51,15 @@ export async function runRttCases(bench, rttMs) {
 		});
 		try {
 			const ctx = { port: service.port, pid: service.pid, auth: await bench.createToken(service, "bench") };
-			await bench.writeCase(ctx, { name: "warm-up", op: "sum", streams: 2, recordsPerRequest: 100, connections: 4, seconds: 2, quiet: true });
+			await bench.writeCase(ctx, {
+				name: "warm-up",
+				op: "sum",
+				streams: 2,
+				recordsPerRequest: 100,
+				connections: 4,
+				seconds: 2,
+				quiet: true,
+			});
 			const result = { d1_rtt_ms: ms, cases: {} };
 			for (const spec of CASES) {
 				result.cases[spec.name] = await bench.writeCase(ctx, { ...spec, name: `rtt ${ms}: ${spec.name}`, seconds: bench.seconds });
@@ -70,23 +80,44 @@ const LIST_SERIES = 10; // 100 streams x 73 days x 10 series = 73,000 rows
 
 /** GET …/telemetry/metric (first_day, last_day and series_count of each) over 100 streams holding 73,000 rows. */
 async function listingCase(bench, ctx) {
-	bench.log(`Listing: ${LIST_STREAMS} streams x ${LIST_DAYS} days x ${LIST_SERIES} series (${LIST_STREAMS * LIST_DAYS * LIST_SERIES} rows)…`);
+	bench.log(
+		`Listing: ${LIST_STREAMS} streams x ${LIST_DAYS} days x ${LIST_SERIES} series (${LIST_STREAMS * LIST_DAYS * LIST_SERIES} rows)…`,
+	);
 	const [body] = requestBodies(LIST_DAYS, LIST_DAYS * LIST_SERIES, LIST_SERIES);
 	for (let i = 0; i < LIST_STREAMS; i++) {
-		const res = await request(undefined, { port: ctx.port, method: "POST", path: `/unit-cost/v1/telemetry/metric/list-${String(i).padStart(3, "0")}/sum`, headers: ctx.auth, body: body.buffer });
+		const res = await request(undefined, {
+			port: ctx.port,
+			method: "POST",
+			path: `/unit-cost/v1/telemetry/metric/list-${String(i).padStart(3, "0")}/sum`,
+			headers: ctx.auth,
+			body: body.buffer,
+		});
 		if (res.status !== 200) throw new Error(`loading the listing streams failed: ${res.status} ${res.text.slice(0, 300)}`);
 	}
 	const samples = [];
 	let check = "ok";
 	for (let i = 0; i < 30; i++) {
-		const res = await request(undefined, { port: ctx.port, method: "GET", path: `/unit-cost/v1/telemetry/metric?limit=${LIST_STREAMS}`, headers: ctx.auth });
+		const res = await request(undefined, {
+			port: ctx.port,
+			method: "GET",
+			path: `/unit-cost/v1/telemetry/metric?limit=${LIST_STREAMS}`,
+			headers: ctx.auth,
+		});
 		if (res.status !== 200) throw new Error(`listing failed: ${res.status} ${res.text.slice(0, 300)}`);
 		samples.push(res.ms);
 		const { streams } = JSON.parse(res.text);
-		const wrong = streams.length !== LIST_STREAMS || streams.some((s) => s.series_count !== LIST_SERIES || s.first_day !== "2024-01-01" || s.last_day !== "2024-03-13");
+		const wrong =
+			streams.length !== LIST_STREAMS ||
+			streams.some((s) => s.series_count !== LIST_SERIES || s.first_day !== "2024-01-01" || s.last_day !== "2024-03-13");
 		if (wrong) check = "MISMATCH";
 	}
-	const result = { streams: LIST_STREAMS, rows: LIST_STREAMS * LIST_DAYS * LIST_SERIES, runs: samples.length, ms: summarize(samples), verification: { status: check } };
+	const result = {
+		streams: LIST_STREAMS,
+		rows: LIST_STREAMS * LIST_DAYS * LIST_SERIES,
+		runs: samples.length,
+		ms: summarize(samples),
+		verification: { status: check },
+	};
 	bench.log(`  listing p50 ${result.ms.p50} ms, p99 ${result.ms.p99} ms (${check})`);
 	return result;
 }
@@ -104,12 +135,18 @@ export function deriveRtt(rtt) {
 	return {
 		small_writes_rtt20_over_rtt0: round(many20.requests_per_second / many0.requests_per_second, 3),
 		small_writes_p50_rtt20_over_rtt0: round(many20.latency_ms.p50 / many0.latency_ms.p50, 3),
-		rtt_all_verified: [at0, at20].every((r) => Object.values(r.cases).every((x) => x.verification.status === "ok") && r.reads.load.verification.status === "ok" && r.listing.verification.status === "ok"),
+		rtt_all_verified: [at0, at20].every(
+			(r) =>
+				Object.values(r.cases).every((x) => x.verification.status === "ok") &&
+				r.reads.load.verification.status === "ok" &&
+				r.listing.verification.status === "ok",
+		),
 		targets: {
 			"64 connections, 1 stream: req/s at 20 ms >= 0.7 x at 0 ms": many20.requests_per_second >= 0.7 * many0.requests_per_second,
 			"64 connections, 1 stream: p50 at 20 ms <= 1.5 x at 0 ms": many20.latency_ms.p50 <= 1.5 * many0.latency_ms.p50,
 			"1-record sum, 1 connection: p50 at 20 ms <= 20 + p50 at 0 ms + 5": one20.latency_ms.p50 <= 20 + one0.latency_ms.p50 + 5,
-			"filtered read of one series: p50 at 20 ms <= 2 x 20 + p50 at 0 ms + 5": at20.reads.filtered.ms.p50 <= 2 * 20 + at0.reads.filtered.ms.p50 + 5,
+			"filtered read of one series: p50 at 20 ms <= 2 x 20 + p50 at 0 ms + 5":
+				at20.reads.filtered.ms.p50 <= 2 * 20 + at0.reads.filtered.ms.p50 + 5,
 		},
 	};
 }
@@ -119,11 +156,35 @@ export function rttTableRows(rtt) {
 	const rows = [];
 	for (const [ms, r] of Object.entries(rtt ?? {})) {
 		for (const [name, c] of Object.entries(r.cases)) {
-			rows.push([`rtt ${ms}: ${name}`, String(c.requests_per_second), String(c.latency_ms.p50), String(c.latency_ms.p99), c.verification.status]);
+			rows.push([
+				`rtt ${ms}: ${name}`,
+				String(c.requests_per_second),
+				String(c.latency_ms.p50),
+				String(c.latency_ms.p99),
+				c.verification.status,
+			]);
 		}
-		rows.push([`rtt ${ms}: read ${r.reads.full.rows} rows (${r.reads.full.pages} pages)`, "", String(r.reads.full.ms.p50), `max ${r.reads.full.ms.max}`, ""]);
-		rows.push([`rtt ${ms}: read filtered (${r.reads.filtered.rows} rows)`, "", String(r.reads.filtered.ms.p50), String(r.reads.filtered.ms.p99), ""]);
-		rows.push([`rtt ${ms}: list ${r.listing.streams} streams (${r.listing.rows} rows)`, "", String(r.listing.ms.p50), String(r.listing.ms.p99), r.listing.verification.status]);
+		rows.push([
+			`rtt ${ms}: read ${r.reads.full.rows} rows (${r.reads.full.pages} pages)`,
+			"",
+			String(r.reads.full.ms.p50),
+			`max ${r.reads.full.ms.max}`,
+			"",
+		]);
+		rows.push([
+			`rtt ${ms}: read filtered (${r.reads.filtered.rows} rows)`,
+			"",
+			String(r.reads.filtered.ms.p50),
+			String(r.reads.filtered.ms.p99),
+			"",
+		]);
+		rows.push([
+			`rtt ${ms}: list ${r.listing.streams} streams (${r.listing.rows} rows)`,
+			"",
+			String(r.listing.ms.p50),
+			String(r.listing.ms.p99),
+			r.listing.verification.status,
+		]);
 	}
 	return rows;
 }

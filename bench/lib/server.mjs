@@ -32,7 +32,11 @@ export function processTree(rootPid) {
 			const fields = stat.slice(close + 2).split(" ");
 			const pid = Number(entry);
 			const ppid = Number(fields[1]);
-			info.set(pid, { pid, name: stat.slice(stat.indexOf("(") + 1, close), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS });
+			info.set(pid, {
+				pid,
+				name: stat.slice(stat.indexOf("(") + 1, close),
+				cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
+			});
 			if (!children.has(ppid)) children.set(ppid, []);
 			children.get(ppid).push(pid);
 		} catch {
@@ -52,7 +56,12 @@ export function processTree(rootPid) {
 
 /** CPU seconds of the whole machine (all cores, from /proc/stat): busy (not idle or I/O wait) and stolen by the hypervisor. */
 export function machineCpuSeconds() {
-	const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+	const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
+		.split("\n")[0]
+		.trim()
+		.split(/\s+/)
+		.slice(1)
+		.map(Number);
 	return { busy: (user + nice + system + irq + softirq) / CLOCK_TICKS, steal: steal / CLOCK_TICKS };
 }
 

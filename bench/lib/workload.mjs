@@ -27,7 +27,13 @@ export function dimensions(seriesIndex) {
 /** The series key the service stores: the dimensions as JSON with sorted keys. */
 export function seriesKey(seriesIndex) {
 	const dims = dimensions(seriesIndex);
-	return JSON.stringify(Object.fromEntries(Object.keys(dims).sort().map((k) => [k, dims[k]])));
+	return JSON.stringify(
+		Object.fromEntries(
+			Object.keys(dims)
+				.sort()
+				.map((k) => [k, dims[k]]),
+		),
+	);
 }
 
 // Quarters are exact in binary floating point, so any number of additions is exact.

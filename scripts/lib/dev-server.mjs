@@ -73,7 +73,14 @@ export function applyMigrations(stateDir) {
  * `script`: another Worker entry than wrangler.toml's `main`, with the same bindings (the
  * benchmark's bench/worker-rtt.ts).
  */
-export async function startService({ stateDir, logFile, ports, vars = {}, script, adminToken = `adm_${randomBytes(24).toString("base64url")}` }) {
+export async function startService({
+	stateDir,
+	logFile,
+	ports,
+	vars = {},
+	script,
+	adminToken = `adm_${randomBytes(24).toString("base64url")}`,
+}) {
 	applyMigrations(stateDir);
 	const [port, inspectorPort] = await freePorts(ports, 2);
 	const varArgs = Object.entries({ ADMIN_TOKEN: adminToken, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
@@ -81,10 +88,22 @@ export async function startService({ stateDir, logFile, ports, vars = {}, script
 	const child = spawn(
 		process.execPath,
 		[
-			WRANGLER_JS, "dev", ...(script ? [script] : []), "--persist-to", stateDir, "--ip", "127.0.0.1", "--port", String(port),
+			WRANGLER_JS,
+			"dev",
+			...(script ? [script] : []),
+			"--persist-to",
+			stateDir,
+			"--ip",
+			"127.0.0.1",
+			"--port",
+			String(port),
 			// An explicit inspector port: the default 9229 may be taken by another wrangler.
-			"--inspector-port", String(inspectorPort),
-			...varArgs, "--log-level", "warn", "--show-interactive-dev-session=false",
+			"--inspector-port",
+			String(inspectorPort),
+			...varArgs,
+			"--log-level",
+			"warn",
+			"--show-interactive-dev-session=false",
 		],
 		{ cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", log, log], detached: true },
 	);

@@ -4,7 +4,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-
 /**
  * Problems with node_modules, as sentences for the user, or [] when it matches package-lock.json.
  * Checks the direct dependencies only (installed, at the locked version): cheap, and what changes

@@ -54,7 +54,12 @@ export async function enforceRateLimit(c: Context<AppEnv>, tokenId: string): Pro
 	const { success } = await c.env.TOKEN_RATE_LIMITER.limit({ key: tokenId });
 	if (success) return;
 	const msLeft = msLeftInWindow(period, Date.now());
-	throw rateLimited(`Rate limit exceeded: at most ${limit} requests per ${period} seconds per token; retry after a short delay`, limit, period, msLeft);
+	throw rateLimited(
+		`Rate limit exceeded: at most ${limit} requests per ${period} seconds per token; retry after a short delay`,
+		limit,
+		period,
+		msLeft,
+	);
 }
 
 // ---- Failed authentications per client address ------------------------------------------------

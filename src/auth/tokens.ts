@@ -130,7 +130,12 @@ async function lookUpIdentity(kv: KVNamespace, hash: string): Promise<TokenIdent
 }
 
 /** The identity behind a presented token, or null if it is unknown (or, checked now, revoked). */
-export async function authenticate(kv: KVNamespace, db: Pick<D1Database, "prepare">, token: string, revocation: RevocationCheck): Promise<TokenIdentity | null> {
+export async function authenticate(
+	kv: KVNamespace,
+	db: Pick<D1Database, "prepare">,
+	token: string,
+	revocation: RevocationCheck,
+): Promise<TokenIdentity | null> {
 	const hash = await hashToken(token);
 	if (revocation !== "now") return lookUpIdentity(kv, hash);
 	// Both are looked up by the hash, so the two lookups run side by side.

@@ -69,15 +69,28 @@ export function unitCostOf(cost: Decimal, units: number): string | null {
  * series matched, per (period, currency). A group whose units sum beyond the largest finite
  * double is refused with a 400 naming it.
  */
-export function unitCostLines(units: UnitsRow[], costs: MatchedCostRow[], groupBy: string | null): { results: UnitCostLine[]; unmatched_cost: Array<{ period: string; currency: string; cost: string }> } {
+export function unitCostLines(
+	units: UnitsRow[],
+	costs: MatchedCostRow[],
+	groupBy: string | null,
+): { results: UnitCostLine[]; unmatched_cost: Array<{ period: string; currency: string; cost: string }> } {
 	const unitsOf = new Map<string, number>();
 	for (const row of units) {
 		const rounded = row.units === null ? Number.POSITIVE_INFINITY : roundToSignificant(row.units);
 		if (!isStorable(rounded)) {
 			const group = groupBy === null ? "" : ` of ${groupBy} '${row.group.slice(0, 200)}'`;
-			throw new ApiError(400, "value_overflow", `The units${group} in ${row.period} add up beyond 1.79769313486231e308, the largest value a unit cost can divide; read a shorter period or another grouping`, [
-				{ code: "value_overflow", message: `units${group} in ${row.period} overflow`, path: groupBy === null ? "start_date" : "group_by" },
-			]);
+			throw new ApiError(
+				400,
+				"value_overflow",
+				`The units${group} in ${row.period} add up beyond 1.79769313486231e308, the largest value a unit cost can divide; read a shorter period or another grouping`,
+				[
+					{
+						code: "value_overflow",
+						message: `units${group} in ${row.period} overflow`,
+						path: groupBy === null ? "start_date" : "group_by",
+					},
+				],
+			);
 		}
 		unitsOf.set(JSON.stringify([row.period, row.group]), rounded);
 	}

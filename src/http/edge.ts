@@ -67,6 +67,9 @@ export function notFoundOrMethodNotAllowed(app: Hono<AppEnv>) {
 		if (allowed.length === 0) return errorResponse(c, new ApiError(404, "not_found", `No endpoint ${c.req.method} ${c.req.path}`));
 		const allow = allowed.join(", ");
 		if (c.req.method === "OPTIONS") return c.body(null, 204, { Allow: allow });
-		return errorResponse(c, new ApiError(405, "method_not_allowed", `${c.req.method} is not supported on ${c.req.path}; allowed: ${allow}`, [], { Allow: allow }));
+		return errorResponse(
+			c,
+			new ApiError(405, "method_not_allowed", `${c.req.method} is not supported on ${c.req.path}; allowed: ${allow}`, [], { Allow: allow }),
+		);
 	};
 }

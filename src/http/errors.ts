@@ -35,7 +35,14 @@ export function errorResponses(...errors: DocumentedError[]) {
 			const example = typeof error === "number" ? ERROR_EXAMPLES[status] : exampleError(error.code, error.message);
 			const description = (typeof error === "number" ? undefined : error.description) ?? ERROR_DESCRIPTIONS[status] ?? "Error";
 			const headers = status === 429 ? RATE_LIMIT_HEADERS : status === 503 ? { "Retry-After": RETRY_AFTER_HEADER } : undefined;
-			return [status, { description, ...(headers ? { headers } : {}), content: { "application/json": { schema: ErrorResponseSchema, ...(example ? { example } : {}) } } }];
+			return [
+				status,
+				{
+					description,
+					...(headers ? { headers } : {}),
+					content: { "application/json": { schema: ErrorResponseSchema, ...(example ? { example } : {}) } },
+				},
+			];
 		}),
 	);
 }
@@ -79,7 +86,10 @@ const ERROR_EXAMPLES: Record<number, ErrorResponse> = {
 	]),
 	403: exampleError("not_authorized", NOT_AUTHORIZED_MESSAGE),
 	404: exampleError("stream_not_found", "Stream 'my-metric-stream' does not exist"),
-	405: exampleError("method_not_allowed", "PUT is not supported on /unit-cost/v1/telemetry/metric/my-metric-stream; allowed: GET, HEAD, OPTIONS"),
+	405: exampleError(
+		"method_not_allowed",
+		"PUT is not supported on /unit-cost/v1/telemetry/metric/my-metric-stream; allowed: GET, HEAD, OPTIONS",
+	),
 	409: exampleError("stream_not_empty", "Stream 'my-metric-stream' has data; send {\"force\": true} to delete it anyway"),
 	413: exampleError("too_many_records", "A request may carry at most 10000 records; this one has 12000. Split it into several requests."),
 	415: exampleError("unsupported_media_type", "Content-Type must be application/json, not text/plain"),

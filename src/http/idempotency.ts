@@ -4,7 +4,6 @@ import { IDEMPOTENCY_KEY } from "../schemas/common";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "../lib/api-error";
 
-
 /**
  * The request's Idempotency-Key, if any, with a hash of what it asks for: the operation and
  * the exact body. A repeat must match both to be answered with the first response.
@@ -21,7 +20,8 @@ export async function idempotencyOf(c: Context<AppEnv>, operation: string, body:
 /** Documents the header markReplayed sets. */
 export const IDEMPOTENT_REPLAYED_HEADER = {
 	"Idempotent-Replayed": {
-		description: "`true` when this is the recorded response of an earlier request with the same Idempotency-Key and body (nothing was applied this time)",
+		description:
+			"`true` when this is the recorded response of an earlier request with the same Idempotency-Key and body (nothing was applied this time)",
 		schema: { type: "string" as const, enum: ["true"] },
 	},
 };

@@ -19,7 +19,11 @@ export function maxBodyBytes(env: Env): number {
 export function enforceRecordLimit(env: Env, records: unknown, noun: string): void {
 	const maxRecords = configOf(env).maxRecordsPerRequest;
 	if (Array.isArray(records) && records.length > maxRecords) {
-		throw new ApiError(413, "too_many_records", `A request may carry at most ${maxRecords} ${noun}; this one has ${records.length}. Split it into several requests.`);
+		throw new ApiError(
+			413,
+			"too_many_records",
+			`A request may carry at most ${maxRecords} ${noun}; this one has ${records.length}. Split it into several requests.`,
+		);
 	}
 }
 
@@ -57,7 +61,8 @@ export async function readJsonBody(c: Context<AppEnv>, maxBytes: number, { optio
 	}
 }
 
-const TOO_DEEP = "Invalid JSON: the body is nested too deeply (arrays or objects thousands of levels deep); no endpoint takes more than a few levels";
+const TOO_DEEP =
+	"Invalid JSON: the body is nested too deeply (arrays or objects thousands of levels deep); no endpoint takes more than a few levels";
 
 // A number literal with an exponent of three digits or more, or a run of 100 digits: the only
 // ones JSON.parse can turn into 0 or Infinity. Plain bodies skip the reviver below.

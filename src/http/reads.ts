@@ -17,7 +17,11 @@ export function dayRange(startDate: string | undefined, endDate: string | undefi
 }
 
 /** The dimension filters among a read's query parameters, refusing what is neither a filter nor an option (invalid_filter). */
-export function filterParams(params: Record<string, string[]>, options: ReadonlySet<string>, whose: string): Array<[key: string, values: string[]]> {
+export function filterParams(
+	params: Record<string, string[]>,
+	options: ReadonlySet<string>,
+	whose: string,
+): Array<[key: string, values: string[]]> {
 	const filters: Array<[string, string[]]> = [];
 	const malformed: ErrorDetail[] = [];
 	for (const [param, values] of Object.entries(params)) {
@@ -31,7 +35,8 @@ export function filterParams(params: Record<string, string[]>, options: Readonly
 			});
 		}
 	}
-	if (malformed.length > 0) throw new ApiError(400, "invalid_filter", "Invalid filter: filters are written dim[<dimension name>]=<value>", malformed);
+	if (malformed.length > 0)
+		throw new ApiError(400, "invalid_filter", "Invalid filter: filters are written dim[<dimension name>]=<value>", malformed);
 	return filters;
 }
 
@@ -44,12 +49,20 @@ export function refuseUnknownParams(params: Record<string, string[]>, options: R
 		400,
 		"invalid_filter",
 		`Unknown query parameter: this endpoint takes ${takes}`,
-		unknown.map((param) => ({ code: "invalid_filter", message: `'${param.slice(0, 200)}' is not a query option of this endpoint (${takes})`, path: param.slice(0, 200) })),
+		unknown.map((param) => ({
+			code: "invalid_filter",
+			message: `'${param.slice(0, 200)}' is not a query option of this endpoint (${takes})`,
+			path: param.slice(0, 200),
+		})),
 	);
 }
 
 /** The filters, once every one names a dimension the data has (else unknown_filter_keys). */
-export function checkFilterKeys(filters: Array<[key: string, values: string[]]>, dimensionKeys: string[], whose: string): Array<[key: string, values: string[]]> {
+export function checkFilterKeys(
+	filters: Array<[key: string, values: string[]]>,
+	dimensionKeys: string[],
+	whose: string,
+): Array<[key: string, values: string[]]> {
 	const known = new Set(dimensionKeys);
 	const unknown = filters.filter(([key]) => !known.has(key));
 	if (unknown.length > 0) {

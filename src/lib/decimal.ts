@@ -83,7 +83,10 @@ export function divideDecimals(a: Decimal, b: Decimal, digits: number): Decimal 
 	const numerator = a.units * 10n ** BigInt(extra);
 	const denominator = b.units < 0n ? -b.units : b.units;
 	const sign = b.units < 0n ? -1n : 1n;
-	const quotient = roundToSignificantDigits({ units: divideRounded(numerator * 10n, denominator) * sign, scale: a.scale + extra + 1 - b.scale }, digits);
+	const quotient = roundToSignificantDigits(
+		{ units: divideRounded(numerator * 10n, denominator) * sign, scale: a.scale + extra + 1 - b.scale },
+		digits,
+	);
 	return normalize(quotient);
 }
 

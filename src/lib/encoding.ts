@@ -2,7 +2,10 @@
 
 /** Bytes as base64url without padding (URL- and header-safe: tokens, ids, cursors). */
 export function base64Url(bytes: Uint8Array): string {
-	return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+	return btoa(String.fromCharCode(...bytes))
+		.replace(/\+/g, "-")
+		.replace(/\//g, "_")
+		.replace(/=+$/, "");
 }
 
 /** SHA-256 of the text's UTF-8, as lowercase hex of its first `bytes` bytes (all 32 by default). */

@@ -35,7 +35,10 @@ export const ERROR_CATALOG = {
 	invalid_cursor: [400, "A cursor that this service did not return for this read."],
 	future_month: [400, "A billing drop's month (given, or its rows') is more than 12 months after the current UTC month."],
 	row_outside_month: [400, "A billing drop's row is outside the drop's month, or a drop without `month` has rows of several months."],
-	unknown_dimension: [400, "A cost dimension name that is not built-in (Service, Account, Region, UsageFamily, LineItemType, Resource, Connection), a tag (tag:<key>) or a custom dimension the organization defined."],
+	unknown_dimension: [
+		400,
+		"A cost dimension name that is not built-in (Service, Account, Region, UsageFamily, LineItemType, Resource, Connection), a tag (tag:<key>) or a custom dimension the organization defined.",
+	],
 	invalid_idempotency_key: [400, "An Idempotency-Key that is not 1 to 255 printable ASCII characters without spaces."],
 	invalid_bookmark: [400, "An X-D1-Bookmark that is not a bookmark this service returned."],
 	// 403: who is asking.

@@ -14,9 +14,9 @@ interface StreamCall {
 }
 
 export type WriteCommand = StreamCall &
+	// Rows already in the compact form the SQL reads: a few strings cross the RPC boundary
+	// instead of one structured-clone array per record.
 	(
-		// Rows already in the compact form the SQL reads: a few strings cross the RPC boundary
-		// instead of one structured-clone array per record.
 		| { op: "sum" | "replace"; dimensionKeys: string[]; recordCount: number; chunks: ValueChunk[] }
 		| { op: "delete"; matches: DeleteMatch[] }
 	);

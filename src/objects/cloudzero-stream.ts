@@ -2,7 +2,17 @@ import { DurableObject } from "cloudflare:workers";
 import { streamNotEmpty, streamNotFound, type ErrorDetail } from "../lib/api-error";
 import type { DeleteMatch, WriteAccepted } from "../schemas/cloudzero";
 import { isStorable, MAX_STORED_VALUE } from "../lib/numbers";
-import { decodeValueChunks, findLiveStream, insertStream, markStreamDeleted, seriesOnDays, softDeleteStatements, streamHasData, valueWriteStatements, type StreamRow } from "../storage/streams";
+import {
+	decodeValueChunks,
+	findLiveStream,
+	insertStream,
+	markStreamDeleted,
+	seriesOnDays,
+	softDeleteStatements,
+	streamHasData,
+	valueWriteStatements,
+	type StreamRow,
+} from "../storage/streams";
 import type { DeleteStreamCommand, DeleteStreamResult, StreamDeleted, WriteCommand, WriteResult } from "./cloudzero-stream-protocol";
 import { asFailure, invalid, type StreamFailure } from "./outcome";
 import { WriteLedger, type Applied, type LedgerCall } from "./write-ledger";
@@ -25,24 +35,36 @@ export class StreamObject extends DurableObject<Env> {
 	async write(cmd: WriteCommand): Promise<WriteResult> {
 		const records = cmd.op === "delete" ? cmd.matches.length : cmd.recordCount;
 		// A delete finds its series by reading D1, so it plans after the changes before it committed.
-		return this.change(cmd, cmd.op, records, () => (cmd.op === "delete" ? this.deleteRecords(cmd) : this.writeValues(cmd)), cmd.op === "delete");
+		return this.change(
+			cmd,
+			cmd.op,
+			records,
+			() => (cmd.op === "delete" ? this.deleteRecords(cmd) : this.writeValues(cmd)),
+			cmd.op === "delete",
+		);
 	}
 
 	async deleteStream(cmd: DeleteStreamCommand): Promise<DeleteStreamResult> {
-		return this.change(cmd, "delete_stream", 0, async () => {
-			const stream = await this.stream(cmd.org, cmd.stream);
-			if (!stream) return asFailure(streamNotFound(cmd.stream));
-			if (!cmd.force && (await streamHasData(this.env.DB, stream.id))) {
-				return asFailure(streamNotEmpty(cmd.stream));
-			}
-			const deletedAt = new Date().toISOString();
-			const response: StreamDeleted = { message: "Stream deleted", stream: cmd.stream, deleted_at: deletedAt, request_id: cmd.requestId };
-			return {
-				response,
-				statements: [markStreamDeleted(this.env.DB, stream.id, deletedAt)],
-				afterCommit: () => (this.cached = null),
-			};
-		}, true);
+		return this.change(
+			cmd,
+			"delete_stream",
+			0,
+			async () => {
+				const stream = await this.stream(cmd.org, cmd.stream);
+				if (!stream) return asFailure(streamNotFound(cmd.stream));
+				if (!cmd.force && (await streamHasData(this.env.DB, stream.id))) {
+					return asFailure(streamNotEmpty(cmd.stream));
+				}
+				const deletedAt = new Date().toISOString();
+				const response: StreamDeleted = { message: "Stream deleted", stream: cmd.stream, deleted_at: deletedAt, request_id: cmd.requestId };
+				return {
+					response,
+					statements: [markStreamDeleted(this.env.DB, stream.id, deletedAt)],
+					afterCommit: () => (this.cached = null),
+				};
+			},
+			true,
+		);
 	}
 
 	/** Expires this stream's idempotency keys once their 24 hours are over. */
@@ -50,7 +72,13 @@ export class StreamObject extends DurableObject<Env> {
 		await this.ledger.expireKeys();
 	}
 
-	private change<T>(cmd: Call, operation: string, recordCount: number, apply: () => Promise<Applied<T> | StreamFailure>, readsStorage = false) {
+	private change<T>(
+		cmd: Call,
+		operation: string,
+		recordCount: number,
+		apply: () => Promise<Applied<T> | StreamFailure>,
+		readsStorage = false,
+	) {
 		const scope = { org: cmd.org, firstStream: cmd.stream, lastStream: cmd.stream };
 		return this.ledger.change(cmd, scope, [{ stream: cmd.stream, operation, recordCount }], apply, { readsStorage }).catch((err) => {
 			// D1's outcome is unknown after an error: forget what we think the stream looks like.
@@ -112,7 +140,9 @@ export class StreamObject extends DurableObject<Env> {
 				});
 			}
 		}
-		return details.length > 0 ? invalid(details) : invalid([{ code: "value_overflow", message: `a value would be beyond ${MAX_STORED_VALUE}` }]);
+		return details.length > 0
+			? invalid(details)
+			: invalid([{ code: "value_overflow", message: `a value would be beyond ${MAX_STORED_VALUE}` }]);
 	}
 
 	private async deleteRecords(cmd: Extract<WriteCommand, { op: "delete" }>): Promise<Applied<WriteAccepted> | StreamFailure> {

@@ -11,7 +11,8 @@ const COST_CELL_OVERFLOW: StreamFailure = {
 	ok: false,
 	status: 400,
 	code: "value_overflow",
-	message: "With the cost already stored, an hour or day of one dimension set would hold more than ±9223372036854775807 whole units of a cost type; nothing was applied",
+	message:
+		"With the cost already stored, an hour or day of one dimension set would hold more than ±9223372036854775807 whole units of a cost type; nothing was applied",
 };
 
 /** A replace_hourly drop's first hour before the day the connection keeps hours from, if any. */
@@ -65,7 +66,11 @@ export class CostConnectionObject extends DurableObject<Env> {
 			}
 			if (existing === null) this.plannedCurrency = currency;
 			const response: DropAccepted = { ...cmd.response, currency, connection_created: created };
-			return { response, statements: dropStatements(this.env.DB, { ...cmd, currency }, new Date().toISOString()), explainOverflow: async () => COST_CELL_OVERFLOW };
+			return {
+				response,
+				statements: dropStatements(this.env.DB, { ...cmd, currency }, new Date().toISOString()),
+				explainOverflow: async () => COST_CELL_OVERFLOW,
+			};
 		});
 	}
 
@@ -85,7 +90,9 @@ export class CostConnectionObject extends DurableObject<Env> {
 		let hoursKeptFrom: string | null = null;
 		while (deleted < maxRows) {
 			const limit = Math.min(rowsPerStep, maxRows - deleted);
-			const [, removed, kept] = await this.ledger.batchBetweenCommits<{ hours_kept_from: string | null }>(rollUpStepStatements(this.env.DB, org, connection, cutoffDay, limit));
+			const [, removed, kept] = await this.ledger.batchBetweenCommits<{ hours_kept_from: string | null }>(
+				rollUpStepStatements(this.env.DB, org, connection, cutoffDay, limit),
+			);
 			deleted += removed.meta.changes;
 			hoursKeptFrom = kept.results[0]?.hours_kept_from ?? null;
 			if (removed.meta.changes < limit) return { deleted, done: true, hoursKeptFrom };

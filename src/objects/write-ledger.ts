@@ -156,9 +156,11 @@ export class WriteLedger {
 				// commitGroup settles every change it takes; should anything it awaits after the commit
 				// throw (scheduling the keys' expiry), no change may be left waiting: a promise settles once,
 				// so this only reaches the changes not yet settled.
-				await this.maintenance.run(() => this.commitGroup(group)).catch((err) => {
-					for (const change of group) change.fail(err);
-				});
+				await this.maintenance
+					.run(() => this.commitGroup(group))
+					.catch((err) => {
+						for (const change of group) change.fail(err);
+					});
 			}
 		} finally {
 			this.committing = false;
@@ -238,20 +240,38 @@ export class WriteLedger {
 	 * planning, or the statements it commits. One D1 batch looks up every key of the group and
 	 * the revocation of its tokens (an answer without a commit needs it).
 	 */
-	private async plan(group: PendingChange[], now: Date, session: D1DatabaseSession): Promise<{ planned: Planned[]; revoked: ReadonlySet<string> }> {
+	private async plan(
+		group: PendingChange[],
+		now: Date,
+		session: D1DatabaseSession,
+	): Promise<{ planned: Planned[]; revoked: ReadonlySet<string> }> {
 		const since = new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS).toISOString();
 		const keyed = group.filter((c) => c.call.idempotency);
-		const lookups = keyed.map((c) => idempotentWritesStatements(this.db, c.call.org, c.targets.map((t) => t.stream), c.call.idempotency!.key, since));
+		const lookups = keyed.map((c) =>
+			idempotentWritesStatements(
+				this.db,
+				c.call.org,
+				c.targets.map((t) => t.stream),
+				c.call.idempotency!.key,
+				since,
+			),
+		);
 		const earlier = new Map<PendingChange, IdempotentWrite[]>();
 		// The group's revoked tokens, looked up beside its keys (an answer without a commit needs it).
 		const revoked = new Set<string>();
 		if (keyed.length > 0) {
 			const tokens = [...new Set(group.map((c) => c.call.tokenId))];
-			const results = await session.batch<IdempotentWrite & { token_id: string }>([revokedAmongStatement(this.db, tokens), ...lookups.flat()]);
+			const results = await session.batch<IdempotentWrite & { token_id: string }>([
+				revokedAmongStatement(this.db, tokens),
+				...lookups.flat(),
+			]);
 			for (const row of results[0].results) revoked.add(row.token_id);
 			let at = 1;
 			keyed.forEach((c, i) => {
-				earlier.set(c, results.slice(at, at + lookups[i].length).flatMap((r) => r.results));
+				earlier.set(
+					c,
+					results.slice(at, at + lookups[i].length).flatMap((r) => r.results),
+				);
 				at += lookups[i].length;
 			});
 		}
@@ -264,7 +284,10 @@ export class WriteLedger {
 				const found = earlier.get(change) ?? [];
 				const scopeKey = JSON.stringify([call.org, change.targets.map((t) => t.stream), idempotency.key]);
 				const first = inGroup.get(scopeKey);
-				if (found.some((e) => e.request_hash !== idempotency.requestHash) || (first && first.call.idempotency!.requestHash !== idempotency.requestHash)) {
+				if (
+					found.some((e) => e.request_hash !== idempotency.requestHash) ||
+					(first && first.call.idempotency!.requestHash !== idempotency.requestHash)
+				) {
 					const { status, code, message } = IDEMPOTENCY_KEY_REUSED;
 					planned.push({ kind: "answer", change, answer: { ok: false, status, code, message }, needsRevocationCheck: false });
 					continue;
@@ -272,7 +295,12 @@ export class WriteLedger {
 				// Rows of one request commit together, and the same body names the same streams.
 				const recorded = found.find((e) => e.response !== null);
 				if (recorded) {
-					planned.push({ kind: "answer", change, answer: { ok: true, response: JSON.parse(recorded.response!), replayed: true }, needsRevocationCheck: false });
+					planned.push({
+						kind: "answer",
+						change,
+						answer: { ok: true, response: JSON.parse(recorded.response!), replayed: true },
+						needsRevocationCheck: false,
+					});
 					continue;
 				}
 				if (first) {

@@ -1,7 +1,11 @@
 // Request bodies shown in the OpenAPI document for POST /streams/ingest, in the shape of
 // Cloudthread's published payload (see the seeds). test/service.openapi.test.ts sends each one.
 
-type Example = { summary: string; description?: string; value: { data_stream_token: string; metric_agg_func: string; data: Record<string, unknown>[] } };
+type Example = {
+	summary: string;
+	description?: string;
+	value: { data_stream_token: string; metric_agg_func: string; data: Record<string, unknown>[] };
+};
 
 export const INGEST_BODY_EXAMPLES: Record<string, Example> = {
 	"hourly-sum": {
@@ -11,8 +15,18 @@ export const INGEST_BODY_EXAMPLES: Record<string, Example> = {
 			data_stream_token: "mlt_3q2-Vf...",
 			metric_agg_func: "Sum",
 			data: [
-				{ timestamp: "2022-10-01 00:00:00", metric_name: "api_requests", metric_value: 1200, custom_dimensions: { team: "growth", env: "prod" } },
-				{ timestamp: "2022-10-01 01:00:00", metric_name: "api_requests", metric_value: "980.5", custom_dimensions: { team: "growth", env: "prod" } },
+				{
+					timestamp: "2022-10-01 00:00:00",
+					metric_name: "api_requests",
+					metric_value: 1200,
+					custom_dimensions: { team: "growth", env: "prod" },
+				},
+				{
+					timestamp: "2022-10-01 01:00:00",
+					metric_name: "api_requests",
+					metric_value: "980.5",
+					custom_dimensions: { team: "growth", env: "prod" },
+				},
 			],
 		},
 	},

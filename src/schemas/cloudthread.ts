@@ -2,7 +2,17 @@
 import { z } from "./zod";
 import type { ErrorCode } from "../lib/error-catalog";
 import { sha256Hex } from "../lib/encoding";
-import { DaySchema, DOT_SEGMENTS, filterParamDocumentation, EARLIEST_EPOCH_MS, NOT_DOT_SEGMENT_SCHEMA, fail, utcEpochMs, wellFormed, withoutProtoKey } from "./common";
+import {
+	DaySchema,
+	DOT_SEGMENTS,
+	filterParamDocumentation,
+	EARLIEST_EPOCH_MS,
+	NOT_DOT_SEGMENT_SCHEMA,
+	fail,
+	utcEpochMs,
+	wellFormed,
+	withoutProtoKey,
+} from "./common";
 import { MAX_STORED_VALUE, storableNumber } from "../lib/numbers";
 import { MAX_FUTURE_MS } from "./cloudzero";
 
@@ -19,8 +29,7 @@ const HOUR_MS = 3_600_000;
 const EPOCH_MILLISECONDS_HINT = 100_000_000_000;
 
 // 'YYYY-MM-DD HH:MM:SS' or ISO 8601 with 'T', optional fraction and offset.
-const DATE_TIME =
-	/^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 const COMPACT = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/;
 
 type HourResult = { hour: string; epochMs: number } | { code: ErrorCode; error: string };
@@ -135,8 +144,8 @@ const HourTimestampSchema = z
 			z.string().openapi({ pattern: HOUR_TIMESTAMP_PATTERN }),
 		],
 		{
-		error: (iss) =>
-			iss.input === undefined ? "timestamp is required" : "timestamp must be a date-time string or epoch seconds as a number",
+			error: (iss) =>
+				iss.input === undefined ? "timestamp is required" : "timestamp must be a date-time string or epoch seconds as a number",
 		},
 	)
 	.openapi({
@@ -150,9 +159,12 @@ const HourTimestampSchema = z
 	});
 
 const MetricValueSchema = z
-	.union([z.number().openapi({ minimum: -MAX_STORED_VALUE, maximum: MAX_STORED_VALUE }), z.string().openapi({ pattern: SIGNED_NUMBER_PATTERN })], {
-		error: (iss) => (iss.input === undefined ? "metric_value is required" : "metric_value must be a number or a numeric string"),
-	})
+	.union(
+		[z.number().openapi({ minimum: -MAX_STORED_VALUE, maximum: MAX_STORED_VALUE }), z.string().openapi({ pattern: SIGNED_NUMBER_PATTERN })],
+		{
+			error: (iss) => (iss.input === undefined ? "metric_value is required" : "metric_value must be a number or a numeric string"),
+		},
+	)
 	.openapi({
 		description:
 			"Float or numeric string; negative values allowed; rounded to 15 significant digits. Refused: values beyond ±1.79769313486231e308 (value_overflow), non-zero values too small for a double such as 1e-400 (value_underflow), and a write whose daily Sum would overflow.",
@@ -222,7 +234,10 @@ export const IngestCreatedSchema = z
 		record_ids: z.array(z.string()).openapi({ description: "The record ID of each data point, in request order" }),
 		counts: z.object({
 			data_points: z.number().int().openapi({ description: "Data points in the request" }),
-			hourly_points_written: z.number().int().openapi({ description: "Distinct (record ID, hour) pairs written; a repeated pair counts once (last one wins)" }),
+			hourly_points_written: z
+				.number()
+				.int()
+				.openapi({ description: "Distinct (record ID, hour) pairs written; a repeated pair counts once (last one wins)" }),
 			record_ids: z.number().int().openapi({ description: "Distinct record IDs" }),
 			metrics: z.number().int().openapi({ description: "Distinct metric names" }),
 			daily_values_recomputed: z.number().int().openapi({ description: "(record ID, day) aggregates recomputed" }),
@@ -275,7 +290,10 @@ export const MetricPointsQuerySchema = z.object({
 	limit: z.coerce.number().int().min(1).max(MAX_POINTS_READ_LIMIT).default(1000),
 	cursor: z.string().max(4000).optional().openapi({ description: "next_cursor of the previous page" }),
 	format: z.enum(["json", "csv"]).default("json"),
-	dim: z.record(z.string(), z.string()).optional().openapi(filterParamDocumentation({ team: "growth" })),
+	dim: z
+		.record(z.string(), z.string())
+		.optional()
+		.openapi(filterParamDocumentation({ team: "growth" })),
 });
 
 export const MetricNameParamsSchema = z.object({
@@ -286,7 +304,12 @@ const MetricPointSchema = z
 	.object({
 		timestamp: z.string().openapi({ description: "The day (YYYY-MM-DD) or hour (YYYY-MM-DDTHH:00:00Z), UTC", example: "2022-10-01" }),
 		record_id: z.string().openapi({ example: "5b1f0c7e0e3a4e8f9d2c6a1b3e4f5a6b" }),
-		metric_value: z.string().openapi({ description: "Plain decimal string (never an exponent) of at most 15 significant digits, which can be sent back as it was read", example: "42.5" }),
+		metric_value: z
+			.string()
+			.openapi({
+				description: "Plain decimal string (never an exponent) of at most 15 significant digits, which can be sent back as it was read",
+				example: "42.5",
+			}),
 		hours: z.number().int().optional().openapi({ description: "day granularity: how many hourly points the value aggregates" }),
 		custom_dimensions: z.record(z.string(), z.string()),
 	})

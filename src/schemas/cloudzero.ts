@@ -26,8 +26,7 @@ const MAX_DIMENSION_VALUE_LENGTH = 1024;
 
 // The same rule for the OpenAPI document (no regex flags there): date, optional time and offset.
 export const TIMESTAMP_PATTERN = String.raw`^\s*\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?\s*$`;
-const TIMESTAMP =
-	/^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?(?:\s*(Z|[+-]\d{2}(?::?\d{2})?))?)?$/i;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?(?:\s*(Z|[+-]\d{2}(?::?\d{2})?))?)?$/i;
 
 type ParsedTimestamp = { day: string; epochMs: number } | { error: string };
 
@@ -140,7 +139,9 @@ const AssociatedCostSchema = withoutProtoKey(
 			),
 			{
 				error: (iss) =>
-					iss.code === "invalid_key" ? `${DIMENSION_NAME_RULE}: ${JSON.stringify(iss.input).slice(0, 200)}` : "associated_cost must be an object of dimension name to value",
+					iss.code === "invalid_key"
+						? `${DIMENSION_NAME_RULE}: ${JSON.stringify(iss.input).slice(0, 200)}`
+						: "associated_cost must be an object of dimension name to value",
 			},
 		)
 		.refine((dims) => Object.keys(dims).length <= MAX_DIMENSIONS, {
@@ -163,7 +164,8 @@ export const GRANULARITIES = ["DAILY", "HOURLY"] as const;
 const GranularitySchema = z
 	.string({ error: "granularity must be a string: DAILY or HOURLY" })
 	.openapi({
-		description: "`DAILY` or `HOURLY`, in any case. Either way the day's value is stored: the records of a request on one day and dimension set are summed.",
+		description:
+			"`DAILY` or `HOURLY`, in any case. Either way the day's value is stored: the records of a request on one day and dimension set are summed.",
 		pattern: "^(?:[Dd][Aa][Ii][Ll][Yy]|[Hh][Oo][Uu][Rr][Ll][Yy])$",
 		example: "HOURLY",
 	})
@@ -263,7 +265,8 @@ export function plainSumRecords(body: unknown): SumRecord[] | null {
 		if ("error" in time || time.epochMs > latest) return null;
 		const parsedValue = parseValue(value);
 		if (typeof parsedValue !== "number") return null;
-		out[i] = dims === undefined ? { timestamp: time.day, value: parsedValue } : { timestamp: time.day, value: parsedValue, associated_cost: dims };
+		out[i] =
+			dims === undefined ? { timestamp: time.day, value: parsedValue } : { timestamp: time.day, value: parsedValue, associated_cost: dims };
 	}
 	return out;
 }
@@ -288,7 +291,9 @@ export const DeleteRecordSchema = z
 	.strictObject({ timestamp: TimestampSchema, associated_cost: AssociatedCostSchema.optional(), granularity: GranularitySchema.optional() })
 	.openapi("TelemetryDeleteRecord");
 
-export const SumBodySchema = z.strictObject({ records: z.array(SumRecordSchema).min(1, "records must not be empty") }).openapi("TelemetryBody");
+export const SumBodySchema = z
+	.strictObject({ records: z.array(SumRecordSchema).min(1, "records must not be empty") })
+	.openapi("TelemetryBody");
 export const DeleteBodySchema = z
 	.strictObject({ records: z.array(DeleteRecordSchema).min(1, "records must not be empty") })
 	.openapi("TelemetryDeleteBody");

@@ -38,7 +38,10 @@ export const OrgSchema = z
  * An organization a token is created for: as OrgSchema, and not a dot segment. Such an org's
  * dimensions could never be addressed (/admin/v1/orgs/./dimensions/... resolves to another path).
  */
-export const NewOrgSchema = OrgSchema.refine((org) => !DOT_SEGMENTS.includes(org), { message: "org must not be '.' or '..'", params: { code: "invalid_format" } }).openapi({
+export const NewOrgSchema = OrgSchema.refine((org) => !DOT_SEGMENTS.includes(org), {
+	message: "org must not be '.' or '..'",
+	params: { code: "invalid_format" },
+}).openapi({
 	description: "1 to 64 characters of A-Z, a-z, 0-9, `_`, `.` and `-`; not `.` or `..` (URLs resolve those as dot segments)",
 	...NOT_DOT_SEGMENT_SCHEMA,
 	example: "acme",
@@ -61,15 +64,12 @@ export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** Documents the Idempotency-Key header of write endpoints (checked by the handler). */
 export const IdempotencyHeadersSchema = z.object({
-	"idempotency-key": z
-		.string()
-		.optional()
-		.openapi({
-			description:
-				"Makes a retry safe: the same key with the same body within 24 hours returns the first response and applies nothing; with a different body, 409. 1 to 255 printable ASCII characters, no spaces.",
-			pattern: IDEMPOTENCY_KEY.source,
-			example: "backfill-2024-01-batch-0007",
-		}),
+	"idempotency-key": z.string().optional().openapi({
+		description:
+			"Makes a retry safe: the same key with the same body within 24 hours returns the first response and applies nothing; with a different body, 409. 1 to 255 printable ASCII characters, no spaces.",
+		pattern: IDEMPOTENCY_KEY.source,
+		example: "backfill-2024-01-batch-0007",
+	}),
 });
 
 /**
@@ -79,7 +79,12 @@ export const IdempotencyHeadersSchema = z.object({
 export function withoutProtoKey<T extends z.ZodType>(schema: T) {
 	return z.preprocess((input, ctx) => {
 		if (input !== null && typeof input === "object" && Object.hasOwn(input, "__proto__")) {
-			ctx.addIssue({ code: "custom", message: "'__proto__' is not allowed as a key", path: ["__proto__"], params: { code: "invalid_dimension_name" } });
+			ctx.addIssue({
+				code: "custom",
+				message: "'__proto__' is not allowed as a key",
+				path: ["__proto__"],
+				params: { code: "invalid_dimension_name" },
+			});
 		}
 		return input;
 	}, schema);
@@ -87,7 +92,10 @@ export function withoutProtoKey<T extends z.ZodType>(schema: T) {
 
 /** A lone UTF-16 surrogate cannot be stored as UTF-8: it would come back altered. */
 export function wellFormed<T extends z.ZodType<string>>(schema: T, what: string) {
-	return schema.refine((s) => s.isWellFormed(), { message: `${what} must be valid Unicode (no lone surrogates)`, params: { code: "invalid_unicode" } });
+	return schema.refine((s) => s.isWellFormed(), {
+		message: `${what} must be valid Unicode (no lone surrogates)`,
+		params: { code: "invalid_unicode" },
+	});
 }
 
 /** Raises an issue from one of our own checks, with its machine-readable code in params.code. */

@@ -13,7 +13,10 @@ export type D1Location = (typeof D1_LOCATIONS)[number];
 
 /** A positive whole number given as text, with its default when the variable is not set. */
 const count = (fallback: number) =>
-	z.preprocess((text) => (text === undefined || text === "" ? fallback : Number(text)), z.number().int().min(1).max(Number.MAX_SAFE_INTEGER));
+	z.preprocess(
+		(text) => (text === undefined || text === "" ? fallback : Number(text)),
+		z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+	);
 
 /** The most days COST_HOURLY_RETENTION_DAYS may name: 100 years, far beyond any bill's restatement. */
 export const MAX_RETENTION_DAYS = 36_500;
@@ -26,7 +29,9 @@ const VarsSchema = z.object({
 	/** "off" turns both rate limiters off (the benchmark and the crash test). */
 	RATE_LIMITS: z.enum(["on", "off"]).default("on"),
 	/** Where the D1 database is (`wrangler d1 create --location`), and so where the writing Durable Objects are placed. */
-	D1_LOCATION: z.enum(D1_LOCATIONS, { error: `must be one of ${D1_LOCATIONS.join(", ")}: the --location the D1 database was created with` }),
+	D1_LOCATION: z.enum(D1_LOCATIONS, {
+		error: `must be one of ${D1_LOCATIONS.join(", ")}: the --location the D1 database was created with`,
+	}),
 	/** Days of hourly cost kept before the Cron Trigger rolls them up into their daily totals. */
 	COST_HOURLY_RETENTION_DAYS: z.preprocess(
 		(text) => (text === undefined || text === "" ? 92 : Number(text)),

@@ -24,7 +24,8 @@ export const ConnectionIdSchema = z
 	})
 	.openapi({
 		param: { name: "connection_id", in: "path" },
-		description: "1 to 128 characters of A-Z, a-z, 0-9, `_`, `.` and `-`, not starting with `.`. The connection is created by its first drop.",
+		description:
+			"1 to 128 characters of A-Z, a-z, 0-9, `_`, `.` and `-`, not starting with `.`. The connection is created by its first drop.",
 		pattern: CONNECTION_ID.source,
 		example: "0b7f3c52-1f4e-4d8a-9a57-6c0e5f1d2a33",
 	});
@@ -120,7 +121,11 @@ function cbfNumber(input: unknown): CostParts | { code: ErrorCode; error: string
 		else parts = costPartsOf(input);
 	} else return { code: "invalid_type", error: "must be a number or a numeric string" };
 	if (parts === "not_a_number") return { code: "invalid_value", error: `'${String(input).slice(0, 64)}' is not a decimal number` };
-	if (parts === "out_of_range") return { code: "out_of_range", error: `must be within ±${MAX_CBF_NUMBER}: at most 15 digits before the point, an exponent only negative` };
+	if (parts === "out_of_range")
+		return {
+			code: "out_of_range",
+			error: `must be within ±${MAX_CBF_NUMBER}: at most 15 digits before the point, an exponent only negative`,
+		};
 	return parts;
 }
 
@@ -266,7 +271,13 @@ function dimensionsOf(text: Record<string, string>, tags: Array<[string, string]
 /** The five costs; an absent cost type is the row's cost/cost. */
 function costsOf(numbers: Record<string, CostParts>): CostRow["costs"] {
 	const cost = numbers["cost/cost"];
-	return [cost, numbers["cost/discounted_cost"] ?? cost, numbers["cost/amortized_cost"] ?? cost, numbers["cost/discounted_amortized_cost"] ?? cost, numbers["cost/on_demand_cost"] ?? cost];
+	return [
+		cost,
+		numbers["cost/discounted_cost"] ?? cost,
+		numbers["cost/amortized_cost"] ?? cost,
+		numbers["cost/discounted_amortized_cost"] ?? cost,
+		numbers["cost/on_demand_cost"] ?? cost,
+	];
 }
 
 // ---- billing drops ---------------------------------------------------------------------------
@@ -281,7 +292,9 @@ const MONTH_PATTERN = String.raw`^\d{4}-(?:0[1-9]|1[0-2])$`;
 export function parseMonth(input: string): string | { error: string } {
 	if (MONTH.test(input)) return input;
 	const parsed = parseTimestamp(input);
-	return "error" in parsed ? { error: `month must be YYYY-MM or an ISO 8601 date-time: ${parsed.error}` } : new Date(parsed.epochMs).toISOString().slice(0, 7);
+	return "error" in parsed
+		? { error: `month must be YYYY-MM or an ISO 8601 date-time: ${parsed.error}` }
+		: new Date(parsed.epochMs).toISOString().slice(0, 7);
 }
 
 /**
@@ -307,10 +320,14 @@ const CbfNumberSchema = z
 	});
 const CbfTimeSchema = z
 	.string()
-	.openapi({ description: "ISO 8601 date-time (or date), optional UTC offset within ±14:00; no offset means UTC; from 1900-01-01T00:00:00Z on", pattern: TIMESTAMP_PATTERN });
+	.openapi({
+		description: "ISO 8601 date-time (or date), optional UTC offset within ±14:00; no offset means UTC; from 1900-01-01T00:00:00Z on",
+		pattern: TIMESTAMP_PATTERN,
+	});
 
 const COLUMN_DESCRIPTIONS: Record<string, string> = {
-	"lineitem/type": "Usage (the default), Tax, Support, Purchase, CommittedUsePurchase, Discount, Credit, Fee, Refund, ...: dimension LineItemType",
+	"lineitem/type":
+		"Usage (the default), Tax, Support, Purchase, CommittedUsePurchase, Discount, Credit, Fee, Refund, ...: dimension LineItemType",
 	"time/usage_start": "Required. The hour the charge applies to (minutes and seconds are ignored)",
 	"time/usage_end": "Checked, then ignored: every charge is placed in the hour of time/usage_start",
 	"resource/id": "Dimension Resource. Required when a resource/tag:<key> column is present",
@@ -347,10 +364,14 @@ export const CbfRowSchema = z
 		},
 	} as object);
 
-const CurrencySchema = z.string().regex(/^[A-Z]{3}$/, "currency is an ISO 4217 code such as USD").openapi({
-	description: "ISO 4217 code of the drop's costs (CBF has no currency column). The connection's first drop sets it (USD when absent); a later drop in another currency is refused (409 currency_mismatch).",
-	example: "USD",
-});
+const CurrencySchema = z
+	.string()
+	.regex(/^[A-Z]{3}$/, "currency is an ISO 4217 code such as USD")
+	.openapi({
+		description:
+			"ISO 4217 code of the drop's costs (CBF has no currency column). The connection's first drop sets it (USD when absent); a later drop in another currency is refused (409 currency_mismatch).",
+		example: "USD",
+	});
 
 const MonthSchema = z
 	.string()
@@ -391,7 +412,13 @@ export const DropAcceptedSchema = z
 		currency: z.string().openapi({ example: "USD" }),
 		rows: z.number().int().openapi({ description: "CBF rows in the drop" }),
 		hours: z.number().int().openapi({ description: "Distinct hours the rows fall in" }),
-		hours_replaced: z.number().int().openapi({ description: "Hours whose earlier cost was replaced: every hour of the month (replace_drop), the drop's hours (replace_hourly), 0 (sum)" }),
+		hours_replaced: z
+			.number()
+			.int()
+			.openapi({
+				description:
+					"Hours whose earlier cost was replaced: every hour of the month (replace_drop), the drop's hours (replace_hourly), 0 (sum)",
+			}),
 		connection_created: z.boolean(),
 		request_id: z.string(),
 	})
@@ -408,13 +435,27 @@ export const DimensionParamsSchema = z.object({
 	name: z
 		.string()
 		.regex(CUSTOM_DIMENSION_NAME, "a custom dimension name is 1 to 64 characters of A-Z, a-z, 0-9, '_', '.' and '-', not starting with '.'")
-		.openapi({ param: { name: "name", in: "path" }, description: "The name after `custom:`", pattern: CUSTOM_DIMENSION_NAME.source, example: "Customer" }),
+		.openapi({
+			param: { name: "name", in: "path" },
+			description: "The name after `custom:`",
+			pattern: CUSTOM_DIMENSION_NAME.source,
+			example: "Customer",
+		}),
 });
 
 export const DimensionBodySchema = z
 	.strictObject({
-		source: wellFormed(z.string().regex(new RegExp(DIMENSION_SOURCE_PATTERN, "u"), "source is Service, Account, Region, UsageFamily, LineItemType, Resource, Connection or tag:<key>"), "source").openapi({
-			description: "The dimension it names: Service, Account, Region, UsageFamily, LineItemType, Resource, Connection or tag:<key> (also Tag:<key>)",
+		source: wellFormed(
+			z
+				.string()
+				.regex(
+					new RegExp(DIMENSION_SOURCE_PATTERN, "u"),
+					"source is Service, Account, Region, UsageFamily, LineItemType, Resource, Connection or tag:<key>",
+				),
+			"source",
+		).openapi({
+			description:
+				"The dimension it names: Service, Account, Region, UsageFamily, LineItemType, Resource, Connection or tag:<key> (also Tag:<key>)",
 			pattern: DIMENSION_SOURCE_PATTERN,
 			example: "tag:customer",
 		}),
@@ -433,10 +474,11 @@ export const CustomDimensionSchema = z
 // ---- reads -----------------------------------------------------------------------------------
 
 const CostTypeSchema = z.enum(COST_TYPES).default("cost").openapi({ description: "Which CBF cost is read" });
-const GranularitySchema = z.enum(["day", "month"]).default("day").openapi({ description: "Periods: UTC days (YYYY-MM-DD) or months (YYYY-MM)" });
-const GroupBySchema = z
-	.string()
-	.openapi({ pattern: COST_DIMENSION_PATTERN, example: "Service" } as object);
+const GranularitySchema = z
+	.enum(["day", "month"])
+	.default("day")
+	.openapi({ description: "Periods: UTC days (YYYY-MM-DD) or months (YYYY-MM)" });
+const GroupBySchema = z.string().openapi({ pattern: COST_DIMENSION_PATTERN, example: "Service" } as object);
 
 export const CostQuerySchema = z.object({
 	start_date: DaySchema.optional().openapi({ description: "First UTC day, inclusive (YYYY-MM-DD)", example: "2024-08-01" }),
@@ -444,7 +486,8 @@ export const CostQuerySchema = z.object({
 	granularity: GranularitySchema,
 	cost_type: CostTypeSchema,
 	group_by: GroupBySchema.optional().openapi({
-		description: "A cost dimension: Service, Account, Region, UsageFamily, LineItemType, Resource, Connection, tag:<key> (or Tag:<key>), or custom:<name> of a defined custom dimension",
+		description:
+			"A cost dimension: Service, Account, Region, UsageFamily, LineItemType, Resource, Connection, tag:<key> (or Tag:<key>), or custom:<name> of a defined custom dimension",
 	}),
 	limit: z.coerce.number().int().min(1).max(50_000).default(1000),
 	cursor: z.string().max(4000).optional().openapi({ description: "next_cursor of the previous page" }),
@@ -452,12 +495,16 @@ export const CostQuerySchema = z.object({
 	dim: z
 		.record(z.string(), z.string())
 		.optional()
-		.openapi({ ...filterParamDocumentation({ Service: "Compute" }), propertyNames: { type: "string", pattern: COST_DIMENSION_PATTERN } } as object),
+		.openapi({
+			...filterParamDocumentation({ Service: "Compute" }),
+			propertyNames: { type: "string", pattern: COST_DIMENSION_PATTERN },
+		} as object),
 });
 
 const PeriodSchema = z.string().openapi({ description: "YYYY-MM-DD (day) or YYYY-MM (month), UTC", example: "2024-08-16" });
 const AmountSchema = z.string().openapi({
-	description: "Plain decimal string (never an exponent): the exact sum, rounded once to 15 significant digits; it can be sent back as it was read",
+	description:
+		"Plain decimal string (never an exponent): the exact sum, rounded once to 15 significant digits; it can be sent back as it was read",
 	example: "12",
 });
 
@@ -466,7 +513,9 @@ export const CostPageSchema = z
 		costs: z.array(
 			z.object({
 				period: PeriodSchema,
-				group: z.record(z.string(), z.string()).openapi({ description: "The group_by dimension and its value ({} without group_by)", example: { Service: "Compute" } }),
+				group: z
+					.record(z.string(), z.string())
+					.openapi({ description: "The group_by dimension and its value ({} without group_by)", example: { Service: "Compute" } }),
 				currency: z.string().openapi({ example: "USD" }),
 				cost: AmountSchema,
 			}),
@@ -489,7 +538,10 @@ export const UnitCostQuerySchema = z.object({
 		.string()
 		.min(1)
 		.optional()
-		.openapi({ description: "One of the stream's associated_cost names (e.g. custom:Customer): one result per value of it", example: "custom:Client" }),
+		.openapi({
+			description: "One of the stream's associated_cost names (e.g. custom:Customer): one result per value of it",
+			example: "custom:Client",
+		}),
 });
 
 export const UnitCostSchema = z
@@ -514,6 +566,9 @@ export const UnitCostSchema = z
 		unmatched_cost: z.array(z.object({ period: PeriodSchema, currency: z.string(), cost: AmountSchema })),
 		unknown_dimensions: z
 			.array(z.string())
-			.openapi({ description: "associated_cost names of the stream that name no cost dimension (e.g. an undefined custom:<name>): their series match no cost" }),
+			.openapi({
+				description:
+					"associated_cost names of the stream that name no cost dimension (e.g. an undefined custom:<name>): their series match no cost",
+			}),
 	})
 	.openapi("UnitCost");

@@ -11,7 +11,11 @@ export const ErrorDetailSchema = z
 	.object({
 		code: ErrorCodeSchema.openapi({ description: "One of the service's error codes (see ErrorResponse)", example: "negative_value" }),
 		message: z.string().openapi({ example: "value must not be negative" }),
-		record: z.number().int().optional().openapi({ description: "Index of the offending record in the request's records array", example: 3 }),
+		record: z
+			.number()
+			.int()
+			.optional()
+			.openapi({ description: "Index of the offending record in the request's records array", example: 3 }),
 		path: z.string().optional().openapi({ example: "records[3].value" }),
 	})
 	.openapi("ErrorDetail");
@@ -33,7 +37,6 @@ export const ErrorResponseSchema = z
 	.openapi("ErrorResponse");
 
 export type ErrorResponse = z.infer<typeof ErrorResponseSchema>;
-
 
 // The plain ErrorDetail of lib/api-error.ts is this schema's type.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;

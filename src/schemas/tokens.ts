@@ -19,7 +19,12 @@ export interface TokenRecord extends TokenIdentity {
 	revoked_at: string | null;
 }
 
-export const ScopeSchema = z.enum(SCOPES).openapi({ description: "write: sum/replace/delete records; read: read streams, cost and unit cost; delete_stream: delete whole streams; write_costs: send AnyCost billing drops" });
+export const ScopeSchema = z
+	.enum(SCOPES)
+	.openapi({
+		description:
+			"write: sum/replace/delete records; read: read streams, cost and unit cost; delete_stream: delete whole streams; write_costs: send AnyCost billing drops",
+	});
 
 // A token's record travels as KV key metadata, which holds at most 1,024 bytes of JSON: the name
 // is kept to 400 UTF-8 bytes without control characters (which JSON would escape to 6 bytes each).
@@ -35,13 +40,20 @@ const TokenNameSchema = wellFormed(
 			params: { code: "out_of_range" },
 		}),
 	"a token name",
-).openapi({ description: `What the token is for: 1 to 200 characters, at most ${MAX_TOKEN_NAME_BYTES} bytes in UTF-8, no control characters`, example: "billing-exporter" });
+).openapi({
+	description: `What the token is for: 1 to 200 characters, at most ${MAX_TOKEN_NAME_BYTES} bytes in UTF-8, no control characters`,
+	example: "billing-exporter",
+});
 
 export const CreateTokenBodySchema = z
 	.strictObject({
 		org: NewOrgSchema,
 		name: TokenNameSchema,
-		scopes: z.array(ScopeSchema).min(1).default(["write", "read"]).openapi({ example: ["write", "read"] }),
+		scopes: z
+			.array(ScopeSchema)
+			.min(1)
+			.default(["write", "read"])
+			.openapi({ example: ["write", "read"] }),
 	})
 	.openapi("CreateTokenRequest");
 

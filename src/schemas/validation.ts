@@ -18,7 +18,10 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, rec
 /** Turns zod issues into the service's error details (record index, field path, code, message). */
 export function issuesToDetails(issues: z.core.$ZodIssue[], input: unknown, recordsField = "records"): ErrorDetail[] {
 	return issues.map((issue) => {
-		const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
+		const path = issue.path
+			.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+			.join("")
+			.replace(/^\./, "");
 		const record = issue.path[0] === recordsField && typeof issue.path[1] === "number" ? issue.path[1] : undefined;
 		let code: ErrorCode;
 		let message = issue.message;
@@ -27,7 +30,10 @@ export function issuesToDetails(issues: z.core.$ZodIssue[], input: unknown, reco
 		} else if (issue.code === "unrecognized_keys") {
 			code = "unknown_field";
 			message = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
-		} else if ((issue.code === "invalid_type" || issue.code === "invalid_union" || issue.code === "invalid_value") && isMissing(input, issue.path)) {
+		} else if (
+			(issue.code === "invalid_type" || issue.code === "invalid_union" || issue.code === "invalid_value") &&
+			isMissing(input, issue.path)
+		) {
 			code = "missing_field";
 		} else if (issue.code === "invalid_key" && ownCode(issue.issues[0]) === "invalid_unicode") {
 			// A dimension name with a lone surrogate: say that, as for a value.

@@ -85,7 +85,8 @@ const SET_PASSES = `NOT EXISTS (SELECT 1 FROM flt WHERE flt.source IS NOT 'Conne
 	AND COALESCE(json_extract(d.dims, flt.path), '') NOT IN (SELECT value FROM json_each(flt.vals)))`;
 /** SQL: the group value of the dimension set `d` ('' without group_by). */
 const SET_GROUP = "COALESCE(json_extract(d.dims, (SELECT path FROM grp)), '')";
-const GROUP_OF = (connection: string, setGroup: string) => `CASE (SELECT source FROM grp) WHEN 'Connection' THEN ${connection} ELSE ${setGroup} END`;
+const GROUP_OF = (connection: string, setGroup: string) =>
+	`CASE (SELECT source FROM grp) WHEN 'Connection' THEN ${connection} ELSE ${setGroup} END`;
 
 /*
  * The lines CTE of a cost read, by granularity (each measured fastest for its own on 600,000 daily
@@ -140,16 +141,7 @@ export async function readCostLines(db: D1Reader, q: CostQuery): Promise<{ unkno
 				ORDER BY period, grp, currency
 				LIMIT ?10`,
 			)
-			.bind(
-				q.org,
-				q.startDay,
-				q.endDay,
-				q.granularity,
-				q.groupBy,
-				JSON.stringify(q.filters),
-				...(q.after ?? ["", "", ""]),
-				q.limit,
-			),
+			.bind(q.org, q.startDay, q.endDay, q.granularity, q.groupBy, JSON.stringify(q.filters), ...(q.after ?? ["", "", ""]), q.limit),
 	]);
 	return {
 		rowsRead: rowsReadOf([resolved, lines]),
@@ -245,7 +237,9 @@ export async function readUnitCostSums(
 	const params = [q.org, q.stream, q.startDay, q.endDay, q.granularity, q.groupBy];
 	const range = { from: "?3", to: "?4" };
 	const [unknown, units, costs] = await db.batch<Record<string, unknown>>([
-		db.prepare(`WITH ${STREAM} SELECT k.value AS name FROM st, json_each(st.dimension_keys) k WHERE (${sourceOfName("k.value")}) IS NULL`).bind(q.org, q.stream),
+		db
+			.prepare(`WITH ${STREAM} SELECT k.value AS name FROM st, json_each(st.dimension_keys) k WHERE (${sourceOfName("k.value")}) IS NULL`)
+			.bind(q.org, q.stream),
 		db
 			.prepare(
 				`WITH ${STREAM},
@@ -276,7 +270,11 @@ export async function readUnitCostSums(
 	return {
 		rowsRead: rowsReadOf([unknown, units, costs]),
 		unknownNames: (unknown.results as Array<{ name: string }>).map((r) => r.name),
-		units: (units.results as Array<{ period: string; grp: string; units: number | null }>).map((r) => ({ period: r.period, group: r.grp, units: r.units })),
+		units: (units.results as Array<{ period: string; grp: string; units: number | null }>).map((r) => ({
+			period: r.period,
+			group: r.grp,
+			units: r.units,
+		})),
 		costs: (costs.results as unknown as Array<SumColumns & { period: string; grp: string | null; currency: string }>).map((r) => ({
 			period: r.period,
 			group: r.grp,

@@ -46,10 +46,18 @@ export async function connectionsWithOldHours(db: D1Database, cutoffDay: string)
  * Moving the day comes first, in the same transaction as the first delete: from the moment any
  * hour is gone, a replace_hourly into it is refused (src/objects/cost-connection.ts).
  */
-export function rollUpStepStatements(db: D1Database, org: string, connection: string, cutoffDay: string, limit: number): D1PreparedStatement[] {
+export function rollUpStepStatements(
+	db: D1Database,
+	org: string,
+	connection: string,
+	cutoffDay: string,
+	limit: number,
+): D1PreparedStatement[] {
 	return [
 		db
-			.prepare("UPDATE cost_connections SET hours_kept_from = ?3 WHERE org_id = ?1 AND connection_id = ?2 AND (hours_kept_from IS NULL OR hours_kept_from < ?3)")
+			.prepare(
+				"UPDATE cost_connections SET hours_kept_from = ?3 WHERE org_id = ?1 AND connection_id = ?2 AND (hours_kept_from IS NULL OR hours_kept_from < ?3)",
+			)
 			.bind(org, connection, cutoffDay),
 		// SQLite has no DELETE ... LIMIT here: the keys of the first `limit` old hours, then those rows.
 		db

@@ -91,9 +91,16 @@ export function encodeDrop(lines: readonly CostLine[]): EncodedDrop | { overflow
 	for (let i = 0; i < lines.length; i++) {
 		const { hour, dims: set, costs } = lines[i];
 		const d = dims.of(set);
-		if (!addTo(hourSums, hours.of(hour), d, width, costs) || !addTo(daySums, days.of(hour.slice(0, 10)), d, width, costs)) return { overflowAt: i };
+		if (!addTo(hourSums, hours.of(hour), d, width, costs) || !addTo(daySums, days.of(hour.slice(0, 10)), d, width, costs))
+			return { overflowAt: i };
 	}
-	return { hours: hours.list, days: days.list, dims: joinJsonChunks(dims.list.map((set) => JSON.stringify(set))), hourRows: rowChunks(hourSums.values()), dayRows: rowChunks(daySums.values()) };
+	return {
+		hours: hours.list,
+		days: days.list,
+		dims: joinJsonChunks(dims.list.map((set) => JSON.stringify(set))),
+		hourRows: rowChunks(hourSums.values()),
+		dayRows: rowChunks(daySums.values()),
+	};
 }
 
 /** Adds a row's costs to its cell; false when a whole part would leave ±MAX_COST_CELL (checked at each step, so sums stay exact). */
@@ -142,9 +149,15 @@ function rowChunks(sums: Iterable<Sum>): RowChunk[] {
 		}
 		// By hand: every element is an integer, written exactly (a count of 10^-10 may pass 2^53).
 		if (!isNarrow) wide.push(`[${sum.join(",")}]`);
-		else narrow.push(`[${sum[0]},${sum[1]},${tenths(sum[2], sum[3])},${tenths(sum[4], sum[5])},${tenths(sum[6], sum[7])},${tenths(sum[8], sum[9])},${tenths(sum[10], sum[11])}]`);
+		else
+			narrow.push(
+				`[${sum[0]},${sum[1]},${tenths(sum[2], sum[3])},${tenths(sum[4], sum[5])},${tenths(sum[6], sum[7])},${tenths(sum[8], sum[9])},${tenths(sum[10], sum[11])}]`,
+			);
 	}
-	return [...joinJsonChunks(narrow).map(({ json }) => ({ wide: false, json })), ...joinJsonChunks(wide).map(({ json }) => ({ wide: true, json }))];
+	return [
+		...joinJsonChunks(narrow).map(({ json }) => ({ wide: false, json })),
+		...joinJsonChunks(wide).map(({ json }) => ({ wide: true, json })),
+	];
 }
 
 /** whole + fraction / 10^10 (of one sign) as the decimal text of its count of 10^-10. */
@@ -169,12 +182,15 @@ const COST_COLUMNS = COST_TYPES.flatMap((t) => [`${t}_whole`, `${t}_frac`]).join
  * the fractions (SQLite's integer / and % truncate toward zero, so whole + frac / 10^10 is kept).
  */
 const ADD_EXCLUDED_COSTS = COST_TYPES.map(
-	(t) => `${t}_whole = ${t}_whole + excluded.${t}_whole + (${t}_frac + excluded.${t}_frac) / ${COST_FRACTION_UNITS}, ${t}_frac = (${t}_frac + excluded.${t}_frac) % ${COST_FRACTION_UNITS}`,
+	(t) =>
+		`${t}_whole = ${t}_whole + excluded.${t}_whole + (${t}_frac + excluded.${t}_frac) / ${COST_FRACTION_UNITS}, ${t}_frac = (${t}_frac + excluded.${t}_frac) % ${COST_FRACTION_UNITS}`,
 ).join(", ");
 /** A row's ten cost columns: from counts of 10^-10 (narrow rows) or from whole and fraction apart (wide). */
 const rowCosts = (wide: boolean) =>
 	Array.from({ length: 5 }, (_, c) =>
-		wide ? `r.value ->> ${2 * c + 2}, r.value ->> ${2 * c + 3}` : `(r.value ->> ${c + 2}) / ${COST_FRACTION_UNITS}, (r.value ->> ${c + 2}) % ${COST_FRACTION_UNITS}`,
+		wide
+			? `r.value ->> ${2 * c + 2}, r.value ->> ${2 * c + 3}`
+			: `(r.value ->> ${c + 2}) / ${COST_FRACTION_UNITS}, (r.value ->> ${c + 2}) % ${COST_FRACTION_UNITS}`,
 	).join(", ");
 
 /**
@@ -218,21 +234,37 @@ export function dropStatements(db: D1Database, w: DropWrite, now: string): D1Pre
 	const days = JSON.stringify(w.days);
 	const statements: D1PreparedStatement[] = [
 		db
-			.prepare("INSERT INTO cost_connections (org_id, connection_id, currency, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (org_id, connection_id) DO NOTHING")
+			.prepare(
+				"INSERT INTO cost_connections (org_id, connection_id, currency, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (org_id, connection_id) DO NOTHING",
+			)
 			.bind(w.org, w.connection, w.currency, now),
 		db.prepare("DELETE FROM cost_drop_dims"),
 	];
 	const stageDims = db.prepare("INSERT INTO cost_drop_dims (idx, dims) SELECT ?1 + key, value FROM json_each(?2)");
 	for (const { first, json } of w.dims) statements.push(stageDims.bind(first, json));
 	statements.push(
-		db.prepare("INSERT INTO cost_dimension_sets (org_id, dims) SELECT ?1, dims FROM cost_drop_dims WHERE true ON CONFLICT (org_id, dims) DO NOTHING").bind(w.org),
-		db.prepare("UPDATE cost_drop_dims SET dims_id = (SELECT id FROM cost_dimension_sets WHERE org_id = ?1 AND dims = cost_drop_dims.dims)").bind(w.org),
+		db
+			.prepare(
+				"INSERT INTO cost_dimension_sets (org_id, dims) SELECT ?1, dims FROM cost_drop_dims WHERE true ON CONFLICT (org_id, dims) DO NOTHING",
+			)
+			.bind(w.org),
+		db
+			.prepare("UPDATE cost_drop_dims SET dims_id = (SELECT id FROM cost_dimension_sets WHERE org_id = ?1 AND dims = cost_drop_dims.dims)")
+			.bind(w.org),
 	);
 
 	if (w.operation === "replace_drop") {
-		statements.push(db.prepare("DELETE FROM cost_hourly WHERE org_id = ?1 AND connection_id = ?2 AND hour >= ?3 AND hour < ?4").bind(w.org, w.connection, from, to));
+		statements.push(
+			db
+				.prepare("DELETE FROM cost_hourly WHERE org_id = ?1 AND connection_id = ?2 AND hour >= ?3 AND hour < ?4")
+				.bind(w.org, w.connection, from, to),
+		);
 	} else if (w.operation === "replace_hourly") {
-		statements.push(db.prepare("DELETE FROM cost_hourly WHERE org_id = ?1 AND connection_id = ?2 AND hour IN (SELECT value FROM json_each(?3))").bind(w.org, w.connection, hours));
+		statements.push(
+			db
+				.prepare("DELETE FROM cost_hourly WHERE org_id = ?1 AND connection_id = ?2 AND hour IN (SELECT value FROM json_each(?3))")
+				.bind(w.org, w.connection, hours),
+		);
 	}
 	const addHours = [db.prepare(addRowsSql("cost_hourly", "hour", false)), db.prepare(addRowsSql("cost_hourly", "hour", true))];
 	for (const rows of w.hourRows) statements.push(addHours[Number(rows.wide)].bind(w.org, w.connection, hours, rows.json));
@@ -240,7 +272,9 @@ export function dropStatements(db: D1Database, w: DropWrite, now: string): D1Pre
 	if (w.operation === "replace_hourly") {
 		// The touched days' totals, recomputed from their hours as this transaction left them.
 		statements.push(
-			db.prepare("DELETE FROM cost_daily WHERE org_id = ?1 AND connection_id = ?2 AND day IN (SELECT value FROM json_each(?3))").bind(w.org, w.connection, days),
+			db
+				.prepare("DELETE FROM cost_daily WHERE org_id = ?1 AND connection_id = ?2 AND day IN (SELECT value FROM json_each(?3))")
+				.bind(w.org, w.connection, days),
 			db
 				.prepare(
 					`INSERT INTO cost_daily (org_id, day, connection_id, dims_id, ${COST_COLUMNS})
@@ -254,7 +288,11 @@ export function dropStatements(db: D1Database, w: DropWrite, now: string): D1Pre
 	} else {
 		// replace_drop and sum add the drop's own daily sums (replace_drop has cleared its month first).
 		if (w.operation === "replace_drop") {
-			statements.push(db.prepare("DELETE FROM cost_daily WHERE org_id = ?1 AND connection_id = ?2 AND day >= ?3 AND day < ?4").bind(w.org, w.connection, from.slice(0, 10), to.slice(0, 10)));
+			statements.push(
+				db
+					.prepare("DELETE FROM cost_daily WHERE org_id = ?1 AND connection_id = ?2 AND day >= ?3 AND day < ?4")
+					.bind(w.org, w.connection, from.slice(0, 10), to.slice(0, 10)),
+			);
 		}
 		const addDays = [db.prepare(addRowsSql("cost_daily", "day", false)), db.prepare(addRowsSql("cost_daily", "day", true))];
 		for (const rows of w.dayRows) statements.push(addDays[Number(rows.wide)].bind(w.org, w.connection, days, rows.json));
@@ -272,7 +310,10 @@ export interface CustomDimensionRow {
 }
 
 export async function listCustomDimensions(db: D1Database, org: string): Promise<CustomDimensionRow[]> {
-	const { results } = await db.prepare("SELECT name, source, updated_at FROM cost_custom_dimensions WHERE org_id = ? ORDER BY name").bind(org).all<CustomDimensionRow>();
+	const { results } = await db
+		.prepare("SELECT name, source, updated_at FROM cost_custom_dimensions WHERE org_id = ? ORDER BY name")
+		.bind(org)
+		.all<CustomDimensionRow>();
 	return results;
 }
 

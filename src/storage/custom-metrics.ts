@@ -138,7 +138,12 @@ type RawMetric = Omit<MetricRow, "dimension_keys"> & { dimension_keys: string };
 const parseMetric = (row: RawMetric): MetricRow => ({ ...row, dimension_keys: JSON.parse(row.dimension_keys) as string[] });
 
 /** An organization's metrics in (name, function) order, after a keyset cursor. */
-export async function listMetrics(db: D1Reader, org: string, after: [name: string, aggFunc: string] | null, limit: number): Promise<MetricRow[]> {
+export async function listMetrics(
+	db: D1Reader,
+	org: string,
+	after: [name: string, aggFunc: string] | null,
+	limit: number,
+): Promise<MetricRow[]> {
 	const [afterName, afterFunc] = after ?? ["", ""];
 	const { results } = await db
 		.prepare(
@@ -153,7 +158,9 @@ export async function listMetrics(db: D1Reader, org: string, after: [name: strin
 
 /** The query of one metric, to run in a batch; metricRow reads its row. */
 export function metricQuery(db: D1Reader, org: string, name: string, aggFunc: AggFunc): D1PreparedStatement {
-	return db.prepare(`SELECT ${METRIC_COLUMNS} FROM custom_metrics m WHERE m.org_id = ?1 AND m.name = ?2 AND m.agg_func = ?3`).bind(org, name, aggFunc);
+	return db
+		.prepare(`SELECT ${METRIC_COLUMNS} FROM custom_metrics m WHERE m.org_id = ?1 AND m.name = ?2 AND m.agg_func = ?3`)
+		.bind(org, name, aggFunc);
 }
 
 export function metricRow(row: unknown): MetricRow | null {
@@ -203,5 +210,15 @@ export function metricPointsQuery(db: D1Reader, q: MetricPointQuery): D1Prepared
 	const [afterTimestamp, afterRecord] = q.after ?? ["", ""];
 	return db
 		.prepare(q.granularity === "day" ? READ_DAILY : READ_HOURLY)
-		.bind(q.org, q.startDay, q.endDay, afterTimestamp, afterRecord, q.filters.length > 0 ? JSON.stringify(q.filters) : null, q.limit, q.name, q.aggFunc);
+		.bind(
+			q.org,
+			q.startDay,
+			q.endDay,
+			afterTimestamp,
+			afterRecord,
+			q.filters.length > 0 ? JSON.stringify(q.filters) : null,
+			q.limit,
+			q.name,
+			q.aggFunc,
+		);
 }

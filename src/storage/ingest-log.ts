@@ -58,7 +58,13 @@ export interface IdempotentWrite {
  * streams since the given time: run them in a batch (with other changes' look-ups) and flatten
  * their results, in order.
  */
-export function idempotentWritesStatements(db: D1Database, org: string, streams: string[], key: string, since: string): D1PreparedStatement[] {
+export function idempotentWritesStatements(
+	db: D1Database,
+	org: string,
+	streams: string[],
+	key: string,
+	since: string,
+): D1PreparedStatement[] {
 	const select = db.prepare(
 		`SELECT stream, request_hash, response FROM ingest_log
 		WHERE org_id = ?1 AND stream IN (SELECT value FROM json_each(?2)) AND idempotency_key = ?3 AND created_at >= ?4
@@ -71,7 +77,13 @@ export function idempotentWritesStatements(db: D1Database, org: string, streams:
  * Frees a key whose 24 hours are over but which the expiry alarm has not cleared yet, so that
  * reusing it does not collide with the unique index. Runs first in the batch that reuses it.
  */
-export function releaseExpiredIdempotencyKeys(db: D1Database, org: string, streams: string[], key: string, since: string): D1PreparedStatement[] {
+export function releaseExpiredIdempotencyKeys(
+	db: D1Database,
+	org: string,
+	streams: string[],
+	key: string,
+	since: string,
+): D1PreparedStatement[] {
 	const release = db.prepare(
 		`UPDATE ingest_log SET idempotency_key = NULL, request_hash = NULL, response = NULL
 		WHERE org_id = ?1 AND stream IN (SELECT value FROM json_each(?2)) AND idempotency_key = ?3 AND created_at < ?4`,
@@ -96,7 +108,9 @@ export async function expireIdempotencyKeys(
 			)
 			.bind(scope.org, scope.firstStream, scope.lastStream, before),
 		db
-			.prepare("SELECT MIN(created_at) AS created_at FROM ingest_log WHERE org_id = ?1 AND stream BETWEEN ?2 AND ?3 AND idempotency_key IS NOT NULL")
+			.prepare(
+				"SELECT MIN(created_at) AS created_at FROM ingest_log WHERE org_id = ?1 AND stream BETWEEN ?2 AND ?3 AND idempotency_key IS NOT NULL",
+			)
 			.bind(scope.org, scope.firstStream, scope.lastStream),
 	]);
 	return oldest.results[0]?.created_at ?? null;
@@ -113,7 +127,13 @@ export interface IngestLogRow {
 }
 
 /** A stream's ingest log, newest first, before the given row id. */
-export async function readIngestLog(db: Pick<D1Database, "prepare">, org: string, stream: string, beforeId: number, limit: number): Promise<IngestLogRow[]> {
+export async function readIngestLog(
+	db: Pick<D1Database, "prepare">,
+	org: string,
+	stream: string,
+	beforeId: number,
+	limit: number,
+): Promise<IngestLogRow[]> {
 	const { results } = await db
 		.prepare(
 			`SELECT id, request_id, operation, token_id, record_count, created_at, idempotency_key

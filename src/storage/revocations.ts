@@ -16,7 +16,9 @@ export async function isTokenIdRevoked(db: D1Database, tokenId: string): Promise
 
 /** The statement that lists which of the given token ids are revoked (rows of { token_id }). */
 export function revokedAmongStatement(db: D1Database, tokenIds: string[]): D1PreparedStatement {
-	return db.prepare("SELECT token_id FROM token_revocations WHERE token_id IN (SELECT value FROM json_each(?1))").bind(JSON.stringify(tokenIds));
+	return db
+		.prepare("SELECT token_id FROM token_revocations WHERE token_id IN (SELECT value FROM json_each(?1))")
+		.bind(JSON.stringify(tokenIds));
 }
 
 /** True for the error of a write batch whose ingest_log insert was refused because its token is revoked (migration 0005). */

@@ -33,7 +33,9 @@ export async function findLiveStream(db: D1Reader, org: string, name: string): P
 
 /** The query of findLiveStream, to run in a batch; liveStreamRow reads its row. */
 export function liveStreamQuery(db: D1Reader, org: string, name: string): D1PreparedStatement {
-	return db.prepare("SELECT id, name, dimension_keys, created_at FROM streams WHERE org_id = ? AND name = ? AND deleted_at IS NULL").bind(org, name);
+	return db
+		.prepare("SELECT id, name, dimension_keys, created_at FROM streams WHERE org_id = ? AND name = ? AND deleted_at IS NULL")
+		.bind(org, name);
 }
 
 export function liveStreamRow(row: unknown): StreamRow | null {
@@ -177,7 +179,9 @@ export function valueWriteStatements(
 export function decodeValueChunks(chunks: ValueChunk[]): ValueRow[] {
 	return chunks.flatMap(({ keys, rows }) => {
 		const seriesKeys = JSON.parse(keys) as string[];
-		return (JSON.parse(rows) as Array<[string, number, number, number]>).map(([day, index, value, record]): ValueRow => [day, seriesKeys[index], value, record]);
+		return (JSON.parse(rows) as Array<[string, number, number, number]>).map(
+			([day, index, value, record]): ValueRow => [day, seriesKeys[index], value, record],
+		);
 	});
 }
 
@@ -224,7 +228,11 @@ export function softDeleteStatements(
 				WHERE NOT EXISTS (SELECT 1 FROM daily_values v WHERE v.series_id = gone.series_id))
 		WHERE id = ?1`,
 	);
-	return jsonChunks(targets).flatMap((json) => [archive.bind(streamId, json, now, requestId), remove.bind(streamId, json), summarize.bind(streamId, json)]);
+	return jsonChunks(targets).flatMap((json) => [
+		archive.bind(streamId, json, now, requestId),
+		remove.bind(streamId, json),
+		summarize.bind(streamId, json),
+	]);
 }
 
 export interface ValueQuery {
@@ -267,4 +275,3 @@ export function valuesQuery(db: D1Reader, q: ValueQuery): D1PreparedStatement {
 		)
 		.bind(q.org, q.name, q.startDay, q.endDay, afterDay, afterSeries, filtered ? JSON.stringify(q.filters) : null, q.limit);
 }
-

@@ -116,7 +116,10 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 	if (Array.isArray(a)) return a.length === (b as unknown[]).length && a.every((x, i) => jsonEqual(x, (b as unknown[])[i]));
 	const ka = Object.keys(a);
 	const kb = Object.keys(b as object);
-	return ka.length === kb.length && ka.every((k) => Object.hasOwn(b as object, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+	return (
+		ka.length === kb.length &&
+		ka.every((k) => Object.hasOwn(b as object, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+	);
 }
 
 /** String length as JSON Schema counts it: in Unicode code points, not UTF-16 units. */
@@ -164,7 +167,8 @@ function check(root: unknown, schema: Schema, value: unknown, pointer: string, o
 		return;
 	}
 	for (const keyword of Object.keys(schema)) {
-		if (!KNOWN.has(keyword) && !ANNOTATIONS.has(keyword) && !keyword.startsWith("x-")) throw new Error(`validator does not support the keyword '${keyword}' (at ${pointer || "/"})`);
+		if (!KNOWN.has(keyword) && !ANNOTATIONS.has(keyword) && !keyword.startsWith("x-"))
+			throw new Error(`validator does not support the keyword '${keyword}' (at ${pointer || "/"})`);
 	}
 	const fail = (keyword: string, message: string, at = pointer) => out.push({ pointer: at, keyword, message });
 	const inAllOf = Array.isArray(schema.allOf);
@@ -190,29 +194,38 @@ function check(root: unknown, schema: Schema, value: unknown, pointer: string, o
 	if (typeof value === "number") {
 		if (typeof schema.minimum === "number" && value < schema.minimum) fail("minimum", `${value} < ${schema.minimum}`);
 		if (typeof schema.maximum === "number" && value > schema.maximum) fail("maximum", `${value} > ${schema.maximum}`);
-		if (typeof schema.exclusiveMinimum === "number" && value <= schema.exclusiveMinimum) fail("exclusiveMinimum", `${value} <= ${schema.exclusiveMinimum}`);
-		if (typeof schema.exclusiveMaximum === "number" && value >= schema.exclusiveMaximum) fail("exclusiveMaximum", `${value} >= ${schema.exclusiveMaximum}`);
+		if (typeof schema.exclusiveMinimum === "number" && value <= schema.exclusiveMinimum)
+			fail("exclusiveMinimum", `${value} <= ${schema.exclusiveMinimum}`);
+		if (typeof schema.exclusiveMaximum === "number" && value >= schema.exclusiveMaximum)
+			fail("exclusiveMaximum", `${value} >= ${schema.exclusiveMaximum}`);
 		// An integer divisor is checked exactly (value / 3600 rounds 5e-324 to 0, an integer).
 		const m = schema.multipleOf;
-		if (typeof m === "number" && !(Number.isInteger(m) ? value % m === 0 : Number.isInteger(value / m))) fail("multipleOf", `${value} is not a multiple of ${m}`);
+		if (typeof m === "number" && !(Number.isInteger(m) ? value % m === 0 : Number.isInteger(value / m)))
+			fail("multipleOf", `${value} is not a multiple of ${m}`);
 	}
 	if (typeof value === "string") {
 		const length = codePoints(value);
 		if (typeof schema.minLength === "number" && length < schema.minLength) fail("minLength", `${length} code points < ${schema.minLength}`);
 		if (typeof schema.maxLength === "number" && length > schema.maxLength) fail("maxLength", `${length} code points > ${schema.maxLength}`);
-		if (typeof schema.pattern === "string" && !regex(schema.pattern).test(value)) fail("pattern", `${JSON.stringify(value.slice(0, 80))} does not match ${schema.pattern}`);
+		if (typeof schema.pattern === "string" && !regex(schema.pattern).test(value))
+			fail("pattern", `${JSON.stringify(value.slice(0, 80))} does not match ${schema.pattern}`);
 	}
 	if (Array.isArray(value)) {
-		if (typeof schema.minItems === "number" && value.length < schema.minItems) fail("minItems", `${value.length} items < ${schema.minItems}`);
-		if (typeof schema.maxItems === "number" && value.length > schema.maxItems) fail("maxItems", `${value.length} items > ${schema.maxItems}`);
-		if (schema.uniqueItems === true && value.some((x, i) => value.findIndex((y) => jsonEqual(x, y)) !== i)) fail("uniqueItems", "items are not unique");
+		if (typeof schema.minItems === "number" && value.length < schema.minItems)
+			fail("minItems", `${value.length} items < ${schema.minItems}`);
+		if (typeof schema.maxItems === "number" && value.length > schema.maxItems)
+			fail("maxItems", `${value.length} items > ${schema.maxItems}`);
+		if (schema.uniqueItems === true && value.some((x, i) => value.findIndex((y) => jsonEqual(x, y)) !== i))
+			fail("uniqueItems", "items are not unique");
 		if (schema.items !== undefined) value.forEach((item, i) => check(root, schema.items as Schema, item, `${pointer}/${i}`, out, options));
 	}
 	if (value !== null && typeof value === "object" && !Array.isArray(value)) {
 		const obj = value as Record<string, unknown>;
 		const keys = Object.keys(obj);
-		if (typeof schema.minProperties === "number" && keys.length < schema.minProperties) fail("minProperties", `${keys.length} properties < ${schema.minProperties}`);
-		if (typeof schema.maxProperties === "number" && keys.length > schema.maxProperties) fail("maxProperties", `${keys.length} properties > ${schema.maxProperties}`);
+		if (typeof schema.minProperties === "number" && keys.length < schema.minProperties)
+			fail("minProperties", `${keys.length} properties < ${schema.minProperties}`);
+		if (typeof schema.maxProperties === "number" && keys.length > schema.maxProperties)
+			fail("maxProperties", `${keys.length} properties > ${schema.maxProperties}`);
 		for (const name of (schema.required as string[] | undefined) ?? []) {
 			if (!Object.hasOwn(obj, name)) fail("required", `missing required property '${name}'`);
 		}
@@ -221,11 +234,13 @@ function check(root: unknown, schema: Schema, value: unknown, pointer: string, o
 			const at = `${pointer}/${escapePointer(key)}`;
 			// A name is checked as a string value of its own; its mismatches point at the property.
 			if (schema.propertyNames !== undefined) {
-				for (const m of validate(root, schema.propertyNames as Schema, key, options)) fail(`propertyNames/${m.keyword}`, `property name ${JSON.stringify(key.slice(0, 40))}: ${m.message}`, at);
+				for (const m of validate(root, schema.propertyNames as Schema, key, options))
+					fail(`propertyNames/${m.keyword}`, `property name ${JSON.stringify(key.slice(0, 40))}: ${m.message}`, at);
 			}
 			if (Object.hasOwn(properties, key)) check(root, properties[key], obj[key], at, out, options);
 			else if (schema.additionalProperties === false) fail("additionalProperties", `unknown property '${key}'`, at);
-			else if (schema.additionalProperties !== undefined && schema.additionalProperties !== true) check(root, schema.additionalProperties as Schema, obj[key], at, out, options);
+			else if (schema.additionalProperties !== undefined && schema.additionalProperties !== true)
+				check(root, schema.additionalProperties as Schema, obj[key], at, out, options);
 			else if (options.closedObjects && schema.additionalProperties === undefined && schema.properties !== undefined && !inAllOf) {
 				fail("undocumented", `property '${key}' is not in the document`, at);
 			}
@@ -237,12 +252,22 @@ function check(root: unknown, schema: Schema, value: unknown, pointer: string, o
 		const known = allOfProperties(root, schema);
 		for (const sub of schema.allOf as Schema[]) check(root, sub, value, pointer, out, { ...options, closedObjects: false });
 		if (options.closedObjects && value !== null && typeof value === "object" && !Array.isArray(value) && known) {
-			for (const key of Object.keys(value)) if (!known.has(key)) fail("undocumented", `property '${key}' is not in the document`, `${pointer}/${escapePointer(key)}`);
+			for (const key of Object.keys(value))
+				if (!known.has(key)) fail("undocumented", `property '${key}' is not in the document`, `${pointer}/${escapePointer(key)}`);
 		}
 	}
 	if (Array.isArray(schema.anyOf)) {
-		const branches = (schema.anyOf as Schema[]).map((sub) => validate(root, sub, value, options).map((m) => ({ ...m, pointer: pointer + m.pointer })));
-		if (!branches.some((b) => b.length === 0)) fail("anyOf", `matches none of ${branches.length} alternatives (${branches.map((b) => b[0]?.message).join("; ").slice(0, 300)})`);
+		const branches = (schema.anyOf as Schema[]).map((sub) =>
+			validate(root, sub, value, options).map((m) => ({ ...m, pointer: pointer + m.pointer })),
+		);
+		if (!branches.some((b) => b.length === 0))
+			fail(
+				"anyOf",
+				`matches none of ${branches.length} alternatives (${branches
+					.map((b) => b[0]?.message)
+					.join("; ")
+					.slice(0, 300)})`,
+			);
 	}
 	if (Array.isArray(schema.oneOf)) {
 		const matching = (schema.oneOf as Schema[]).filter((sub) => validate(root, sub, value, options).length === 0).length;

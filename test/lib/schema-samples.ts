@@ -27,8 +27,16 @@ type Node =
 	| { kind: "repeat"; node: Node; min: number; max: number };
 
 const DIGIT: [number, number][] = [[48, 57]];
-const WORD: [number, number][] = [[48, 57], [65, 90], [95, 95], [97, 122]];
-const SPACE: [number, number][] = [[9, 13], [32, 32]];
+const WORD: [number, number][] = [
+	[48, 57],
+	[65, 90],
+	[95, 95],
+	[97, 122],
+];
+const SPACE: [number, number][] = [
+	[9, 13],
+	[32, 32],
+];
 const PRINTABLE: [number, number][] = [[32, 126]];
 const UNBOUNDED = 12;
 
@@ -258,7 +266,11 @@ const ALPHABETS: Record<string, string[]> = {
 function randomString(r: Rng, length: number, channel: Channel): string {
 	// Header values are bytes (printable ASCII here); URLs carry anything encodeURIComponent can encode.
 	const kinds =
-		channel === "header" ? ["plain", "plain", "printable"] : channel === "body" ? ["plain", "plain", "plain", "printable", "unicode", "astral", "whitespace", "control"] : ["plain", "plain", "plain", "printable", "unicode", "astral", "whitespace"];
+		channel === "header"
+			? ["plain", "plain", "printable"]
+			: channel === "body"
+				? ["plain", "plain", "plain", "printable", "unicode", "astral", "whitespace", "control"]
+				: ["plain", "plain", "plain", "printable", "unicode", "astral", "whitespace"];
 	const mixed = r.int(3) === 0;
 	let kind = r.pick(kinds);
 	let out = "";
@@ -304,11 +316,31 @@ function sampleString(r: Rng, s: Obj, opts: SampleOptions): string {
 // ---- numbers -----------------------------------------------------------------------------------
 
 /** Values that break naive code: zero, negative zero's neighbour, the largest doubles, the tiniest. */
-const NUMBER_EDGES = [0, 1, -1, 0.5, -2.5, 1e-7, 5e-324, 2 ** 53 - 1, 2 ** 53 + 2, -(2 ** 53), 1e21, 1e308, 1.7976931348623157e308, -1.7976931348623157e308, 123456789.123456789];
+const NUMBER_EDGES = [
+	0,
+	1,
+	-1,
+	0.5,
+	-2.5,
+	1e-7,
+	5e-324,
+	2 ** 53 - 1,
+	2 ** 53 + 2,
+	-(2 ** 53),
+	1e21,
+	1e308,
+	1.7976931348623157e308,
+	-1.7976931348623157e308,
+	123456789.123456789,
+];
 
 function sampleNumber(r: Rng, s: Obj, integer: boolean): number {
-	const min = (s.minimum as number | undefined) ?? (typeof s.exclusiveMinimum === "number" ? s.exclusiveMinimum + (integer ? 1 : Number.EPSILON) : undefined);
-	const max = (s.maximum as number | undefined) ?? (typeof s.exclusiveMaximum === "number" ? s.exclusiveMaximum - (integer ? 1 : Number.EPSILON) : undefined);
+	const min =
+		(s.minimum as number | undefined) ??
+		(typeof s.exclusiveMinimum === "number" ? s.exclusiveMinimum + (integer ? 1 : Number.EPSILON) : undefined);
+	const max =
+		(s.maximum as number | undefined) ??
+		(typeof s.exclusiveMaximum === "number" ? s.exclusiveMaximum - (integer ? 1 : Number.EPSILON) : undefined);
 	for (let attempt = 0; attempt < 50; attempt++) {
 		let n: number;
 		const choice = r.int(6);
@@ -372,7 +404,12 @@ export function sample(root: unknown, schema: Schema, r: Rng, opts: SampleOption
 		throw new Error(`could not generate a value outside 'not' for ${JSON.stringify(s).slice(0, 200)}`);
 	}
 	// The document's own example, when it is valid (a whole dimension map, a numeric string).
-	if (s.example !== undefined && r.next() < opts.exampleRate && isValid(root, s, s.example) && (opts.channel !== "header" || /^[\x20-\x7e]*$/.test(String(s.example)))) {
+	if (
+		s.example !== undefined &&
+		r.next() < opts.exampleRate &&
+		isValid(root, s, s.example) &&
+		(opts.channel !== "header" || /^[\x20-\x7e]*$/.test(String(s.example)))
+	) {
 		return structuredClone(s.example);
 	}
 	if (Array.isArray(s.enum)) return structuredClone(r.pick(s.enum));
@@ -427,10 +464,14 @@ function sampleObject(root: unknown, s: Obj, r: Rng, opts: SampleOptions, depth:
 		const max = Math.min(room, r.int(8) === 0 ? 12 : 3);
 		const n = Math.max((s.minProperties as number | undefined) ?? 0, r.int(10) === 0 && room !== Infinity ? room : r.int(max + 1));
 		for (let k = 0, tries = 0; k < n && tries < 50; tries++) {
-			const key = exampleKeys.length > 0 && r.next() < opts.exampleRate ? r.pick(exampleKeys) : (sample(root, names, r, opts, depth + 1) as string);
+			const key =
+				exampleKeys.length > 0 && r.next() < opts.exampleRate ? r.pick(exampleKeys) : (sample(root, names, r, opts, depth + 1) as string);
 			if (Object.hasOwn(out, key) || Object.hasOwn(properties, key)) continue;
 			const exampleValue = (s.example as Record<string, unknown> | undefined)?.[key];
-			const value = exampleValue !== undefined && r.next() < opts.exampleRate && isValid(root, extra as Schema, exampleValue) ? exampleValue : sample(root, extra as Schema, r, opts, depth + 1);
+			const value =
+				exampleValue !== undefined && r.next() < opts.exampleRate && isValid(root, extra as Schema, exampleValue)
+					? exampleValue
+					: sample(root, extra as Schema, r, opts, depth + 1);
 			out[key] = value;
 			k++;
 		}
@@ -453,7 +494,19 @@ export function toJsonText(value: unknown): string {
 	return (JSON.stringify(value) ?? "").replace(/"\\u0000RAW([^"\\]*)\\u0000"/g, "$1");
 }
 
-export const HUGE_NUMBERS = ["1e308", "1.7976931348623157e308", "-1.7976931348623157e308", "1e-400", "1e400", "-1e400", "4.9e-324", "9".repeat(400), "-0", "0.0000000000000000000000001", "123456789012345678901234567890"];
+export const HUGE_NUMBERS = [
+	"1e308",
+	"1.7976931348623157e308",
+	"-1.7976931348623157e308",
+	"1e-400",
+	"1e400",
+	"-1e400",
+	"4.9e-324",
+	"9".repeat(400),
+	"-0",
+	"0.0000000000000000000000001",
+	"123456789012345678901234567890",
+];
 
 /** The closest double above (direction 1) or below (-1) a finite n. */
 export function nextDouble(n: number, direction: 1 | -1): number {
@@ -461,7 +514,7 @@ export function nextDouble(n: number, direction: 1 | -1): number {
 	const view = new DataView(new ArrayBuffer(8));
 	view.setFloat64(0, n);
 	const bits = view.getBigUint64(0);
-	view.setBigUint64(0, (n > 0) === (direction > 0) ? bits + 1n : bits - 1n);
+	view.setBigUint64(0, n > 0 === direction > 0 ? bits + 1n : bits - 1n);
 	return view.getFloat64(0);
 }
 
@@ -574,7 +627,9 @@ export const MUTATIONS: Record<string, Mutation> = {
 	"not in enum": (r, loc) => {
 		const s = loc.schema;
 		if (!Array.isArray(s.enum) || typeof loc.value !== "string") return null;
-		const candidates = [loc.value.toUpperCase(), loc.value.toLowerCase(), ` ${loc.value}`, `${loc.value}x`, ""].filter((c) => !(s.enum as unknown[]).includes(c));
+		const candidates = [loc.value.toUpperCase(), loc.value.toLowerCase(), ` ${loc.value}`, `${loc.value}x`, ""].filter(
+			(c) => !(s.enum as unknown[]).includes(c),
+		);
 		return { value: r.pick(candidates), what: "not one of the enum" };
 	},
 	"required field dropped": (r, loc) => {
@@ -585,7 +640,8 @@ export const MUTATIONS: Record<string, Mutation> = {
 		return { value: rest, what: `without '${name}'` };
 	},
 	"unknown field": (r, loc) => {
-		if (loc.schema.additionalProperties !== false || loc.value === null || typeof loc.value !== "object" || Array.isArray(loc.value)) return null;
+		if (loc.schema.additionalProperties !== false || loc.value === null || typeof loc.value !== "object" || Array.isArray(loc.value))
+			return null;
 		const name = r.pick(["unexpected", "Records", "extra_field", "constructor", "filters", `x${r.int(1000)}`]);
 		return { value: { ...(loc.value as object), [name]: r.pick([1, "x", null, {}]) }, what: `unknown field '${name}'` };
 	},
@@ -594,13 +650,16 @@ export const MUTATIONS: Record<string, Mutation> = {
 		if (typeof s.maxProperties !== "number" || loc.value === null || typeof loc.value !== "object" || Array.isArray(loc.value)) return null;
 		const out = { ...(loc.value as Record<string, unknown>) };
 		const filler = Object.values(out)[0] ?? "x";
-		for (let k = 0; Object.keys(out).length <= s.maxProperties; k++) if (!Object.hasOwn(out, `extra${k}`)) out[`extra${k}`] = structuredClone(filler);
+		for (let k = 0; Object.keys(out).length <= s.maxProperties; k++)
+			if (!Object.hasOwn(out, `extra${k}`)) out[`extra${k}`] = structuredClone(filler);
 		return { value: out, what: `${Object.keys(out).length} properties (maxProperties ${s.maxProperties})` };
 	},
 	"property name invalid": (r, loc) => {
 		const names = loc.schema.propertyNames as Schema | undefined;
 		if (names === undefined || loc.value === null || typeof loc.value !== "object" || Array.isArray(loc.value)) return null;
-		const candidates = ["", " ", "\t \n", "__proto__", "a\u0001b", "\u007f", "\u0085", "x".repeat(129), "😀".repeat(129), "\n"].filter((c) => !isValid(null, names, c));
+		const candidates = ["", " ", "\t \n", "__proto__", "a\u0001b", "\u007f", "\u0085", "x".repeat(129), "😀".repeat(129), "\n"].filter(
+			(c) => !isValid(null, names, c),
+		);
 		if (candidates.length === 0) return null;
 		const name = r.pick(candidates);
 		const value = Object.values(loc.value as object)[0] ?? "x";
@@ -620,14 +679,25 @@ export const MUTATIONS: Record<string, Mutation> = {
 	"too few or too many items": (r, loc) => {
 		const s = loc.schema;
 		if (!Array.isArray(loc.value)) return null;
-		if (typeof s.minItems === "number" && s.minItems > 0 && (typeof s.maxItems !== "number" || r.int(2) === 0)) return { value: [], what: `empty array (minItems ${s.minItems})` };
-		if (typeof s.maxItems === "number") return { value: [...loc.value, ...Array(s.maxItems + 1 - loc.value.length).fill(loc.value[0] ?? null)], what: `maxItems ${s.maxItems} + 1` };
+		if (typeof s.minItems === "number" && s.minItems > 0 && (typeof s.maxItems !== "number" || r.int(2) === 0))
+			return { value: [], what: `empty array (minItems ${s.minItems})` };
+		if (typeof s.maxItems === "number")
+			return {
+				value: [...loc.value, ...Array(s.maxItems + 1 - loc.value.length).fill(loc.value[0] ?? null)],
+				what: `maxItems ${s.maxItems} + 1`,
+			};
 		return null;
 	},
 };
 
 /** A copy of value made invalid at one location by one mutation, or null if none applies. */
-export function mutate(root: unknown, schema: Schema, value: unknown, r: Rng, opts: SampleOptions): { value: unknown; what: string } | null {
+export function mutate(
+	root: unknown,
+	schema: Schema,
+	value: unknown,
+	r: Rng,
+	opts: SampleOptions,
+): { value: unknown; what: string } | null {
 	const locs = locations(root, schema, value);
 	for (let attempt = 0; attempt < 30; attempt++) {
 		const name = r.pick(Object.keys(MUTATIONS));

@@ -38,7 +38,9 @@ export type TimestampProblem = "calendar" | "time of day" | "offset beyond ±14:
  * date-time, optional offset within ±14:00, from 1900-01-01T00:00:00Z to 24 hours ahead.
  */
 export function cloudZeroTimestamp(input: string, now = Date.now()): { epochMs: number } | { problem: TimestampProblem } {
-	const m = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?(?:\s*([Zz]|[+-]\d{2}(?::?\d{2})?))?)?$/.exec(input.trim());
+	const m = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?(?:\s*([Zz]|[+-]\d{2}(?::?\d{2})?))?)?$/.exec(
+		input.trim(),
+	);
 	if (!m) return { problem: "shape" };
 	const [y, mo, d, hh, mi, ss] = m.slice(1, 7).map((x) => Number(x ?? 0));
 	if (!isCalendarDate(y, mo, d)) return { problem: "calendar" };

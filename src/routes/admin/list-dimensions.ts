@@ -14,7 +14,10 @@ const route = createRoute({
 	...ADMIN_TOKEN_REQUIRED,
 	request: { params: z.object({ org: OrgPathSchema }) },
 	responses: {
-		200: { description: "Custom dimensions by name", content: { "application/json": { schema: z.object({ dimensions: z.array(CustomDimensionSchema) }) } } },
+		200: {
+			description: "Custom dimensions by name",
+			content: { "application/json": { schema: z.object({ dimensions: z.array(CustomDimensionSchema) }) } },
+		},
 		...errorResponses(400, ADMIN_FORBIDDEN, 429, ADMIN_DISABLED),
 	},
 });

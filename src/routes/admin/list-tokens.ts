@@ -15,7 +15,10 @@ const route = createRoute({
 	...ADMIN_TOKEN_REQUIRED,
 	request: { query: z.object({ org: OrgSchema }) },
 	responses: {
-		200: { description: "Tokens, oldest first", content: { "application/json": { schema: z.object({ tokens: z.array(TokenInfoSchema) }) } } },
+		200: {
+			description: "Tokens, oldest first",
+			content: { "application/json": { schema: z.object({ tokens: z.array(TokenInfoSchema) }) } },
+		},
 		...errorResponses(400, ADMIN_FORBIDDEN, 429, ADMIN_DISABLED),
 	},
 });

@@ -17,7 +17,13 @@ const route = createRoute({
 	request: { params: z.object({ id: z.string().regex(/^tok_[A-Za-z0-9_-]{1,64}$/, "not a token id") }) },
 	responses: {
 		200: { description: "The revoked token", content: { "application/json": { schema: TokenInfoSchema } } },
-		...errorResponses(400, ADMIN_FORBIDDEN, { status: 404, code: "token_not_found", message: "No token with id 'tok_8fK2mQ'" }, 429, ADMIN_DISABLED),
+		...errorResponses(
+			400,
+			ADMIN_FORBIDDEN,
+			{ status: 404, code: "token_not_found", message: "No token with id 'tok_8fK2mQ'" },
+			429,
+			ADMIN_DISABLED,
+		),
 	},
 });
 

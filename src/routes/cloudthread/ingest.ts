@@ -9,13 +9,7 @@ import { ApiError, IDEMPOTENCY_KEY_REUSED, namedError, type NamedError } from ".
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { BOOKMARK_RESPONSE_HEADER, setBookmark } from "../../http/read-session";
 import { enforceRecordLimit, maxBodyBytes, readJsonBody } from "../../http/json-body";
-import {
-	IngestBodySchema,
-	IngestCreatedSchema,
-	recordId,
-	type IngestBody,
-	type IngestCreated,
-} from "../../schemas/cloudthread";
+import { IngestBodySchema, IngestCreatedSchema, recordId, type IngestBody, type IngestCreated } from "../../schemas/cloudthread";
 import { canonicalDimensions, IdempotencyHeadersSchema } from "../../schemas/common";
 import { INGEST_BODY_EXAMPLES } from "../../schemas/cloudthread-examples";
 import { parseOrThrow } from "../../schemas/validation";
@@ -52,7 +46,11 @@ const route = createRoute({
 		body: { content: { "application/json": { schema: IngestBodySchema, examples: INGEST_BODY_EXAMPLES } }, required: true },
 	},
 	responses: {
-		201: { description: "Data ingested", headers: { ...IDEMPOTENT_REPLAYED_HEADER, ...BOOKMARK_RESPONSE_HEADER }, content: { "application/json": { schema: IngestCreatedSchema } } },
+		201: {
+			description: "Data ingested",
+			headers: { ...IDEMPOTENT_REPLAYED_HEADER, ...BOOKMARK_RESPONSE_HEADER },
+			content: { "application/json": { schema: IngestCreatedSchema } },
+		},
 		...errorResponses(400, 403, UNKNOWN_DATA_STREAM_TOKEN, IDEMPOTENCY_KEY_REUSED, 413, 415, 429, 503),
 	},
 });
@@ -115,8 +113,11 @@ export function registerCloudthreadIngest(app: OpenAPIHono<AppEnv>) {
 function authorizeBodyToken(c: Context<AppEnv>, body: unknown) {
 	const token = typeof body === "object" && body !== null ? (body as { data_stream_token?: unknown }).data_stream_token : undefined;
 	if (typeof token !== "string" || token === "") {
-		const [code, problem] = token === undefined ? (["missing_field", "is required"] as const) : (["invalid_type", "must be a non-empty string"] as const);
-		throw new ApiError(400, code, `Invalid Schema: data_stream_token ${problem}`, [{ code, message: `data_stream_token ${problem}`, path: "data_stream_token" }]);
+		const [code, problem] =
+			token === undefined ? (["missing_field", "is required"] as const) : (["invalid_type", "must be a non-empty string"] as const);
+		throw new ApiError(400, code, `Invalid Schema: data_stream_token ${problem}`, [
+			{ code, message: `data_stream_token ${problem}`, path: "data_stream_token" },
+		]);
 	}
 	return authorizeToken(c, token, "write", "at_commit", () => namedError(UNKNOWN_DATA_STREAM_TOKEN));
 }

@@ -17,7 +17,11 @@ const route = createRoute({
 	...streamTokenWithScope("read"),
 	request: { query: MetricListQuerySchema, headers: BookmarkHeadersSchema },
 	responses: {
-		200: { description: "Metrics in name order", headers: BOOKMARK_RESPONSE_HEADER, content: { "application/json": { schema: MetricListSchema } } },
+		200: {
+			description: "Metrics in name order",
+			headers: BOOKMARK_RESPONSE_HEADER,
+			content: { "application/json": { schema: MetricListSchema } },
+		},
 		...errorResponses(400, 403, 429),
 	},
 });

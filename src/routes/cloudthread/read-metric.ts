@@ -20,8 +20,7 @@ const route = createRoute({
 	path: "/streams/metrics/{metric_name}",
 	tags: ["Cloudthread custom data"],
 	summary: "Read a custom metric's daily aggregates or hourly points",
-	description:
-		`Per record ID, in (timestamp, record ID) order. ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a filter on a custom dimension the metric does not have (400 \`unknown_filter_keys\`). In CSV, a text cell that a spreadsheet would run as a formula (starting with \`=\`, \`+\`, \`-\`, \`@\`, a tab or a carriage return, unless it is a plain number) is prefixed with an apostrophe.`,
+	description: `Per record ID, in (timestamp, record ID) order. ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a filter on a custom dimension the metric does not have (400 \`unknown_filter_keys\`). In CSV, a text cell that a spreadsheet would run as a formula (starting with \`=\`, \`+\`, \`-\`, \`@\`, a tab or a carriage return, unless it is a plain number) is prefixed with an apostrophe.`,
 	...streamTokenWithScope("read", "in_read"),
 	request: {
 		params: MetricNameParamsSchema,
@@ -57,8 +56,17 @@ export function registerCustomMetricRead(app: OpenAPIHono<AppEnv>) {
 		let read: { startDay: string; endDay: string; after: [string, string] | null; filters: Array<[string, string[]]> };
 		try {
 			const [startDay, endDay] = dayRange(query.start_date, query.end_date);
-			const position = cursorPosition(query.cursor, isTuple<[string, string, string]>({ literal: kind }, "string", "string"), " for this granularity");
-			read = { startDay, endDay, after: position && [position[1], position[2]], filters: filterParams(c.req.queries(), QUERY_OPTIONS, WHOSE) };
+			const position = cursorPosition(
+				query.cursor,
+				isTuple<[string, string, string]>({ literal: kind }, "string", "string"),
+				" for this granularity",
+			);
+			read = {
+				startDay,
+				endDay,
+				after: position && [position[1], position[2]],
+				filters: filterParams(c.req.queries(), QUERY_OPTIONS, WHOSE),
+			};
 		} catch (err) {
 			const [revoked, found] = await db.batch([revocation.statement, metricQuery(db, org, name, query.agg)]);
 			await revocation.check(revoked);
@@ -82,7 +90,13 @@ export function registerCustomMetricRead(app: OpenAPIHono<AppEnv>) {
 			const daily = query.granularity === "day";
 			const lines = page.map((row) => {
 				const dims = JSON.parse(row.dimensions) as Record<string, string>;
-				return [row.timestamp, row.record_id, formatValue(row.value), ...(daily ? [String(row.hours)] : []), ...keys.map((k) => dims[k] ?? "")];
+				return [
+					row.timestamp,
+					row.record_id,
+					formatValue(row.value),
+					...(daily ? [String(row.hours)] : []),
+					...keys.map((k) => dims[k] ?? ""),
+				];
 			});
 			return csvPage(c, ["timestamp", "record_id", "metric_value", ...(daily ? ["hours"] : []), ...keys], lines, nextCursor);
 		}

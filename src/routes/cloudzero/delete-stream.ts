@@ -22,7 +22,8 @@ const route = createRoute({
 	path: "/unit-cost/v1/telemetry/{name}",
 	tags: ["CloudZero telemetry"],
 	summary: "Delete a whole stream (soft)",
-	description: "Hides the stream and its data; the name can then be used for a new stream. A stream with data is refused unless the body is {\"force\": true}.",
+	description:
+		'Hides the stream and its data; the name can then be used for a new stream. A stream with data is refused unless the body is {"force": true}.',
 	...streamTokenWithScope("delete_stream", "at_commit"),
 	request: {
 		params: StreamParamsSchema,
@@ -36,7 +37,9 @@ const route = createRoute({
 			headers: { ...IDEMPOTENT_REPLAYED_HEADER, ...BOOKMARK_RESPONSE_HEADER },
 			content: {
 				"application/json": {
-					schema: z.object({ message: z.string(), stream: z.string(), deleted_at: z.string(), request_id: z.string() }).openapi("StreamDeleted"),
+					schema: z
+						.object({ message: z.string(), stream: z.string(), deleted_at: z.string(), request_id: z.string() })
+						.openapi("StreamDeleted"),
 				},
 			},
 		},

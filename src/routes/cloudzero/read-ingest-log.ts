@@ -31,7 +31,11 @@ const route = createRoute({
 		params: StreamParamsSchema,
 		query: z.object({
 			limit: z.coerce.number().int().min(1).max(1000).default(100),
-			cursor: z.string().regex(/^\d+$/, "cursor is not one this service returned").optional().openapi({ description: "next_cursor of the previous page" }),
+			cursor: z
+				.string()
+				.regex(/^\d+$/, "cursor is not one this service returned")
+				.optional()
+				.openapi({ description: "next_cursor of the previous page" }),
 		}),
 		headers: BookmarkHeadersSchema,
 	},

@@ -18,7 +18,10 @@ const QuerySchema = z.object({
 	limit: z.coerce.number().int().min(1).max(MAX_READ_LIMIT).default(1000),
 	cursor: z.string().max(300).optional().openapi({ description: "next_cursor of the previous page" }),
 	format: z.enum(["json", "csv"]).default("json"),
-	dim: z.record(z.string(), z.string()).optional().openapi(filterParamDocumentation({ "custom:Client": "Patric Star" })),
+	dim: z
+		.record(z.string(), z.string())
+		.optional()
+		.openapi(filterParamDocumentation({ "custom:Client": "Patric Star" })),
 });
 // `dim[...]` parameters are the filters, read by filterParams; `dim` alone is no option.
 const QUERY_OPTIONS = new Set(Object.keys(QuerySchema.shape).filter((key) => key !== "dim"));
@@ -26,8 +29,16 @@ const QUERY_OPTIONS = new Set(Object.keys(QuerySchema.shape).filter((key) => key
 const ReadRecordSchema = z
 	.object({
 		timestamp: z.string().openapi({ example: "2023-12-07" }),
-		value: z.string().openapi({ description: "Plain decimal string (never an exponent) of at most 15 significant digits, which can be sent back as it was read", example: "67890" }),
-		associated_cost: z.record(z.string(), z.string()).optional().openapi({ example: { "custom:Client": "Patric Star" } }),
+		value: z
+			.string()
+			.openapi({
+				description: "Plain decimal string (never an exponent) of at most 15 significant digits, which can be sent back as it was read",
+				example: "67890",
+			}),
+		associated_cost: z
+			.record(z.string(), z.string())
+			.optional()
+			.openapi({ example: { "custom:Client": "Patric Star" } }),
 	})
 	.openapi("TelemetryReadRecord");
 
@@ -37,8 +48,7 @@ const route = createRoute({
 	path: "/unit-cost/v1/telemetry/metric/{name}",
 	tags: ["CloudZero telemetry"],
 	summary: "Read a stream's daily values",
-	description:
-		`Daily values in date order, deleted data excluded, in the shape they are written. ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a filter on a dimension the stream does not have (400 \`unknown_filter_keys\`). In CSV, a text cell that a spreadsheet would run as a formula (starting with \`=\`, \`+\`, \`-\`, \`@\`, a tab or a carriage return, unless it is a plain number) is prefixed with an apostrophe.`,
+	description: `Daily values in date order, deleted data excluded, in the shape they are written. ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a filter on a dimension the stream does not have (400 \`unknown_filter_keys\`). In CSV, a text cell that a spreadsheet would run as a formula (starting with \`=\`, \`+\`, \`-\`, \`@\`, a tab or a carriage return, unless it is a plain number) is prefixed with an apostrophe.`,
 	...streamTokenWithScope("read", "in_read"),
 	request: {
 		params: StreamParamsSchema,

@@ -41,7 +41,8 @@ const DESCRIPTIONS: Record<WriteOperation | "legacy", string> = {
 		"Deprecated CloudZero endpoint, identical to /sum, except that it refuses the stream names `sum`, `replace`, `delete` and `log` (400 `invalid_stream_name`): URLs resolve dot segments, so `…/metric/./replace` reaches the service as `…/metric/replace`, and is refused rather than summed into a stream named `replace`. Write to such a stream with `…/metric/replace/sum`.",
 	replace:
 		"Sets the day's value of each dimension set the request names to the request's total for that day: records of one request on the same day and dimension set (hourly records, say) are summed first, as CloudZero aggregates finer-grained data to the day, and that sum replaces the stored value (or is added if there is none). Creates the stream if it does not exist.",
-	delete: "Soft-deletes, for each record's day, every series matching the supplied dimensions (all series of that day when none are supplied). The stream must exist.",
+	delete:
+		"Soft-deletes, for each record's day, every series matching the supplied dimensions (all series of that day when none are supplied). The stream must exist.",
 };
 
 function writeRoute(variant: WriteOperation | "legacy") {
@@ -62,9 +63,10 @@ function writeRoute(variant: WriteOperation | "legacy") {
 			// Documented here; parsed by the handler, which enforces the size limits first.
 			body: {
 				content: {
-					"application/json": op === "delete"
-						? { schema: DeleteBodySchema, examples: DELETE_BODY_EXAMPLES }
-						: { schema: SumBodySchema, examples: VALUE_BODY_EXAMPLES },
+					"application/json":
+						op === "delete"
+							? { schema: DeleteBodySchema, examples: DELETE_BODY_EXAMPLES }
+							: { schema: SumBodySchema, examples: VALUE_BODY_EXAMPLES },
 				},
 				required: true,
 			},
@@ -109,7 +111,7 @@ export function registerMetricWrite(app: OpenAPIHono<AppEnv>) {
 			} as WriteCommand);
 			if (!result.ok) throw failureToError(result, c.get("refuseToken"));
 			markReplayed(c, result.replayed);
-		setBookmark(c, result.bookmark);
+			setBookmark(c, result.bookmark);
 			return c.json(result.response, 200);
 		});
 	}

@@ -7,7 +7,16 @@ import { IDEMPOTENCY_KEY_REUSED, type ErrorDetail, type NamedError } from "../..
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { maxBodyBytes, readJsonBody } from "../../http/json-body";
 import { IdempotencyHeadersSchema } from "../../schemas/common";
-import { ConnectionIdSchema, DropAcceptedSchema, DropBodyParseSchema, DropBodySchema, latestDropMonth, MAX_MONTHS_AHEAD, parseCbfRows, type CostRow } from "../../schemas/costs";
+import {
+	ConnectionIdSchema,
+	DropAcceptedSchema,
+	DropBodyParseSchema,
+	DropBodySchema,
+	latestDropMonth,
+	MAX_MONTHS_AHEAD,
+	parseCbfRows,
+	type CostRow,
+} from "../../schemas/costs";
 import { parseOrThrow, validationError } from "../../schemas/validation";
 import { encodeDrop, MAX_COST_CELL } from "../../storage/costs";
 import { connectionLogName, connectionObject } from "../../objects/cost-connection-protocol";
@@ -17,7 +26,8 @@ import { z } from "../../schemas/zod";
 const CURRENCY_MISMATCH = {
 	status: 409 as const,
 	code: "currency_mismatch" as const,
-	message: "Connection 'aws-billing' is in USD; this drop is in EUR. Costs in different currencies are never added together: send them to another connection.",
+	message:
+		"Connection 'aws-billing' is in USD; this drop is in EUR. Costs in different currencies are never added together: send them to another connection.",
 	description: "The drop's currency differs from the connection's, or its Idempotency-Key was used with another body; nothing was applied",
 } satisfies NamedError;
 
@@ -30,8 +40,22 @@ const EXAMPLES = {
 		summary: "CloudZero's example adaptor: only data",
 		value: {
 			data: [
-				{ "lineitem/type": "Usage", "resource/service": "Compute", "resource/id": "instance-1", "time/usage_start": "2024-08-16 00:00:00", "cost/cost": "12.00", "cost/discounted_cost": "10.80" },
-				{ "lineitem/type": "Discount", "resource/service": "Volume discount", "resource/id": "discount-7", "time/usage_start": "2024-08-16 00:00:00", "cost/cost": "-1.20", "cost/discounted_cost": "-1.20" },
+				{
+					"lineitem/type": "Usage",
+					"resource/service": "Compute",
+					"resource/id": "instance-1",
+					"time/usage_start": "2024-08-16 00:00:00",
+					"cost/cost": "12.00",
+					"cost/discounted_cost": "10.80",
+				},
+				{
+					"lineitem/type": "Discount",
+					"resource/service": "Volume discount",
+					"resource/id": "discount-7",
+					"time/usage_start": "2024-08-16 00:00:00",
+					"cost/cost": "-1.20",
+					"cost/discounted_cost": "-1.20",
+				},
 			],
 		},
 	},
@@ -90,7 +114,10 @@ const route = createRoute({
 		...errorResponses(
 			400,
 			403,
-			{ ...CURRENCY_MISMATCH, description: `${CURRENCY_MISMATCH.description}. ${IDEMPOTENCY_KEY_REUSED.description}. ${HOURS_ROLLED_UP_DESCRIPTION}` },
+			{
+				...CURRENCY_MISMATCH,
+				description: `${CURRENCY_MISMATCH.description}. ${IDEMPOTENCY_KEY_REUSED.description}. ${HOURS_ROLLED_UP_DESCRIPTION}`,
+			},
 			413,
 			415,
 			429,
@@ -122,7 +149,12 @@ export function registerBillingDrop(app: OpenAPIHono<AppEnv>) {
 		const outside: ErrorDetail[] = [];
 		rows.forEach((row, record) => {
 			if (row.hour.slice(0, 7) !== month) {
-				outside.push({ code: "row_outside_month", message: `time/usage_start is in ${row.hour.slice(0, 13)}h UTC, outside the drop's month ${month}`, record, path: `data[${record}].time/usage_start` });
+				outside.push({
+					code: "row_outside_month",
+					message: `time/usage_start is in ${row.hour.slice(0, 13)}h UTC, outside the drop's month ${month}`,
+					record,
+					path: `data[${record}].time/usage_start`,
+				});
 			}
 		});
 		if (outside.length > 0) throw validationError(outside);
@@ -179,7 +211,14 @@ function onlyMonth(rows: CostRow[]): string {
 		rows.flatMap((row, record) =>
 			row.hour.slice(0, 7) === first
 				? []
-				: [{ code: "row_outside_month" as const, message: `without month, every row must be in the month of the first (${first}); this one is in ${row.hour.slice(0, 7)}`, record, path: `data[${record}].time/usage_start` }],
+				: [
+						{
+							code: "row_outside_month" as const,
+							message: `without month, every row must be in the month of the first (${first}); this one is in ${row.hour.slice(0, 7)}`,
+							record,
+							path: `data[${record}].time/usage_start`,
+						},
+					],
 		),
 	);
 }

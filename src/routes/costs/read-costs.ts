@@ -63,11 +63,21 @@ export function registerCostRead(app: OpenAPIHono<AppEnv>) {
 		const { page, nextCursor } = pageOf(lines, query.limit, (last) => [last.period, last.group, last.currency]);
 		if (query.format === "csv") {
 			const header = ["period", ...(query.group_by ? [query.group_by] : []), "currency", "cost"];
-			return csvPage(c, header, page.map((l) => [l.period, ...(query.group_by ? [l.group] : []), l.currency, formatCost(l.cost)]), nextCursor);
+			return csvPage(
+				c,
+				header,
+				page.map((l) => [l.period, ...(query.group_by ? [l.group] : []), l.currency, formatCost(l.cost)]),
+				nextCursor,
+			);
 		}
 		return c.json(
 			{
-				costs: page.map((l) => ({ period: l.period, group: query.group_by ? { [query.group_by]: l.group } : {}, currency: l.currency, cost: formatCost(l.cost) })),
+				costs: page.map((l) => ({
+					period: l.period,
+					group: query.group_by ? { [query.group_by]: l.group } : {},
+					currency: l.currency,
+					cost: formatCost(l.cost),
+				})),
 				next_cursor: nextCursor,
 			},
 			200,

@@ -52,16 +52,31 @@ export function registerUnitCost(app: OpenAPIHono<AppEnv>) {
 		// One round trip: D1 finds the stream, resolves its names and sums units and matched cost.
 		const [stream, sums] = await Promise.all([
 			findLiveStream(c.env.DB, org, name),
-			readUnitCostSums(c.env.DB, { org, stream: name, startDay, endDay, costType: query.cost_type, granularity: query.granularity, groupBy }),
+			readUnitCostSums(c.env.DB, {
+				org,
+				stream: name,
+				startDay,
+				endDay,
+				costType: query.cost_type,
+				granularity: query.granularity,
+				groupBy,
+			}),
 		]);
 		c.set("logFields", { stream: name, operation: "unit_cost", rowsRead: sums.rowsRead });
 		if (!stream) throw streamNotFound(name);
 		if (groupBy !== null && !stream.dimension_keys.includes(groupBy)) {
 			throw new ApiError(400, "unknown_filter_keys", "Invalid Schema: Unrecognized filter keys", [
-				{ code: "unknown_filter_keys", message: `'${groupBy.slice(0, 200)}' is not an associated_cost name of stream '${name}' (${stream.dimension_keys.join(", ") || "none"})`, path: "group_by" },
+				{
+					code: "unknown_filter_keys",
+					message: `'${groupBy.slice(0, 200)}' is not an associated_cost name of stream '${name}' (${stream.dimension_keys.join(", ") || "none"})`,
+					path: "group_by",
+				},
 			]);
 		}
 		const result = unitCostLines(sums.units, sums.costs, groupBy);
-		return c.json({ metric: name, granularity: query.granularity, cost_type: query.cost_type, ...result, unknown_dimensions: sums.unknownNames }, 200);
+		return c.json(
+			{ metric: name, granularity: query.granularity, cost_type: query.cost_type, ...result, unknown_dimensions: sums.unknownNames },
+			200,
+		);
 	});
 }

@@ -64,7 +64,9 @@ export function registerDocsPage(app: OpenAPIHono<AppEnv>) {
 	app.get(DOCS_SCRIPT_PATH, (c) =>
 		c.body(swaggerUiBundle, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=3600" }),
 	);
-	app.get(DOCS_STYLESHEET_PATH, (c) => c.body(swaggerUiCss, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=3600" }));
+	app.get(DOCS_STYLESHEET_PATH, (c) =>
+		c.body(swaggerUiCss, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=3600" }),
+	);
 	app.get(DOCS_PATH, (c) => {
 		// A fresh nonce for each response, in the page's tags and in its Content-Security-Policy.
 		const nonce = base64Url(crypto.getRandomValues(new Uint8Array(16)));

@@ -44,7 +44,8 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
 	app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
 		type: "http",
 		scheme: "bearer",
-		description: "The ADMIN_TOKEN secret of the deployment (`Authorization: Bearer <ADMIN_TOKEN>`); as for stream tokens, the token alone without `Bearer ` is accepted too.",
+		description:
+			"The ADMIN_TOKEN secret of the deployment (`Authorization: Bearer <ADMIN_TOKEN>`); as for stream tokens, the token alone without `Bearer ` is accepted too.",
 	});
 
 	// Routes are all registered before the first request, so the document is built once per isolate.
@@ -52,11 +53,23 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
 	const buildDocument = () =>
 		app.getOpenAPI31Document({
 			openapi: "3.1.0",
-			info: { title: "Meterline", version, description: DESCRIPTION, license: { name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0" } },
+			info: {
+				title: "Meterline",
+				version,
+				description: DESCRIPTION,
+				license: { name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0" },
+			},
 			tags: [
 				{ name: "CloudZero telemetry", description: "Send, replace, delete and read unit cost metric telemetry (CloudZero-compatible)" },
-				{ name: "Cloudthread custom data", description: "Ingest hourly custom data points and read their daily rollups (Cloudthread-compatible)" },
-				{ name: "Cost", description: "Send cost as CloudZero AnyCost Stream billing drops (CBF), read it by dimension, and divide it by a metric: unit cost" },
+				{
+					name: "Cloudthread custom data",
+					description: "Ingest hourly custom data points and read their daily rollups (Cloudthread-compatible)",
+				},
+				{
+					name: "Cost",
+					description:
+						"Send cost as CloudZero AnyCost Stream billing drops (CBF), read it by dimension, and divide it by a metric: unit cost",
+				},
 				{ name: "Admin", description: "Stream tokens and custom cost dimensions, behind the deployment's ADMIN_TOKEN" },
 			],
 		});
