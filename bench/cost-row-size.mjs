@@ -17,8 +17,8 @@
 // COST_ROW_SIZE_RESOURCES, COST_ROW_SIZE_CONNECTIONS, COST_ROW_SIZE_HOURLY_DAYS and
 // COST_ROW_SIZE_DAILY_DAYS change the grid.
 import { statSync } from "node:fs";
-import { withMigratedDatabase } from "./lib/migrated-db.mjs";
 import { rollUpStepStatements } from "../src/storage/cost-retention.ts";
+import { withMigratedDatabase } from "./lib/migrated-db.mjs";
 
 const RESOURCES = Number(process.env.COST_ROW_SIZE_RESOURCES) || 10_000;
 const CONNECTIONS = Number(process.env.COST_ROW_SIZE_CONNECTIONS) || 4;

@@ -4,16 +4,16 @@
 // `wrangler dev` over HTTP, verifies every write case against what was acknowledged, prints one
 // table and writes bench/results.json. BENCH_SECONDS shortens or lengthens each timed case.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import http from "node:http";
-import { closedLoop, request, round, summarize } from "./lib/load.mjs";
-import { machineCpuSeconds, processTree, startService, workerdProcesses } from "./lib/server.mjs";
 import { costCases } from "./lib/costs.mjs";
 import { largeOrgCase } from "./lib/large-org.mjs";
-import { cellKey, dayString, READ_DAYS, requestBodies, seriesKey, valueOf, WRITE_DAYS } from "./lib/workload.mjs";
+import { closedLoop, request, round, summarize } from "./lib/load.mjs";
 import { deriveRtt, rttOptions, rttTableRows, runRttCases } from "./lib/rtt.mjs";
+import { machineCpuSeconds, processTree, startService, workerdProcesses } from "./lib/server.mjs";
+import { cellKey, dayString, READ_DAYS, requestBodies, seriesKey, valueOf, WRITE_DAYS } from "./lib/workload.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SECONDS = Number(process.env.BENCH_SECONDS) || 15;

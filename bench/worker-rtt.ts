@@ -8,7 +8,7 @@ import { MetricObject as ServiceMetricObject } from "../src/objects/cloudthread-
 import { StreamObject as ServiceStreamObject } from "../src/objects/cloudzero-stream";
 import { CostConnectionObject as ServiceCostConnectionObject } from "../src/objects/cost-connection";
 import { scheduled } from "../src/scheduled";
-import { fixedDelay, interposeD1, type Around } from "./worker/d1-interpose";
+import { type Around, fixedDelay, interposeD1 } from "./worker/d1-interpose";
 
 const distant = new WeakMap<Env, Env>();
 

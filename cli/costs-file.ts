@@ -1,9 +1,10 @@
 // Cost files as CBF rows: a FOCUS 1.0–1.3 cost-and-usage CSV mapped to CloudZero's Common Bill
 // Format (docs/cli.md, "meterline costs import"), or a CBF CSV read as it is. Every problem is
 // collected with its file line and column, so a file is fixed in one pass.
+
+import { addDecimals, type Decimal, formatDecimal, parseDecimal, splitDecimal, ZERO } from "../src/lib/decimal";
 import { CBF_NUMBER_COLUMNS, CBF_TAG_PREFIX, CBF_TEXT_COLUMNS, CBF_TIME_COLUMNS } from "../src/schemas/costs";
 import { InputError, readCsvTable } from "./csv";
-import { addDecimals, formatDecimal, parseDecimal, splitDecimal, ZERO, type Decimal } from "../src/lib/decimal";
 
 /** A CBF row as sent: column name → value, empty cells left out. */
 export type CbfRow = Record<string, string>;
@@ -33,6 +34,7 @@ export interface CostFile {
 
 /** CBF's columns, as the service checks them (src/schemas/costs.ts). */
 export { CBF_NUMBER_COLUMNS };
+
 const CBF_COLUMNS: readonly string[] = [...CBF_TEXT_COLUMNS, ...CBF_TIME_COLUMNS, ...CBF_NUMBER_COLUMNS];
 const TAG_PREFIX = CBF_TAG_PREFIX;
 

@@ -3,9 +3,9 @@
 import type { ParseArgsConfig } from "node:util";
 import type { ErrorDetail } from "../src/lib/api-error";
 import { batches } from "./batches";
-import { columnTotal, readCbf, readFocus, type CostProblem, type CostRow } from "./costs-file";
-import { readInputFile, secret, sendingSettings, SENDING_OPTIONS, UsageError, type Io, type OptionValues } from "./options";
-import { describeOutcome, sendRequests, type PlannedRequest } from "./sender";
+import { type CostProblem, type CostRow, columnTotal, readCbf, readFocus } from "./costs-file";
+import { type Io, type OptionValues, readInputFile, SENDING_OPTIONS, secret, sendingSettings, UsageError } from "./options";
+import { describeOutcome, type PlannedRequest, sendRequests } from "./sender";
 import { limitedProblems } from "./validate";
 
 export const COSTS_OPTIONS = {

@@ -1,11 +1,11 @@
 // `meterline`: send telemetry and cost files to a Meterline deployment, read unit costs, and manage its stream tokens.
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { version } from "../package.json";
+import { COSTS_OPTIONS, costs } from "./costs";
 import { type Io, UsageError } from "./options";
-import { costs, COSTS_OPTIONS } from "./costs";
-import { send, SEND_OPTIONS } from "./send";
-import { tokens, TOKENS_OPTIONS } from "./tokens";
-import { unitCost, UNIT_COST_OPTIONS } from "./unit-cost";
+import { SEND_OPTIONS, send } from "./send";
+import { TOKENS_OPTIONS, tokens } from "./tokens";
+import { UNIT_COST_OPTIONS, unitCost } from "./unit-cost";
 
 export const HELP = `meterline ${version}: send unit-cost telemetry and costs to Meterline, read unit costs, manage tokens
 

@@ -1,10 +1,10 @@
 // `meterline send`: validate a whole file locally, then send it in batches that are safe to retry.
 import type { ParseArgsConfig } from "node:util";
-import { StreamNameSchema } from "../src/schemas/common";
 import { WRITE_OPERATIONS, type WriteOperation } from "../src/schemas/cloudzero";
-import { batches, type Batch } from "./batches";
-import { readInputFile, secret, sendingSettings, SENDING_OPTIONS, UsageError, type Io, type OptionValues } from "./options";
-import { formatOf, readRecords, type CsvMapping } from "./records";
+import { StreamNameSchema } from "../src/schemas/common";
+import { type Batch, batches } from "./batches";
+import { type Io, type OptionValues, readInputFile, SENDING_OPTIONS, secret, sendingSettings, UsageError } from "./options";
+import { type CsvMapping, formatOf, readRecords } from "./records";
 import { describeOutcome, sendRequests } from "./sender";
 import { describeDetails, replaceTotals, validateRecords } from "./validate";
 

@@ -2,7 +2,7 @@
 // both do: each with its Idempotency-Key, retried by requestWithRetry, with a progress bar, and on
 // the first request not accepted, a message saying which requests were applied.
 import type { ErrorDetail } from "../src/lib/api-error";
-import { describeError, GaveUpError, requestWithRetry, Service, USER_AGENT, type RetryPolicy } from "./http";
+import { describeError, GaveUpError, type RetryPolicy, requestWithRetry, Service, USER_AGENT } from "./http";
 import type { Io } from "./options";
 import { formatRate, Progress } from "./progress";
 

@@ -1,10 +1,10 @@
 // `meterline tokens create|list|revoke`: the admin API.
 import type { ParseArgsConfig } from "node:util";
-import type { z } from "../src/schemas/zod";
+import { type CreatedTokenSchema, CreateTokenBodySchema, type TokenInfoSchema } from "../src/schemas/tokens";
 import { issuesToDetails } from "../src/schemas/validation";
-import { CreateTokenBodySchema, type CreatedTokenSchema, type TokenInfoSchema } from "../src/schemas/tokens";
-import { DEFAULT_RETRY_POLICY, describeError, GaveUpError, requestWithRetry, Service, USER_AGENT, type HttpResult } from "./http";
-import { secret, UsageError, type Io } from "./options";
+import type { z } from "../src/schemas/zod";
+import { DEFAULT_RETRY_POLICY, describeError, GaveUpError, type HttpResult, requestWithRetry, Service, USER_AGENT } from "./http";
+import { type Io, secret, UsageError } from "./options";
 
 export const TOKENS_OPTIONS = {
 	org: { type: "string" },

@@ -2,7 +2,7 @@
 // divided by the metric's units), as a table or CSV.
 import type { ParseArgsConfig } from "node:util";
 import { DEFAULT_RETRY_POLICY, describeError, GaveUpError, requestWithRetry, Service, USER_AGENT } from "./http";
-import { secret, UsageError, type Io } from "./options";
+import { type Io, secret, UsageError } from "./options";
 
 export const UNIT_COST_OPTIONS = {
 	start: { type: "string" },

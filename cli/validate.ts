@@ -1,7 +1,7 @@
 // Local validation with the service's own code: the same schemas, the same error codes and
 // messages, and the same dimension-key rule, so a file that passes here is accepted there.
 import type { ErrorDetail } from "../src/lib/api-error";
-import { dayTotals, DeleteBodySchema, SumBodySchema, type WriteOperation } from "../src/schemas/cloudzero";
+import { DeleteBodySchema, dayTotals, SumBodySchema, type WriteOperation } from "../src/schemas/cloudzero";
 import { checkDimensionKeys, issuesToDetails } from "../src/schemas/validation";
 
 export type { ErrorDetail };

@@ -1,9 +1,9 @@
 import { createApp } from "./app";
 import { scheduled } from "./scheduled";
 
-export { CostConnectionObject } from "./objects/cost-connection";
 export { MetricObject } from "./objects/cloudthread-metrics";
 export { StreamObject } from "./objects/cloudzero-stream";
+export { CostConnectionObject } from "./objects/cost-connection";
 
 const app = createApp();
 

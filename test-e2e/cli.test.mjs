@@ -10,8 +10,8 @@ import { createServer } from "node:http";
 import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
 import { ROOT, startService } from "./service.mjs";
 
 // The service and its inspector take the first two free ones.

@@ -2,16 +2,16 @@
 // `meterline costs import` and `meterline unit-cost` on their own: FOCUS to CBF on real export
 // rows (test/fixtures/focus), the spreading of multi-day charges, currencies, drops per month.
 import { describe, expect, it } from "vitest";
-import focus10 from "./fixtures/focus/focus-1.0-sample.csv?raw";
-import focus13 from "./fixtures/focus/focus-1.3-sample.csv?raw";
-import { describeProblems, describeRejectedRows, planDrops, routeCurrencies, type DropOperation } from "../cli/costs";
-import { columnTotal, periodParts, readCbf, readFocus, type CostRow } from "../cli/costs-file";
+import { type DropOperation, describeProblems, describeRejectedRows, planDrops, routeCurrencies } from "../cli/costs";
+import { type CostRow, columnTotal, periodParts, readCbf, readFocus } from "../cli/costs-file";
 import { parseCsv } from "../cli/csv";
-import { addDecimals, formatDecimal, parseDecimal, roundToScale, splitDecimal, ZERO } from "../src/lib/decimal";
 import { UsageError } from "../cli/options";
 import { rejectionDetails } from "../cli/sender";
+import { formatUnitCostCsv, formatUnitCostTable, type UnitCostResponse, unitCostQuery } from "../cli/unit-cost";
+import { addDecimals, formatDecimal, parseDecimal, roundToScale, splitDecimal, ZERO } from "../src/lib/decimal";
+import focus10 from "./fixtures/focus/focus-1.0-sample.csv?raw";
+import focus13 from "./fixtures/focus/focus-1.3-sample.csv?raw";
 import { api, createToken, json, uniqueOrg } from "./helpers";
-import { formatUnitCostCsv, formatUnitCostTable, unitCostQuery, type UnitCostResponse } from "../cli/unit-cost";
 
 const COST_COLUMNS = ["cost/cost", "cost/discounted_cost", "cost/discounted_amortized_cost", "cost/on_demand_cost", "usage/amount"];
 const FOCUS_OF: Record<string, string> = {

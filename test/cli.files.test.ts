@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { batches, idempotencyKey } from "../cli/batches";
 import { CsvSyntaxError, InputError, parseCsv } from "../cli/csv";
 import { jsonErrorLine, recordStartLines } from "../cli/json-lines";
-import { readRecords, type CsvMapping } from "../cli/records";
+import { type CsvMapping, readRecords } from "../cli/records";
 import { describeDetails } from "../cli/validate";
 
 const MAPPING: CsvMapping = {

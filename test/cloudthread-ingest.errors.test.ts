@@ -1,7 +1,7 @@
 // Every rejection of POST /streams/ingest: status, code, message, and for a data point's fault
 // its index and field path (data[3].timestamp); a rejected request changes nothing.
 import { beforeAll, describe, expect, it } from "vitest";
-import { ingest, ingestBody, point, send, values, type DataPoint } from "./cloudthread-helpers";
+import { type DataPoint, ingest, ingestBody, point, send, values } from "./cloudthread-helpers";
 import { api, createToken, expectError, storageSnapshot, uniqueOrg } from "./helpers";
 
 let token: string;

@@ -5,7 +5,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { metricObject } from "../src/objects/cloudthread-metrics-protocol";
-import { expectCreated, ingest, ingestBody, point, send, values, type IngestCreated } from "./cloudthread-helpers";
+import { expectCreated, type IngestCreated, ingest, ingestBody, point, send, values } from "./cloudthread-helpers";
 import { createToken, expectError, storageSnapshot, uniqueOrg } from "./helpers";
 
 let org: string;

@@ -4,7 +4,7 @@
 // attempt awaits D1, both miss, and the second write fails on the ingest log's unique key.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ingest, ingestBody, point, readMetric, type IngestCreated } from "./cloudthread-helpers";
+import { type IngestCreated, ingest, ingestBody, point, readMetric } from "./cloudthread-helpers";
 import { createToken, uniqueOrg } from "./helpers";
 
 const WRITERS = 8;

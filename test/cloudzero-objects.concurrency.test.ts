@@ -2,7 +2,7 @@
 // each write, and a Durable Object does not hold other calls back while it awaits D1, so
 // without its own queue these tests fail (duplicate stream creation, lost checks).
 import { describe, expect, it } from "vitest";
-import { createToken, expectAccepted, readStream, uniqueOrg, write, type Op } from "./helpers";
+import { createToken, expectAccepted, type Op, readStream, uniqueOrg, write } from "./helpers";
 
 describe("concurrent writes to one stream", () => {
 	it("concurrent first writes to a new stream all succeed and all count", async () => {

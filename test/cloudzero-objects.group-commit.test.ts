@@ -5,11 +5,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { metricObject } from "../src/objects/cloudthread-metrics-protocol";
-import { connectionObject } from "../src/objects/cost-connection-protocol";
 import { streamObject } from "../src/objects/cloudzero-stream-protocol";
+import { connectionObject } from "../src/objects/cost-connection-protocol";
 import { ingest, ingestBody, point, readMetric } from "./cloudthread-helpers";
 import { costs, drop, expectDrop, row } from "./costs-helpers";
-import { createToken, expectAccepted, readStream, uniqueOrg, write, plainOf } from "./helpers";
+import { createToken, expectAccepted, plainOf, readStream, uniqueOrg, write } from "./helpers";
 import { slowLedgerD1 } from "./slow-d1";
 
 const day = "2024-01-01";

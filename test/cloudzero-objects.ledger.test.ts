@@ -3,9 +3,9 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { valueChunks } from "../src/storage/streams";
 import { streamObject } from "../src/objects/cloudzero-stream-protocol";
 import { TOKEN_REVOKED } from "../src/objects/outcome";
+import { valueChunks } from "../src/storage/streams";
 import { createToken, expectAccepted, expectError, readStream, storageSnapshot, uniqueOrg, write } from "./helpers";
 
 describe("Idempotency-Key on CloudZero writes (shared write ledger)", () => {

@@ -1,6 +1,6 @@
 // Dashboard-free use: listing streams, reading values back, deleting whole streams.
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, createToken, expectAccepted, expectError, json, readStream, uniqueOrg, write, type ReadRecord } from "./helpers";
+import { api, createToken, expectAccepted, expectError, json, type ReadRecord, readStream, uniqueOrg, write } from "./helpers";
 
 let token: string;
 const auth = () => ({ headers: { Authorization: token } });

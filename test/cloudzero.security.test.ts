@@ -1,8 +1,8 @@
 // Authentication, scopes, tenant isolation and the admin API's guard.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN, api, createToken, expectAccepted, expectError, json, readStream, storageSnapshot, uniqueOrg, write } from "./helpers";
 import { hashToken } from "../src/auth/tokens";
+import { ADMIN, api, createToken, expectAccepted, expectError, json, readStream, storageSnapshot, uniqueOrg, write } from "./helpers";
 
 const NOT_AUTHORIZED = "Not authorized, make sure you're using a valid API key in the header Authorization";
 const record = { timestamp: "2024-01-01", value: 1 };

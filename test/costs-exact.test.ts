@@ -3,9 +3,9 @@
 // decimal; unit cost never answers Infinity or NaN. Oracles are BigInt sums of the rows as sent.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, createToken, expectAccepted, expectError, readStream, seededRandom, storageSnapshot, uniqueOrg, write } from "./helpers";
+import { type Decimal, formatDecimal, parseDecimal, roundToSignificantDigits } from "../src/lib/decimal";
 import { costs, drop, expectDrop, row } from "./costs-helpers";
-import { formatDecimal, parseDecimal, roundToSignificantDigits, type Decimal } from "../src/lib/decimal";
+import { api, createToken, expectAccepted, expectError, readStream, seededRandom, storageSnapshot, uniqueOrg, write } from "./helpers";
 
 let org: string;
 let token: string;

@@ -5,8 +5,8 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { BUILTIN_COST_DIMENSIONS, sourceDimension } from "../src/schemas/costs";
 import { sourceOfName } from "../src/storage/cost-reads";
-import { api, createToken, expectAccepted, uniqueOrg, write } from "./helpers";
 import { costs, defineDimension, drop, expectDrop, row } from "./costs-helpers";
+import { api, createToken, expectAccepted, uniqueOrg, write } from "./helpers";
 
 let org: string;
 let token: string;

@@ -1,8 +1,8 @@
 // GET /unit-cost/v1/unit-cost/{metric_name} and the custom dimensions it resolves
 // (PUT/GET /admin/v1/orgs/{org}/dimensions), against answers computed by hand.
 import { beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, api, createToken, expectAccepted, expectError, json, uniqueOrg, write } from "./helpers";
 import { defineDimension, drop, expectDrop, row } from "./costs-helpers";
+import { ADMIN, api, createToken, expectAccepted, expectError, json, uniqueOrg, write } from "./helpers";
 
 let org: string;
 let token: string;

@@ -1,8 +1,8 @@
 // POST /v2/connections/billing/anycost/{connection_id}/billing_drops: CloudZero AnyCost Stream.
 import { env } from "cloudflare:workers";
-import { describe, expect, it, beforeAll } from "vitest";
-import { ADMIN, api, createToken, expectError, json, seededRandom, storageSnapshot, uniqueOrg } from "./helpers";
+import { beforeAll, describe, expect, it } from "vitest";
 import { costs, drop, expectDrop, row } from "./costs-helpers";
+import { ADMIN, api, createToken, expectError, json, seededRandom, storageSnapshot, uniqueOrg } from "./helpers";
 
 let org: string;
 let token: string;

@@ -2,10 +2,11 @@
 // validator, which needs Node (it reads its JSON Schemas from disk and compiles them deeper than
 // workerd's stack allows). test/service.openapi.test.ts then checks that the document the Worker serves
 // is this same document.
+
+import { readFileSync } from "node:fs";
 import { createConfig, lintFromString } from "@redocly/openapi-core";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import type { TestProject } from "vitest/node";
-import { readFileSync } from "node:fs";
 import { createApp } from "../src/app";
 import { RATE_LIMITS } from "../src/schemas/config";
 

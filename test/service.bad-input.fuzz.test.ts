@@ -3,7 +3,7 @@
 // runs FUZZ_SCALE times more (vitest --mode fuzz). Generation is seeded, so runs repeat.
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, createToken, expectAccepted, readStream, seededRandom, storageSnapshot, uniqueOrg, write, plainOf } from "./helpers";
+import { api, createToken, expectAccepted, plainOf, readStream, seededRandom, storageSnapshot, uniqueOrg, write } from "./helpers";
 
 const SCALE = Number(env.FUZZ_SCALE) || 1;
 const PER_CATEGORY = 25 * SCALE;

@@ -2,12 +2,13 @@
 // in X-D1-Bookmark, and a read that sends it back is served data at least that recent.
 // Locally there are no replicas, but miniflare's D1 does return bookmarks (its Durable Object's
 // storage bookmark after each query) and accepts them back.
-import { env } from "cloudflare:workers";
+
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { api, createToken, expectAccepted, expectError, uniqueOrg, write } from "./helpers";
 import { ingestBody, point } from "./cloudthread-helpers";
+import { api, createToken, expectAccepted, expectError, uniqueOrg, write } from "./helpers";
 
 const records = [{ timestamp: "2024-05-01", value: "2.5", associated_cost: { "custom:Client": "a" } }];
 

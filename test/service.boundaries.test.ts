@@ -4,7 +4,7 @@
 // catalog code naming its record, changes nothing, and nothing ever answers 5xx.
 import { beforeAll, describe, expect, it } from "vitest";
 import { ingest, ingestBody, point, readMetric, readMetricRaw, send } from "./cloudthread-helpers";
-import { api, createToken, expectAccepted, expectError, json, readStream, storageSnapshot, uniqueOrg, write, plainOf } from "./helpers";
+import { api, createToken, expectAccepted, expectError, json, plainOf, readStream, storageSnapshot, uniqueOrg, write } from "./helpers";
 
 let token: string;
 beforeAll(async () => {

@@ -3,13 +3,14 @@
 // the values query, filters applied in SQL. env.DB is wrapped to record each round trip's start and
 // end (bench/worker/d1-interpose.ts, the wrapper the benchmark delays with); a round trip's depth
 // is one more than the deepest that ended before it started.
-import { env } from "cloudflare:workers";
+
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../src/app";
 import { interposeD1 } from "../bench/worker/d1-interpose";
-import { ADMIN, api, createToken, expectAccepted, uniqueOrg, write } from "./helpers";
+import { createApp } from "../src/app";
 import { point, send } from "./cloudthread-helpers";
+import { ADMIN, api, createToken, expectAccepted, uniqueOrg, write } from "./helpers";
 
 const app = createApp();
 

@@ -1,8 +1,9 @@
 // What every answer shares at the HTTP edge: 405 with Allow for a method a path does not support,
 // 404 for paths that do not exist, security and cache headers, the Content-Security-Policy of /docs,
 // and the limit on failed authentications per client address.
-import { env } from "cloudflare:workers";
+
 import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { msLeftInWindow, retryAfterSeconds } from "../src/auth/rate-limit";

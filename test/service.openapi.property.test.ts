@@ -18,8 +18,8 @@
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, api, createToken, json, seededRandom, uniqueOrg } from "./helpers";
-import { closedSet, deref, isValid, resolveRef, validate, type Schema } from "./lib/json-schema";
-import { mutate, RawNumber, sample, stringFromPattern, toJsonText, type Channel, type Rng } from "./lib/schema-samples";
+import { closedSet, deref, isValid, resolveRef, type Schema, validate } from "./lib/json-schema";
+import { type Channel, mutate, RawNumber, type Rng, sample, stringFromPattern, toJsonText } from "./lib/schema-samples";
 import {
 	cloudthreadEpochMs,
 	cloudZeroTimestamp,

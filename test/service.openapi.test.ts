@@ -2,11 +2,11 @@
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { createApp } from "../src/app";
 import { ERROR_CATALOG, ERROR_CODES } from "../src/lib/error-catalog";
-import { ErrorResponseSchema } from "../src/schemas/errors";
 import { DOCS_PATH, DOCS_SCRIPT_PATH, DOCS_STYLESHEET_PATH } from "../src/routes/docs/docs-page";
 import { OPENAPI_PATH } from "../src/routes/docs/openapi";
 import { INDEX_PATH, MAIN_PATHS } from "../src/routes/docs/service-index";
-import { api, createToken, expectAccepted, json, uniqueOrg, write, type Op } from "./helpers";
+import { ErrorResponseSchema } from "../src/schemas/errors";
+import { api, createToken, expectAccepted, json, type Op, uniqueOrg, write } from "./helpers";
 
 type Operation = {
 	security?: Record<string, string[]>[];

@@ -2,8 +2,8 @@
 // setting (wrangler.toml [vars] D1_LOCATION, also the --location of `wrangler d1 create`).
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { streamObject } from "../src/objects/cloudzero-stream-protocol";
 import { metricObject } from "../src/objects/cloudthread-metrics-protocol";
+import { streamObject } from "../src/objects/cloudzero-stream-protocol";
 import { configOf } from "../src/schemas/config";
 
 /** A Durable Object namespace that records what get() was asked. */

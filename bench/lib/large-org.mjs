@@ -8,8 +8,9 @@
 //   (c) the small connection's cost per day;  (d) unit cost of the metric by custom:Customer.
 // Every cost is a whole number of cents, so every expected total is exact (BigInt); the
 // answers' decimal strings are compared with them exactly, as decimals.
-import http from "node:http";
+
 import { readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import { request, round, summarize } from "./load.mjs";
 import { machineCpuSeconds, processTree, workerdProcesses } from "./server.mjs";
 

@@ -1,12 +1,12 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { ApiError, namedError, NOT_AUTHORIZED_MESSAGE, type NamedError } from "../lib/api-error";
 import type { AppEnv } from "../http/app-env";
 import { BOOKMARK_HEADER, readSession } from "../http/read-session";
-import { enforceRateLimit, refuseAuthentication, refuseBlockedClient, uncountedRefusal } from "./rate-limit";
+import { ApiError, type NamedError, NOT_AUTHORIZED_MESSAGE, namedError } from "../lib/api-error";
 import type { Scope, TokenIdentity } from "../schemas/tokens";
-import { authenticate, hashToken, secretsEqual, type RevocationCheck } from "./tokens";
 import { isTokenRevoked, revocationQuery } from "../storage/revocations";
+import { enforceRateLimit, refuseAuthentication, refuseBlockedClient, uncountedRefusal } from "./rate-limit";
+import { authenticate, hashToken, type RevocationCheck, secretsEqual } from "./tokens";
 
 /** CloudZero sends the raw key in Authorization; many clients add "Bearer ": accept both. */
 export function presentedToken(header: string | undefined): string | null {

@@ -1,5 +1,5 @@
-import type { TokenIdentity } from "../schemas/tokens";
 import type { ApiError } from "../lib/api-error";
+import type { TokenIdentity } from "../schemas/tokens";
 
 /** Hono's typing for this app: the Worker's bindings and what middleware hands to handlers. */
 export type AppEnv = {

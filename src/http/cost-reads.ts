@@ -2,7 +2,7 @@
 // groups and sums the rows exactly (storage/cost-reads.ts); this module names the dimensions a
 // read asks for, writes the exact sums as the API's decimals, and divides cost by units.
 import { ApiError, type ErrorDetail } from "../lib/api-error";
-import { divideDecimals, formatDecimal, parseDecimal, roundToSignificantDigits, type Decimal } from "../lib/decimal";
+import { type Decimal, divideDecimals, formatDecimal, parseDecimal, roundToSignificantDigits } from "../lib/decimal";
 import { formatValue, isStorable, roundToSignificant, SIGNIFICANT_DIGITS } from "../lib/numbers";
 import { sourceDimension } from "../schemas/costs";
 import type { MatchedCostRow, UnitsRow } from "../storage/cost-reads";

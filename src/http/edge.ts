@@ -1,9 +1,9 @@
 import type { Context, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { TrieRouter } from "hono/router/trie-router";
+import { ApiError } from "../lib/api-error";
 import type { AppEnv } from "./app-env";
 import { errorResponse } from "./errors";
-import { ApiError } from "../lib/api-error";
 
 /** Path prefixes whose every answer concerns an authenticated caller (stream tokens, the admin token; /v2: billing drops). */
 const AUTHENTICATED_PREFIXES = ["/unit-cost/", "/streams/", "/admin/", "/v2/"];

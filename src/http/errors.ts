@@ -1,8 +1,8 @@
 // Errors over HTTP: the body and headers an ApiError is answered with, and the OpenAPI response
 // entries that document a route's errors.
 import type { Context } from "hono";
-import { NOT_AUTHORIZED_MESSAGE, type ApiError, type ErrorCode, type ErrorDetail, type NamedError } from "../lib/api-error";
-import { ErrorResponseSchema, type ErrorResponse } from "../schemas/errors";
+import { type ApiError, type ErrorCode, type ErrorDetail, type NamedError, NOT_AUTHORIZED_MESSAGE } from "../lib/api-error";
+import { type ErrorResponse, ErrorResponseSchema } from "../schemas/errors";
 import type { AppEnv } from "./app-env";
 
 /** How many per-record problems one error response lists; the total is always given. */

@@ -1,8 +1,8 @@
 import type { Context } from "hono";
+import { ApiError } from "../lib/api-error";
 import { sha256Hex } from "../lib/encoding";
 import { IDEMPOTENCY_KEY } from "../schemas/common";
 import type { AppEnv } from "./app-env";
-import { ApiError } from "../lib/api-error";
 
 /**
  * The request's Idempotency-Key, if any, with a hash of what it asks for: the operation and

@@ -1,9 +1,9 @@
 // What the Worker sends to a Cloudthread metric object and what it answers (over RPC).
 import type { AggFunc, IngestCreated } from "../schemas/cloudthread";
+import { configOf } from "../schemas/config";
 import type { IngestWrite } from "../storage/custom-metrics";
 import type { StreamFailure, StreamSuccess } from "./outcome";
 import type { KeyScope, LedgerCall } from "./write-ledger";
-import { configOf } from "../schemas/config";
 
 /** A validated ingest request, with the response to send (and record) if it is applied. */
 export type IngestCommand = IngestWrite & LedgerCall & { response: IngestCreated };

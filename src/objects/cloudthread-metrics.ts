@@ -2,8 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import type { ErrorDetail } from "../lib/api-error";
 import { isStorable, MAX_STORED_VALUE } from "../lib/numbers";
 import { hourlyPointsOnRecordDays, ingestStatements, recordDaysOf } from "../storage/custom-metrics";
+import { type IngestCommand, type IngestResult, metricKeyScope, metricStreamName } from "./cloudthread-metrics-protocol";
 import { invalid, type StreamFailure } from "./outcome";
-import { metricKeyScope, metricStreamName, type IngestCommand, type IngestResult } from "./cloudthread-metrics-protocol";
 import { WriteLedger } from "./write-ledger";
 
 /**

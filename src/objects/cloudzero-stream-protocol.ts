@@ -1,8 +1,9 @@
 // What the Worker sends to a stream's Durable Object and what it answers (over RPC).
-import type { StreamFailure, StreamSuccess } from "./outcome";
+
 import type { DeleteMatch, WriteAccepted } from "../schemas/cloudzero";
-import type { ValueChunk } from "../storage/streams";
 import { configOf } from "../schemas/config";
+import type { ValueChunk } from "../storage/streams";
+import type { StreamFailure, StreamSuccess } from "./outcome";
 
 interface StreamCall {
 	org: string;

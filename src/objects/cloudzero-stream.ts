@@ -1,21 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
-import { streamNotEmpty, streamNotFound, type ErrorDetail } from "../lib/api-error";
-import type { DeleteMatch, WriteAccepted } from "../schemas/cloudzero";
+import { type ErrorDetail, streamNotEmpty, streamNotFound } from "../lib/api-error";
 import { isStorable, MAX_STORED_VALUE } from "../lib/numbers";
+import type { DeleteMatch, WriteAccepted } from "../schemas/cloudzero";
 import {
 	decodeValueChunks,
 	findLiveStream,
 	insertStream,
 	markStreamDeleted,
+	type StreamRow,
 	seriesOnDays,
 	softDeleteStatements,
 	streamHasData,
 	valueWriteStatements,
-	type StreamRow,
 } from "../storage/streams";
 import type { DeleteStreamCommand, DeleteStreamResult, StreamDeleted, WriteCommand, WriteResult } from "./cloudzero-stream-protocol";
 import { asFailure, invalid, type StreamFailure } from "./outcome";
-import { WriteLedger, type Applied, type LedgerCall } from "./write-ledger";
+import { type Applied, type LedgerCall, WriteLedger } from "./write-ledger";
 
 type Call = LedgerCall & { stream: string };
 

@@ -2,8 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import type { DropAccepted } from "../schemas/costs";
 import { rollUpStepStatements } from "../storage/cost-retention";
 import { dropStatements, findConnection } from "../storage/costs";
-import type { StreamFailure } from "./outcome";
 import { connectionKeyScope, connectionLogName, type DropCommand, type DropResult, type RollUpResult } from "./cost-connection-protocol";
+import type { StreamFailure } from "./outcome";
 import { WriteLedger } from "./write-ledger";
 
 /** D1 refused the drop: a stored cell plus the drop's would pass SQLite's 64-bit integers (migration 0010). */

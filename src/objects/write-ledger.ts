@@ -1,16 +1,16 @@
 import { IDEMPOTENCY_KEY_REUSED } from "../lib/api-error";
 import { MAX_STORED_VALUE } from "../lib/numbers";
+import { isValueOverflowError } from "../storage/finite-values";
 import {
 	expireIdempotencyKeys,
+	type IdempotentWrite,
+	type IngestLogTarget,
 	idempotentWritesStatements,
 	ingestLogStatements,
 	releaseExpiredIdempotencyKeys,
-	type IdempotentWrite,
-	type IngestLogTarget,
 } from "../storage/ingest-log";
 import { isRevokedTokenError, isTokenIdRevoked, revokedAmongStatement } from "../storage/revocations";
-import { isValueOverflowError } from "../storage/finite-values";
-import { TOKEN_REVOKED, type StreamFailure, type StreamSuccess } from "./outcome";
+import { type StreamFailure, type StreamSuccess, TOKEN_REVOKED } from "./outcome";
 import { SerialQueue } from "./serial-queue";
 
 /** How long a repeated Idempotency-Key is answered with the first response. */

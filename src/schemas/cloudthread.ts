@@ -1,20 +1,21 @@
 // Cloudthread-compatible custom data: POST /streams/ingest and the read-back under /streams/metrics.
-import { z } from "./zod";
-import type { ErrorCode } from "../lib/error-catalog";
+
 import { sha256Hex } from "../lib/encoding";
+import type { ErrorCode } from "../lib/error-catalog";
+import { MAX_STORED_VALUE, storableNumber } from "../lib/numbers";
+import { MAX_FUTURE_MS } from "./cloudzero";
 import {
 	DaySchema,
 	DOT_SEGMENTS,
-	filterParamDocumentation,
 	EARLIEST_EPOCH_MS,
-	NOT_DOT_SEGMENT_SCHEMA,
 	fail,
+	filterParamDocumentation,
+	NOT_DOT_SEGMENT_SCHEMA,
 	utcEpochMs,
 	wellFormed,
 	withoutProtoKey,
 } from "./common";
-import { MAX_STORED_VALUE, storableNumber } from "../lib/numbers";
-import { MAX_FUTURE_MS } from "./cloudzero";
+import { z } from "./zod";
 
 export const AGG_FUNCS = ["Sum", "Average", "Maximum", "Minimum"] as const;
 export type AggFunc = (typeof AGG_FUNCS)[number];
@@ -304,12 +305,10 @@ const MetricPointSchema = z
 	.object({
 		timestamp: z.string().openapi({ description: "The day (YYYY-MM-DD) or hour (YYYY-MM-DDTHH:00:00Z), UTC", example: "2022-10-01" }),
 		record_id: z.string().openapi({ example: "5b1f0c7e0e3a4e8f9d2c6a1b3e4f5a6b" }),
-		metric_value: z
-			.string()
-			.openapi({
-				description: "Plain decimal string (never an exponent) of at most 15 significant digits, which can be sent back as it was read",
-				example: "42.5",
-			}),
+		metric_value: z.string().openapi({
+			description: "Plain decimal string (never an exponent) of at most 15 significant digits, which can be sent back as it was read",
+			example: "42.5",
+		}),
 		hours: z.number().int().optional().openapi({ description: "day granularity: how many hourly points the value aggregates" }),
 		custom_dimensions: z.record(z.string(), z.string()),
 	})

@@ -1,8 +1,8 @@
-import { z } from "./zod";
-import type { ErrorCode } from "../lib/error-catalog";
 import type { ErrorDetail } from "../lib/api-error";
+import type { ErrorCode } from "../lib/error-catalog";
 import { finiteSum, MAX_STORED_VALUE, storableNumber } from "../lib/numbers";
 import { canonicalDimensions, fail, utcEpochMs, wellFormed, withoutProtoKey } from "./common";
+import { z } from "./zod";
 
 /** The three ways a write changes a stream; the legacy endpoint is a sum. */
 export const WRITE_OPERATIONS = ["sum", "replace", "delete"] as const;

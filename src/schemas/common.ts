@@ -1,5 +1,5 @@
-import { z } from "./zod";
 import type { ErrorCode } from "../lib/error-catalog";
+import { z } from "./zod";
 
 /**
  * "." and ".." cannot be addressed in a URL: clients and runtimes resolve them as dot segments

@@ -1,12 +1,13 @@
 // Cost: CloudZero AnyCost Stream billing drops (CBF rows) in, cost and unit cost out. The row
 // checks are plain functions (shared with the CLI, which checks a file before sending it); the
 // zod schemas document the same rules in the OpenAPI document.
-import { z } from "./zod";
+
 import type { ErrorDetail } from "../lib/api-error";
+import { type CostParts, costPartsOf, plainCostParts } from "../lib/decimal";
 import type { ErrorCode } from "../lib/error-catalog";
-import { costPartsOf, plainCostParts, type CostParts } from "../lib/decimal";
-import { DaySchema, StreamNameSchema, filterParamDocumentation, fail, NewOrgSchema, wellFormed } from "./common";
 import { parseTimestamp, TIMESTAMP_PATTERN } from "./cloudzero";
+import { DaySchema, fail, filterParamDocumentation, NewOrgSchema, StreamNameSchema, wellFormed } from "./common";
+import { z } from "./zod";
 
 // ---- names -----------------------------------------------------------------------------------
 
@@ -318,12 +319,10 @@ const CbfNumberSchema = z
 	.openapi({
 		description: `A JSON number or a decimal string within ±${MAX_CBF_NUMBER} (inclusive): at most 15 digits before the point (or exactly 10^15), no commas, an exponent only negative (8e-7 is read exactly); negative for discounts and credits. Costs keep 10 decimal places: more are rounded to 10 (halves away from zero). A JSON number is a double, exact to about 15 significant digits: send a string for more.`,
 	});
-const CbfTimeSchema = z
-	.string()
-	.openapi({
-		description: "ISO 8601 date-time (or date), optional UTC offset within ±14:00; no offset means UTC; from 1900-01-01T00:00:00Z on",
-		pattern: TIMESTAMP_PATTERN,
-	});
+const CbfTimeSchema = z.string().openapi({
+	description: "ISO 8601 date-time (or date), optional UTC offset within ±14:00; no offset means UTC; from 1900-01-01T00:00:00Z on",
+	pattern: TIMESTAMP_PATTERN,
+});
 
 const COLUMN_DESCRIPTIONS: Record<string, string> = {
 	"lineitem/type":
@@ -412,13 +411,10 @@ export const DropAcceptedSchema = z
 		currency: z.string().openapi({ example: "USD" }),
 		rows: z.number().int().openapi({ description: "CBF rows in the drop" }),
 		hours: z.number().int().openapi({ description: "Distinct hours the rows fall in" }),
-		hours_replaced: z
-			.number()
-			.int()
-			.openapi({
-				description:
-					"Hours whose earlier cost was replaced: every hour of the month (replace_drop), the drop's hours (replace_hourly), 0 (sum)",
-			}),
+		hours_replaced: z.number().int().openapi({
+			description:
+				"Hours whose earlier cost was replaced: every hour of the month (replace_drop), the drop's hours (replace_hourly), 0 (sum)",
+		}),
 		connection_created: z.boolean(),
 		request_id: z.string(),
 	})
@@ -534,14 +530,10 @@ export const UnitCostQuerySchema = z.object({
 	end_date: DaySchema.optional().openapi({ description: "Last UTC day, inclusive (YYYY-MM-DD)", example: "2024-08-31" }),
 	granularity: GranularitySchema,
 	cost_type: CostTypeSchema,
-	group_by: z
-		.string()
-		.min(1)
-		.optional()
-		.openapi({
-			description: "One of the stream's associated_cost names (e.g. custom:Customer): one result per value of it",
-			example: "custom:Client",
-		}),
+	group_by: z.string().min(1).optional().openapi({
+		description: "One of the stream's associated_cost names (e.g. custom:Customer): one result per value of it",
+		example: "custom:Client",
+	}),
 });
 
 export const UnitCostSchema = z
@@ -564,11 +556,9 @@ export const UnitCostSchema = z
 			}),
 		),
 		unmatched_cost: z.array(z.object({ period: PeriodSchema, currency: z.string(), cost: AmountSchema })),
-		unknown_dimensions: z
-			.array(z.string())
-			.openapi({
-				description:
-					"associated_cost names of the stream that name no cost dimension (e.g. an undefined custom:<name>): their series match no cost",
-			}),
+		unknown_dimensions: z.array(z.string()).openapi({
+			description:
+				"associated_cost names of the stream that name no cost dimension (e.g. an undefined custom:<name>): their series match no cost",
+		}),
 	})
 	.openapi("UnitCost");

@@ -1,8 +1,9 @@
 // The one error shape of every endpoint, as zod schemas: the OpenAPI document's ErrorResponse
 // and ErrorDetail, with the closed set of codes (src/lib/error-catalog.ts) as their enum.
-import { z } from "./zod";
-import { ERROR_CODES, errorCatalogMarkdown } from "../lib/error-catalog";
+
 import type { ErrorDetail } from "../lib/api-error";
+import { ERROR_CODES, errorCatalogMarkdown } from "../lib/error-catalog";
+import { z } from "./zod";
 
 const ErrorCodeSchema = z.enum(ERROR_CODES);
 

@@ -1,5 +1,5 @@
-import { z } from "./zod";
 import { NewOrgSchema, wellFormed } from "./common";
+import { z } from "./zod";
 
 /** CloudZero's key scopes: manage records, read, delete whole streams; and send cost (billing drops). */
 export const SCOPES = ["write", "read", "delete_stream", "write_costs"] as const;
@@ -19,12 +19,10 @@ export interface TokenRecord extends TokenIdentity {
 	revoked_at: string | null;
 }
 
-export const ScopeSchema = z
-	.enum(SCOPES)
-	.openapi({
-		description:
-			"write: sum/replace/delete records; read: read streams, cost and unit cost; delete_stream: delete whole streams; write_costs: send AnyCost billing drops",
-	});
+export const ScopeSchema = z.enum(SCOPES).openapi({
+	description:
+		"write: sum/replace/delete records; read: read streams, cost and unit cost; delete_stream: delete whole streams; write_costs: send AnyCost billing drops",
+});
 
 // A token's record travels as KV key metadata, which holds at most 1,024 bytes of JSON: the name
 // is kept to 400 UTF-8 bytes without control characters (which JSON would escape to 6 bytes each).

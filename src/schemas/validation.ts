@@ -1,6 +1,6 @@
-import type { z } from "./zod";
-import { isErrorCode, type ErrorCode } from "../lib/error-catalog";
 import { ApiError, type ErrorDetail } from "../lib/api-error";
+import { type ErrorCode, isErrorCode } from "../lib/error-catalog";
+import type { z } from "./zod";
 
 /** A 400 listing every problem, with the shared code and headline when they agree. */
 export function validationError(details: ErrorDetail[]): ApiError {

@@ -2,9 +2,9 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { ADMIN_DISABLED, ADMIN_FORBIDDEN, ADMIN_TOKEN_REQUIRED } from "../../auth/middleware";
 import { createToken } from "../../auth/tokens";
 import type { AppEnv } from "../../http/app-env";
-import { withOwnBody } from "../../http/own-body-route";
 import { errorResponses } from "../../http/errors";
 import { readJsonBody } from "../../http/json-body";
+import { withOwnBody } from "../../http/own-body-route";
 import { CreatedTokenSchema, CreateTokenBodySchema } from "../../schemas/tokens";
 import { parseOrThrow } from "../../schemas/validation";
 

@@ -3,19 +3,19 @@ import type { Context } from "hono";
 import { authorizeToken } from "../../auth/middleware";
 import { refuseBlockedClient } from "../../auth/rate-limit";
 import type { AppEnv } from "../../http/app-env";
-import { withOwnBody } from "../../http/own-body-route";
 import { errorResponses } from "../../http/errors";
-import { ApiError, IDEMPOTENCY_KEY_REUSED, namedError, type NamedError } from "../../lib/api-error";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
-import { BOOKMARK_RESPONSE_HEADER, setBookmark } from "../../http/read-session";
 import { enforceRecordLimit, maxBodyBytes, readJsonBody } from "../../http/json-body";
-import { IngestBodySchema, IngestCreatedSchema, recordId, type IngestBody, type IngestCreated } from "../../schemas/cloudthread";
-import { canonicalDimensions, IdempotencyHeadersSchema } from "../../schemas/common";
+import { withOwnBody } from "../../http/own-body-route";
+import { BOOKMARK_RESPONSE_HEADER, setBookmark } from "../../http/read-session";
+import { ApiError, IDEMPOTENCY_KEY_REUSED, type NamedError, namedError } from "../../lib/api-error";
+import { metricObject, metricStreamName } from "../../objects/cloudthread-metrics-protocol";
+import { failureToError } from "../../objects/outcome";
+import { type IngestBody, IngestBodySchema, type IngestCreated, IngestCreatedSchema, recordId } from "../../schemas/cloudthread";
 import { INGEST_BODY_EXAMPLES } from "../../schemas/cloudthread-examples";
+import { canonicalDimensions, IdempotencyHeadersSchema } from "../../schemas/common";
 import { parseOrThrow } from "../../schemas/validation";
 import type { IngestWrite } from "../../storage/custom-metrics";
-import { failureToError } from "../../objects/outcome";
-import { metricObject, metricStreamName } from "../../objects/cloudthread-metrics-protocol";
 
 const OPERATION = "ingest";
 

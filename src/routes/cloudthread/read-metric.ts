@@ -1,15 +1,15 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { revocationInRead, streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
-import { ApiError } from "../../lib/api-error";
-import { checkFilterKeys, csvPage, cursorPosition, dayRange, filterParams, isTuple, pageOf } from "../../http/reads";
 import { BOOKMARK_RESPONSE_HEADER, BookmarkHeadersSchema, readSession } from "../../http/read-session";
-import { FILTER_SYNTAX_DESCRIPTION } from "../../schemas/common";
+import { checkFilterKeys, csvPage, cursorPosition, dayRange, filterParams, isTuple, pageOf } from "../../http/reads";
+import { ApiError } from "../../lib/api-error";
 import { formatValue } from "../../lib/numbers";
-import { MetricNameParamsSchema, MetricPointsQuerySchema, MetricPointsSchema } from "../../schemas/cloudthread";
-import { metricPointsQuery, metricQuery, metricRow, type MetricPointRow } from "../../storage/custom-metrics";
 import { metricStreamName } from "../../objects/cloudthread-metrics-protocol";
+import { MetricNameParamsSchema, MetricPointsQuerySchema, MetricPointsSchema } from "../../schemas/cloudthread";
+import { FILTER_SYNTAX_DESCRIPTION } from "../../schemas/common";
+import { type MetricPointRow, metricPointsQuery, metricQuery, metricRow } from "../../storage/custom-metrics";
 
 // `dim[...]` parameters are the filters, read by filterParams; `dim` alone is no option.
 const QUERY_OPTIONS = new Set(Object.keys(MetricPointsQuerySchema.shape).filter((key) => key !== "dim"));

@@ -1,16 +1,16 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { withOwnBody } from "../../http/own-body-route";
 import { errorResponses } from "../../http/errors";
-import { IDEMPOTENCY_KEY_REUSED } from "../../lib/api-error";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
-import { BOOKMARK_RESPONSE_HEADER, setBookmark } from "../../http/read-session";
 import { readJsonBody } from "../../http/json-body";
-import { IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
-import { parseOrThrow } from "../../schemas/validation";
+import { withOwnBody } from "../../http/own-body-route";
+import { BOOKMARK_RESPONSE_HEADER, setBookmark } from "../../http/read-session";
+import { IDEMPOTENCY_KEY_REUSED } from "../../lib/api-error";
 import { streamObject } from "../../objects/cloudzero-stream-protocol";
 import { failureToError } from "../../objects/outcome";
+import { IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
+import { parseOrThrow } from "../../schemas/validation";
 
 const BodySchema = z
 	.strictObject({ force: z.boolean().default(false).openapi({ description: "Delete even if the stream has data" }) })

@@ -1,13 +1,13 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { revocationInRead, streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
-import { streamNotFound } from "../../lib/api-error";
-import { checkFilterKeys, csvPage, cursorPosition, dayRange, filterParams, isTuple, pageOf } from "../../http/reads";
 import { BOOKMARK_RESPONSE_HEADER, BookmarkHeadersSchema, readSession } from "../../http/read-session";
+import { checkFilterKeys, csvPage, cursorPosition, dayRange, filterParams, isTuple, pageOf } from "../../http/reads";
+import { streamNotFound } from "../../lib/api-error";
 import { formatValue } from "../../lib/numbers";
 import { DaySchema, FILTER_SYNTAX_DESCRIPTION, filterParamDocumentation, StreamParamsSchema } from "../../schemas/common";
-import { liveStreamQuery, liveStreamRow, valuesQuery, type ValueReadRow } from "../../storage/streams";
+import { liveStreamQuery, liveStreamRow, type ValueReadRow, valuesQuery } from "../../storage/streams";
 
 /** Page size ceiling: a year of 200 series (73,000 rows) fits in two pages. */
 export const MAX_READ_LIMIT = 50_000;
@@ -29,12 +29,10 @@ const QUERY_OPTIONS = new Set(Object.keys(QuerySchema.shape).filter((key) => key
 const ReadRecordSchema = z
 	.object({
 		timestamp: z.string().openapi({ example: "2023-12-07" }),
-		value: z
-			.string()
-			.openapi({
-				description: "Plain decimal string (never an exponent) of at most 15 significant digits, which can be sent back as it was read",
-				example: "67890",
-			}),
+		value: z.string().openapi({
+			description: "Plain decimal string (never an exponent) of at most 15 significant digits, which can be sent back as it was read",
+			example: "67890",
+		}),
 		associated_cost: z
 			.record(z.string(), z.string())
 			.optional()

@@ -1,29 +1,29 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { withOwnBody } from "../../http/own-body-route";
 import { errorResponses } from "../../http/errors";
-import { ApiError, IDEMPOTENCY_KEY_REUSED } from "../../lib/api-error";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
-import { BOOKMARK_RESPONSE_HEADER, setBookmark } from "../../http/read-session";
 import { enforceRecordLimit, maxBodyBytes, readJsonBody } from "../../http/json-body";
-import { DOT_SEGMENTS, IdempotencyHeadersSchema, StreamNameSchema, StreamParamsSchema } from "../../schemas/common";
+import { withOwnBody } from "../../http/own-body-route";
+import { BOOKMARK_RESPONSE_HEADER, setBookmark } from "../../http/read-session";
+import { ApiError, IDEMPOTENCY_KEY_REUSED } from "../../lib/api-error";
+import { streamObject, type WriteCommand } from "../../objects/cloudzero-stream-protocol";
+import { failureToError } from "../../objects/outcome";
 import {
-	dayTotals,
 	DeleteBodySchema,
+	type DeleteMatch,
+	dayTotals,
 	plainSumRecords,
 	SumBodySchema,
-	WriteAcceptedSchema,
-	type DeleteMatch,
 	type ValueRow,
 	WRITE_OPERATIONS,
+	WriteAcceptedSchema,
 	type WriteOperation,
 } from "../../schemas/cloudzero";
 import { DELETE_BODY_EXAMPLES, VALUE_BODY_EXAMPLES } from "../../schemas/cloudzero-examples";
+import { DOT_SEGMENTS, IdempotencyHeadersSchema, StreamNameSchema, StreamParamsSchema } from "../../schemas/common";
 import { checkDimensionKeys, parseOrThrow, validationError } from "../../schemas/validation";
-import { valueChunks, type ValueChunk } from "../../storage/streams";
-import { streamObject, type WriteCommand } from "../../objects/cloudzero-stream-protocol";
-import { failureToError } from "../../objects/outcome";
+import { type ValueChunk, valueChunks } from "../../storage/streams";
 
 const BASE = "/unit-cost/v1/telemetry/metric/{name}";
 /** The last segments of …/metric/{name}/… paths: a legacy write to a stream of that name is ambiguous. */

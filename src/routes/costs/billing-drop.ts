@@ -1,27 +1,27 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { withOwnBody } from "../../http/own-body-route";
 import { errorResponses } from "../../http/errors";
-import { IDEMPOTENCY_KEY_REUSED, type ErrorDetail, type NamedError } from "../../lib/api-error";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { maxBodyBytes, readJsonBody } from "../../http/json-body";
+import { withOwnBody } from "../../http/own-body-route";
+import { type ErrorDetail, IDEMPOTENCY_KEY_REUSED, type NamedError } from "../../lib/api-error";
+import { connectionLogName, connectionObject } from "../../objects/cost-connection-protocol";
+import { failureToError } from "../../objects/outcome";
 import { IdempotencyHeadersSchema } from "../../schemas/common";
 import {
 	ConnectionIdSchema,
+	type CostRow,
 	DropAcceptedSchema,
 	DropBodyParseSchema,
 	DropBodySchema,
 	latestDropMonth,
 	MAX_MONTHS_AHEAD,
 	parseCbfRows,
-	type CostRow,
 } from "../../schemas/costs";
 import { parseOrThrow, validationError } from "../../schemas/validation";
-import { encodeDrop, MAX_COST_CELL } from "../../storage/costs";
-import { connectionLogName, connectionObject } from "../../objects/cost-connection-protocol";
-import { failureToError } from "../../objects/outcome";
 import { z } from "../../schemas/zod";
+import { encodeDrop, MAX_COST_CELL } from "../../storage/costs";
 
 const CURRENCY_MISMATCH = {
 	status: 409 as const,

@@ -1,8 +1,8 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { errorResponses } from "../../http/errors";
 import { dimensionName, formatCost, refuseUnknownNames } from "../../http/cost-reads";
+import { errorResponses } from "../../http/errors";
 import { csvPage, cursorPosition, dayRange, filterParams, isTuple, pageOf } from "../../http/reads";
 import { FILTER_SYNTAX_DESCRIPTION } from "../../schemas/common";
 import { CostPageSchema, CostQuerySchema } from "../../schemas/costs";

@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
-import { errorResponses } from "../../http/errors";
 import { unitCostLines } from "../../http/cost-reads";
+import { errorResponses } from "../../http/errors";
 import { dayRange, refuseUnknownParams } from "../../http/reads";
 import { ApiError, streamNotFound } from "../../lib/api-error";
 import { UnitCostParamsSchema, UnitCostQuerySchema, UnitCostSchema } from "../../schemas/costs";
