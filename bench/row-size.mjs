@@ -43,7 +43,10 @@ function main(db, file) {
 	// Values as the service stores them: doubles with a fractional part (8 bytes each; SQLite
 	// would store a whole number in fewer bytes), rounded to 15 significant digits.
 	let seed = 42;
-	const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+	const random = () => {
+		seed = (seed * 1103515245 + 12345) % 2 ** 31;
+		return seed / 2 ** 31;
+	};
 	const insertValue = db.prepare("INSERT INTO daily_values (stream_id, day, series_id, value) VALUES (?, ?, ?, ?)");
 	const start = Date.UTC(2012, 0, 1);
 	for (let d = 0; d < DAYS; d++) {

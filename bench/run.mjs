@@ -13,7 +13,7 @@ import { largeOrgCase } from "./lib/large-org.mjs";
 import { closedLoop, request, round, summarize } from "./lib/load.mjs";
 import { deriveRtt, rttOptions, rttTableRows, runRttCases } from "./lib/rtt.mjs";
 import { machineCpuSeconds, processTree, startService, workerdProcesses } from "./lib/server.mjs";
-import { cellKey, dayString, READ_DAYS, requestBodies, seriesKey, valueOf, WRITE_DAYS } from "./lib/workload.mjs";
+import { cellKey, cellValue, dayString, READ_DAYS, requestBodies, seriesKey, WRITE_DAYS } from "./lib/workload.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SECONDS = Number(process.env.BENCH_SECONDS) || 15;
@@ -255,7 +255,7 @@ function rawAdjacent(rawSqliteUpsertRate) {
 	const all = [];
 	const measure = () => {
 		const r = rawSqliteUpsertRate({
-			dbFile: mkdtempSync(join(tmp, "raw-adjacent-")) + "/raw.sqlite",
+			dbFile: `${mkdtempSync(join(tmp, "raw-adjacent-"))}/raw.sqlite`,
 			migrationsDir: join(root, "migrations"),
 			seconds: Math.min(SECONDS, 3),
 		});
@@ -403,7 +403,7 @@ async function verifyWrites(ctx, op, streamNames, targets) {
 			if (t.stream !== stream || t.acked === 0) continue;
 			for (const [d, s] of t.cells) {
 				const key = cellKey(dayString(d), keys[s]);
-				const value = op === "sum" ? valueOf(d, s) * t.acked : valueOf(d, s);
+				const value = op === "sum" ? cellValue(d, s) * t.acked : cellValue(d, s);
 				expected.set(key, (op === "sum" ? (expected.get(key) ?? 0) : 0) + value);
 			}
 		}

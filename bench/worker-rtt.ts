@@ -21,7 +21,10 @@ function distantEnv(env: Env): Env {
 		const delay = fixedDelay(ms);
 		// --var D1_RTT_LOG:1 logs each round trip's kind (first, all, run, raw, batch, exec) to see what a request costs.
 		const around: Around = (env as unknown as { D1_RTT_LOG?: string }).D1_RTT_LOG
-			? (kind, go) => (console.warn(`d1-rtt ${kind}`), delay(kind, go))
+			? (kind, go) => {
+					console.warn(`d1-rtt ${kind}`);
+					return delay(kind, go);
+				}
 			: delay;
 		wrapped = { ...env, DB: interposeD1(env.DB, around) };
 		distant.set(env, wrapped);

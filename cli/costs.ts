@@ -106,7 +106,10 @@ export function planDrops(
 		const month = monthOf(row.at);
 		const key = `${connection}\n${month}`;
 		let group = groups.get(key);
-		if (!group) groups.set(key, (group = { connection, currency: row.currency, month, rows: [] }));
+		if (!group) {
+			group = { connection, currency: row.currency, month, rows: [] };
+			groups.set(key, group);
+		}
 		group.rows.push(row);
 	}
 	const connections = [...new Set([...groups.values()].map((g) => g.connection))];
@@ -221,7 +224,7 @@ export async function costs(positionals: string[], values: CostsValues, url: str
 	const parsed = await readInputFile(file, io, format === "cbf" ? readCbf : readFocus);
 	if (parsed === undefined) return 1;
 	if (parsed.problems.length > 0) {
-		io.err(describeProblems(parsed.problems, file, maxErrors).join("\n") + "\n");
+		io.err(`${describeProblems(parsed.problems, file, maxErrors).join("\n")}\n`);
 		io.err(`${file}: ${parsed.problems.length} problem${parsed.problems.length === 1 ? "" : "s"} found; nothing was sent.\n`);
 		return 1;
 	}

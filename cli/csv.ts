@@ -87,7 +87,7 @@ export function parseCsv(text: string): CsvRow[] {
 
 /** A CSV file's header (trimmed column names, and its line) and the rows below it. */
 export function readCsvTable(text: string): { columns: string[]; headerLine: number; body: CsvRow[] } {
-	let rows;
+	let rows: ReturnType<typeof parseCsv>;
 	try {
 		rows = parseCsv(text);
 	} catch (err) {

@@ -92,22 +92,22 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 		}
 		if (command === "send") {
 			const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, ...SEND_OPTIONS });
-			if (values.help) return (io.out(HELP), 0);
+			if (values.help) return printHelp(io);
 			return await send(positionals, values, baseUrl(values.url, io), io);
 		}
 		if (command === "costs") {
 			const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, ...COSTS_OPTIONS });
-			if (values.help) return (io.out(HELP), 0);
+			if (values.help) return printHelp(io);
 			return await costs(positionals, values, baseUrl(values.url, io), io);
 		}
 		if (command === "unit-cost") {
 			const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, ...UNIT_COST_OPTIONS });
-			if (values.help) return (io.out(HELP), 0);
+			if (values.help) return printHelp(io);
 			return await unitCost(positionals, values, baseUrl(values.url, io), io);
 		}
 		if (command === "tokens") {
 			const { values, positionals } = parse(rest, { ...COMMON_OPTIONS, ...TOKENS_OPTIONS });
-			if (values.help) return (io.out(HELP), 0);
+			if (values.help) return printHelp(io);
 			return await tokens(positionals, values, baseUrl(values.url, io), io);
 		}
 		throw new UsageError(`unknown command '${command}'`);
@@ -118,6 +118,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 		}
 		throw err;
 	}
+}
+
+/** Prints the usage; its exit status is 0. */
+function printHelp(io: Io): number {
+	io.out(HELP);
+	return 0;
 }
 
 function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: O) {

@@ -66,7 +66,7 @@ export function sendingSettings(values: OptionValues<typeof SENDING_OPTIONS>, { 
  * from `parse`, is reported on stderr as file:line: message; then the result is undefined.
  */
 export async function readInputFile<T>(file: string, io: Io, parse: (text: string) => T): Promise<T | undefined> {
-	let text;
+	let text: string;
 	try {
 		text = await readFile(file, "utf8");
 	} catch (err) {

@@ -43,7 +43,7 @@ export async function send(positionals: string[], values: SendValues, url: strin
 	}
 	const problems = validateRecords(op, fileRecords);
 	if (problems.length > 0) {
-		io.err(describeDetails(problems, file, fileLines, maxErrors).join("\n") + "\n");
+		io.err(`${describeDetails(problems, file, fileLines, maxErrors).join("\n")}\n`);
 		io.err(`${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"} found; nothing was sent.\n`);
 		return 1;
 	}

@@ -44,7 +44,7 @@ export async function sendRequests(
 	progress.start();
 	const outcome: SendOutcome = { ok: false, retries: 0, replayed: 0, elapsedMs: 0 };
 	for (const [index, request] of requests.entries()) {
-		let result;
+		let result: Awaited<ReturnType<typeof requestWithRetry>>;
 		try {
 			result = await requestWithRetry(
 				service,

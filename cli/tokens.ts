@@ -88,14 +88,12 @@ function tokenTable(list: TokenInfo[]): string {
 		...list.map((t) => [t.id, t.name, t.scopes.join(","), t.created_at, t.revoked_at ?? "-"]),
 	];
 	const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-	return (
-		rows
-			.map((r) =>
-				r
-					.map((cell, i) => cell.padEnd(widths[i]))
-					.join("  ")
-					.trimEnd(),
-			)
-			.join("\n") + "\n"
-	);
+	return `${rows
+		.map((r) =>
+			r
+				.map((cell, i) => cell.padEnd(widths[i]))
+				.join("  ")
+				.trimEnd(),
+		)
+		.join("\n")}\n`;
 }

@@ -81,21 +81,19 @@ export function formatUnitCostCsv(body: UnitCostResponse): string {
 	for (const r of body.results)
 		lines.push(["unit_cost", r.period, groupText(r.group).replace(/^-$/, ""), r.currency ?? "", r.units, r.cost, r.unit_cost ?? ""]);
 	for (const u of body.unmatched_cost ?? []) lines.push(["unmatched", u.period, "", u.currency, "", u.cost, ""]);
-	return lines.map((cells) => cells.map(csvCell).join(",")).join("\n") + "\n";
+	return `${lines.map((cells) => cells.map(csvCell).join(",")).join("\n")}\n`;
 }
 
 function table(rows: string[][], rightAligned: Set<number>): string {
 	const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-	return (
-		rows
-			.map((r) =>
-				r
-					.map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
-					.join("  ")
-					.trimEnd(),
-			)
-			.join("\n") + "\n"
-	);
+	return `${rows
+		.map((r) =>
+			r
+				.map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+				.join("  ")
+				.trimEnd(),
+		)
+		.join("\n")}\n`;
 }
 
 /** A table of the results, then the unmatched cost (cost in periods or currencies without units). */
@@ -124,7 +122,7 @@ export async function unitCost(positionals: string[], values: UnitCostValues, ur
 	const [metric] = positionals;
 	const query = unitCostQuery(values);
 	const token = secret(values.token, "METERLINE_TOKEN", "--token", io);
-	let result;
+	let result: Awaited<ReturnType<typeof requestWithRetry>>;
 	try {
 		result = await requestWithRetry(
 			new Service(url),

@@ -129,7 +129,7 @@ describe("meterline costs import against a fake AnyCost Stream server", () => {
 		assert.match(run.stdout, /Sent 35 CBF rows from 5 FOCUS rows in 2 drops .*2 retries; 1 request was already applied earlier/);
 		const sent = seen
 			.slice(1)
-			.filter((r, i) => i !== 1)
+			.filter((_, i) => i !== 1)
 			.flatMap((r) => r.body.data);
 		assert.equal(sent.length, 35);
 		assert.equal(sent.filter((r) => r["resource/id"] === "arn:aws:s3:ap-southeast-1:200000000012:bucket/bucket-f36bd2c40f3a").length, 31);

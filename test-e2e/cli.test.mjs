@@ -74,7 +74,7 @@ function makeCsv(file, { days, clients, firstDay = Date.UTC(2024, 0, 1), valueFo
 			expected.set(seriesDay(day, { "custom:Client": `Client ${c}`, Region: region }), value);
 		}
 	}
-	writeFileSync(file, lines.join("\n") + "\n");
+	writeFileSync(file, `${lines.join("\n")}\n`);
 	return expected;
 }
 
@@ -233,7 +233,7 @@ describe("meterline send", () => {
 		const file = join(work, "bad.csv");
 		writeFileSync(
 			file,
-			[
+			`${[
 				"timestamp,value,client,region",
 				"2024-03-01,10,Client 1,Europe",
 				"2024-03-02,12,Client 1,Europe",
@@ -241,7 +241,7 @@ describe("meterline send", () => {
 				"2024-03-04,1,Client 1,Europe",
 				"2024-02-30,5,Client 1,Europe",
 				'2024-03-05,"1,5",Client 1,Europe',
-			].join("\n") + "\n",
+			].join("\n")}\n`,
 		);
 		const run = await meterline(["send", file, "--stream", "bad-rows", ...MAPPING]);
 		assert.equal(run.code, 1);
@@ -265,7 +265,7 @@ describe("meterline send", () => {
 		const jsonl = join(work, "uca-hourly.jsonl");
 		const line = (h, v) =>
 			JSON.stringify({ timestamp: `2024-02-08 0${h}:00:00+00:00`, associated_cost: { "custom:product": "product A" }, value: `${v}.00` });
-		writeFileSync(jsonl, hours.map((v, h) => line(h, v)).join("\n") + "\n");
+		writeFileSync(jsonl, `${hours.map((v, h) => line(h, v)).join("\n")}\n`);
 		const sent = await meterline(["send", jsonl, "--stream", "uca-hourly", "--op", "replace", "--batch-size", "3"]);
 		assert.equal(sent.code, 0, sent.stderr);
 		assert.match(sent.stderr, /10 records as 1 day totals to stream 'uca-hourly' \(replace\) in 1 request/);
@@ -347,7 +347,7 @@ describe("meterline costs import and unit-cost (AnyCost Stream billing drops, is
 		const units = join(work, "focus-units.csv");
 		writeFileSync(
 			units,
-			["timestamp,value", ...Array.from({ length: 30 }, (_, d) => `2024-09-${String(d + 1).padStart(2, "0")},1000`)].join("\n") + "\n",
+			`${["timestamp,value", ...Array.from({ length: 30 }, (_, d) => `2024-09-${String(d + 1).padStart(2, "0")},1000`)].join("\n")}\n`,
 		);
 		const sent = await meterline(["send", units, "--stream", "focus-requests"], { METERLINE_TOKEN: costToken });
 		assert.equal(sent.code, 0, sent.stderr);

@@ -88,7 +88,7 @@ it("renders the API reference from the Worker alone: every endpoint, 3.1 schemas
 	const operations = Object.values(doc.paths).flatMap((item) => Object.values(item));
 	assert.ok(operations.length >= 13, `only ${operations.length} operations documented`);
 	await page.getByText("Sum records", { exact: true }).first().waitFor({ timeout: 30_000 });
-	const text = await page.locator("body").innerText();
+	const text = await page.locator("body").textContent();
 	assert.deepEqual(
 		operations.map((op) => op.summary).filter((summary) => !text.includes(summary)),
 		[],
@@ -116,7 +116,7 @@ it("renders the API reference from the Worker alone: every endpoint, 3.1 schemas
 	const dataPoint = schema("CloudthreadDataPoint");
 	await dataPoint.getByRole("button", { name: "Expand all" }).click();
 	await dataPoint.getByText("Property names").first().waitFor();
-	const dataPointText = await dataPoint.innerText();
+	const dataPointText = await dataPoint.textContent();
 	for (const shown of ["custom_dimensions", "Property names", "Not", '"__proto__"', "metric_name", '".."']) {
 		assert.ok(dataPointText.includes(shown), `CloudthreadDataPoint does not show ${shown}`);
 	}
@@ -125,7 +125,7 @@ it("renders the API reference from the Worker alone: every endpoint, 3.1 schemas
 	const streamList = schema("StreamList");
 	await streamList.getByRole("button", { name: "Expand all" }).click();
 	await streamList.getByText("next_cursor").first().waitFor();
-	assert.match(await streamList.innerText(), /next_cursor[\s\S]*string \| null/);
+	assert.match(await streamList.textContent(), /next_cursor[\s\S]*string \| null/);
 
 	// Try it out: a request to this origin (no token, so 403), its answer shown on the page.
 	const list = page.locator("#operations-CloudZero_telemetry-listMetricStreams");

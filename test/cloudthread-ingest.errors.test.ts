@@ -110,7 +110,7 @@ describe("timestamp", () => {
 		["hour 24", "2022-10-01 24:00:00", "invalid_timestamp"],
 		["epoch milliseconds", Date.UTC(2022, 9, 1), "invalid_timestamp"],
 		["a numeric string", "1664582400", "invalid_timestamp"],
-		["more than 24 hours ahead", new Date(Date.now() + 48 * 3600_000).toISOString().slice(0, 13) + ":00:00Z", "future_timestamp"],
+		["more than 24 hours ahead", `${new Date(Date.now() + 48 * 3600_000).toISOString().slice(0, 13)}:00:00Z`, "future_timestamp"],
 		["a boolean", true, "invalid_type"],
 		["null", null, "invalid_type"],
 	];

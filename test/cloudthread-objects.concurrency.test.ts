@@ -12,7 +12,7 @@ const HOURS = ["2022-10-01 00:00:00", "2022-10-01 01:00:00", "2022-10-01 02:00:0
 const DIMS = { team: "core" };
 
 /** Writer i's value for hour h of metric m: distinct per writer, and not monotonic in i. */
-const valueOf = (writer: number, hour: number, metric: number) => ((writer * 7 + hour * 3 + metric * 5) % 11) + writer / 100;
+const writerValue = (writer: number, hour: number, metric: number) => ((writer * 7 + hour * 3 + metric * 5) % 11) + writer / 100;
 
 describe("concurrent ingests with replacements to the same metrics", () => {
 	it("end in the state of a serial order (the ingest log's), each applied exactly once, retries replayed", async () => {
@@ -24,7 +24,7 @@ describe("concurrent ingests with replacements to the same metrics", () => {
 				ingestBody(
 					token,
 					"Maximum",
-					metrics.flatMap((name, m) => HOURS.map((ts, h) => point(ts, name, valueOf(w, h, m), DIMS))),
+					metrics.flatMap((name, m) => HOURS.map((ts, h) => point(ts, name, writerValue(w, h, m), DIMS))),
 				),
 			);
 			// Every request is sent twice at once with the same key: a client retrying a timed-out call.
@@ -56,14 +56,14 @@ describe("concurrent ingests with replacements to the same metrics", () => {
 			expect(log).toHaveLength(2 * WRITERS);
 			const order = log.filter((_, i) => i % 2 === 0).map((row) => Number(row.idempotency_key.split("-").pop()));
 			// A request's two metrics are logged together: no other request's row between them.
-			log.forEach((row, i) => expect(row.idempotency_key).toBe(log[i - (i % 2)].idempotency_key));
+			for (const [i, row] of log.entries()) expect(row.idempotency_key).toBe(log[i - (i % 2)].idempotency_key);
 			expect([...order].sort((x, y) => x - y)).toEqual(Array.from({ length: WRITERS }, (_, w) => w));
 
 			// Applying the requests one at a time in that order leaves the last one's values in every hour
 			// of both metrics, and each day's Maximum over exactly those.
 			const last = order[order.length - 1];
 			for (const [m, name] of metrics.entries()) {
-				const expectedHours = HOURS.map((_, h) => valueOf(last, h, m));
+				const expectedHours = HOURS.map((_, h) => writerValue(last, h, m));
 				const hourly = await readMetric(token, name, "agg=Maximum&granularity=hour");
 				expect(
 					hourly.data.map((p) => Number(p.metric_value)),

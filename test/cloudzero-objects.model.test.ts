@@ -135,8 +135,8 @@ async function runAgainstModel(seed: number, streamCount: number, callCount: num
 	expect(responses.filter((r) => r.status !== 200).map((r) => JSON.stringify(r.body))).toEqual([]);
 
 	const byRequestId = new Map<string, { call: Call; response: Record<string, unknown> }>();
-	streams.forEach((stream, i) => byRequestId.set(`seed-${stream}`, { call: calls[i], response: {} }));
-	concurrent.forEach((call, i) => byRequestId.set(`call-${i}`, { call, response: responses[i].body }));
+	for (const [i, stream] of streams.entries()) byRequestId.set(`seed-${stream}`, { call: calls[i], response: {} });
+	for (const [i, call] of concurrent.entries()) byRequestId.set(`call-${i}`, { call, response: responses[i].body });
 
 	for (const stream of streams) {
 		const log = await ingestLog(token, stream);

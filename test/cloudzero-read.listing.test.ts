@@ -83,7 +83,13 @@ describe("listing streams: summaries kept by the writes", () => {
 
 	it("the listing query reads the streams table only", async () => {
 		let sql = "";
-		const capture = { prepare: (text: string) => env.DB.prepare((sql = text)), batch: env.DB.batch.bind(env.DB) };
+		const capture = {
+			prepare: (text: string) => {
+				sql = text;
+				return env.DB.prepare(text);
+			},
+			batch: env.DB.batch.bind(env.DB),
+		};
 		await listStreams(capture, "o", "", 10);
 		const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind("o", "", 10).all<{ detail: string }>();
 		expect(results.map((r) => r.detail).join("\n")).not.toMatch(/daily_values|series/);

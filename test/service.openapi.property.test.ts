@@ -514,6 +514,12 @@ const state = {
 const SEEDED_STREAMS = state.streams.length;
 const SEEDED_METRICS = state.metrics.length;
 
+/** Adds a name written later, dropping the oldest of those when 20 are kept already. */
+function keepName(names: string[], seeded: number, name: string): void {
+	if (names.length >= seeded + 20) names.splice(seeded, 1);
+	names.push(name);
+}
+
 /** Stream names the legacy write path refuses (…/metric/./sum reaches it as …/metric/sum). */
 const LEGACY_SUFFIXES = ["sum", "replace", "delete", "log"];
 
@@ -990,16 +996,13 @@ function remember(info: OperationInfo, req: GeneratedRequest, res: Response, tex
 	if (CLOUDZERO_VALUE_WRITES.test(info.name)) {
 		const name = String(req.param.name);
 		for (const rec of (req.bodyValue as { records?: Obj[] } | undefined)?.records ?? []) written(`cz:${name}`, rec.associated_cost);
-		if (!state.streams.includes(name))
-			state.streams.splice(SEEDED_STREAMS, state.streams.length >= SEEDED_STREAMS + 20 ? 1 : 0), state.streams.push(name);
+		if (!state.streams.includes(name)) keepName(state.streams, SEEDED_STREAMS, name);
 	}
 	if (INGEST.test(info.name)) {
 		const { data, metric_agg_func } = (req.bodyValue ?? { data: [] }) as { data: Obj[]; metric_agg_func: string };
 		for (const point of data) {
 			written(`ct:${String(point.metric_name)}\u0000${metric_agg_func}`, point.custom_dimensions);
-			if (!state.metrics.includes(String(point.metric_name)))
-				state.metrics.splice(SEEDED_METRICS, state.metrics.length >= SEEDED_METRICS + 20 ? 1 : 0),
-					state.metrics.push(String(point.metric_name));
+			if (!state.metrics.includes(String(point.metric_name))) keepName(state.metrics, SEEDED_METRICS, String(point.metric_name));
 		}
 	}
 	for (const v of bodyNumbers(req)) state.magnitude.set(v.target, (state.magnitude.get(v.target) ?? 0) + Math.abs(Number(v.text.trim())));
@@ -1032,7 +1035,8 @@ beforeAll(async () => {
 	if (!detailCodes) notes.add("property 4 skipped for details[].code: ErrorDetail.code has no enum in the document yet");
 
 	// A stream token with every scope, a revoked one, and streams / a metric with known dimension keys.
-	const org = (propertyOrg = uniqueOrg("property"));
+	propertyOrg = uniqueOrg("property");
+	const org = propertyOrg;
 	state.orgs.push(org);
 	({ token: streamToken } = await createToken(org, ["write", "read", "delete_stream", "write_costs"]));
 	const revoked = await createToken(org, ["write", "read", "delete_stream", "write_costs"]);

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { insertStream, valueChunks, valueWriteStatements } from "../../src/storage/streams.ts";
-import { cells, dayString, dimensions, seriesKey, valueOf, WRITE_DAYS } from "./workload.mjs";
+import { cells, cellValue, dayString, dimensions, seriesKey, WRITE_DAYS } from "./workload.mjs";
 
 // Stands in for D1Database: captures each statement's SQL and parameters.
 const recordingDb = { prepare: (sql) => ({ bind: (...params) => ({ sql, params }) }) };
@@ -32,7 +32,7 @@ function openDatabase(dbFile, migrationsDir) {
 
 function workloadBatches(rowsPerTransaction) {
 	const keys = Array.from({ length: 200 }, (_, s) => seriesKey(s));
-	const rows = cells(WRITE_DAYS).map(([d, s]) => [dayString(d), keys[s], valueOf(d, s)]);
+	const rows = cells(WRITE_DAYS).map(([d, s]) => [dayString(d), keys[s], cellValue(d, s)]);
 	const batches = [];
 	for (let i = 0; i < rows.length; i += rowsPerTransaction) batches.push(rows.slice(i, i + rowsPerTransaction));
 	return batches;
@@ -88,7 +88,10 @@ export function rawSqliteUpsertRate({ dbFile, migrationsDir, seconds, rowsPerTra
 	const result = timedUpserts(db, workloadBatches(rowsPerTransaction), seconds, (batch) => {
 		for (const [day, key, value] of batch) {
 			let id = seriesIds.get(key);
-			if (id === undefined) seriesIds.set(key, (id = insertSeries.get(streamId, key).id));
+			if (id === undefined) {
+				id = insertSeries.get(streamId, key).id;
+				seriesIds.set(key, id);
+			}
 			upsert.run(streamId, day, id, value);
 		}
 	});
@@ -102,7 +105,10 @@ export function serviceSqlRate({ dbFile, migrationsDir, seconds, rowsPerTransact
 	const prepared = new Map();
 	const run = ({ sql, params }) => {
 		let stmt = prepared.get(sql);
-		if (!stmt) prepared.set(sql, (stmt = db.prepare(sql)));
+		if (!stmt) {
+			stmt = db.prepare(sql);
+			prepared.set(sql, stmt);
+		}
 		return stmt.run(...params);
 	};
 	const org = "raw";

@@ -37,7 +37,7 @@ export function seriesKey(seriesIndex) {
 }
 
 // Quarters are exact in binary floating point, so any number of additions is exact.
-export function valueOf(dayIndex, seriesIndex) {
+export function cellValue(dayIndex, seriesIndex) {
 	return ((dayIndex * 7 + seriesIndex * 13) % 40) / 4 + 0.25;
 }
 
@@ -49,7 +49,7 @@ export function cells(days, series = SERIES) {
 }
 
 export function recordJson([d, s]) {
-	return { timestamp: `${dayString(d)} 00:00:00+00:00`, value: valueOf(d, s).toFixed(2), associated_cost: dimensions(s) };
+	return { timestamp: `${dayString(d)} 00:00:00+00:00`, value: cellValue(d, s).toFixed(2), associated_cost: dimensions(s) };
 }
 
 /**

@@ -109,7 +109,12 @@ export async function startService({
 	);
 	closeSync(log);
 	let exited = false;
-	const exit = new Promise((resolve) => child.once("exit", () => resolve((exited = true))));
+	const exit = new Promise((resolve) =>
+		child.once("exit", () => {
+			exited = true;
+			resolve(true);
+		}),
+	);
 	const killGroup = (signal) => {
 		try {
 			process.kill(-child.pid, signal);

@@ -132,7 +132,10 @@ export function codePoints(s: string): number {
 const patterns = new Map<string, RegExp>();
 function regex(pattern: string): RegExp {
 	let re = patterns.get(pattern);
-	if (!re) patterns.set(pattern, (re = new RegExp(pattern, "u")));
+	if (!re) {
+		re = new RegExp(pattern, "u");
+		patterns.set(pattern, re);
+	}
 	return re;
 }
 
@@ -217,7 +220,8 @@ function check(root: unknown, schema: Schema, value: unknown, pointer: string, o
 			fail("maxItems", `${value.length} items > ${schema.maxItems}`);
 		if (schema.uniqueItems === true && value.some((x, i) => value.findIndex((y) => jsonEqual(x, y)) !== i))
 			fail("uniqueItems", "items are not unique");
-		if (schema.items !== undefined) value.forEach((item, i) => check(root, schema.items as Schema, item, `${pointer}/${i}`, out, options));
+		if (schema.items !== undefined)
+			for (const [i, item] of value.entries()) check(root, schema.items as Schema, item, `${pointer}/${i}`, out, options);
 	}
 	if (value !== null && typeof value === "object" && !Array.isArray(value)) {
 		const obj = value as Record<string, unknown>;
@@ -285,7 +289,7 @@ function allOfProperties(root: unknown, schema: { [keyword: string]: unknown }):
 		if (Array.isArray(s.allOf)) {
 			const inner = allOfProperties(root, s);
 			if (!inner) return undefined;
-			inner.forEach((n) => names.add(n));
+			for (const n of inner) names.add(n);
 		}
 		for (const n of Object.keys((s.properties as object) ?? {})) names.add(n);
 	}

@@ -48,7 +48,7 @@ const UNBOUNDED = 12;
 export function parseRegex(pattern: string): Node {
 	let i = 0;
 	const peek = () => pattern[i];
-	const escape = (inClass: boolean): Node => {
+	const parseEscape = (inClass: boolean): Node => {
 		const c = pattern[i++];
 		if (c === "d") return { kind: "set", ranges: DIGIT, negated: false };
 		if (c === "w") return { kind: "set", ranges: WORD, negated: false };
@@ -82,7 +82,7 @@ export function parseRegex(pattern: string): Node {
 			let lo: number;
 			if (peek() === "\\") {
 				i++;
-				const e = escape(true);
+				const e = parseEscape(true);
 				if (e.kind === "set") {
 					if (e.negated) throw new Error(`unsupported negated escape in a class: ${pattern}`);
 					ranges.push(...e.ranges);
@@ -95,7 +95,7 @@ export function parseRegex(pattern: string): Node {
 				let hi: number;
 				if (peek() === "\\") {
 					i++;
-					hi = (escape(true) as { code: number }).code;
+					hi = (parseEscape(true) as { code: number }).code;
 				} else hi = pattern.codePointAt(i++)!;
 				ranges.push([lo, hi]);
 			} else ranges.push([lo, lo]);
@@ -120,7 +120,7 @@ export function parseRegex(pattern: string): Node {
 			return node;
 		}
 		if (c === "[") return parseClass();
-		if (c === "\\") return escape(false);
+		if (c === "\\") return parseEscape(false);
 		if (c === ".") return { kind: "set", ranges: PRINTABLE, negated: false };
 		return { kind: "char", code: c.codePointAt(0)! };
 	};
@@ -216,7 +216,10 @@ const compiled = new Map<string, RegExp>();
 /** The pattern as JSON Schema reads it (ECMA-262, unicode). */
 export function patternRegExp(pattern: string): RegExp {
 	let re = compiled.get(pattern);
-	if (!re) compiled.set(pattern, (re = new RegExp(pattern, "u")));
+	if (!re) {
+		re = new RegExp(pattern, "u");
+		compiled.set(pattern, re);
+	}
 	return re;
 }
 
@@ -226,7 +229,10 @@ export function patternRegExp(pattern: string): RegExp {
  */
 export function stringFromPattern(r: Rng, pattern: string, accept: (s: string) => boolean = () => true): string {
 	let node = parsedPatterns.get(pattern);
-	if (!node) parsedPatterns.set(pattern, (node = parseRegex(pattern)));
+	if (!node) {
+		node = parseRegex(pattern);
+		parsedPatterns.set(pattern, node);
+	}
 	const re = patternRegExp(pattern);
 	for (let attempt = 0; attempt < 100; attempt++) {
 		// Now and then only the class's punctuation ('.', '-', '_'): names like "." or "--".
@@ -331,6 +337,7 @@ const NUMBER_EDGES = [
 	1e308,
 	1.7976931348623157e308,
 	-1.7976931348623157e308,
+	// biome-ignore lint/correctness/noPrecisionLoss: a literal that rounds, on purpose (more digits than a double keeps)
 	123456789.123456789,
 ];
 
@@ -538,8 +545,9 @@ export function locations(root: unknown, schema: Schema, value: unknown, path: (
 		s = { ...rest, ...(branch ? (deref(root, branch) as Obj) : {}), __alternatives: (alternatives as Schema[]).map((a) => deref(root, a)) };
 	}
 	const out: Location[] = [{ path, schema: s, value }];
-	if (Array.isArray(value) && s.items) value.forEach((item, i) => out.push(...locations(root, s.items as Schema, item, [...path, i])));
-	else if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+	if (Array.isArray(value) && s.items) {
+		for (const [i, item] of value.entries()) out.push(...locations(root, s.items as Schema, item, [...path, i]));
+	} else if (value !== null && typeof value === "object" && !Array.isArray(value)) {
 		const properties = (s.properties ?? {}) as Record<string, Schema>;
 		for (const [key, v] of Object.entries(value)) {
 			const sub = Object.hasOwn(properties, key) ? properties[key] : s.additionalProperties;
@@ -645,7 +653,7 @@ export const MUTATIONS: Record<string, Mutation> = {
 		const name = r.pick(["unexpected", "Records", "extra_field", "constructor", "filters", `x${r.int(1000)}`]);
 		return { value: { ...(loc.value as object), [name]: r.pick([1, "x", null, {}]) }, what: `unknown field '${name}'` };
 	},
-	"too many properties": (r, loc) => {
+	"too many properties": (_r, loc) => {
 		const s = loc.schema;
 		if (typeof s.maxProperties !== "number" || loc.value === null || typeof loc.value !== "object" || Array.isArray(loc.value)) return null;
 		const out = { ...(loc.value as Record<string, unknown>) };
