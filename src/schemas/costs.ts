@@ -5,7 +5,7 @@
 import type { ErrorDetail } from "../lib/api-error";
 import { type CostParts, costPartsOf, plainCostParts } from "../lib/decimal";
 import type { ErrorCode } from "../lib/error-catalog";
-import { parseTimestamp, TIMESTAMP_PATTERN } from "./cloudzero";
+import { parseTimestamp, TIMESTAMP_PATTERN } from "../lib/timestamps";
 import { DaySchema, fail, filterParamDocumentation, NewOrgSchema, StreamNameSchema, wellFormed } from "./common";
 import { z } from "./zod";
 
