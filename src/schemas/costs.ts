@@ -2,6 +2,7 @@
 // checks are plain functions (shared with the CLI, which checks a file before sending it); the
 // zod schemas document the same rules in the OpenAPI document.
 
+import { MAX_MONTHS_AHEAD, MONTH_PATTERN, parseMonth } from "../cost/months";
 import type { ErrorDetail } from "../lib/api-error";
 import { type CostParts, costPartsOf, plainCostParts } from "../lib/decimal";
 import type { ErrorCode } from "../lib/error-catalog";
@@ -285,33 +286,6 @@ function costsOf(numbers: Record<string, CostParts>): CostRow["costs"] {
 
 export const DROP_OPERATIONS = ["replace_drop", "replace_hourly", "sum"] as const;
 export type DropOperation = (typeof DROP_OPERATIONS)[number];
-
-const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
-const MONTH_PATTERN = String.raw`^\d{4}-(?:0[1-9]|1[0-2])$`;
-
-/** A drop's month as YYYY-MM: given as YYYY-MM, or as an ISO date-time in that month (UTC). */
-export function parseMonth(input: string): string | { error: string } {
-	if (MONTH.test(input)) return input;
-	const parsed = parseTimestamp(input);
-	return "error" in parsed
-		? { error: `month must be YYYY-MM or an ISO 8601 date-time: ${parsed.error}` }
-		: new Date(parsed.epochMs).toISOString().slice(0, 7);
-}
-
-/**
- * How many months after the current UTC month a drop's month may be. A bill is for a month that
- * has begun, and cost dated ahead (a commitment's fees spread over the year to come) is the most a
- * drop carries; a year covers that. Beyond it, a month is a mistake (a year mistyped as 2205, a
- * timestamp in milliseconds read as seconds), which would otherwise be stored and carried by every
- * read and by the retention job until replaced.
- */
-export const MAX_MONTHS_AHEAD = 12;
-
-/** The latest month a drop may be for (YYYY-MM): MAX_MONTHS_AHEAD months after the UTC month of `now`. */
-export function latestDropMonth(now: number): string {
-	const date = new Date(now);
-	return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + MAX_MONTHS_AHEAD, 1)).toISOString().slice(0, 7);
-}
 
 const CbfTextSchema = z.string().max(MAX_CBF_TEXT_LENGTH);
 const CbfNumberSchema = z
