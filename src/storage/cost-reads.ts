@@ -1,8 +1,10 @@
 // The cost reads (GET /unit-cost/v1/costs and unit cost): filtered, grouped, summed, ordered and
 // paged by D1, so a read's memory in the Worker grows with the lines it answers, never with the
 // rows stored. Sums are exact: whole units and 10^-10 fractions are summed apart (migration 0010).
+
+import type { CostType } from "../cost/cbf-rows";
 import { costOfSums, type Decimal } from "../lib/decimal";
-import { BUILTIN_COST_DIMENSIONS, type CostType } from "../schemas/costs";
+import { BUILTIN_COST_DIMENSIONS } from "../schemas/costs";
 import type { D1Reader } from "./d1";
 
 export type Granularity = "day" | "month";

@@ -1,9 +1,10 @@
 // Cost (migrations 0008 to 0011): connections, dimension sets, hourly cost and its daily totals, a
 // billing drop's scratch numbering of its dimension sets, and the organization's custom
 // dimensions. Statements are parameterized; rows travel as JSON parameters.
+import { COST_TYPES } from "../cost/cbf-rows";
 import { monthBounds } from "../cost/months";
 import { COST_FRACTION_UNITS, type CostParts } from "../lib/decimal";
-import { COST_TYPES, type DropOperation } from "../schemas/costs";
+import type { DropOperation } from "../schemas/costs";
 import { joinJsonChunks } from "./json-params";
 
 export interface ConnectionRow {

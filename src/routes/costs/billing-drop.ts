@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
+import { parseCbfRows } from "../../cost/cbf-rows";
 import { daysInMonth, dropMonth, MAX_MONTHS_AHEAD } from "../../cost/months";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
@@ -10,7 +11,7 @@ import { IDEMPOTENCY_KEY_REUSED, type NamedError } from "../../lib/api-error";
 import { connectionLogName, connectionObject } from "../../objects/cost-connection-protocol";
 import { failureToError } from "../../objects/outcome";
 import { IdempotencyHeadersSchema } from "../../schemas/common";
-import { ConnectionIdSchema, DropAcceptedSchema, DropBodyParseSchema, DropBodySchema, parseCbfRows } from "../../schemas/costs";
+import { ConnectionIdSchema, DropAcceptedSchema, DropBodyParseSchema, DropBodySchema } from "../../schemas/costs";
 import { parseOrThrow, validationError } from "../../schemas/validation";
 import { z } from "../../schemas/zod";
 import { encodeDrop, MAX_COST_CELL } from "../../storage/costs";
