@@ -1,8 +1,9 @@
 // Cost: the zod schemas of billing drops (CBF rows) in, custom dimensions, and cost and unit cost
 // out. They validate requests and make the OpenAPI document; the rules they document (CBF rows,
-// months, ...) are plain functions in src/cost.
+// months, dimension names) are plain functions in src/cost.
 
 import { CBF_NUMBER_PATTERN, COLUMN_KIND, COST_TYPES, MAX_CBF_NUMBER, MAX_CBF_TEXT_LENGTH, TAG_COLUMN_PATTERN } from "../cost/cbf-rows";
+import { COST_DIMENSION_PATTERN, CUSTOM_DIMENSION_NAME, DIMENSION_SOURCE_PATTERN } from "../cost/dimensions";
 import { MAX_MONTHS_AHEAD, MONTH_PATTERN, parseMonth } from "../cost/months";
 import { TIMESTAMP_PATTERN } from "../lib/timestamps";
 import { DaySchema, fail, filterParamDocumentation, NewOrgSchema, StreamNameSchema, wellFormed } from "./common";
@@ -29,28 +30,6 @@ export const ConnectionIdSchema = z
 		pattern: CONNECTION_ID.source,
 		example: "0b7f3c52-1f4e-4d8a-9a57-6c0e5f1d2a33",
 	});
-
-/** A custom dimension's name (used as `custom:<name>`). */
-export const CUSTOM_DIMENSION_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
-
-/** The built-in cost dimensions and the CBF column each is read from. */
-export const BUILTIN_COST_DIMENSIONS = ["Service", "Account", "Region", "UsageFamily", "LineItemType", "Resource", "Connection"] as const;
-const TAG_DIMENSION = /^[tT]ag:([^\u0000-\u001f\u007f-\u009f]{1,128})$/u;
-
-/** A dimension a custom dimension may stand for: a built-in one or a tag (never another custom one). */
-export const DIMENSION_SOURCE_PATTERN = String.raw`^(?:Service|Account|Region|UsageFamily|LineItemType|Resource|Connection|[tT]ag:[^\u0000-\u001f\u007f-\u009f]{1,128})$`;
-/** Any cost dimension name: built-in, tag, or custom:<name>. */
-export const COST_DIMENSION_PATTERN = String.raw`^(?:Service|Account|Region|UsageFamily|LineItemType|Resource|Connection|[tT]ag:[^\u0000-\u001f\u007f-\u009f]{1,128}|custom:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})$`;
-
-/**
- * The stored name of a built-in or tag dimension ('Tag:team' is 'tag:team'), or null for a name
- * that is neither (custom names are resolved through the organization's definitions first).
- */
-export function sourceDimension(name: string): string | null {
-	if ((BUILTIN_COST_DIMENSIONS as readonly string[]).includes(name)) return name;
-	const tag = TAG_DIMENSION.exec(name);
-	return tag ? `tag:${tag[1]}` : null;
-}
 
 // ---- billing drops ---------------------------------------------------------------------------
 

@@ -3,8 +3,8 @@
 // rows stored. Sums are exact: whole units and 10^-10 fractions are summed apart (migration 0010).
 
 import type { CostType } from "../cost/cbf-rows";
+import { BUILTIN_COST_DIMENSIONS } from "../cost/dimensions";
 import { costOfSums, type Decimal } from "../lib/decimal";
-import { BUILTIN_COST_DIMENSIONS } from "../schemas/costs";
 import type { D1Reader } from "./d1";
 
 export type Granularity = "day" | "month";
@@ -14,7 +14,7 @@ export const jsonKeyPath = (key: string) => `'$."' || replace(replace(${key}, '\
 
 /**
  * SQL: the dimension a cost dimension name reads (the key of the dimension-set JSON, or
- * 'Connection'), or NULL when it names none: sourceDimension (schemas/costs.ts) in SQL, and
+ * 'Connection'), or NULL when it names none: sourceDimension (cost/dimensions.ts) in SQL, and
  * custom:<name> through the organization's definitions (?1), so that custom dimensions resolve
  * inside the query. test/costs-read.bounded.test.ts checks that it agrees with sourceDimension.
  */
