@@ -1,14 +1,26 @@
-// Cost and unit cost as the API answers them (see docs/unit-cost.md for the rules): D1 filters,
-// groups and sums the rows exactly (storage/cost-reads.ts); this module writes the exact sums as
-// the API's decimals, and divides cost by units.
+// Unit cost (docs/unit-cost.md): per period and group, cost ÷ units, from the sums D1 returns
+// (storage/cost-reads.ts reads them). The exact cost is divided by the units as shown; a quotient
+// no double can carry is null, and units no double can hold refuse the read (400 value_overflow).
 import { ApiError } from "../lib/api-error";
-import { type Decimal, divideDecimals, formatDecimal, parseDecimal, roundToSignificantDigits } from "../lib/decimal";
+import { type Decimal, divideDecimals, formatDecimal, parseDecimal } from "../lib/decimal";
 import { formatValue, isStorable, roundToSignificant, SIGNIFICANT_DIGITS } from "../lib/numbers";
-import type { MatchedCostRow, UnitsRow } from "../storage/cost-reads";
+import { formatCost } from "./money";
 
-/** An exact sum as the API writes money: rounded once to 15 significant digits, plain decimal. */
-export function formatCost(value: Decimal): string {
-	return formatDecimal(roundToSignificantDigits(value, SIGNIFICANT_DIGITS));
+/** A group's units in a period, as D1 sums them. */
+export interface UnitsRow {
+	period: string;
+	group: string;
+	/** null when the sum is beyond the largest finite double (MAX_STORED_VALUE). */
+	units: number | null;
+}
+
+/** Cost its series matched, per (period, group, currency), as D1 sums it. */
+export interface MatchedCostRow {
+	period: string;
+	/** The group of the series that matched the cost, or null for cost no series matched. */
+	group: string | null;
+	currency: string;
+	cost: Decimal;
 }
 
 export interface UnitCostLine {
