@@ -70,7 +70,7 @@ function main(db, file) {
 		const [service, family, prefix] = services[r % services.length];
 		const account = String(100_000_000_000 + Math.floor(random() * 900_000_000_000));
 		const region = regions[r % regions.length];
-		// Canonical JSON as src/schemas/costs.ts builds it: built-ins in their order, then tags by key.
+		// Canonical JSON as src/cost/cbf-rows.ts builds it: built-ins in their order, then tags by key.
 		const dims = JSON.stringify({
 			Service: service,
 			Account: account,

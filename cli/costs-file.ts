@@ -2,8 +2,8 @@
 // Format (docs/cli.md, "meterline costs import"), or a CBF CSV read as it is. Every problem is
 // collected with its file line and column, so a file is fixed in one pass.
 
+import { CBF_NUMBER_COLUMNS, CBF_TAG_PREFIX, CBF_TEXT_COLUMNS, CBF_TIME_COLUMNS } from "../src/cost/cbf-rows";
 import { addDecimals, type Decimal, formatDecimal, parseDecimal, splitDecimal, ZERO } from "../src/lib/decimal";
-import { CBF_NUMBER_COLUMNS, CBF_TAG_PREFIX, CBF_TEXT_COLUMNS, CBF_TIME_COLUMNS } from "../src/schemas/costs";
 import { InputError, readCsvTable } from "./csv";
 
 /** A CBF row as sent: column name → value, empty cells left out. */
@@ -32,7 +32,7 @@ export interface CostFile {
 	problems: CostProblem[];
 }
 
-/** CBF's columns, as the service checks them (src/schemas/costs.ts). */
+/** CBF's columns, as the service checks them (src/cost/cbf-rows.ts). */
 export { CBF_NUMBER_COLUMNS };
 
 const CBF_COLUMNS: readonly string[] = [...CBF_TEXT_COLUMNS, ...CBF_TIME_COLUMNS, ...CBF_NUMBER_COLUMNS];

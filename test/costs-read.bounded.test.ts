@@ -3,7 +3,7 @@
 // read's D1 rows read (what D1 bills) is in its request log line.
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { BUILTIN_COST_DIMENSIONS, sourceDimension } from "../src/schemas/costs";
+import { BUILTIN_COST_DIMENSIONS, sourceDimension } from "../src/cost/dimensions";
 import { sourceOfName } from "../src/storage/cost-reads";
 import { costs, defineDimension, drop, expectDrop, row } from "./costs-helpers";
 import { api, createToken, expectAccepted, uniqueOrg, write } from "./helpers";

@@ -1,6 +1,6 @@
 /// <reference types="vite/client" />
 // The architecture, read from the imports alone: layers that only import downward, no cycles,
-// and a CLI that shares the service's schemas without its HTTP stack.
+// and a CLI that shares the service's schemas and cost rules without its HTTP stack or storage.
 import { describe, expect, it } from "vitest";
 
 // Every source file's text, bundled by Vite at test time (workerd has no file system).
@@ -9,8 +9,12 @@ const SOURCES: Record<string, string> = {
 	...import.meta.glob("../cli/**/*.ts", { query: "?raw", import: "default", eager: true }),
 };
 
-/** Lower layers never import higher ones. A file at the top of src/ (app.ts, index.ts) is the top. */
-const LAYERS = ["lib", "schemas", "storage", "objects", "http", "auth", "routes", "(app)"] as const;
+/**
+ * Lower layers never import higher ones. A file at the top of src/ (app.ts, index.ts) is the top.
+ * cost/ (the cost rules: CBF rows, months, dimensions, unit cost) is pure: only lib/ is below it,
+ * and the zod schemas that document its rules build on it.
+ */
+const LAYERS = ["lib", "cost", "schemas", "storage", "objects", "http", "auth", "routes", "(app)"] as const;
 
 const files = Object.keys(SOURCES).map((key) => key.replace(/^\.\.\//, ""));
 
@@ -72,7 +76,8 @@ describe("the import graph", () => {
 		expect(cycles).toEqual([]);
 	});
 
-	it("lets the CLI share the service's schemas and helpers (src/lib, src/schemas), not its HTTP stack", () => {
+	// Everything the CLI reaches, transitively: so src/cost and src/schemas stay free of storage and HTTP too.
+	it("lets the CLI share the service's helpers, cost rules and schemas (src/lib, src/cost, src/schemas), not its HTTP stack", () => {
 		const reached = new Set<string>();
 		const walk = (file: string) => {
 			if (reached.has(file)) return;
@@ -82,7 +87,7 @@ describe("the import graph", () => {
 		walk("cli/main.ts");
 		const fromSrc = [...reached].filter((f) => f.startsWith("src/"));
 		expect(fromSrc.length).toBeGreaterThan(0);
-		expect(fromSrc.filter((f) => !/^src\/(lib|schemas)\//.test(f))).toEqual([]);
+		expect(fromSrc.filter((f) => !/^src\/(lib|cost|schemas)\//.test(f))).toEqual([]);
 		const packages = [...reached].flatMap((f) => [...SOURCES[`../${f}`].matchAll(/from\s+["']([^."'][^"']*)["']/g)].map((m) => m[1]));
 		expect(packages.filter((p) => p === "hono" || p.startsWith("hono/") || p === "@hono/zod-openapi")).toEqual([]);
 	});

@@ -1,8 +1,8 @@
 import type { Context } from "hono";
+import { CBF_NUMBER_COLUMNS } from "../cost/cbf-rows";
 import { ApiError } from "../lib/api-error";
 import { underflowsToZero } from "../lib/numbers";
 import { configOf } from "../schemas/config";
-import { CBF_NUMBER_COLUMNS } from "../schemas/costs";
 import type { AppEnv } from "./app-env";
 
 const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;

@@ -3,18 +3,9 @@
 import { sha256Hex } from "../lib/encoding";
 import type { ErrorCode } from "../lib/error-catalog";
 import { MAX_STORED_VALUE, storableNumber } from "../lib/numbers";
+import { EARLIEST_EPOCH_MS, utcEpochMs } from "../lib/timestamps";
 import { MAX_FUTURE_MS } from "./cloudzero";
-import {
-	DaySchema,
-	DOT_SEGMENTS,
-	EARLIEST_EPOCH_MS,
-	fail,
-	filterParamDocumentation,
-	NOT_DOT_SEGMENT_SCHEMA,
-	utcEpochMs,
-	wellFormed,
-	withoutProtoKey,
-} from "./common";
+import { DaySchema, DOT_SEGMENTS, fail, filterParamDocumentation, NOT_DOT_SEGMENT_SCHEMA, wellFormed, withoutProtoKey } from "./common";
 import { z } from "./zod";
 
 export const AGG_FUNCS = ["Sum", "Average", "Maximum", "Minimum"] as const;

@@ -1,7 +1,8 @@
 import type { ErrorDetail } from "../lib/api-error";
 import type { ErrorCode } from "../lib/error-catalog";
 import { finiteSum, MAX_STORED_VALUE, storableNumber } from "../lib/numbers";
-import { canonicalDimensions, fail, utcEpochMs, wellFormed, withoutProtoKey } from "./common";
+import { parseTimestamp, TIMESTAMP_PATTERN } from "../lib/timestamps";
+import { canonicalDimensions, fail, wellFormed, withoutProtoKey } from "./common";
 import { z } from "./zod";
 
 /** The three ways a write changes a stream; the legacy endpoint is a sum. */
@@ -23,39 +24,6 @@ const DIMENSION_NAME_PATTERN = String.raw`^(?!\s*$)[^\u0000-\u001f\u007f-\u009f]
 export const DIMENSION_NAME = new RegExp(DIMENSION_NAME_PATTERN, "u");
 export const DIMENSION_NAME_RULE = "a dimension name is 1 to 128 printable characters, not only whitespace";
 const MAX_DIMENSION_VALUE_LENGTH = 1024;
-
-// The same rule for the OpenAPI document (no regex flags there): date, optional time and offset.
-export const TIMESTAMP_PATTERN = String.raw`^\s*\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?\s*$`;
-const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?(?:\s*(Z|[+-]\d{2}(?::?\d{2})?))?)?$/i;
-
-type ParsedTimestamp = { day: string; epochMs: number } | { error: string };
-
-// A backfill repeats the same few timestamps thousands of times, and parsing one (regex and
-// Date arithmetic) was the largest single cost of validating a request. The result depends on
-// the input alone, so it is remembered; the cache is emptied when it fills.
-const parsedTimestamps = new Map<string, ParsedTimestamp>();
-const MAX_CACHED_TIMESTAMPS = 4096;
-
-/** A CloudZero timestamp reduced to its UTC day, or the reason it cannot be. */
-export function parseTimestamp(input: string): ParsedTimestamp {
-	let parsed = parsedTimestamps.get(input);
-	if (parsed === undefined) {
-		if (parsedTimestamps.size >= MAX_CACHED_TIMESTAMPS) parsedTimestamps.clear();
-		parsed = parseTimestampUncached(input);
-		parsedTimestamps.set(input, parsed);
-	}
-	return parsed;
-}
-
-function parseTimestampUncached(input: string): ParsedTimestamp {
-	const m = TIMESTAMP.exec(input.trim());
-	if (!m) return { error: `'${input.slice(0, 64)}' is not an ISO 8601 date or date-time` };
-	const [, y, mo, d, hh = "0", mi = "0", ss = "0", offset] = m;
-	const utc = utcEpochMs(`'${input}'`, [y, mo, d, hh, mi, ss].map(Number), offset);
-	if ("error" in utc) return utc;
-	const { epochMs } = utc;
-	return { day: new Date(epochMs).toISOString().slice(0, 10), epochMs };
-}
 
 const NUMERIC_STRING = /^\+?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
 const VALUE_STRING_PATTERN = String.raw`^[ \t\r\n]*\+?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[ \t\r\n]*$`;

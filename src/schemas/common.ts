@@ -104,42 +104,6 @@ export function fail(ctx: z.RefinementCtx, code: ErrorCode, message: string): ty
 	return z.NEVER;
 }
 
-/** The earliest instant either API stores: 1900-01-01T00:00:00Z. */
-export const EARLIEST_EPOCH_MS = Date.UTC(1900, 0, 1);
-/** UTC offsets in use on Earth run from -12:00 to +14:00; anything beyond ±14:00 is a typo. */
-const MAX_OFFSET_MINUTES = 14 * 60;
-
-/**
- * The UTC instant of a date-time given as its parts and an optional UTC offset ('Z', '+05:30',
- * '-0800', '+05'), or why it is not one. `shown` is how error messages quote the input. The
- * 1900 floor applies to the instant after conversion to UTC.
- */
-export function utcEpochMs(
-	shown: string,
-	[year, month, day, hour, minute, second]: number[],
-	offset: string | undefined,
-): { epochMs: number } | { error: string } {
-	// (Date.UTC reads years 0-99 as 1900-1999; any year before 1899 is before 1900 in UTC anyway.)
-	if (year < 1899) return { error: `${shown} is before 1900-01-01T00:00:00Z` };
-	if (hour > 23 || minute > 59 || second > 59) return { error: `${shown} has an invalid time of day` };
-	const calendar = Date.UTC(year, month - 1, day);
-	const check = new Date(calendar);
-	if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) {
-		return { error: `${shown} is not a calendar date` };
-	}
-	let offsetMinutes = 0;
-	if (offset && offset.toUpperCase() !== "Z") {
-		const digits = offset.slice(1).replace(":", "");
-		const oh = Number(digits.slice(0, 2));
-		const om = Number(digits.slice(2) || "0");
-		if (om > 59 || oh * 60 + om > MAX_OFFSET_MINUTES) return { error: `${shown} has a UTC offset beyond ±14:00` };
-		offsetMinutes = (offset[0] === "-" ? -1 : 1) * (oh * 60 + om);
-	}
-	const epochMs = calendar + ((hour * 60 + minute) * 60 + second) * 1000 - offsetMinutes * 60_000;
-	if (epochMs < EARLIEST_EPOCH_MS) return { error: `${shown} is before 1900-01-01T00:00:00Z` };
-	return { epochMs };
-}
-
 /**
  * Dimensions as canonical JSON, keys sorted, so key order never changes an identity: a CloudZero
  * stream's series key, a Cloudthread record's dimensions. Pass the sorted keys if already known.

@@ -1,11 +1,11 @@
-// Cost: CloudZero AnyCost Stream billing drops (CBF rows) in, cost and unit cost out. The row
-// checks are plain functions (shared with the CLI, which checks a file before sending it); the
-// zod schemas document the same rules in the OpenAPI document.
+// Cost: the zod schemas of billing drops (CBF rows) in, custom dimensions, and cost and unit cost
+// out. They validate requests and make the OpenAPI document; the rules they document (CBF rows,
+// months, dimension names) are plain functions in src/cost.
 
-import type { ErrorDetail } from "../lib/api-error";
-import { type CostParts, costPartsOf, plainCostParts } from "../lib/decimal";
-import type { ErrorCode } from "../lib/error-catalog";
-import { parseTimestamp, TIMESTAMP_PATTERN } from "./cloudzero";
+import { CBF_NUMBER_PATTERN, COLUMN_KIND, COST_TYPES, MAX_CBF_NUMBER, MAX_CBF_TEXT_LENGTH, TAG_COLUMN_PATTERN } from "../cost/cbf-rows";
+import { COST_DIMENSION_PATTERN, CUSTOM_DIMENSION_NAME, DIMENSION_SOURCE_PATTERN } from "../cost/dimensions";
+import { MAX_MONTHS_AHEAD, MONTH_PATTERN, parseMonth } from "../cost/months";
+import { TIMESTAMP_PATTERN } from "../lib/timestamps";
 import { DaySchema, fail, filterParamDocumentation, NewOrgSchema, StreamNameSchema, wellFormed } from "./common";
 import { z } from "./zod";
 
@@ -31,287 +31,10 @@ export const ConnectionIdSchema = z
 		example: "0b7f3c52-1f4e-4d8a-9a57-6c0e5f1d2a33",
 	});
 
-/** A custom dimension's name (used as `custom:<name>`). */
-export const CUSTOM_DIMENSION_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
-
-/** The built-in cost dimensions and the CBF column each is read from. */
-export const BUILTIN_COST_DIMENSIONS = ["Service", "Account", "Region", "UsageFamily", "LineItemType", "Resource", "Connection"] as const;
-const TAG_DIMENSION = /^[tT]ag:([^\u0000-\u001f\u007f-\u009f]{1,128})$/u;
-
-/** A dimension a custom dimension may stand for: a built-in one or a tag (never another custom one). */
-export const DIMENSION_SOURCE_PATTERN = String.raw`^(?:Service|Account|Region|UsageFamily|LineItemType|Resource|Connection|[tT]ag:[^\u0000-\u001f\u007f-\u009f]{1,128})$`;
-/** Any cost dimension name: built-in, tag, or custom:<name>. */
-export const COST_DIMENSION_PATTERN = String.raw`^(?:Service|Account|Region|UsageFamily|LineItemType|Resource|Connection|[tT]ag:[^\u0000-\u001f\u007f-\u009f]{1,128}|custom:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})$`;
-
-/**
- * The stored name of a built-in or tag dimension ('Tag:team' is 'tag:team'), or null for a name
- * that is neither (custom names are resolved through the organization's definitions first).
- */
-export function sourceDimension(name: string): string | null {
-	if ((BUILTIN_COST_DIMENSIONS as readonly string[]).includes(name)) return name;
-	const tag = TAG_DIMENSION.exec(name);
-	return tag ? `tag:${tag[1]}` : null;
-}
-
-// ---- CBF rows --------------------------------------------------------------------------------
-
-/** Every CBF column but the tags, and what it holds. */
-export const CBF_TEXT_COLUMNS = [
-	"lineitem/id",
-	"lineitem/type",
-	"lineitem/description",
-	"resource/id",
-	"resource/service",
-	"resource/account",
-	"resource/region",
-	"resource/usage_family",
-	"action/operation",
-	"action/usage_type",
-	"action/region",
-	"action/account",
-	"usage/units",
-	"bill/invoice_id",
-] as const;
-export const CBF_TIME_COLUMNS = ["time/usage_start", "time/usage_end"] as const;
-export const COST_TYPES = ["cost", "discounted_cost", "amortized_cost", "discounted_amortized_cost", "on_demand_cost"] as const;
-export type CostType = (typeof COST_TYPES)[number];
-const COST_COLUMNS = COST_TYPES.map((t) => `cost/${t}`);
-/** The CBF columns whose values are numbers (JSON numbers or plain decimal strings). */
-export const CBF_NUMBER_COLUMNS = ["usage/amount", ...COST_COLUMNS] as const;
-/** A tag column is resource/tag:<key>. */
-export const CBF_TAG_PREFIX = "resource/tag:";
-const COLUMN_KIND = new Map<string, "text" | "time" | "number">([
-	...CBF_TEXT_COLUMNS.map((c) => [c, "text"] as const),
-	...CBF_TIME_COLUMNS.map((c) => [c, "time"] as const),
-	...CBF_NUMBER_COLUMNS.map((c) => [c, "number"] as const),
-]);
-const TAG_COLUMN = /^resource\/tag:([^\u0000-\u001f\u007f-\u009f]{1,128})$/u;
-const TAG_COLUMN_PATTERN = String.raw`^resource/tag:[^\u0000-\u001f\u007f-\u009f]{1,128}$`;
-export const MAX_CBF_TEXT_LENGTH = 1024;
-/** Costs and usage amounts are bounded: no bill has a line of a quadrillion. */
-export const MAX_CBF_NUMBER = 1e15;
-/**
- * A CBF number as text: a decimal of at most 15 digits before the point (or exactly 10^15), with
- * any number of places, optionally scaled down by a negative exponent (8e-7): so every text the
- * pattern admits is within ±10^15, and the document says exactly what is taken.
- */
-const CBF_NUMBER = /^[+-]?(?:\d{1,15}(?:\.\d*)?|\.\d+|1000000000000000(?:\.0*)?)(?:[eE]-\d{1,9})?$/;
-const CBF_NUMBER_PATTERN = CBF_NUMBER.source;
-/** Any decimal, for telling a number out of range (out_of_range) from text that is none (invalid_value). */
-const ANY_DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-
-/** A validated CBF row: its hour, its dimensions as canonical JSON and its five costs. */
-export interface CostRow {
-	hour: string;
-	dims: string;
-	costs: [CostParts, CostParts, CostParts, CostParts, CostParts];
-}
-
-/** A CBF number cell (a JSON number or a decimal string) as a cost in stored parts, or why it is none. */
-function cbfNumber(input: unknown): CostParts | { code: ErrorCode; error: string } {
-	let parts: ReturnType<typeof costPartsOf>;
-	if (typeof input === "number") {
-		// A JSON number is a double: its shortest decimal form is the number as written, up to 17 digits.
-		if (Number.isInteger(input) && Math.abs(input) <= MAX_CBF_NUMBER) return [input + 0, 0];
-		parts = Number.isFinite(input) ? costPartsOf(String(input)) : "out_of_range";
-	} else if (typeof input === "string") {
-		// JSON numbers too small or too large for a double reach here as their text (see readJsonBody).
-		const plain = plainCostParts(input);
-		if (plain !== null) return plain;
-		if (input.length > MAX_CBF_TEXT_LENGTH || !CBF_NUMBER.test(input)) parts = ANY_DECIMAL.test(input) ? "out_of_range" : "not_a_number";
-		else parts = costPartsOf(input);
-	} else return { code: "invalid_type", error: "must be a number or a numeric string" };
-	if (parts === "not_a_number") return { code: "invalid_value", error: `'${String(input).slice(0, 64)}' is not a decimal number` };
-	if (parts === "out_of_range")
-		return {
-			code: "out_of_range",
-			error: `must be within ±${MAX_CBF_NUMBER}: at most 15 digits before the point, an exponent only negative`,
-		};
-	return parts;
-}
-
-interface ColumnClass {
-	kind: "text" | "time" | "number" | "tag" | "unknown";
-	/** For a tag column, its dimension: tag:<key>. */
-	tag?: string;
-}
-
-// A drop repeats the same few columns on every row: each column name is classified once.
-const columnClasses = new Map<string, ColumnClass>();
-
-function classifyColumn(column: string): ColumnClass {
-	let result = columnClasses.get(column);
-	if (result === undefined) {
-		const kind = COLUMN_KIND.get(column);
-		const tag = kind ? null : TAG_COLUMN.exec(column);
-		result = kind ? { kind } : tag ? { kind: "tag", tag: `tag:${tag[1]}` } : { kind: "unknown" };
-		if (columnClasses.size >= 4096) columnClasses.clear();
-		columnClasses.set(column, result);
-	}
-	return result;
-}
-
-// A drop repeats the same few hours thousands of times: each timestamp is parsed once.
-const parsedHours = new Map<string, { hour: string } | { error: string }>();
-
-/** The UTC hour of a CBF timestamp, or why it is not one. */
-function cbfHour(input: string): { hour: string } | { error: string } {
-	let result = parsedHours.get(input);
-	if (result === undefined) {
-		const parsed = parseTimestamp(input);
-		result = "error" in parsed ? parsed : { hour: `${new Date(parsed.epochMs).toISOString().slice(0, 13)}:00:00Z` };
-		if (parsedHours.size >= 4096) parsedHours.clear();
-		parsedHours.set(input, result);
-	}
-	return result;
-}
-
-/**
- * Checks CBF rows (the `data` of a billing drop) and reduces each to its hour, dimensions and
- * costs, listing every problem (record = row index, path = data[i].<column>).
- */
-export function parseCbfRows(data: unknown[]): { rows: CostRow[]; details: ErrorDetail[] } {
-	const rows: CostRow[] = [];
-	const details: ErrorDetail[] = [];
-	for (let record = 0; record < data.length; record++) {
-		const row = parseCbfRow(data[record], record, details);
-		if (row !== undefined) rows.push(row);
-	}
-	return { rows, details };
-}
-
-// The per-row functions below are module-level, not closures: a 10,000-row drop would create
-// (and, in wrangler's keep-names bundle, name) several functions per row.
-
-function addProblem(details: ErrorDetail[], record: number, code: ErrorCode, column: string, message: string): void {
-	details.push({ code, message: `${column}: ${message}`, record, path: `data[${record}].${column}` });
-}
-
-/** One CBF row reduced to its hour, dimensions and costs; undefined (with its problems added) if it is refused. */
-function parseCbfRow(input: unknown, record: number, details: ErrorDetail[]): CostRow | undefined {
-	if (input === null || typeof input !== "object" || Array.isArray(input)) {
-		details.push({ code: "invalid_type", message: "a CBF row must be an object of column name to value", record, path: `data[${record}]` });
-		return undefined;
-	}
-	const row = input as Record<string, unknown>;
-	const text: Record<string, string> = {};
-	const tags: Array<[string, string]> = [];
-	const numbers: Record<string, CostParts> = {};
-	let hour: string | undefined;
-	const problemsBefore = details.length;
-	for (const column in row) {
-		const value = row[column];
-		const { kind, tag } = classifyColumn(column);
-		if (kind === "unknown") {
-			addProblem(details, record, "unknown_field", column, "not a CBF column (tags are resource/tag:<key>)");
-			continue;
-		}
-		// A tag's key becomes a dimension name, stored and read back as its value is: a lone surrogate
-		// in it is refused the same way (named with U+FFFD in its place, so the answer is valid Unicode).
-		if (tag !== undefined && !column.isWellFormed()) {
-			addProblem(details, record, "invalid_unicode", column.toWellFormed(), "the tag key must be valid Unicode (no lone surrogates)");
-			continue;
-		}
-		if (kind === "number") {
-			const n = cbfNumber(value);
-			if ("code" in n) addProblem(details, record, n.code, column, n.error);
-			else numbers[column] = n;
-			continue;
-		}
-		if (typeof value !== "string") {
-			addProblem(details, record, "invalid_type", column, "must be a string");
-			continue;
-		}
-		if (!value.isWellFormed()) {
-			addProblem(details, record, "invalid_unicode", column, "must be valid Unicode (no lone surrogates)");
-			continue;
-		}
-		// In code points, as the document's maxLength counts them.
-		if (value.length > MAX_CBF_TEXT_LENGTH && [...value].length > MAX_CBF_TEXT_LENGTH) {
-			addProblem(details, record, "out_of_range", column, `at most ${MAX_CBF_TEXT_LENGTH} characters`);
-			continue;
-		}
-		if (kind === "time") {
-			const parsed = cbfHour(value);
-			if ("error" in parsed) addProblem(details, record, "invalid_timestamp", column, parsed.error);
-			else if (column === "time/usage_start") hour = parsed.hour;
-			continue;
-		}
-		if (tag !== undefined) tags.push([tag, value]);
-		else text[column] = value;
-	}
-	if (row["time/usage_start"] === undefined) addProblem(details, record, "missing_field", "time/usage_start", "is required");
-	if (row["cost/cost"] === undefined) addProblem(details, record, "missing_field", "cost/cost", "is required");
-	if (tags.length > 0 && row["resource/id"] === undefined) {
-		addProblem(details, record, "missing_field", "resource/id", "is required when a resource/tag:<key> column is present");
-	}
-	if (details.length > problemsBefore || hour === undefined) return undefined;
-	return { hour, dims: dimensionsOf(text, tags), costs: costsOf(numbers) };
-}
-
-const byTagName = ([a]: [string, string], [b]: [string, string]) => (a < b ? -1 : a > b ? 1 : 0);
-
-/** A row's dimensions as canonical JSON: built-ins in a fixed order (empty values left out), then tags by key. */
-function dimensionsOf(text: Record<string, string>, tags: Array<[string, string]>): string {
-	const dims: Record<string, string> = {};
-	const service = text["resource/service"];
-	if (service) dims.Service = service;
-	const account = text["resource/account"] || text["action/account"];
-	if (account) dims.Account = account;
-	dims.Region = text["resource/region"] || text["action/region"] || "no-region";
-	const usageFamily = text["resource/usage_family"];
-	if (usageFamily) dims.UsageFamily = usageFamily;
-	dims.LineItemType = text["lineitem/type"] || "Usage";
-	const resource = text["resource/id"];
-	if (resource) dims.Resource = resource;
-	if (tags.length > 1) tags.sort(byTagName);
-	for (const [name, value] of tags) dims[name] = value;
-	return JSON.stringify(dims);
-}
-
-/** The five costs; an absent cost type is the row's cost/cost. */
-function costsOf(numbers: Record<string, CostParts>): CostRow["costs"] {
-	const cost = numbers["cost/cost"];
-	return [
-		cost,
-		numbers["cost/discounted_cost"] ?? cost,
-		numbers["cost/amortized_cost"] ?? cost,
-		numbers["cost/discounted_amortized_cost"] ?? cost,
-		numbers["cost/on_demand_cost"] ?? cost,
-	];
-}
-
 // ---- billing drops ---------------------------------------------------------------------------
 
 export const DROP_OPERATIONS = ["replace_drop", "replace_hourly", "sum"] as const;
 export type DropOperation = (typeof DROP_OPERATIONS)[number];
-
-const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
-const MONTH_PATTERN = String.raw`^\d{4}-(?:0[1-9]|1[0-2])$`;
-
-/** A drop's month as YYYY-MM: given as YYYY-MM, or as an ISO date-time in that month (UTC). */
-export function parseMonth(input: string): string | { error: string } {
-	if (MONTH.test(input)) return input;
-	const parsed = parseTimestamp(input);
-	return "error" in parsed
-		? { error: `month must be YYYY-MM or an ISO 8601 date-time: ${parsed.error}` }
-		: new Date(parsed.epochMs).toISOString().slice(0, 7);
-}
-
-/**
- * How many months after the current UTC month a drop's month may be. A bill is for a month that
- * has begun, and cost dated ahead (a commitment's fees spread over the year to come) is the most a
- * drop carries; a year covers that. Beyond it, a month is a mistake (a year mistyped as 2205, a
- * timestamp in milliseconds read as seconds), which would otherwise be stored and carried by every
- * read and by the retention job until replaced.
- */
-export const MAX_MONTHS_AHEAD = 12;
-
-/** The latest month a drop may be for (YYYY-MM): MAX_MONTHS_AHEAD months after the UTC month of `now`. */
-export function latestDropMonth(now: number): string {
-	const date = new Date(now);
-	return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + MAX_MONTHS_AHEAD, 1)).toISOString().slice(0, 7);
-}
 
 const CbfTextSchema = z.string().max(MAX_CBF_TEXT_LENGTH);
 const CbfNumberSchema = z
@@ -346,7 +69,7 @@ for (const [column, kind] of COLUMN_KIND) {
 	cbfShape[column] = column === "time/usage_start" || column === "cost/cost" ? described : described.optional();
 }
 
-/** A CBF row, for the OpenAPI document (parseCbfRows checks it). */
+/** A CBF row, for the OpenAPI document (parseCbfRows in cost/cbf-rows.ts checks it). */
 export const CbfRowSchema = z
 	.object(cbfShape)
 	.catchall(CbfTextSchema.openapi({ description: "A tag: resource/tag:<key>" }))
@@ -393,7 +116,7 @@ const dropFields = {
 	currency: CurrencySchema.optional(),
 };
 
-/** The billing drop as the handler parses it: the rows are checked by parseCbfRows. */
+/** The billing drop as the handler parses it: the rows are checked by parseCbfRows (cost/cbf-rows.ts). */
 export const DropBodyParseSchema = z.strictObject({ ...dropFields, data: z.array(z.unknown()).min(1, "data must not be empty") });
 
 /** The billing drop as the document shows it. */

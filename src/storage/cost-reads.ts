@@ -1,8 +1,10 @@
 // The cost reads (GET /unit-cost/v1/costs and unit cost): filtered, grouped, summed, ordered and
 // paged by D1, so a read's memory in the Worker grows with the lines it answers, never with the
 // rows stored. Sums are exact: whole units and 10^-10 fractions are summed apart (migration 0010).
+import type { CostType } from "../cost/cbf-rows";
+import { BUILTIN_COST_DIMENSIONS } from "../cost/dimensions";
+import type { MatchedCostRow, UnitsRow } from "../cost/unit-cost";
 import { costOfSums, type Decimal } from "../lib/decimal";
-import { BUILTIN_COST_DIMENSIONS, type CostType } from "../schemas/costs";
 import type { D1Reader } from "./d1";
 
 export type Granularity = "day" | "month";
@@ -12,7 +14,7 @@ export const jsonKeyPath = (key: string) => `'$."' || replace(replace(${key}, '\
 
 /**
  * SQL: the dimension a cost dimension name reads (the key of the dimension-set JSON, or
- * 'Connection'), or NULL when it names none: sourceDimension (schemas/costs.ts) in SQL, and
+ * 'Connection'), or NULL when it names none: sourceDimension (cost/dimensions.ts) in SQL, and
  * custom:<name> through the organization's definitions (?1), so that custom dimensions resolve
  * inside the query. test/costs-read.bounded.test.ts checks that it agrees with sourceDimension.
  */
@@ -167,21 +169,6 @@ export interface UnitCostQuery {
 	granularity: Granularity;
 	/** One of the stream's associated_cost names, or null for one group. */
 	groupBy: string | null;
-}
-
-export interface UnitsRow {
-	period: string;
-	group: string;
-	/** null when the sum is beyond the largest finite double (MAX_STORED_VALUE). */
-	units: number | null;
-}
-
-export interface MatchedCostRow {
-	period: string;
-	/** The group of the series that matched the cost, or null for cost no series matched. */
-	group: string | null;
-	currency: string;
-	cost: Decimal;
 }
 
 const STREAM = "st AS (SELECT id, dimension_keys FROM streams WHERE org_id = ?1 AND name = ?2 AND deleted_at IS NULL)";

@@ -1,8 +1,10 @@
 // Cost (migrations 0008 to 0011): connections, dimension sets, hourly cost and its daily totals, a
 // billing drop's scratch numbering of its dimension sets, and the organization's custom
 // dimensions. Statements are parameterized; rows travel as JSON parameters.
+import { COST_TYPES } from "../cost/cbf-rows";
+import { monthBounds } from "../cost/months";
 import { COST_FRACTION_UNITS, type CostParts } from "../lib/decimal";
-import { COST_TYPES, type DropOperation } from "../schemas/costs";
+import type { DropOperation } from "../schemas/costs";
 import { joinJsonChunks } from "./json-params";
 
 export interface ConnectionRow {
@@ -205,15 +207,6 @@ function addRowsSql(table: "cost_hourly" | "cost_daily", period: "hour" | "day",
 		FROM json_each(?4) r CROSS JOIN periods p ON p.n = r.value ->> 0 CROSS JOIN cost_drop_dims d ON d.idx = r.value ->> 1
 		WHERE true
 		ON CONFLICT (org_id, connection_id, ${period}, dims_id) DO UPDATE SET ${ADD_EXCLUDED_COSTS}`;
-}
-
-/** The first hour of a month and of the month after it. */
-export function monthBounds(month: string): [string, string] {
-	const [y, m] = month.split("-").map(Number);
-	// After December 9999 (the last month a timestamp can name) no 4-digit month follows: day 32 sorts after its hours.
-	if (y === 9999 && m === 12) return [`${month}-01T00:00:00Z`, `${month}-32T00:00:00Z`];
-	const next = m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, "0")}`;
-	return [`${month}-01T00:00:00Z`, `${next}-01T00:00:00Z`];
 }
 
 /** A day's totals of each cost type from its hours, carried as in ADD_EXCLUDED_COSTS. */

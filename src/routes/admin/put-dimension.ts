@@ -1,10 +1,11 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { ADMIN_DISABLED, ADMIN_FORBIDDEN, ADMIN_TOKEN_REQUIRED } from "../../auth/middleware";
+import { sourceDimension } from "../../cost/dimensions";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
 import { readJsonBody } from "../../http/json-body";
 import { withOwnBody } from "../../http/own-body-route";
-import { CustomDimensionSchema, DimensionBodySchema, DimensionParamsSchema, sourceDimension } from "../../schemas/costs";
+import { CustomDimensionSchema, DimensionBodySchema, DimensionParamsSchema } from "../../schemas/costs";
 import { parseOrThrow } from "../../schemas/validation";
 import { putCustomDimension } from "../../storage/costs";
 

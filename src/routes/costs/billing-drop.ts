@@ -1,24 +1,17 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
+import { parseCbfRows } from "../../cost/cbf-rows";
+import { daysInMonth, dropMonth, MAX_MONTHS_AHEAD } from "../../cost/months";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
 import { IDEMPOTENT_REPLAYED_HEADER, idempotencyOf, markReplayed } from "../../http/idempotency";
 import { maxBodyBytes, readJsonBody } from "../../http/json-body";
 import { withOwnBody } from "../../http/own-body-route";
-import { type ErrorDetail, IDEMPOTENCY_KEY_REUSED, type NamedError } from "../../lib/api-error";
+import { IDEMPOTENCY_KEY_REUSED, type NamedError } from "../../lib/api-error";
 import { connectionLogName, connectionObject } from "../../objects/cost-connection-protocol";
 import { failureToError } from "../../objects/outcome";
 import { IdempotencyHeadersSchema } from "../../schemas/common";
-import {
-	ConnectionIdSchema,
-	type CostRow,
-	DropAcceptedSchema,
-	DropBodyParseSchema,
-	DropBodySchema,
-	latestDropMonth,
-	MAX_MONTHS_AHEAD,
-	parseCbfRows,
-} from "../../schemas/costs";
+import { ConnectionIdSchema, DropAcceptedSchema, DropBodyParseSchema, DropBodySchema } from "../../schemas/costs";
 import { parseOrThrow, validationError } from "../../schemas/validation";
 import { z } from "../../schemas/zod";
 import { encodeDrop, MAX_COST_CELL } from "../../storage/costs";
@@ -135,29 +128,9 @@ export function registerBillingDrop(app: OpenAPIHono<AppEnv>) {
 		const body = parseOrThrow(DropBodyParseSchema, raw.json, "data");
 		const { rows, details } = parseCbfRows(body.data);
 		if (details.length > 0) throw validationError(details);
-		const month = body.month ?? onlyMonth(rows);
-		const latest = latestDropMonth(Date.now());
-		if (month > latest) {
-			throw validationError([
-				{
-					code: "future_month",
-					message: `the drop's month ${month} is more than ${MAX_MONTHS_AHEAD} months after the current UTC month; the latest accepted is ${latest}`,
-					...(body.month === undefined ? { record: 0, path: "data[0].time/usage_start" } : { path: "month" }),
-				},
-			]);
-		}
-		const outside: ErrorDetail[] = [];
-		rows.forEach((row, record) => {
-			if (row.hour.slice(0, 7) !== month) {
-				outside.push({
-					code: "row_outside_month",
-					message: `time/usage_start is in ${row.hour.slice(0, 13)}h UTC, outside the drop's month ${month}`,
-					record,
-					path: `data[${record}].time/usage_start`,
-				});
-			}
-		});
-		if (outside.length > 0) throw validationError(outside);
+		const checked = dropMonth(body.month, rows, Date.now());
+		if ("problems" in checked) throw validationError(checked.problems);
+		const { month } = checked;
 
 		const encoded = encodeDrop(rows);
 		if ("overflowAt" in encoded) {
@@ -200,31 +173,4 @@ export function registerBillingDrop(app: OpenAPIHono<AppEnv>) {
 		markReplayed(c, result.replayed);
 		return c.json(result.response, 200);
 	});
-}
-
-/** The month of a drop that names none: its rows' month, which must be one. */
-function onlyMonth(rows: CostRow[]): string {
-	const months = [...new Set(rows.map((r) => r.hour.slice(0, 7)))];
-	if (months.length === 1) return months[0];
-	const first = rows[0].hour.slice(0, 7);
-	throw validationError(
-		rows.flatMap((row, record) =>
-			row.hour.slice(0, 7) === first
-				? []
-				: [
-						{
-							code: "row_outside_month" as const,
-							message: `without month, every row must be in the month of the first (${first}); this one is in ${row.hour.slice(0, 7)}`,
-							record,
-							path: `data[${record}].time/usage_start`,
-						},
-					],
-		),
-	);
-}
-
-function daysInMonth(month: string): number {
-	const [y, m] = month.split("-").map(Number);
-	const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-	return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1];
 }

@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
+import { dimensionName, refuseUnknownNames } from "../../cost/dimensions";
+import { formatCost } from "../../cost/money";
 import type { AppEnv } from "../../http/app-env";
-import { dimensionName, formatCost, refuseUnknownNames } from "../../http/cost-reads";
 import { errorResponses } from "../../http/errors";
 import { csvPage, cursorPosition, dayRange, filterParams, isTuple, pageOf } from "../../http/reads";
 import { FILTER_SYNTAX_DESCRIPTION } from "../../schemas/common";

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
+import { unitCostLines } from "../../cost/unit-cost";
 import type { AppEnv } from "../../http/app-env";
-import { unitCostLines } from "../../http/cost-reads";
 import { errorResponses } from "../../http/errors";
 import { dayRange, refuseUnknownParams } from "../../http/reads";
 import { ApiError, streamNotFound } from "../../lib/api-error";

@@ -1,41 +1,26 @@
-// Cost and unit cost as the API answers them (see docs/unit-cost.md for the rules): D1 filters,
-// groups and sums the rows exactly (storage/cost-reads.ts); this module names the dimensions a
-// read asks for, writes the exact sums as the API's decimals, and divides cost by units.
-import { ApiError, type ErrorDetail } from "../lib/api-error";
-import { type Decimal, divideDecimals, formatDecimal, parseDecimal, roundToSignificantDigits } from "../lib/decimal";
+// Unit cost (docs/unit-cost.md): per period and group, cost ÷ units, from the sums D1 returns
+// (storage/cost-reads.ts reads them). The exact cost is divided by the units as shown; a quotient
+// no double can carry is null, and units no double can hold refuse the read (400 value_overflow).
+import { ApiError } from "../lib/api-error";
+import { type Decimal, divideDecimals, formatDecimal, parseDecimal } from "../lib/decimal";
 import { formatValue, isStorable, roundToSignificant, SIGNIFICANT_DIGITS } from "../lib/numbers";
-import { sourceDimension } from "../schemas/costs";
-import type { MatchedCostRow, UnitsRow } from "../storage/cost-reads";
+import { formatCost } from "./money";
 
-function unknownDimension(name: string, path: string): ApiError {
-	const detail: ErrorDetail = {
-		code: "unknown_dimension",
-		message: `'${name.slice(0, 200)}' is not a cost dimension (Service, Account, Region, UsageFamily, LineItemType, Resource, Connection, tag:<key>, or a defined custom:<name>)`,
-		path,
-	};
-	return new ApiError(400, "unknown_dimension", `Unknown cost dimension '${name.slice(0, 200)}'`, [detail]);
+/** A group's units in a period, as D1 sums them. */
+export interface UnitsRow {
+	period: string;
+	group: string;
+	/** null when the sum is beyond the largest finite double (MAX_STORED_VALUE). */
+	units: number | null;
 }
 
-/**
- * A dimension name as the read passes it to D1: a built-in or tag dimension as stored ('Tag:team'
- * is 'tag:team'), a custom:<name> as it is (the query resolves it); a 400 naming the parameter
- * for anything else, before any D1 read.
- */
-export function dimensionName(name: string, path: string): string {
-	if (name.startsWith("custom:")) return name;
-	const source = sourceDimension(name);
-	if (source === null) throw unknownDimension(name, path);
-	return source;
-}
-
-/** The 400 for custom:<name>s the query found undefined; `pathOf` names each one's parameter. */
-export function refuseUnknownNames(unknown: string[], pathOf: (name: string) => string): void {
-	if (unknown.length > 0) throw unknownDimension(unknown[0], pathOf(unknown[0]));
-}
-
-/** An exact sum as the API writes money: rounded once to 15 significant digits, plain decimal. */
-export function formatCost(value: Decimal): string {
-	return formatDecimal(roundToSignificantDigits(value, SIGNIFICANT_DIGITS));
+/** Cost its series matched, per (period, group, currency), as D1 sums it. */
+export interface MatchedCostRow {
+	period: string;
+	/** The group of the series that matched the cost, or null for cost no series matched. */
+	group: string | null;
+	currency: string;
+	cost: Decimal;
 }
 
 export interface UnitCostLine {
