@@ -33,7 +33,7 @@ export default defineConfig(async ({ mode }) => ({
 					TEST_MIGRATIONS: await readD1Migrations("./migrations"),
 					// `npm run test:fuzz` (vitest --mode fuzz) generates ten times more bad input.
 					FUZZ_SCALE: mode === "fuzz" ? "10" : "1",
-					// Replays test/service.openapi.property.test.ts: PROPERTY_SEED=<seed> [PROPERTY_ONLY=<operation substring>].
+					// Replays test/service-openapi.property.test.ts: PROPERTY_SEED=<seed> [PROPERTY_ONLY=<operation substring>].
 					PROPERTY_SEED: process.env.PROPERTY_SEED ?? "",
 					PROPERTY_ONLY: process.env.PROPERTY_ONLY ?? "",
 				},

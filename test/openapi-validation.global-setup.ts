@@ -1,6 +1,6 @@
 // Runs in Node before the workerd suite: validates the app's OpenAPI document with the offline
 // validator, which needs Node (it reads its JSON Schemas from disk and compiles them deeper than
-// workerd's stack allows). test/service.openapi.test.ts then checks that the document the Worker serves
+// workerd's stack allows). test/service-openapi.test.ts then checks that the document the Worker serves
 // is this same document.
 
 import { readFileSync } from "node:fs";

@@ -1,5 +1,5 @@
 // Request bodies shown in the OpenAPI document for POST /streams/ingest, in the shape of
-// Cloudthread's published payload (see the seeds). test/service.openapi.test.ts sends each one.
+// Cloudthread's published payload (see the seeds). test/service-openapi.test.ts sends each one.
 
 type Example = {
 	summary: string;

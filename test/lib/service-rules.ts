@@ -1,6 +1,6 @@
 // The service's documented rules that JSON Schema cannot state (or that the document states only
 // in words), computed independently of src/, so that KNOWN_GAPS entries of
-// test/service.openapi.property.test.ts apply to exactly the requests that show a gap.
+// test/service-openapi.property.test.ts apply to exactly the requests that show a gap.
 
 /** The largest stored magnitude: the largest 15-significant-digit number below the largest double. */
 export const MAX_STORED = 1.79769313486231e308;

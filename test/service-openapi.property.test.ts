@@ -14,7 +14,7 @@
 //
 // `npm test` sends a small sample; `npm run test:fuzz` (FUZZ_SCALE=10) ten times more. The run
 // prints its seed; replay a failure with PROPERTY_SEED=<seed> (and PROPERTY_ONLY=<operation
-// substring> for one operation), e.g. `PROPERTY_SEED=42 npx vitest run test/service.openapi.property.test.ts`.
+// substring> for one operation), e.g. `PROPERTY_SEED=42 npx vitest run test/service-openapi.property.test.ts`.
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN, api, createToken, json, seededRandom, uniqueOrg } from "./helpers";
