@@ -5,7 +5,9 @@ import type { CostType } from "../cost/cbf-rows";
 import { BUILTIN_COST_DIMENSIONS } from "../cost/dimensions";
 import type { MatchedCostRow, UnitsRow } from "../cost/unit-cost";
 import { costOfSums, type Decimal } from "../lib/decimal";
+import type { DimensionFilter } from "../schemas/common";
 import type { D1Reader } from "./d1";
+import { filtersParam } from "./json-params";
 
 export type Granularity = "day" | "month";
 
@@ -68,8 +70,8 @@ export interface CostQuery {
 	granularity: Granularity;
 	/** A dimension name (Service, tag:<key>, Connection, custom:<name>, ...), or null for one group. */
 	groupBy: string | null;
-	/** Dimension name and the values it accepts; every filter must accept a row. */
-	filters: Array<[name: string, values: string[]]>;
+	/** Filters on dimension names (Service, tag:<key>, Connection, custom:<name>, ...); every filter must pass a row. */
+	filters: DimensionFilter[];
 	/** The last line of the previous page: lines after it in (period, group, currency) order. */
 	after: [period: string, group: string, currency: string] | null;
 	limit: number;
@@ -82,9 +84,21 @@ export interface CostLine {
 	cost: Decimal;
 }
 
-/** SQL: whether the dimension set `d` passes the read's filters (but Connection's, applied to `conns`). */
+/**
+ * SQL: the read's filters (JSON [[name, [values], exclude]], see filtersParam) as `flt`, each name
+ * resolved to the dimension it reads (`source`, NULL for an undefined custom:<name>) and its path
+ * in a dimension set's JSON. A filter fails a value when whether the value is one of `vals` equals
+ * `excl` (1 for exclude[...], 0 for dim[...]).
+ */
+const FILTERS = (param: string) =>
+	`flt AS MATERIALIZED (SELECT s.source, ${jsonKeyPath("s.source")} AS path, s.vals, s.excl FROM (SELECT ${sourceOfName("f.value ->> 0")} AS source, f.value -> 1 AS vals, f.value ->> 2 AS excl FROM json_each(${param}) f) s)`;
+/** SQL: the organization's connections (org ?1) that pass the read's Connection filters, with their currency. */
+const FILTERED_CONNECTIONS = `conns AS MATERIALIZED (
+					SELECT connection_id, currency FROM cost_connections k WHERE org_id = ?1
+						AND NOT EXISTS (SELECT 1 FROM flt WHERE flt.source = 'Connection' AND (k.connection_id IN (SELECT value FROM json_each(flt.vals))) = flt.excl))`;
+/** SQL: whether the dimension set `d` passes the read's filters (but Connection's, applied to `conns`); a missing value is ''. */
 const SET_PASSES = `NOT EXISTS (SELECT 1 FROM flt WHERE flt.source IS NOT 'Connection'
-	AND COALESCE(json_extract(d.dims, flt.path), '') NOT IN (SELECT value FROM json_each(flt.vals)))`;
+	AND (COALESCE(json_extract(d.dims, flt.path), '') IN (SELECT value FROM json_each(flt.vals))) = flt.excl)`;
 /** SQL: the group value of the dimension set `d` ('' without group_by). */
 const SET_GROUP = "COALESCE(json_extract(d.dims, (SELECT path FROM grp)), '')";
 const GROUP_OF = (connection: string, setGroup: string) =>
@@ -119,6 +133,11 @@ function linesByDay(costType: CostType, range: { from: string; to: string }): st
 					GROUP BY 1, 2, 3)`;
 }
 
+/** The names among `names` that read no cost dimension (an undefined custom:<name>), as one statement. */
+function unknownNamesQuery(db: D1Reader, org: string, names: string[]): D1PreparedStatement {
+	return db.prepare(`SELECT value AS name FROM json_each(?2) WHERE (${sourceOfName("value")}) IS NULL`).bind(org, JSON.stringify(names));
+}
+
 /**
  * A page of cost lines (period, group value, currency) in that order (SQLite's binary order, which
  * the cursor follows too), and the names among groupBy and the filters that name no dimension
@@ -126,24 +145,22 @@ function linesByDay(costType: CostType, range: { from: string; to: string }): st
  */
 export async function readCostLines(db: D1Reader, q: CostQuery): Promise<{ unknownNames: string[]; lines: CostLine[]; rowsRead: number }> {
 	const range = { from: "?2", to: "?3" };
-	const names = [...(q.groupBy === null ? [] : [q.groupBy]), ...q.filters.map(([name]) => name)];
+	const names = [...(q.groupBy === null ? [] : [q.groupBy]), ...q.filters.map((f) => f.name)];
 	const [resolved, lines] = await db.batch<Record<string, unknown>>([
-		db.prepare(`SELECT value AS name FROM json_each(?2) WHERE (${sourceOfName("value")}) IS NULL`).bind(q.org, JSON.stringify(names)),
+		unknownNamesQuery(db, q.org, names),
 		db
 			.prepare(
 				`WITH
-				flt AS MATERIALIZED (SELECT s.source, ${jsonKeyPath("s.source")} AS path, s.vals FROM (SELECT ${sourceOfName("f.value ->> 0")} AS source, f.value -> 1 AS vals FROM json_each(?6) f) s),
+				${FILTERS("?6")},
 				grp AS MATERIALIZED (SELECT source, ${jsonKeyPath("source")} AS path FROM (SELECT ${sourceOfName("?5")} AS source)),
-				conns AS MATERIALIZED (
-					SELECT connection_id, currency FROM cost_connections k WHERE org_id = ?1
-						AND NOT EXISTS (SELECT 1 FROM flt WHERE flt.source = 'Connection' AND k.connection_id NOT IN (SELECT value FROM json_each(flt.vals)))),
+				${FILTERED_CONNECTIONS},
 				${q.granularity === "month" ? linesByMonth(q.costType, range) : linesByDay(q.costType, range)}
 				SELECT period, grp, currency, hi, lo, frac FROM lines
 				WHERE (period, grp, currency) > (?7, ?8, ?9)
 				ORDER BY period, grp, currency
 				LIMIT ?10`,
 			)
-			.bind(q.org, q.startDay, q.endDay, q.granularity, q.groupBy, JSON.stringify(q.filters), ...(q.after ?? ["", "", ""]), q.limit),
+			.bind(q.org, q.startDay, q.endDay, q.granularity, q.groupBy, filtersParam(q.filters), ...(q.after ?? ["", "", ""]), q.limit),
 	]);
 	return {
 		rowsRead: rowsReadOf([resolved, lines]),
