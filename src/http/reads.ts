@@ -78,23 +78,6 @@ export function filterParams(params: Record<string, string[]>, options: Readonly
 	return filters;
 }
 
-/** For a read without filters: refuses every query parameter that is not one of its options (invalid_filter). */
-export function refuseUnknownParams(params: Record<string, string[]>, options: ReadonlySet<string>): void {
-	const unknown = Object.keys(params).filter((param) => !options.has(param));
-	if (unknown.length === 0) return;
-	const takes = [...options].join(", ");
-	throw new ApiError(
-		400,
-		"invalid_filter",
-		`Unknown query parameter: this endpoint takes ${takes}`,
-		unknown.map((param) => ({
-			code: "invalid_filter",
-			message: `'${param.slice(0, 200)}' is not a query option of this endpoint (${takes})`,
-			path: param.slice(0, 200),
-		})),
-	);
-}
-
 /**
  * Filters on cost dimensions, named as D1 reads them (dimensionName: Tag:x is tag:x, custom:<name>
  * as written); 400 unknown_dimension naming the parameter for a name that is no cost dimension.

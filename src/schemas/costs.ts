@@ -262,6 +262,8 @@ export const UnitCostQuerySchema = z.object({
 		description: "One of the stream's associated_cost names (e.g. custom:Customer): one result per value of it",
 		example: "custom:Client",
 	}),
+	dim: costFilterParam({ Service: "Compute" }, "dim"),
+	exclude: costFilterParam({ LineItemType: "Tax,Credit" }, "exclude"),
 });
 
 export const UnitCostSchema = z

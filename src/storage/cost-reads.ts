@@ -186,17 +186,24 @@ export interface UnitCostQuery {
 	granularity: Granularity;
 	/** One of the stream's associated_cost names, or null for one group. */
 	groupBy: string | null;
+	/** Filters on the cost rows, as for the cost read (cost dimension names); units are not filtered. */
+	filters: DimensionFilter[];
 }
 
 const STREAM = "st AS (SELECT id, dimension_keys FROM streams WHERE org_id = ?1 AND name = ?2 AND deleted_at IS NULL)";
 /** SQL: a series' group, the value of its group_by name ?6 ('' without one). */
 const SERIES_GROUP = `CASE WHEN ?6 IS NULL THEN '' ELSE COALESCE(json_extract(s.series_key, ${jsonKeyPath("?6")}), '') END`;
 
-/** SQL: the group of each (connection, dimension set) pair in `pairs_in` (a subquery): its series' group, or NULL when none matches. */
+/**
+ * SQL: the group of each (connection, dimension set) pair in `pairs_in` (a subquery) whose set
+ * passes the filters: its series' group, or NULL when none matches. A pair the filters leave out
+ * has no row, so its cost is neither matched nor unmatched.
+ */
 const PAIR_GROUPS = (pairsIn: string) => `tuples AS MATERIALIZED (
 					SELECT p.connection_id, p.dims_id, (SELECT json_group_array(
 						CASE k.source WHEN 'Connection' THEN p.connection_id ELSE COALESCE(json_extract(d.dims, k.cost_path), '') END) FROM keys k) AS tuple
-					FROM (${pairsIn}) p JOIN cost_dimension_sets d ON d.id = p.dims_id),
+					FROM (${pairsIn}) p JOIN cost_dimension_sets d ON d.id = p.dims_id
+					WHERE ${SET_PASSES}),
 				pairs AS MATERIALIZED (
 					SELECT t.connection_id, t.dims_id, CASE WHEN (SELECT ok FROM known) THEN (SELECT m.grp FROM ser m WHERE m.tuple = t.tuple) END AS grp
 					FROM tuples t)`;
@@ -230,17 +237,20 @@ function matchedByDay(costType: CostType, range: { from: string; to: string }): 
  * metric's units, and the cost its series match. A cost row is matched by the series whose values
  * of the stream's associated_cost names equal the row's values of the dimensions those names read
  * (as JSON arrays in the names' order); a series has one such tuple, and distinct series of one
- * tuple have one group, since group_by is one of the names. Also the names that read no dimension
- * (they make every cost unmatched). A cost row's group is found once per (connection, dimension
- * set) in `pairs`, not per daily row: the series' tuples have no index to join on.
+ * tuple have one group, since group_by is one of the names. The filters choose the cost rows
+ * before they are matched (a row they leave out is neither matched nor unmatched); units are not
+ * filtered. Also the stream's names that read no dimension (they make every cost unmatched), and
+ * the filter names that read none (a 400 for the route). A cost row's group is found once per
+ * (connection, dimension set) in `pairs`, not per daily row: the series' tuples have no index to
+ * join on.
  */
 export async function readUnitCostSums(
 	db: D1Reader,
 	q: UnitCostQuery,
-): Promise<{ unknownNames: string[]; units: UnitsRow[]; costs: MatchedCostRow[]; rowsRead: number }> {
+): Promise<{ unknownNames: string[]; unknownFilterNames: string[]; units: UnitsRow[]; costs: MatchedCostRow[]; rowsRead: number }> {
 	const params = [q.org, q.stream, q.startDay, q.endDay, q.granularity, q.groupBy];
 	const range = { from: "?3", to: "?4" };
-	const [unknown, units, costs] = await db.batch<Record<string, unknown>>([
+	const [unknown, units, costs, unknownFilters] = await db.batch<Record<string, unknown>>([
 		db
 			.prepare(`WITH ${STREAM} SELECT k.value AS name FROM st, json_each(st.dimension_keys) k WHERE (${sourceOfName("k.value")}) IS NULL`)
 			.bind(q.org, q.stream),
@@ -265,15 +275,22 @@ export async function readUnitCostSums(
 				ser AS MATERIALIZED (
 					SELECT DISTINCT (SELECT json_group_array(COALESCE(json_extract(s.series_key, k.series_path), '')) FROM keys k) AS tuple, ${SERIES_GROUP} AS grp
 					FROM series s WHERE s.stream_id = (SELECT id FROM st)),
-				conns AS MATERIALIZED (SELECT connection_id, currency FROM cost_connections WHERE org_id = ?1),
+				${FILTERS("?7")},
+				${FILTERED_CONNECTIONS},
 				${q.granularity === "month" ? matchedByMonth(q.costType, range) : matchedByDay(q.costType, range)}
 				GROUP BY 1, 2, 3`,
 			)
-			.bind(...params),
+			.bind(...params, filtersParam(q.filters)),
+		unknownNamesQuery(
+			db,
+			q.org,
+			q.filters.map((f) => f.name),
+		),
 	]);
 	return {
-		rowsRead: rowsReadOf([unknown, units, costs]),
+		rowsRead: rowsReadOf([unknown, units, costs, unknownFilters]),
 		unknownNames: (unknown.results as Array<{ name: string }>).map((r) => r.name),
+		unknownFilterNames: (unknownFilters.results as Array<{ name: string }>).map((r) => r.name),
 		units: (units.results as Array<{ period: string; grp: string; units: number | null }>).map((r) => ({
 			period: r.period,
 			group: r.grp,
