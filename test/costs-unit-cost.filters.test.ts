@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { planDrops } from "../cli/costs";
 import { readFocus } from "../cli/costs-file";
+import { unitCostQuery } from "../cli/unit-cost";
 import { defineDimension, drop, expectDrop, row } from "./costs-helpers";
 import { api, createToken, expectAccepted, expectError, uniqueOrg, write } from "./helpers";
 
@@ -215,6 +216,16 @@ describe("a FOCUS file: amortized unit cost counts no purchase twice", () => {
 		// Without the exclusion, the tax (0.78) and the credit (-5) land on acme: 0.58 for 220 calls.
 		const all = await unitCost(token, "api-calls", `${september}&group_by=custom:Customer&cost_type=discounted_amortized_cost`);
 		expect(lines(all)).toEqual(["acme USD 220 0.58 0.00263636363636364", "globex USD 50 3 0.06"]);
+		// `meterline unit-cost api-calls ... --exclude LineItemType=Tax,Credit` asks the same.
+		const flags = unitCostQuery({
+			start: "2024-09-01",
+			end: "2024-09-30",
+			granularity: "month",
+			"group-by": "custom:Customer",
+			"cost-type": "discounted_amortized_cost",
+			exclude: ["LineItemType=Tax,Credit"],
+		});
+		expect(await unitCost(token, "api-calls", flags.slice(1))).toEqual(body);
 		// A metric matching all cost: the month's amortized cost is the usage alone, 7.80, not 876 more.
 		const total = await unitCost(token, "requests", `${september}&cost_type=discounted_amortized_cost&exclude[LineItemType]=Tax,Credit`);
 		expect(lines(total)).toEqual(["- USD 1000 7.8 0.0078"]);
