@@ -1,7 +1,8 @@
 // Docs that are tested: runs the shell blocks of README.md and docs/*.md against the service and
 // compares what they print with what the docs show (test-e2e/doc-blocks.mjs says how blocks are
 // read and compared, and how one is skipped). Run with `npm run test:docs`;
-// `DOCS_TEST_FILES=docs/cli.md npm run test:docs` runs one file (several: separated by commas).
+// `DOCS_TEST_FILES=docs/cli.md npm run test:docs` runs one file (several: separated by commas);
+// DOCS_TEST_SHOW=1 prints what each command printed (to write a block's output).
 //
 // Per Markdown file, as a reader with a fresh `npm start` in another terminal would run it:
 // - a fresh `wrangler dev` on its own fresh local state (a temporary --persist-to directory,
@@ -248,7 +249,7 @@ for (const file of files) {
 		for (const block of blocks) {
 			const first = block.commands[0]?.text.split("\n")[0] ?? "";
 			const name = `line ${block.line}: ${first.length > 70 ? `${first.slice(0, 69)}…` : first}`;
-			it(name, { skip: block.skip ?? false }, async () => {
+			it(name, { skip: block.skip ?? false }, async (t) => {
 				if (block.problems.length > 0) assert.fail(block.problems.join("\n"));
 				const failures = [];
 				for (const command of block.commands) {
@@ -260,6 +261,8 @@ for (const file of files) {
 					}
 					const result = await runCommand(work, run.text, { errexit: block.style === "script", env });
 					const shown = indent(result.output.trimEnd() || "(nothing)");
+					if (process.env.DOCS_TEST_SHOW)
+						for (const line of `${where}: exit code ${result.code}\n    ${shown}`.split("\n")) t.diagnostic(line);
 					if (result.timedOut) {
 						failures.push(`${where}: still running after ${COMMAND_TIMEOUT_MS / 1000} s; it printed:\n    ${shown}`);
 					} else if (command.expected === null) {
