@@ -179,9 +179,11 @@ function trimBlankEnds(lines) {
  * times (ISO 8601 with milliseconds; a date-time in the data has none), the service's address,
  * and rates and durations.
  */
+const TOKEN = /\bmlt_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g;
+const TOKEN_ID = /\btok_[A-Za-z0-9_-]{16}(?![A-Za-z0-9_-])/g;
 const VOLATILE = [
-	[/\bmlt_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g, "mlt_…"],
-	[/\btok_[A-Za-z0-9_-]{16}(?![A-Za-z0-9_-])/g, "tok_…"],
+	[TOKEN, "mlt_…"],
+	[TOKEN_ID, "tok_…"],
 	[/\badm_[A-Za-z0-9_-]{8,}/g, "adm_…"],
 	[/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, "…"],
 	[/\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d+Z/g, "…"],
@@ -189,6 +191,21 @@ const VOLATILE = [
 	[/[\d,.]+ (records|rows|requests)\/s\b/g, "… $1/s"],
 	[/\b\d+(?:\.\d+)? (s|ms)\b/g, "… $1"],
 ];
+
+/**
+ * A token or token id that the doc shows in a command's output stands, in later commands, for the
+ * one the service printed in its place (as the reader types their own): pairs them up, in order,
+ * when the doc and the output show as many of them. `aliases`: doc value → value printed.
+ */
+export function learnAliases(expectedLines, actualText, aliases) {
+	const expected = expectedLines.join("\n");
+	for (const pattern of [TOKEN, TOKEN_ID]) {
+		const shown = expected.match(pattern) ?? [];
+		const printed = actualText.match(pattern) ?? [];
+		if (shown.length !== printed.length) continue;
+		for (const [i, value] of shown.entries()) aliases.set(value, printed[i]);
+	}
+}
 
 export function normalize(text) {
 	let out = text;

@@ -11,8 +11,10 @@
 // - its blocks in order, each command in its own bash (cwd: the repository root), carrying shell
 //   variables from one command to the next as one terminal session would;
 // - the service's address for http://localhost:8787 in commands (and METERLINE_URL, the CLI's
-//   default), the admin token for <the admin token that npm start printed>; no METERLINE_*
-//   variable of the caller's environment. Any other <placeholder> in a command fails the block.
+//   default), the admin token for <the admin token that npm start printed>, and for a token or
+//   token id that the doc showed in an earlier command's output, the one printed there (a session
+//   shows real-looking values, as a reader's would); no METERLINE_* variable of the caller's
+//   environment. Any other <placeholder> in a command fails the block.
 // - `npx meterline` runs bin/meterline.mjs directly (what npx runs here, without npm's 2 s of
 //   start-up; a test checks that npx does resolve it so).
 // Every command's process group is killed when it ends, and the service's when the file is done.
@@ -23,7 +25,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ROOT, startService } from "../scripts/lib/dev-server.mjs";
-import { compareOutput, extractBlocks, PLACEHOLDER } from "./doc-blocks.mjs";
+import { compareOutput, extractBlocks, learnAliases, PLACEHOLDER } from "./doc-blocks.mjs";
 
 const PORTS = [8841, 8842, 8843, 8844, 8845, 8846, 8847, 8848, 8849];
 const COMMAND_TIMEOUT_MS = 120_000;
@@ -169,8 +171,8 @@ function runCommand(work, text, { errexit, env }) {
 	});
 }
 
-/** The command as run: the service's address and the admin token filled in. */
-function commandToRun(text, service) {
+/** The command as run: the service's address, the admin token and the tokens the doc showed earlier filled in. */
+function commandToRun(text, service, aliases) {
 	for (const [pattern, why] of REFUSED) {
 		const m = pattern.exec(text.replace(PLACEHOLDER, ""));
 		if (m) return { problem: `\`${m[0]}\` ${why}: the suite does not run it; skip the block (<!-- docs-test: skip (reason) -->)` };
@@ -180,7 +182,9 @@ function commandToRun(text, service) {
 		return {
 			problem: `it has a placeholder, ${unknown[0]}: write the command so that it runs as it stands, or skip the block (<!-- docs-test: skip (reason) -->)`,
 		};
-	return { text: text.replaceAll(ADMIN_PLACEHOLDER, service.adminToken).replace(/\blocalhost:8787\b/g, `127.0.0.1:${service.port}`) };
+	let run = text.replaceAll(ADMIN_PLACEHOLDER, service.adminToken).replace(/\blocalhost:8787\b/g, `127.0.0.1:${service.port}`);
+	for (const [shown, printed] of aliases) run = run.replaceAll(shown, printed);
+	return { text: run };
 }
 
 function indent(text) {
@@ -219,6 +223,7 @@ for (const file of files) {
 		let work;
 		let env;
 		let untrackedBefore;
+		const aliases = new Map();
 		before(async () => {
 			if (runnable.length === 0) return;
 			untrackedBefore = untrackedFiles();
@@ -254,12 +259,13 @@ for (const file of files) {
 				const failures = [];
 				for (const command of block.commands) {
 					const where = `${file}:${command.line}`;
-					const run = commandToRun(command.text, service);
+					const run = commandToRun(command.text, service, aliases);
 					if (run.problem) {
 						failures.push(`${where}: ${run.problem}`);
 						continue;
 					}
 					const result = await runCommand(work, run.text, { errexit: block.style === "script", env });
+					if (command.expected) learnAliases(command.expected, result.output, aliases);
 					const shown = indent(result.output.trimEnd() || "(nothing)");
 					if (process.env.DOCS_TEST_SHOW)
 						for (const line of `${where}: exit code ${result.code}\n    ${shown}`.split("\n")) t.diagnostic(line);
