@@ -5,9 +5,9 @@
 // DOCS_TEST_SHOW=1 prints what each command printed (to write a block's output).
 //
 // Per Markdown file, as a reader with a fresh `npm start` in another terminal would run it:
-// - a fresh `wrangler dev` on its own fresh local state (a temporary --persist-to directory,
-//   migrations applied, as scripts/lib/dev-server.mjs starts it for every end-to-end suite; ports
-//   8841-8849), so the user's .wrangler/state is never touched;
+// - a fresh `wrangler dev` on its own fresh local state (a temporary --persist-to directory: a
+//   copy of state migrated once per run), started by scripts/lib/dev-server.mjs as for every
+//   end-to-end suite (ports 8841-8849), so the user's .wrangler/state is never touched;
 // - its blocks in order, each command in its own bash (cwd: the repository root), carrying shell
 //   variables from one command to the next as one terminal session would;
 // - the service's address for http://localhost:8787 in commands (and METERLINE_URL, the CLI's
@@ -20,11 +20,11 @@
 // Every command's process group is killed when it ends, and the service's when the file is done.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ROOT, startService } from "../scripts/lib/dev-server.mjs";
+import { applyMigrations, ROOT, startService } from "../scripts/lib/dev-server.mjs";
 import { compareOutput, extractBlocks, learnAliases, PLACEHOLDER } from "./doc-blocks.mjs";
 
 const PORTS = [8841, 8842, 8843, 8844, 8845, 8846, 8847, 8848, 8849];
@@ -209,14 +209,60 @@ it("npx meterline runs this clone's CLI (bin/meterline.mjs), as the shortcut ass
 	assert.equal(viaNpx.stdout, direct.stdout);
 });
 
-for (const file of files) {
+/** The Markdown files, read; `runnable`: whether any block of it runs (it then gets a service). */
+const docs = files.map((file) => {
 	const path = resolve(ROOT, file);
-	if (!existsSync(path)) {
+	if (!existsSync(path)) return { file, missing: true };
+	const { blocks, problems } = extractBlocks(readFileSync(path, "utf8"), file);
+	return { file, blocks, problems, runnable: blocks.some((b) => !b.skip && b.problems.length === 0) };
+});
+
+/**
+ * Local state with the migrations applied, made once and copied for each file: the same fresh
+ * state as applying them to each, without a wrangler migration run (10-20 s here) per file.
+ */
+let template;
+function migratedState() {
+	if (!template) {
+		const dir = mkdtempSync(join(tmpdir(), "meterline-docs-template-"));
+		track(`d ${dir}`, true);
+		applyMigrations(join(dir, "state"));
+		template = join(dir, "state");
+	}
+	return template;
+}
+
+/**
+ * Starts a file's service on a copy of the migrated state, in a directory of its own (the state,
+ * wrangler's log, the shell's variables). One file at a time: each `wrangler dev` start runs the
+ * project's build, which rewrites dist/meterline.mjs, the CLI the blocks run.
+ */
+async function startFor() {
+	const work = mkdtempSync(join(tmpdir(), "meterline-docs-"));
+	track(`d ${work}`, true);
+	writeFileSync(join(work, "prelude.sh"), prelude(join(work, "state.sh")));
+	cpSync(migratedState(), join(work, "state"), { recursive: true });
+	const service = await startService({
+		stateDir: join(work, "state"),
+		logFile: join(work, "wrangler.log"),
+		ports: PORTS,
+		migrate: false,
+		onSpawn: (pid) => trackGroup(pid, true),
+	});
+	return { work, service };
+}
+after(() => {
+	if (!template) return;
+	rmSync(dirname(template), { recursive: true, force: true });
+	track(`d ${dirname(template)}`, false);
+});
+
+for (const doc of docs) {
+	const { file, blocks, problems, runnable } = doc;
+	if (doc.missing) {
 		it(file, () => assert.fail(`${file} does not exist (DOCS_TEST_FILES names files relative to the repository root)`));
 		continue;
 	}
-	const { blocks, problems } = extractBlocks(readFileSync(path, "utf8"), file);
-	const runnable = blocks.filter((b) => !b.skip && b.problems.length === 0);
 
 	describe(file, () => {
 		let service;
@@ -225,17 +271,9 @@ for (const file of files) {
 		let untrackedBefore;
 		const aliases = new Map();
 		before(async () => {
-			if (runnable.length === 0) return;
+			if (!runnable) return;
 			untrackedBefore = untrackedFiles();
-			work = mkdtempSync(join(tmpdir(), "meterline-docs-"));
-			track(`d ${work}`, true);
-			writeFileSync(join(work, "prelude.sh"), prelude(join(work, "state.sh")));
-			service = await startService({
-				stateDir: join(work, "state"),
-				logFile: join(work, "wrangler.log"),
-				ports: PORTS,
-				onSpawn: (pid) => trackGroup(pid, true),
-			});
+			({ work, service } = await startFor());
 			env = baseEnvironment(service.url, work);
 		});
 		after(async () => {
@@ -284,7 +322,7 @@ for (const file of files) {
 			});
 		}
 
-		if (runnable.length > 0)
+		if (runnable)
 			it("leaves no files in the working tree", () => {
 				const left = [...untrackedFiles()].filter((f) => !untrackedBefore.has(f));
 				assert.deepEqual(left, [], `the blocks of ${file} left these files: ${left.join(", ")}`);

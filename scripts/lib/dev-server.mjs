@@ -73,6 +73,7 @@ export function applyMigrations(stateDir) {
  * `script`: another Worker entry than wrangler.toml's `main`, with the same bindings (the
  * benchmark's bench/worker-rtt.ts). `onSpawn(pid)`: called with wrangler's process group as soon as
  * it exists, before it answers (for a caller that must clean up should it be killed meanwhile).
+ * `migrate: false`: stateDir has the migrations applied already (a copy of migrated state).
  */
 export async function startService({
 	stateDir,
@@ -81,9 +82,10 @@ export async function startService({
 	vars = {},
 	script,
 	onSpawn,
+	migrate = true,
 	adminToken = `adm_${randomBytes(24).toString("base64url")}`,
 }) {
-	applyMigrations(stateDir);
+	if (migrate) applyMigrations(stateDir);
 	const [port, inspectorPort] = await freePorts(ports, 2);
 	const varArgs = Object.entries({ ADMIN_TOKEN: adminToken, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
 	const log = openSync(logFile, "a");
