@@ -213,7 +213,9 @@ describe("a stream's granularity and filter keys are fixed by its first write (4
 			400,
 			"inconsistent_granularity",
 		);
-		expect(error.message).toMatch(/^Invalid Schema: All records in a stream must contain the same granularity/);
+		expect(error.message).toBe(
+			"All records in a stream must contain the same granularity as the stream's granularity (2 problems in 2 records)",
+		);
 		expect(error.details?.map((d) => d.record)).toEqual([0, 1]);
 		expect(error.details?.[0].message).toContain("stream 'existing' is DAILY");
 		await rejected("existing", "sum", { records: [rec({ granularity: "MONTHLY" })] }, 400, "inconsistent_granularity");
