@@ -4,6 +4,7 @@
 // `wrangler dev bench/worker-rtt.ts` runs it with wrangler.toml's bindings and migrations; the
 // production bundle (src/index.ts) contains none of this.
 import { createApp } from "../src/app";
+import { AllocationStreamObject as ServiceAllocationStreamObject } from "../src/objects/allocation-stream";
 import { MetricObject as ServiceMetricObject } from "../src/objects/cloudthread-metrics";
 import { StreamObject as ServiceStreamObject } from "../src/objects/cloudzero-stream";
 import { CostConnectionObject as ServiceCostConnectionObject } from "../src/objects/cost-connection";
@@ -33,6 +34,12 @@ function distantEnv(env: Env): Env {
 }
 
 export class StreamObject extends ServiceStreamObject {
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, distantEnv(env));
+	}
+}
+
+export class AllocationStreamObject extends ServiceAllocationStreamObject {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, distantEnv(env));
 	}

@@ -13,7 +13,7 @@ Usage:
   meterline send <file> --stream <name> [--op sum|replace|delete] [options]
   meterline costs import <file.csv> --connection <id> [options]
   meterline unit-cost <metric> [--start YYYY-MM-DD] [--end YYYY-MM-DD] [options]
-  meterline tokens create --org <org> --name <name> [--scopes write,read,delete_stream]
+  meterline tokens create --org <org> --name <name> [--scopes write,read,delete_stream,write_costs]
   meterline tokens list --org <org>
   meterline tokens revoke <token-id>
 

@@ -123,7 +123,7 @@ export function formatUnitCostTable(body: UnitCostResponse): string {
 	const tail =
 		unmatched.length === 0
 			? "Unmatched cost: none\n"
-			: `Unmatched cost (no units in the period):\n${table([["PERIOD", "CURRENCY", "COST"], ...unmatched.map((u) => [u.period, u.currency, u.cost])], new Set([2]))}`;
+			: `Unmatched cost (matched by no series of the metric):\n${table([["PERIOD", "CURRENCY", "COST"], ...unmatched.map((u) => [u.period, u.currency, u.cost])], new Set([2]))}`;
 	return `${head}${results}${tail}`;
 }
 

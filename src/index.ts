@@ -1,6 +1,7 @@
 import { createApp } from "./app";
 import { scheduled } from "./scheduled";
 
+export { AllocationStreamObject } from "./objects/allocation-stream";
 export { MetricObject } from "./objects/cloudthread-metrics";
 export { StreamObject } from "./objects/cloudzero-stream";
 export { CostConnectionObject } from "./objects/cost-connection";

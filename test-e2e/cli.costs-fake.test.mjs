@@ -236,7 +236,7 @@ describe("meterline unit-cost against a fake server", () => {
 			"/unit-cost/v1/unit-cost/api-calls?start_date=2024-09-01&end_date=2024-09-30&granularity=day&group_by=custom%3AClient",
 		);
 		assert.match(run.stdout, /\n2024-09-01 +custom:Client=A +USD +200 +5 +0\.025\n/);
-		assert.match(run.stdout, /Unmatched cost \(no units in the period\):\nPERIOD +CURRENCY +COST\n2024-09-02 +USD +1\.5\n/);
+		assert.match(run.stdout, /Unmatched cost \(matched by no series of the metric\):\nPERIOD +CURRENCY +COST\n2024-09-02 +USD +1\.5\n/);
 		const csv = await meterline(["unit-cost", "api-calls", "--csv"]);
 		assert.equal(
 			csv.stdout,

@@ -436,7 +436,7 @@ describe("unit-cost output", () => {
 				"PERIOD   GROUP                        CURRENCY  UNITS  COST  UNIT COST",
 				"2024-09  custom:Client=Sandy, Cheeks  USD        1000  12.5     0.0125",
 				"2024-09  -                            EUR           0     3          -",
-				"Unmatched cost (no units in the period):",
+				"Unmatched cost (matched by no series of the metric):",
 				"PERIOD   CURRENCY  COST",
 				"2024-10  USD       7.25",
 				"",

@@ -1,4 +1,5 @@
-// The CloudZero stream object runs on the write ledger it shares with the Cloudthread object:
+// The CloudZero stream object runs on the write ledger it shares with the Cloudthread metric and
+// cost connection objects:
 // Idempotency-Key replay, 409 on another body, one ingest log row, expiry by alarm.
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";

@@ -309,6 +309,155 @@ const CLOUDTHREAD_CATEGORIES: Record<string, (r: Rng, i: number) => BadRequest> 
 	"ingest: empty bodies": (r) => ({ path: "/streams/ingest", body: r.pick(["", " ", "{}", "null", "[]", '""']) }),
 };
 
+// ---- Allocation telemetry: the same kinds of bad input, and what is its own (filters, elements, streams) --------
+
+const ALLOCATION_STREAM = "fuzzed-allocation";
+const ALLOCATION = {
+	timestamp: "2024-06-01T00:00:00Z",
+	granularity: "DAILY",
+	filter: { "custom:Client": ["Patric Star"], Region: ["us-east-1", "eu-west-1"] },
+	element_name: "customer-42",
+	value: "12.5",
+};
+const allocationPath = (op: "sum" | "replace" | "delete" | "" = "sum", stream = ALLOCATION_STREAM) =>
+	`/unit-cost/v1/telemetry/allocation/${stream}${op ? `/${op}` : ""}`;
+const withAllocation = (record: Record<string, unknown>, op: "sum" | "replace" | "delete" | "" = "sum"): BadRequest => ({
+	path: allocationPath(op),
+	body: JSON.stringify({ records: [op === "delete" ? { ...ALLOCATION, value: undefined } : ALLOCATION, record] }),
+});
+
+const ALLOCATION_CATEGORIES: Record<string, (r: Rng, i: number) => BadRequest> = {
+	"allocation: broken JSON": (r) => {
+		const text = JSON.stringify({ records: [ALLOCATION] });
+		for (;;) {
+			const at = r.int(text.length);
+			const candidate = r.int(2) ? text.slice(0, at) : text.slice(0, at) + r.pick(["{", "]", ",", "'", "\\"]) + text.slice(at);
+			try {
+				JSON.parse(candidate);
+			} catch {
+				return { path: allocationPath(r.pick(["sum", "replace", "delete", ""] as const)), body: candidate };
+			}
+		}
+	},
+	"allocation: wrong types": (r) => {
+		if (r.int(5) === 0)
+			return { path: allocationPath(), body: JSON.stringify({ records: r.pick([null, 1, "records", {}, [[]], [null]]) }) };
+		const field = r.pick(["timestamp", "granularity", "filter", "element_name", "value"]);
+		// Each of these is the wrong type for every field (a string is no wrong type for an element name or a value).
+		const wrong = r.pick(
+			[null, true, 7, "text", [], {}, [1], { a: 1 }].filter(
+				(w) =>
+					!(typeof w === (field === "value" ? "number" : "") || (typeof w === "string" && (field === "value" || field === "element_name"))),
+			),
+		);
+		return withAllocation({ ...ALLOCATION, [field]: field === "filter" && JSON.stringify(wrong) === "{}" ? [] : wrong });
+	},
+	"allocation: granularities": (r) =>
+		withAllocation(
+			{
+				...ALLOCATION,
+				granularity: r.pick(["WEEKLY", "yearly", "", " DAILY", "DAILY ", "HOURLY,DAILY", "Dailly", "MONTH", "1", "\u0000"]),
+			},
+			r.pick(["sum", "replace", "delete"] as const),
+		),
+	"allocation: filters": (r) => {
+		const kind = r.int(7);
+		const many = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+		const filter =
+			kind === 0
+				? Object.fromEntries(many(6 + r.int(20), "custom:K").map((k) => [k, ["v"]]))
+				: kind === 1
+					? { Region: many(21 + r.int(50), "v") }
+					: kind === 2
+						? { Region: [] }
+						: kind === 3
+							? { Region: r.pick(["us-east-1", 1, null, true, { v: "a" }]) }
+							: kind === 4
+								? { Region: [r.pick([1, null, true, ["a"], { v: "a" }, "", "x".repeat(1025 + r.int(2000)), "a\ud800"])] }
+								: kind === 5
+									? { [r.pick(["", " ", "x".repeat(129), "a\u0000b"])]: ["v"] }
+									: r.pick([[["Region", "us"]], "Region=us", 1]);
+		return withAllocation({ ...ALLOCATION, filter }, r.pick(["sum", "replace", "delete"] as const));
+	},
+	"allocation: element names": (r) => {
+		const { element_name: _, ...rest } = ALLOCATION;
+		const kind = r.int(4);
+		if (kind === 0) return withAllocation(rest, r.pick(["sum", "replace", ""] as const));
+		if (kind === 1) {
+			const [a, b] = r.pick([
+				["element_name", "element-name"],
+				["element_name", "id"],
+				["element-name", "id"],
+			]);
+			return withAllocation({ ...rest, [a]: "x", [b]: "y" }, r.pick(["sum", "replace", "delete"] as const));
+		}
+		const field = r.pick(["element_name", "element-name", "id"]);
+		return withAllocation({ ...rest, [field]: r.pick(["", "x".repeat(1025 + r.int(5000)), 42, null, ["a"], { name: "a" }, "a\udc00"]) });
+	},
+	"allocation: telemetry-stream": (r) => {
+		const kind = r.int(3);
+		const legacy = { ...ALLOCATION, "telemetry-stream": ALLOCATION_STREAM };
+		if (kind === 0) return { path: "/unit-cost/v1/telemetry", body: JSON.stringify({ records: [legacy, ALLOCATION] }) };
+		if (kind === 1)
+			return {
+				path: "/unit-cost/v1/telemetry",
+				body: JSON.stringify({
+					records: [legacy, { ...legacy, "telemetry-stream": r.pick(["other", "..", ".", "has space", "", 5, null, "x".repeat(257)]) }],
+				}),
+			};
+		return withAllocation(
+			{ ...ALLOCATION, "telemetry-stream": r.pick(["other", "fuzzed", ".."]) },
+			r.pick(["sum", "replace", "delete", ""] as const),
+		);
+	},
+	"allocation: inconsistent with the stream or request": (r) => {
+		const kind = r.int(4);
+		if (kind === 0)
+			return withAllocation(
+				{ ...ALLOCATION, granularity: r.pick(["HOURLY", "MONTHLY", "hourly"]) },
+				r.pick(["sum", "replace", "delete"] as const),
+			);
+		if (kind === 1)
+			return withAllocation({ ...ALLOCATION, filter: r.pick([{}, { "custom:Client": ["a"] }, { ...ALLOCATION.filter, Extra: ["x"] }]) });
+		if (kind === 2) {
+			const { value: _, ...rest } = ALLOCATION;
+			return withAllocation({ ...rest, filter: { Unknown: ["x"] } }, "delete");
+		}
+		// A new stream whose records disagree among themselves.
+		return {
+			path: allocationPath("sum", `fuzz-new-${r.int(1000)}`),
+			body: JSON.stringify({
+				records: [
+					ALLOCATION,
+					r.pick([
+						{ ...ALLOCATION, granularity: "HOURLY" },
+						{ ...ALLOCATION, filter: {} },
+					]),
+				],
+			}),
+		};
+	},
+	"allocation: __proto__ and constructor keys": (r) => {
+		const key = r.pick(["__proto__", "constructor", "prototype"]);
+		const record = JSON.stringify(ALLOCATION);
+		const where = r.int(3);
+		if (where === 0) return { path: allocationPath(), body: `{"records":[${record.slice(0, -1)},"${key}":{"value":"5"}}]}` };
+		if (where === 1) return { path: allocationPath(), body: `{"records":[${record}],"${key}":{"x":1}}` };
+		return { path: allocationPath(), body: `{"records":[${record.replace('"filter":{', `"filter":{"__proto__":["x"],`)}]}` };
+	},
+	"allocation: values": (r) =>
+		withAllocation({ ...ALLOCATION, value: r.pick(["NaN", "-1", -2.5, "1,000", "", "1e400", "1e-400", "0x10", "١٢", "9".repeat(400)]) }),
+	"allocation: too large": (r) => {
+		if (r.int(2) === 0)
+			return { path: allocationPath(), body: JSON.stringify({ records: Array.from({ length: 10_001 }, () => ALLOCATION) }) };
+		const padding = "x".repeat(5_000_001);
+		return {
+			path: r.pick([allocationPath(), "/unit-cost/v1/telemetry"]),
+			body: JSON.stringify({ records: [{ ...ALLOCATION, element_name: padding }] }),
+		};
+	},
+};
+
 let org: string;
 let token: string;
 const tried: Record<string, number> = {};
@@ -323,6 +472,14 @@ beforeAll(async () => {
 	await freshToken();
 	// The stream exists with fixed dimension keys, so writes reach every check.
 	await expectAccepted(await write(token, STREAM, "sum", { records: [VALID] }));
+	// So is the allocation stream, with its granularity and filter keys.
+	await expectAccepted(
+		await api(`/unit-cost/v1/telemetry/allocation/${ALLOCATION_STREAM}/sum`, {
+			method: "POST",
+			headers: { Authorization: token, "Content-Type": "application/json" },
+			body: JSON.stringify({ records: [ALLOCATION] }),
+		}),
+	);
 });
 
 afterAll(() => {
@@ -348,13 +505,13 @@ async function send(req: BadRequest): Promise<Response> {
 }
 
 describe("bad input never causes a 5xx and never changes storage", () => {
-	for (const [category, generate] of Object.entries({ ...CATEGORIES, ...CLOUDTHREAD_CATEGORIES })) {
+	for (const [category, generate] of Object.entries({ ...CATEGORIES, ...CLOUDTHREAD_CATEGORIES, ...ALLOCATION_CATEGORIES })) {
 		it(category, async () => {
 			const r = seededRandom([...category].reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
 			await freshToken();
 			const before = await storageSnapshot();
 			// 5 MB bodies are costly to build: fewer of them.
-			const count = category.startsWith("over 5 MB") ? 2 * SCALE : PER_CATEGORY;
+			const count = category.startsWith("over 5 MB") || category === "allocation: too large" ? 2 * SCALE : PER_CATEGORY;
 			for (let i = 0; i < count; i++) {
 				const req = generate(r, i);
 				const res = await send(req);

@@ -9,6 +9,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { interposeD1 } from "../bench/worker/d1-interpose";
 import { createApp } from "../src/app";
+import { allocate } from "./allocation-helpers";
 import { point, send } from "./cloudthread-helpers";
 import { ADMIN, api, createToken, expectAccepted, uniqueOrg, write } from "./helpers";
 
@@ -82,6 +83,28 @@ describe("D1 round trips per read", () => {
 		expect(JSON.parse(unknownKey.body).error.code).toBe("unknown_filter_keys");
 	});
 
+	it("an allocation read: one, with or without filters; a missing stream at most two", async () => {
+		const org = uniqueOrg("rtt-alloc");
+		const { token } = await createToken(org);
+		const allocation = records.map((r) => ({
+			timestamp: r.timestamp,
+			granularity: "DAILY",
+			filter: { team: [r.associated_cost["custom:Team"]] },
+			element_name: r.associated_cost["custom:Client"],
+			value: r.value,
+		}));
+		await expectAccepted(await allocate(token, "usage", "sum", { records: allocation }));
+		const auth = { Authorization: token };
+		for (const query of ["", "?dim%5Bteam%5D=t", "?element=b&start_date=2024-03-02&format=csv", "?limit=2"]) {
+			const r = await withRoundTrips(`/unit-cost/v1/telemetry/allocation/usage${query}`, auth);
+			expect(r.res.status, r.body).toBe(200);
+			expect(r.sequential, `${query}: ${r.trips} round trips`).toBe(1);
+		}
+		const missing = await withRoundTrips("/unit-cost/v1/telemetry/allocation/nothing-here?cursor=nonsense", auth);
+		expect(missing.res.status).toBe(404);
+		expect(missing.sequential).toBeLessThanOrEqual(2);
+	});
+
 	it("a Cloudthread read: at most two in sequence", async () => {
 		const org = uniqueOrg("rtt-ct");
 		const { token } = await createToken(org);
@@ -139,6 +162,8 @@ describe("D1 round trips per read", () => {
 			"/unit-cost/v1/telemetry/metric/costs?limit=0",
 			"/unit-cost/v1/telemetry/metric/costs?dim%5Bcustom%3ANope%5D=x",
 			"/unit-cost/v1/telemetry/metric/costs?cursor=nonsense",
+			"/unit-cost/v1/telemetry/allocation/costs",
+			"/unit-cost/v1/telemetry/allocation/costs?cursor=nonsense",
 			"/streams/metrics/m?agg=Sum",
 			"/streams/metrics/m?agg=Maximum",
 			"/streams/metrics/m?agg=Sum&cursor=nonsense",

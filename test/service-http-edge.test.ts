@@ -21,6 +21,11 @@ describe("methods", () => {
 		["POST", "/unit-cost/v1/telemetry/metric", ["GET", "HEAD", "DELETE", "OPTIONS"]],
 		["DELETE", "/unit-cost/v1/telemetry/metric/my-stream/log", ["GET", "HEAD", "OPTIONS"]],
 		["POST", "/unit-cost/v1/telemetry/my-stream", ["DELETE", "OPTIONS"]],
+		["PUT", "/unit-cost/v1/telemetry/allocation/my-stream", ["GET", "HEAD", "POST", "DELETE", "OPTIONS"]],
+		["GET", "/unit-cost/v1/telemetry/allocation/my-stream/delete", ["POST", "OPTIONS"]],
+		// Also the path of DELETE /unit-cost/v1/telemetry/{name} for a metric stream named "allocation".
+		["POST", "/unit-cost/v1/telemetry/allocation", ["GET", "HEAD", "DELETE", "OPTIONS"]],
+		["GET", "/unit-cost/v1/telemetry", ["POST", "OPTIONS"]],
 		["GET", "/streams/ingest", ["POST", "OPTIONS"]],
 		["DELETE", "/streams/metrics/cpu_hours", ["GET", "HEAD", "OPTIONS"]],
 		["PUT", "/admin/v1/tokens", ["GET", "HEAD", "POST", "OPTIONS"]],

@@ -73,9 +73,14 @@ interface KnownGap {
  */
 const CLOUDZERO_WRITES = /^POST \/unit-cost\/v1\/telemetry\/metric\/\{name\}(\/sum|\/replace|\/delete)?$/;
 const CLOUDZERO_VALUE_WRITES = /^POST \/unit-cost\/v1\/telemetry\/metric\/\{name\}(\/sum|\/replace)?$/;
+/** Allocation writes: the path ones, and the oldest POST /unit-cost/v1/telemetry whose records name their stream. */
+const ALLOCATION_WRITES = /^POST \/unit-cost\/v1\/telemetry(\/allocation\/\{name\}(\/sum|\/replace|\/delete)?)?$/;
+const ALLOCATION_VALUE_WRITES = /^POST \/unit-cost\/v1\/telemetry(\/allocation\/\{name\}(\/sum|\/replace)?)?$/;
+/** Every write whose records have a CloudZero timestamp (records[i].timestamp). */
+const TIMESTAMPED_WRITES = new RegExp(`${CLOUDZERO_WRITES.source}|${ALLOCATION_WRITES.source}`);
 const INGEST = /^POST \/streams\/ingest$/;
 const BILLING_DROP = /^POST \/v2\/connections\/billing\/anycost\/\{connection_id\}\/billing_drops$/;
-const READS_WITH_FILTERS = /^GET \/(unit-cost\/v1\/telemetry\/metric\/\{name\}|streams\/metrics\/\{metric_name\})$/;
+const READS_WITH_FILTERS = /^GET \/(unit-cost\/v1\/telemetry\/(metric|allocation)\/\{name\}|streams\/metrics\/\{metric_name\})$/;
 const KNOWN_GAPS: KnownGap[] = [
 	// ---- open document gaps: expressible, to be fixed in the document (see documentGap): none ----
 	// ---- rules JSON Schema cannot state ----
@@ -91,7 +96,7 @@ const KNOWN_GAPS: KnownGap[] = [
 			"a Cloudthread timestamp string must be a calendar date, with an offset within ±14:00, from 1900 on once converted to UTC, and on the hour in UTC: an offset such as +05:30 puts 00:30 local time on the hour, so no pattern can say which minutes are allowed (epoch seconds are stated exactly: multipleOf 3600 and their bounds)",
 	},
 	{
-		operations: CLOUDZERO_WRITES,
+		operations: TIMESTAMPED_WRITES,
 		codes: ["invalid_timestamp"],
 		at: /^records\[\d+\]\.timestamp$/,
 		when: (req, path) => ["calendar", "time of day", "offset beyond ±14:00", "before 1900"].includes(timestampProblemAt(req, path) ?? ""),
@@ -99,7 +104,7 @@ const KNOWN_GAPS: KnownGap[] = [
 			"TelemetryRecord.timestamp's pattern gives the shape; calendar validity (days per month, leap years) and the 1900-01-01T00:00Z floor applied after the UTC offset are beyond JSON Schema (the pattern could still bound months, days, hours, minutes and offsets, but not the calendar)",
 	},
 	{
-		operations: CLOUDZERO_WRITES,
+		operations: TIMESTAMPED_WRITES,
 		codes: ["future_timestamp"],
 		at: /^records\[\d+\]\.timestamp$/,
 		when: (req, path) => timestampProblemAt(req, path) === "future",
@@ -117,14 +122,14 @@ const KNOWN_GAPS: KnownGap[] = [
 		reason: "'at most 24 hours ahead' depends on the clock at the time of the request: no schema can state it",
 	},
 	{
-		operations: /^POST \/(unit-cost\/v1\/telemetry\/metric\/\{name\}(\/sum|\/replace)?|streams\/ingest)$/,
+		operations: new RegExp(`${CLOUDZERO_VALUE_WRITES.source}|${ALLOCATION_VALUE_WRITES.source}|${INGEST.source}`),
 		codes: ["value_overflow"],
 		when: (req) => bodyNumbers(req).some((v) => v.string && overflows(v.text)) || sumMayOverflow(req),
 		reason:
 			"a numeric string that overflows once rounded to 15 significant digits ('1.7976931348623157e308', '1e400') has no JSON Schema bound (maximum applies to numbers only), and a day's sum across records and requests is state",
 	},
 	{
-		operations: /^POST \/(unit-cost\/v1\/telemetry\/metric\/\{name\}(\/sum|\/replace)?|streams\/ingest)$/,
+		operations: new RegExp(`${CLOUDZERO_VALUE_WRITES.source}|${ALLOCATION_VALUE_WRITES.source}|${INGEST.source}`),
 		codes: ["value_underflow"],
 		when: (req, path) => bodyNumbers(req).some((v) => underflows(v.text) && (path === undefined || path === v.path)),
 		reason:
@@ -136,6 +141,36 @@ const KNOWN_GAPS: KnownGap[] = [
 		when: (req) => dimensionKeysDiffer(req),
 		reason:
 			"every record of a request, and every request to a stream, must use the stream's dimension names: a rule across records and requests that JSON Schema cannot state",
+	},
+	{
+		operations: ALLOCATION_WRITES,
+		codes: ["inconsistent_filter_keys", "inconsistent_granularity"],
+		at: /^records\[\d+\]\.(filter|granularity)$/,
+		when: (req, path) => allocationRecordDiffers(req, path),
+		reason:
+			"every record of a request, and every request to an allocation stream, must have the stream's granularity and filter keys (fixed by its first write): a rule across records and requests that JSON Schema cannot state",
+	},
+	{
+		operations: /^POST \/unit-cost\/v1\/telemetry\/allocation\/\{name\}\/delete$/,
+		codes: ["unknown_filter_keys"],
+		at: /^records\[\d+\]\.filter$/,
+		when: (req, path) => {
+			const known = state.allocation.get(allocationTarget(req));
+			const filter = recordAt(req, path)?.filter as Obj | undefined;
+			return known !== undefined && Object.keys(filter ?? {}).some((k) => !known.keys.includes(k));
+		},
+		reason: "a delete's filter keys must be among the stream's: state the service holds",
+	},
+	{
+		operations: ALLOCATION_WRITES,
+		codes: ["telemetry_stream_mismatch"],
+		at: /^records\[\d+\]\.telemetry-stream$/,
+		when: (req, path) => {
+			const named = recordAt(req, path)?.["telemetry-stream"];
+			return named !== undefined && named !== allocationTarget(req).slice(3);
+		},
+		reason:
+			"a record's telemetry-stream must be the stream the request writes to (the path's, or record 0's on POST /unit-cost/v1/telemetry): a rule between the body and the path, or across records",
 	},
 	{
 		operations: BILLING_DROP,
@@ -296,9 +331,10 @@ function bodyNumbers(req: GeneratedRequest): BodyNumber[] {
 					? { text: v, string: true }
 					: undefined;
 	if (Array.isArray(body.records)) {
+		const target = ALLOCATION_WRITES.test(`${req.method} ${req.operation}`) ? allocationTarget(req) : `cz:${String(req.param.name)}`;
 		body.records.forEach((rec, i) => {
 			const t = asText((rec as Obj | null)?.value);
-			if (t) out.push({ ...t, path: `records[${i}].value`, target: `cz:${String(req.param.name)}` });
+			if (t) out.push({ ...t, path: `records[${i}].value`, target });
 		});
 	}
 	if (Array.isArray(body.data)) {
@@ -365,6 +401,37 @@ function dimensionKeysDiffer(req: GeneratedRequest): boolean {
 	return sets.size > 1 || (known !== undefined && [...sets].some((set) => set !== JSON.stringify([...known.keys()].sort())));
 }
 
+/** The allocation stream a write or read addresses (al:<stream>): the path's, or record 0's telemetry-stream. */
+function allocationTarget(req: GeneratedRequest): string {
+	if (req.param.name !== undefined) return `al:${String(req.param.name)}`;
+	const records = (req.bodyValue as { records?: Obj[] } | undefined)?.records;
+	return `al:${String(records?.[0]?.["telemetry-stream"])}`;
+}
+
+/** The record a detail's path points at (records[3].filter). */
+function recordAt(req: GeneratedRequest, path: string | undefined): Obj | undefined {
+	const index = /^records\[(\d+)\]/.exec(path ?? "")?.[1];
+	const records = (req.bodyValue as { records?: Obj[] } | undefined)?.records;
+	return index === undefined ? undefined : (records?.[Number(index)] ?? undefined);
+}
+
+/** An allocation record's granularity and sorted filter keys, as the service compares them. */
+function allocationShape(rec: Obj | undefined): { granularity: string; keys: string[] } {
+	return { granularity: String(rec?.granularity ?? "").toUpperCase(), keys: Object.keys((rec?.filter as Obj | undefined) ?? {}).sort() };
+}
+
+/** Whether the record at the detail's path differs in granularity or filter keys from record 0 (sum, replace) or from the stream. */
+function allocationRecordDiffers(req: GeneratedRequest, path: string | undefined): boolean {
+	const records = (req.bodyValue as { records?: Obj[] } | undefined)?.records ?? [];
+	const mine = allocationShape(recordAt(req, path));
+	const known = state.allocation.get(allocationTarget(req));
+	const field = path?.endsWith(".granularity") ? "granularity" : "keys";
+	const same = (a: { granularity: string; keys: string[] }) =>
+		field === "granularity" ? a.granularity === mine.granularity : JSON.stringify(a.keys) === JSON.stringify(mine.keys);
+	const isDelete = req.operation.endsWith("/delete");
+	return (!isDelete && !same(allocationShape(records[0]))) || (known !== undefined && !same(known));
+}
+
 /** What a cursor belongs to: the request's path and query parameters but for cursor and limit. */
 function cursorContext(req: GeneratedRequest): string {
 	const { cursor: _cursor, limit: _limit, ...rest } = req.param;
@@ -373,9 +440,8 @@ function cursorContext(req: GeneratedRequest): string {
 
 /** The stream or metric a read addresses (cz:<stream>, ct:<metric>\0<agg>). */
 function readTarget(req: GeneratedRequest): string {
-	return req.operation.startsWith("/streams/")
-		? `ct:${String(req.param.metric_name)}\u0000${String(req.param.agg)}`
-		: `cz:${String(req.param.name)}`;
+	if (req.operation.startsWith("/streams/")) return `ct:${String(req.param.metric_name)}\u0000${String(req.param.agg)}`;
+	return req.operation.includes("/allocation/") ? `al:${String(req.param.name)}` : `cz:${String(req.param.name)}`;
 }
 
 /** The dimension names a read's filters (dim[…] and exclude[…]) name. */
@@ -511,6 +577,8 @@ const state = {
 	idempotencyKeys: ["prop-key-1", "prop-key-2"],
 	/** Dimension names (and some values) of each stream (cz:<name>) and metric (ct:<name>\0<agg>) written. */
 	dims: new Map<string, Map<string, string[]>>(),
+	/** Each allocation stream's granularity and filter keys (al:<name>), as its first accepted write fixed them. */
+	allocation: new Map<string, { granularity: string; keys: string[] }>(),
 	/** The sum of the magnitudes of the values accepted per stream or metric: a bound of any day's value. */
 	magnitude: new Map<string, number>(),
 };
@@ -573,7 +641,9 @@ function filterValue(info: OperationInfo, p: Parameter, params: Map<Parameter, u
 	const byName = Object.fromEntries([...params].map(([q, v]) => [q.name, v]));
 	const target = info.path.startsWith("/streams/")
 		? `ct:${String(byName.metric_name)}\u0000${String(byName.agg)}`
-		: `cz:${String(byName.name)}`;
+		: info.path.includes("/allocation/")
+			? `al:${String(byName.name)}`
+			: `cz:${String(byName.name)}`;
 	const known = state.dims.get(target);
 	const choice = r.int(8);
 	if (known && known.size > 0 && choice < 5) {
@@ -581,7 +651,7 @@ function filterValue(info: OperationInfo, p: Parameter, params: Map<Parameter, u
 		const names = [...known.keys()];
 		for (let k = 1 + r.int(Math.min(names.length, 3)); k > 0; k--) {
 			const name = r.pick(names);
-			const seen = known.get(name) ?? [];
+			const seen = (known.get(name) ?? []).filter((v): v is string => typeof v === "string");
 			// A value written is sent as the filter syntax writes it: a comma or backslash escaped.
 			out[name] =
 				seen.length > 0 && r.int(4) !== 0
@@ -646,6 +716,13 @@ function validParts(info: OperationInfo, r: Rng): Parts {
 	if (hasBody) {
 		body = sample(doc, info.bodySchema!, r, { channel: "body", exampleRate });
 		if (info.auth.kind === "body") (body as Obj)[BODY_TOKEN_FIELD] = streamToken;
+		// Records that name their stream mostly name the request's, as clients do, so that more reach storage.
+		if (ALLOCATION_WRITES.test(info.name) && r.int(4) !== 0) {
+			const records = (body as { records?: Obj[] }).records ?? [];
+			const pathName = [...params].find(([p]) => p.in === "path" && p.name === "name")?.[1];
+			const stream = pathName ?? records[0]?.["telemetry-stream"];
+			for (const rec of records) if (rec && typeof rec === "object" && "telemetry-stream" in rec) rec["telemetry-stream"] = stream;
+		}
 	}
 	return { params, rawPath: new Map(), body, hasBody };
 }
@@ -1004,6 +1081,17 @@ function remember(info: OperationInfo, req: GeneratedRequest, res: Response, tex
 		for (const rec of (req.bodyValue as { records?: Obj[] } | undefined)?.records ?? []) written(`cz:${name}`, rec.associated_cost);
 		if (!state.streams.includes(name)) keepName(state.streams, SEEDED_STREAMS, name);
 	}
+	if (ALLOCATION_VALUE_WRITES.test(info.name)) {
+		const target = allocationTarget(req);
+		const records = (req.bodyValue as { records?: Obj[] } | undefined)?.records ?? [];
+		if (!state.allocation.has(target) && records.length > 0) state.allocation.set(target, allocationShape(records[0]));
+		for (const rec of records) {
+			const filter = (rec.filter as Record<string, string[]> | undefined) ?? {};
+			written(target, Object.fromEntries(Object.entries(filter).map(([k, values]) => [k, values[0]])));
+		}
+		const name = target.slice(3);
+		if (!state.streams.includes(name)) keepName(state.streams, SEEDED_STREAMS, name);
+	}
 	if (INGEST.test(info.name)) {
 		const { data, metric_agg_func } = (req.bodyValue ?? { data: [] }) as { data: Obj[]; metric_agg_func: string };
 		for (const point of data) {
@@ -1012,6 +1100,9 @@ function remember(info: OperationInfo, req: GeneratedRequest, res: Response, tex
 		}
 	}
 	for (const v of bodyNumbers(req)) state.magnitude.set(v.target, (state.magnitude.get(v.target) ?? 0) + Math.abs(Number(v.text.trim())));
+	if (info.name === "DELETE /unit-cost/v1/telemetry/allocation/{name}") {
+		for (const map of [state.dims, state.magnitude, state.allocation]) map.delete(`al:${String(req.param.name)}`);
+	}
 	if (info.name === "DELETE /unit-cost/v1/telemetry/{name}") {
 		state.dims.delete(`cz:${String(req.param.name)}`);
 		state.magnitude.delete(`cz:${String(req.param.name)}`);
@@ -1068,6 +1159,28 @@ beforeAll(async () => {
 	dims("cz:prop-client", { "custom:Client": "Patric Star" });
 	dims("cz:prop-dims", { "custom:Client": "Patric Star", Region: "Australia" });
 	for (const target of ["cz:prop-plain", "cz:prop-client", "cz:prop-dims"]) state.magnitude.set(target, 1);
+	const allocation = await api(
+		"/unit-cost/v1/telemetry/allocation/prop-client/sum",
+		json(
+			"POST",
+			{
+				records: [
+					{
+						timestamp: "2023-12-07",
+						granularity: "DAILY",
+						filter: { "custom:Client": ["Patric Star"] },
+						element_name: "customer-42",
+						value: 1,
+					},
+				],
+			},
+			{ Authorization: streamToken },
+		),
+	);
+	expect(allocation.status, await allocation.clone().text()).toBe(200);
+	dims("al:prop-client", { "custom:Client": "Patric Star" });
+	state.allocation.set("al:prop-client", { granularity: "DAILY", keys: ["custom:Client"] });
+	state.magnitude.set("al:prop-client", 1);
 	const ingest = await api(
 		"/streams/ingest",
 		json("POST", {

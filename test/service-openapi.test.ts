@@ -6,6 +6,7 @@ import { DOCS_PATH, DOCS_SCRIPT_PATH, DOCS_STYLESHEET_PATH } from "../src/routes
 import { OPENAPI_PATH } from "../src/routes/docs/openapi";
 import { INDEX_PATH, MAIN_PATHS } from "../src/routes/docs/service-index";
 import { ErrorResponseSchema } from "../src/schemas/errors";
+import { type AllocationOp, allocate, postTelemetry } from "./allocation-helpers";
 import { api, createToken, expectAccepted, json, type Op, uniqueOrg, write } from "./helpers";
 
 type Operation = {
@@ -153,7 +154,8 @@ describe("GET /openapi.json", () => {
 		const writes = operations().filter(
 			([name]) => name.startsWith("POST /unit-cost/") || name.startsWith("DELETE /unit-cost/") || name.startsWith("POST /v2/"),
 		);
-		expect(writes.length).toBe(6); // CloudZero telemetry (5) and AnyCost billing drops
+		// CloudZero metric telemetry (5), allocation telemetry (6 with the oldest POST /unit-cost/v1/telemetry), billing drops.
+		expect(writes.length).toBe(12);
 		for (const [name, op] of writes) {
 			expect(
 				op.parameters?.some((p) => p.in === "header" && p.name.toLowerCase() === "idempotency-key"),
@@ -209,6 +211,33 @@ describe("the request examples of the document", () => {
 			await expectAccepted(await write(token, stream, "sum", { records: body.records.map((r) => ({ ...r, value: 1 })) }));
 			const deleted = await expectAccepted(await write(token, stream, "delete", body), body.records.length);
 			expect(deleted.series_deleted, name).toBeGreaterThan(0);
+		}
+	});
+
+	it("has allocation examples on every allocation write, each accepted as documented (deletes on a stream holding their data)", async () => {
+		const variants: [AllocationOp, string][] = [
+			["bare", "/unit-cost/v1/telemetry/allocation/{name}"],
+			["sum", "/unit-cost/v1/telemetry/allocation/{name}/sum"],
+			["replace", "/unit-cost/v1/telemetry/allocation/{name}/replace"],
+		];
+		for (const [op, path] of variants) {
+			const examples = examplesOf(path);
+			expect(examples.length, path).toBeGreaterThanOrEqual(4);
+			// One stream per example: each fixes its own granularity and filter keys.
+			for (const [name, body] of examples)
+				await expectAccepted(await allocate(token, `alloc-${op}-${name}`, op, body), body.records.length);
+		}
+		const legacy = examplesOf("/unit-cost/v1/telemetry");
+		expect(legacy.length).toBeGreaterThanOrEqual(2);
+		for (const [, body] of legacy) await expectAccepted(await postTelemetry(token, body), body.records.length);
+		const deletes = examplesOf("/unit-cost/v1/telemetry/allocation/{name}/delete");
+		expect(deletes.length).toBeGreaterThanOrEqual(2);
+		for (const [name, body] of deletes) {
+			const stream = `alloc-delete-${name}`;
+			const records = body.records.map((r) => ({ element_name: "customer-42", ...r, value: 1 }));
+			await expectAccepted(await allocate(token, stream, "sum", { records }));
+			const deleted = await expectAccepted(await allocate(token, stream, "delete", body), body.records.length);
+			expect(deleted.values_deleted, name).toBeGreaterThan(0);
 		}
 	});
 

@@ -3,6 +3,7 @@
 // without the scope its security requirement names, and another organization's token, and must
 // refuse each as documented and leave the first organization's data untouched.
 import { beforeAll, describe, expect, it } from "vitest";
+import { allocate } from "./allocation-helpers";
 import { ingest, ingestBody, point, send } from "./cloudthread-helpers";
 import { ADMIN, api, createToken, expectAccepted, storageSnapshot, uniqueOrg, write } from "./helpers";
 
@@ -45,6 +46,19 @@ beforeAll(async () => {
 	await expectAccepted(
 		await write(owner.all, "matrix-stream", "sum", {
 			records: [{ timestamp: "2023-12-07", value: 7, associated_cost: { "custom:Client": "Patric Star" } }],
+		}),
+	);
+	await expectAccepted(
+		await allocate(owner.all, "matrix-stream", "sum", {
+			records: [
+				{
+					timestamp: "2023-12-07",
+					granularity: "DAILY",
+					filter: { "custom:Client": ["Patric Star"] },
+					element_name: "Patric Star",
+					value: 7,
+				},
+			],
 		}),
 	);
 	await send(owner.all, "Sum", [point("2022-10-01 00:00:00", "active_users", 3)]);
@@ -99,7 +113,9 @@ async function errorCode(res: Response): Promise<string> {
 describe("the matrix covers the document", () => {
 	it("every operation names one security scheme, and every stream-token operation the scope it needs", () => {
 		const calls = operations();
-		expect(calls.length).toBeGreaterThanOrEqual(14);
+		expect(calls.length).toBeGreaterThanOrEqual(23);
+		// The allocation telemetry operations are among them (issue 19).
+		expect(calls.filter((c) => c.name.includes("/telemetry/allocation") || c.name === "POST /unit-cost/v1/telemetry")).toHaveLength(9);
 		for (const c of calls) {
 			expect(["apiKey", "dataStreamToken", "adminToken"], c.name).toContain(c.scheme);
 			if (c.scheme === "apiKey") expect(SCOPES, c.name).toContain(c.scope);
@@ -144,6 +160,7 @@ describe("each operation, from the document", () => {
 		const ownerView = async () => {
 			const reads = await Promise.all([
 				api("/unit-cost/v1/telemetry/metric/matrix-stream", { headers: { Authorization: owner.all } }).then((r) => r.text()),
+				api("/unit-cost/v1/telemetry/allocation/matrix-stream", { headers: { Authorization: owner.all } }).then((r) => r.text()),
 				api("/streams/metrics/active_users?agg=Sum&granularity=hour", { headers: { Authorization: owner.all } }).then((r) => r.text()),
 			]);
 			return reads.join("\n");
@@ -164,6 +181,9 @@ describe("each operation, from the document", () => {
 		const log = await api("/unit-cost/v1/telemetry/metric/matrix-stream/log", { headers: { Authorization: stranger } });
 		const logged = (await log.json<{ entries: Array<{ operation: string }> }>()).entries.map((e) => e.operation);
 		expect(logged).toEqual(expect.arrayContaining(["sum", "replace", "delete_stream"]));
+		const allocationLog = await api("/unit-cost/v1/telemetry/allocation/matrix-stream/log", { headers: { Authorization: stranger } });
+		const allocationLogged = (await allocationLog.json<{ entries: Array<{ operation: string }> }>()).entries.map((e) => e.operation);
+		expect(allocationLogged).toEqual(expect.arrayContaining(["sum", "replace", "delete_stream"]));
 	});
 
 	it("Cloudthread's body token of another organization writes there, never here", async () => {

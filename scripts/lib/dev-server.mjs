@@ -71,7 +71,9 @@ export function applyMigrations(stateDir) {
  * Wrangler runs in its own process group, so stop() and crash() reach everything it spawned.
  * `ports`: the ports this caller may use (service, inspector). `vars`: extra --var values.
  * `script`: another Worker entry than wrangler.toml's `main`, with the same bindings (the
- * benchmark's bench/worker-rtt.ts).
+ * benchmark's bench/worker-rtt.ts). `onSpawn(pid)`: called with wrangler's process group as soon as
+ * it exists, before it answers (for a caller that must clean up should it be killed meanwhile).
+ * `migrate: false`: stateDir has the migrations applied already (a copy of migrated state).
  */
 export async function startService({
 	stateDir,
@@ -79,9 +81,11 @@ export async function startService({
 	ports,
 	vars = {},
 	script,
+	onSpawn,
+	migrate = true,
 	adminToken = `adm_${randomBytes(24).toString("base64url")}`,
 }) {
-	applyMigrations(stateDir);
+	if (migrate) applyMigrations(stateDir);
 	const [port, inspectorPort] = await freePorts(ports, 2);
 	const varArgs = Object.entries({ ADMIN_TOKEN: adminToken, ...vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
 	const log = openSync(logFile, "a");
@@ -107,6 +111,7 @@ export async function startService({
 		],
 		{ cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", log, log], detached: true },
 	);
+	onSpawn?.(child.pid);
 	closeSync(log);
 	let exited = false;
 	const exit = new Promise((resolve) =>

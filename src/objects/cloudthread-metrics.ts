@@ -8,9 +8,10 @@ import { WriteLedger } from "./write-ledger";
 
 /**
  * The writer of one organization's Cloudthread metrics of one aggregation function (see
- * metricObject). The Worker has validated the request completely; this object applies it in
- * its ledger's queue: idempotency key check, then one D1 batch with the points, the
- * recomputed daily aggregates and one ingest log row per metric.
+ * metricObject). The Worker has validated the request completely; this object applies it
+ * through its ledger (write-ledger.ts): idempotency key check in arrival order, then the points,
+ * the recomputed daily aggregates and one ingest log row per metric, committed with the
+ * requests queued beside it as one D1 batch (group commit).
  */
 export class MetricObject extends DurableObject<Env> {
 	private readonly ledger = new WriteLedger(this.ctx.storage, this.env.DB);

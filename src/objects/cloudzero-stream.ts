@@ -23,9 +23,10 @@ type Call = LedgerCall & { stream: string };
 const PLANNED_STREAM_ID = -1;
 
 /**
- * One object per stream; every change to the stream goes through its ledger's queue: each
- * change (check the stream's state and idempotency key, then one D1 transaction holding the
- * data, the ingest log row and the key) completes before the next starts.
+ * One object per stream; every change to the stream goes through its ledger (write-ledger.ts):
+ * changes are planned in arrival order against the state the changes before them leave (the
+ * stream's dimension names, idempotency keys), and committed with group commit: the changes
+ * that queued while a commit was in flight go to D1 together, as one batch.
  */
 export class StreamObject extends DurableObject<Env> {
 	/** The stream as committed, or as the changes planned in the commit under way leave it; undefined until loaded. */

@@ -1,4 +1,5 @@
 // What the Worker sends to a cost connection's Durable Object and what it answers (over RPC).
+import { configOf } from "../schemas/config";
 import type { DropAccepted } from "../schemas/costs";
 import type { DropWrite } from "../storage/costs";
 import type { StreamFailure, StreamSuccess } from "./outcome";
@@ -35,5 +36,6 @@ export function connectionKeyScope(org: string, connection: string): KeyScope {
 
 /** One Durable Object per (organization, connection): orgs contain no '/', so names cannot collide. */
 export function connectionObject(env: Env, org: string, connection: string) {
-	return env.COSTS.get(env.COSTS.idFromName(`${org}/${connection}`));
+	// Placed beside D1 like the stream and metric objects: a drop's commit is D1 round trips.
+	return env.COSTS.get(env.COSTS.idFromName(`${org}/${connection}`), { locationHint: configOf(env).d1Location });
 }

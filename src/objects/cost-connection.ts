@@ -24,10 +24,11 @@ function firstRolledUpHour(hours: readonly string[], hoursKeptFrom: string | nul
 
 /**
  * The writer of one organization's cost connection: every billing drop to it goes through its
- * ledger's queue (idempotency key, currency and roll-up checks, then one D1 batch with the hourly
- * rows, their daily totals and the ingest log row), one drop at a time. A Durable Object does not
- * hold other calls back while it awaits D1, so without the queue a replace_drop and a sum to the
- * same month could interleave. The roll-up of old hours (rollUpHours) runs its batches in the
+ * ledger (write-ledger.ts): planned in arrival order (idempotency key, currency and roll-up
+ * checks against the state the drops before it leave), its hourly rows, their daily totals and
+ * the ingest log row committed with the drops queued beside it, as one D1 batch. A Durable
+ * Object does not hold other calls back while it awaits D1, so without the ledger a replace_drop
+ * and a sum to the same month could interleave. The roll-up of old hours (rollUpHours) runs its batches in the
  * same queue, between drops.
  */
 export class CostConnectionObject extends DurableObject<Env> {

@@ -84,8 +84,9 @@ type Planned =
 	| { kind: "same-key"; change: PendingChange; first: PendingChange };
 
 /**
- * The part of a writing Durable Object shared by the CloudZero stream object and the
- * Cloudthread metric object: changes committed to D1 in arrival order with group commit,
+ * The part of a writing Durable Object shared by all four: the CloudZero metric and allocation
+ * stream objects (StreamObject, AllocationStreamObject), the Cloudthread metric object
+ * (MetricObject) and the cost connection object (CostConnectionObject): changes committed to D1 in arrival order with group commit,
  * idempotency keys looked up in and recorded with D1's ingest_log, and their expiry by alarm.
  *
  * Group commit: a Durable Object lets the next call run while it awaits D1, so changes arrive

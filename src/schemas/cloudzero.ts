@@ -20,10 +20,10 @@ export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
  * `Region` or `Cloud Provider`, tags as `tag:<key>` / `Tag:<key>`. Any name of 1 to 128
  * printable characters (code points, no control characters) that is not only whitespace.
  */
-const DIMENSION_NAME_PATTERN = String.raw`^(?!\s*$)[^\u0000-\u001f\u007f-\u009f]{1,128}$`;
+export const DIMENSION_NAME_PATTERN = String.raw`^(?!\s*$)[^\u0000-\u001f\u007f-\u009f]{1,128}$`;
 export const DIMENSION_NAME = new RegExp(DIMENSION_NAME_PATTERN, "u");
 export const DIMENSION_NAME_RULE = "a dimension name is 1 to 128 printable characters, not only whitespace";
-const MAX_DIMENSION_VALUE_LENGTH = 1024;
+export const MAX_DIMENSION_VALUE_LENGTH = 1024;
 
 const NUMERIC_STRING = /^\+?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
 const VALUE_STRING_PATTERN = String.raw`^[ \t\r\n]*\+?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[ \t\r\n]*$`;
@@ -73,7 +73,7 @@ const TimestampSchema = z
 		return parsed.day;
 	});
 
-const ValueSchema = z
+export const ValueSchema = z
 	// The bounds and pattern are documentation: parseValue checks them, with its own error codes.
 	.union([z.number().openapi({ minimum: 0, maximum: MAX_STORED_VALUE }), z.string().openapi({ pattern: VALUE_STRING_PATTERN })], {
 		error: (iss) => (iss.input === undefined ? "value is required" : "value must be a number or a numeric string"),

@@ -10,18 +10,25 @@ export const DOT_SEGMENTS: readonly string[] = [".", ".."];
 export const NOT_DOT_SEGMENT_SCHEMA: object = { not: { enum: DOT_SEGMENTS } };
 
 const STREAM_NAME = /^[A-Za-z0-9_.-]{1,256}$/;
+export const STREAM_NAME_RULE = "stream names are 1 to 256 characters of A-Z, a-z, 0-9, '_', '.' and '-', and not '.' or '..'";
+export const STREAM_NAME_PATTERN = STREAM_NAME.source;
+
+/** CloudZero's stream naming rule (metric and allocation streams alike). */
+export function isStreamName(name: string): boolean {
+	return STREAM_NAME.test(name) && !DOT_SEGMENTS.includes(name);
+}
 
 /** CloudZero: up to 256 characters of [A-Za-z0-9_.-], except the dot segments "." and "..". */
 export const StreamNameSchema = z
 	.string()
-	.refine((name) => STREAM_NAME.test(name) && !DOT_SEGMENTS.includes(name), {
-		message: "stream names are 1 to 256 characters of A-Z, a-z, 0-9, '_', '.' and '-', and not '.' or '..'",
+	.refine((name) => isStreamName(name), {
+		message: STREAM_NAME_RULE,
 		params: { code: "invalid_stream_name" },
 	})
 	.openapi({
 		param: { name: "name", in: "path" },
 		description: "1 to 256 characters of A-Z, a-z, 0-9, `_`, `.` and `-`; not `.` or `..` (URLs resolve those as dot segments)",
-		pattern: STREAM_NAME.source,
+		pattern: STREAM_NAME_PATTERN,
 		...NOT_DOT_SEGMENT_SCHEMA,
 		example: "my-metric-stream",
 	});

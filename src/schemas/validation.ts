@@ -111,6 +111,7 @@ export function checkDimensionKeys(records: { associated_cost?: Record<string, s
 const HEADLINES: Partial<Record<ErrorCode, string>> = {
 	future_timestamp: "Timestamp too far into the future",
 	inconsistent_filter_keys: "All records in a stream must contain the same filter keys",
+	inconsistent_granularity: "All records in a stream must contain the same granularity as the stream's granularity",
 	missing_field: "Invalid Schema: Missing required fields",
 	unknown_filter_keys: "Invalid Schema: Unrecognized filter keys",
 };

@@ -12,9 +12,13 @@ import { failureToError } from "../../objects/outcome";
 import { IdempotencyHeadersSchema, StreamParamsSchema } from "../../schemas/common";
 import { parseOrThrow } from "../../schemas/validation";
 
-const BodySchema = z
+export const DeleteStreamBodySchema = z
 	.strictObject({ force: z.boolean().default(false).openapi({ description: "Delete even if the stream has data" }) })
 	.openapi("DeleteStreamBody");
+
+export const StreamDeletedSchema = z
+	.object({ message: z.string(), stream: z.string(), deleted_at: z.string(), request_id: z.string() })
+	.openapi("StreamDeleted");
 
 const route = createRoute({
 	method: "delete",
@@ -29,7 +33,7 @@ const route = createRoute({
 		params: StreamParamsSchema,
 		headers: IdempotencyHeadersSchema,
 		// Documented here; parsed by the handler (an absent body means {"force": false}).
-		body: { content: { "application/json": { schema: BodySchema, example: { force: true } } }, required: false },
+		body: { content: { "application/json": { schema: DeleteStreamBodySchema, example: { force: true } } }, required: false },
 	},
 	responses: {
 		200: {
@@ -37,9 +41,7 @@ const route = createRoute({
 			headers: { ...IDEMPOTENT_REPLAYED_HEADER, ...BOOKMARK_RESPONSE_HEADER },
 			content: {
 				"application/json": {
-					schema: z
-						.object({ message: z.string(), stream: z.string(), deleted_at: z.string(), request_id: z.string() })
-						.openapi("StreamDeleted"),
+					schema: StreamDeletedSchema,
 				},
 			},
 		},
@@ -52,7 +54,7 @@ export function registerStreamDelete(app: OpenAPIHono<AppEnv>) {
 		const { name } = c.req.valid("param");
 		c.set("logFields", { stream: name, operation: "delete_stream" });
 		const body = await readJsonBody(c, 10_000, { optional: true });
-		const { force } = parseOrThrow(BodySchema, body.json === undefined ? {} : body.json);
+		const { force } = parseOrThrow(DeleteStreamBodySchema, body.json === undefined ? {} : body.json);
 		const token = c.get("token");
 		const result = await streamObject(c.env, token.org, name).deleteStream({
 			org: token.org,

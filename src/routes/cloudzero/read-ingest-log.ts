@@ -19,6 +19,10 @@ const IngestLogEntrySchema = z
 	})
 	.openapi("IngestLogEntry");
 
+export const IngestLogPageSchema = z
+	.object({ entries: z.array(IngestLogEntrySchema), next_cursor: z.string().nullable() })
+	.openapi("IngestLogPage");
+
 const route = createRoute({
 	method: "get",
 	operationId: "readMetricIngestLog",
@@ -45,7 +49,7 @@ const route = createRoute({
 			headers: BOOKMARK_RESPONSE_HEADER,
 			content: {
 				"application/json": {
-					schema: z.object({ entries: z.array(IngestLogEntrySchema), next_cursor: z.string().nullable() }).openapi("IngestLogPage"),
+					schema: IngestLogPageSchema,
 				},
 			},
 		},

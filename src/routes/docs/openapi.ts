@@ -8,7 +8,7 @@ type OpenAPIDocument = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
 
 const DESCRIPTION = `Meterline stores unit-cost metric telemetry: daily values per stream, optionally broken out by up to five dimensions.
 
-The \`/unit-cost/v1/telemetry\` endpoints are compatible with CloudZero's Unit Cost Metric Telemetry API; \`/streams/ingest\` is compatible with Cloudthread's custom data ingestion (hourly points, Sum/Average/Maximum/Minimum daily rollups), read back with \`/streams/metrics\`.
+The \`/unit-cost/v1/telemetry/metric\` endpoints are compatible with CloudZero's Unit Cost Metric Telemetry API, and \`/unit-cost/v1/telemetry/allocation\` (with the oldest \`POST /unit-cost/v1/telemetry\`) with its Allocation Telemetry API: usage per element (customer, team) within a filter of the cost, per hour, day or month, which the cost is later split by; \`/streams/ingest\` is compatible with Cloudthread's custom data ingestion (hourly points, Sum/Average/Maximum/Minimum daily rollups), read back with \`/streams/metrics\`.
 
 Cost comes in as CloudZero AnyCost Stream billing drops (\`/v2/connections/billing/anycost/{connection_id}/billing_drops\`, Common Bill Format rows, scope \`write_costs\`), is read by dimension with \`/unit-cost/v1/costs\`, and is divided by a telemetry stream's values with \`/unit-cost/v1/unit-cost/{metric_name}\` (scope \`read\`).
 
@@ -61,6 +61,11 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
 			},
 			tags: [
 				{ name: "CloudZero telemetry", description: "Send, replace, delete and read unit cost metric telemetry (CloudZero-compatible)" },
+				{
+					name: "CloudZero allocation telemetry",
+					description:
+						"Send, replace, delete and read allocation telemetry: usage per element, to split shared cost by (CloudZero-compatible)",
+				},
 				{
 					name: "Cloudthread custom data",
 					description: "Ingest hourly custom data points and read their daily rollups (Cloudthread-compatible)",

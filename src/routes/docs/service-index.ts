@@ -10,6 +10,8 @@ export const INDEX_PATH = "/";
 export const MAIN_PATHS = {
 	cloudzero_telemetry: "/unit-cost/v1/telemetry/metric/{name}/sum",
 	cloudzero_streams: "/unit-cost/v1/telemetry/metric",
+	cloudzero_allocation: "/unit-cost/v1/telemetry/allocation/{name}/sum",
+	cloudzero_allocation_streams: "/unit-cost/v1/telemetry/allocation",
 	cloudthread_ingest: "/streams/ingest",
 	cloudthread_metrics: "/streams/metrics",
 	billing_drops: "/v2/connections/billing/anycost/{connection_id}/billing_drops",

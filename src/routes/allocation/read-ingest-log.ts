@@ -1,0 +1,67 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { streamTokenWithScope } from "../../auth/middleware";
+import type { AppEnv } from "../../http/app-env";
+import { errorResponses } from "../../http/errors";
+import { BOOKMARK_RESPONSE_HEADER, BookmarkHeadersSchema, readSession } from "../../http/read-session";
+import { streamNotFound } from "../../lib/api-error";
+import { allocationLogName } from "../../objects/allocation-stream-protocol";
+import { StreamNameSchema } from "../../schemas/common";
+import { findLiveAllocationStream } from "../../storage/allocation-streams";
+import { readIngestLog } from "../../storage/ingest-log";
+import { IngestLogPageSchema } from "../cloudzero/read-ingest-log";
+
+const route = createRoute({
+	method: "get",
+	operationId: "readAllocationIngestLog",
+	path: "/unit-cost/v1/telemetry/allocation/{name}/log",
+	tags: ["CloudZero allocation telemetry"],
+	summary: "An allocation stream's ingest log",
+	description:
+		"One entry per accepted write request (the oldest POST /unit-cost/v1/telemetry included), newest first, written in the same transaction as the data.",
+	...streamTokenWithScope("read"),
+	request: {
+		params: z.object({ name: StreamNameSchema.openapi({ example: "my-allocation-stream" }) }),
+		query: z.object({
+			limit: z.coerce.number().int().min(1).max(1000).default(100),
+			cursor: z
+				.string()
+				.regex(/^\d+$/, "cursor is not one this service returned")
+				.optional()
+				.openapi({ description: "next_cursor of the previous page" }),
+		}),
+		headers: BookmarkHeadersSchema,
+	},
+	responses: {
+		200: {
+			description: "Log entries, newest first",
+			headers: BOOKMARK_RESPONSE_HEADER,
+			content: { "application/json": { schema: IngestLogPageSchema } },
+		},
+		...errorResponses(400, 403, 404, 429),
+	},
+});
+
+export function registerAllocationIngestLog(app: OpenAPIHono<AppEnv>) {
+	app.openapi(route, async (c) => {
+		const { name } = c.req.valid("param");
+		const { limit, cursor } = c.req.valid("query");
+		const org = c.get("token").org;
+		const rows = await readIngestLog(
+			readSession(c),
+			org,
+			allocationLogName(name),
+			cursor ? Number(cursor) : Number.MAX_SAFE_INTEGER,
+			limit + 1,
+		);
+		// The log outlives a deleted stream; a name never written to is unknown.
+		if (rows.length === 0 && !cursor && !(await findLiveAllocationStream(readSession(c), org, name))) throw streamNotFound(name);
+		const page = rows.slice(0, limit);
+		return c.json(
+			{
+				entries: page.map(({ id: _internal, ...entry }) => entry as z.infer<typeof IngestLogPageSchema>["entries"][number]),
+				next_cursor: rows.length > limit ? String(page[page.length - 1].id) : null,
+			},
+			200,
+		);
+	});
+}
