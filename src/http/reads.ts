@@ -72,7 +72,7 @@ export function filterParams(params: Record<string, string[]>, options: Readonly
 		throw new ApiError(
 			400,
 			"invalid_filter",
-			"Invalid filter: filters are written dim[<dimension name>]=<values> or exclude[<dimension name>]=<values>, values separated by commas, \\, for a comma and \\\\ for a backslash within a value",
+			"Invalid filter: filters are written dim[<dimension name>]=<values> or exclude[<dimension name>]=<values>, the values separated by commas",
 			malformed,
 		);
 	return filters;
