@@ -58,6 +58,13 @@ unit-cost: the cost per unit of a metric (token scope read), as a table or with 
   --granularity day|month    --cost-type cost|discounted_cost|amortized_cost|
                              discounted_amortized_cost|on_demand_cost
   --group-by <key>           an associated_cost key, e.g. custom:Client
+  --dim <dim>=<values>       cost filter, repeatable: keep only cost whose dimension has one of
+                             the values, e.g. --dim Service=Compute,Storage
+  --exclude <dim>=<values>   cost filter, repeatable: leave out cost whose dimension has one of
+                             the values, e.g. --exclude LineItemType=Tax,Credit. Dimensions are
+                             cost dimensions (LineItemType, Service, tag:<key>, custom:<name>,
+                             ...); values are separated by commas, a comma in a value is
+                             written \\, and a backslash \\\\. Units are never filtered.
   --csv                      CSV instead of a table
 
 tokens: the admin API, with the deployment's ADMIN_TOKEN.

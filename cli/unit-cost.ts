@@ -2,7 +2,7 @@
 // divided by the metric's units), as a table or CSV.
 import type { ParseArgsConfig } from "node:util";
 import { DEFAULT_RETRY_POLICY, describeError, GaveUpError, requestWithRetry, Service, USER_AGENT } from "./http";
-import { type Io, secret, UsageError } from "./options";
+import { type Io, type OptionValues, secret, UsageError } from "./options";
 
 export const UNIT_COST_OPTIONS = {
 	start: { type: "string" },
@@ -10,12 +10,12 @@ export const UNIT_COST_OPTIONS = {
 	granularity: { type: "string" },
 	"cost-type": { type: "string" },
 	"group-by": { type: "string" },
+	dim: { type: "string", multiple: true },
+	exclude: { type: "string", multiple: true },
 	csv: { type: "boolean" },
 } satisfies ParseArgsConfig["options"];
 
-type UnitCostValues = {
-	[K in keyof typeof UNIT_COST_OPTIONS]?: (typeof UNIT_COST_OPTIONS)[K] extends { type: "boolean" } ? boolean : string;
-} & { token?: string };
+type UnitCostValues = OptionValues<typeof UNIT_COST_OPTIONS>;
 
 export const COST_TYPES = ["cost", "discounted_cost", "amortized_cost", "discounted_amortized_cost", "on_demand_cost"] as const;
 
@@ -59,6 +59,16 @@ export function unitCostQuery(values: UnitCostValues): string {
 		query.set("cost_type", values["cost-type"]);
 	}
 	if (values["group-by"] !== undefined) query.set("group_by", values["group-by"]);
+	// --dim and --exclude become the service's cost filters, values passed as written: a comma
+	// separates values, \, and \\ escape (the service checks them and names a bad one).
+	for (const kind of ["dim", "exclude"] as const) {
+		for (const spec of values[kind] ?? []) {
+			const at = spec.indexOf("=");
+			if (at < 1)
+				throw new UsageError(`--${kind} takes <dimension>=<value>[,<value>...], e.g. --${kind} LineItemType=Tax,Credit; got '${spec}'`);
+			query.append(`${kind}[${spec.slice(0, at)}]`, spec.slice(at + 1));
+		}
+	}
 	const text = query.toString();
 	return text ? `?${text}` : "";
 }
@@ -117,6 +127,15 @@ export function formatUnitCostTable(body: UnitCostResponse): string {
 	return `${head}${results}${tail}`;
 }
 
+/** The "path: message" of each detail of an error body (none for another body). */
+function errorDetails(body: unknown): string[] {
+	const details = (body as { error?: { details?: unknown } } | undefined)?.error?.details;
+	if (!Array.isArray(details)) return [];
+	return details
+		.filter((d): d is { message: string; path?: unknown } => typeof d?.message === "string")
+		.map((d) => (typeof d.path === "string" && !d.message.startsWith(d.path) ? `${d.path}: ${d.message}` : d.message));
+}
+
 export async function unitCost(positionals: string[], values: UnitCostValues, url: string, io: Io): Promise<number> {
 	if (positionals.length !== 1) throw new UsageError("unit-cost takes exactly one metric name");
 	const [metric] = positionals;
@@ -139,6 +158,8 @@ export async function unitCost(positionals: string[], values: UnitCostValues, ur
 	const body = result.json as UnitCostResponse | undefined;
 	if (result.status !== 200 || !body || !Array.isArray(body.results)) {
 		io.err(`unit-cost '${metric}': HTTP ${result.status}${describeError(result.json)}\n`);
+		// The details name the parameter at fault (a filter's bad escape, an unknown dimension).
+		for (const detail of errorDetails(result.json)) io.err(`  ${detail}\n`);
 		return 1;
 	}
 	io.out(values.csv ? formatUnitCostCsv(body) : formatUnitCostTable(body));

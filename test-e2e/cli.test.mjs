@@ -379,6 +379,36 @@ describe("meterline costs import and unit-cost (AnyCost Stream billing drops, is
 		});
 		assert.equal(table.code, 0, table.stderr);
 		assert.match(table.stdout, /^Unit cost of 'focus-requests'/);
+
+		// Cost filters (issue 19): the month without the sample's AWS credit (-2.6137) and Oracle
+		// adjustments (0.192 and 0.08).
+		const filtered = await meterline(
+			[
+				"unit-cost",
+				"focus-requests",
+				"--start",
+				"2024-09-01",
+				"--end",
+				"2024-09-30",
+				"--granularity",
+				"month",
+				"--csv",
+				"--exclude",
+				"LineItemType=Credit,Adjustment",
+			],
+			{ METERLINE_TOKEN: costToken },
+		);
+		assert.equal(filtered.code, 0, filtered.stderr);
+		const filteredTotal = filtered.stdout
+			.trim()
+			.split("\n")
+			.slice(1)
+			.reduce((n, line) => n + Number(line.split(",").at(-2)), 0);
+		assert.ok(Math.abs(filteredTotal - 0.0393423004) < 1e-9, `the month's cost without credit and adjustments: ${filtered.stdout}`);
+		const badEscape = await meterline(["unit-cost", "focus-requests", "--exclude", "LineItemType=Tax\\"], { METERLINE_TOKEN: costToken });
+		assert.equal(badEscape.code, 1, badEscape.stderr);
+		assert.match(badEscape.stderr, /HTTP 400 invalid_filter/);
+		assert.match(badEscape.stderr, /exclude\[LineItemType\]: the value ends with a lone backslash/);
 	});
 });
 

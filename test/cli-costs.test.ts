@@ -467,6 +467,24 @@ describe("unit-cost output", () => {
 			}),
 		).toBe("?start_date=2024-09-01&end_date=2024-09-30&granularity=day&cost_type=amortized_cost&group_by=custom%3AClient");
 		expect(unitCostQuery({})).toBe("");
+		// --dim and --exclude: repeatable, split at the first "=", values passed as written.
+		const filtered = unitCostQuery({
+			"cost-type": "discounted_amortized_cost",
+			dim: ["Service=Compute,Storage", "tag:team=a=b"],
+			exclude: ["LineItemType=Tax,Credit", "custom:Customer=Smith\\, Jones"],
+		});
+		expect(filtered).toBe(
+			"?cost_type=discounted_amortized_cost&dim%5BService%5D=Compute%2CStorage&dim%5Btag%3Ateam%5D=a%3Db&exclude%5BLineItemType%5D=Tax%2CCredit&exclude%5Bcustom%3ACustomer%5D=Smith%5C%2C+Jones",
+		);
+		expect([...new URLSearchParams(filtered)]).toEqual([
+			["cost_type", "discounted_amortized_cost"],
+			["dim[Service]", "Compute,Storage"],
+			["dim[tag:team]", "a=b"],
+			["exclude[LineItemType]", "Tax,Credit"],
+			["exclude[custom:Customer]", "Smith\\, Jones"],
+		]);
+		expect(() => unitCostQuery({ exclude: ["LineItemType"] })).toThrow(UsageError);
+		expect(() => unitCostQuery({ dim: ["=Tax"] })).toThrow(UsageError);
 		expect(() => unitCostQuery({ granularity: "week" })).toThrow(UsageError);
 		expect(() => unitCostQuery({ start: "2024-9-1" })).toThrow(UsageError);
 		expect(() => unitCostQuery({ "cost-type": "billed" })).toThrow(UsageError);

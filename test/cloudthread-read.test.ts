@@ -99,7 +99,8 @@ describe("GET /streams/metrics/{metric_name}", () => {
 		expect(prodAB.data).toHaveLength(5);
 		const none = await readMetric(token, "usage", "agg=Sum&dim[env]=dev&dim[team]=a");
 		expect(none.data).toEqual([]);
-		const special = await readMetric(token, "usage", `agg=Sum&dim[team]=${encodeURIComponent('c, "quoted"')}`);
+		// A comma in a value is written \, (a bare comma separates values).
+		const special = await readMetric(token, "usage", `agg=Sum&dim[team]=${encodeURIComponent('c\\, "quoted"')}`);
 		expect(special.data.map((p) => p.metric_value)).toEqual(["100"]);
 	});
 

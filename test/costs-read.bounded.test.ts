@@ -94,6 +94,29 @@ describe("rows read per request", () => {
 		expect(line.rows_read as number).toBeLessThan(8 * DAYS * RESOURCES);
 	});
 
+	it("unit cost with filters: a Connection filter reads that connection's rows only, others stay within the bound", async () => {
+		const read = async (query: string) => {
+			let body: Record<string, any> = {};
+			const [line] = await logged(async () => {
+				const res = await api(`/unit-cost/v1/unit-cost/per-service?start_date=2024-09-01&end_date=2024-09-30&granularity=month&${query}`, {
+					headers: { Authorization: token },
+				});
+				body = await res.json();
+			});
+			expect(line).toMatchObject({ operation: "unit_cost", status: 200 });
+			return { body, rowsRead: line.rows_read as number };
+		};
+		const small = await read("group_by=Service&dim[Connection]=small");
+		expect(small.body.unmatched_cost).toEqual([{ period: "2024-09", currency: "USD", cost: "7.5" }]);
+		// 6 daily rows (twice), their sets, the metric's 7 values and series, the stream, the sorters:
+		// about 120, far below the big connection's 6,000.
+		expect(small.rowsRead).toBeLessThan(200);
+		const most = await read("group_by=Service&exclude[Service]=s-0&exclude[Connection]=small");
+		expect(most.body.results.map((r: { cost: string }) => r.cost)).toEqual(["0", "8.57", "8.57", "8.57", "8.57", "8.57", "8.57"]);
+		expect(most.body.unmatched_cost).toEqual([]);
+		expect(most.rowsRead).toBeLessThan(8 * DAYS * RESOURCES);
+	});
+
 	it("unit cost logs its rows read too", async () => {
 		const lines = await logged(() => api("/unit-cost/v1/unit-cost/no-such-metric", { headers: { Authorization: token } }));
 		expect(lines[0]).toMatchObject({ operation: "unit_cost", status: 404 });

@@ -25,7 +25,8 @@ describe("the cost read", () => {
 		expect(option.details).toEqual([
 			{
 				code: "invalid_filter",
-				message: "'service' is not a query option of this endpoint; filter by a cost dimension with dim[<name>]=<value>",
+				message:
+					"'service' is not a query option of this endpoint (start_date, end_date, granularity, cost_type, group_by, limit, cursor, format); filter by a cost dimension with dim[<name>]=<values> or exclude[<name>]=<values>",
 				path: "service",
 			},
 		]);

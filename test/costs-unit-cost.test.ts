@@ -136,15 +136,15 @@ describe("unit cost", () => {
 		await expectError(await api("/unit-cost/v1/unit-cost/api-calls", { headers: { Authorization: other } }), 404, "stream_not_found");
 	});
 
-	it("refuses a query parameter that is not one of its options, misspelt ones and filters included", async () => {
-		for (const query of ["group-by=custom:Client", "dim[Service]=x", "granularity=month&limit=5"]) {
+	it("refuses a query parameter that is neither one of its options nor a filter, misspelt ones included", async () => {
+		for (const query of ["group-by=custom:Client", "dims[Service]=x", "granularity=month&limit=5"]) {
 			const error = await expectError(
 				await api(`/unit-cost/v1/unit-cost/api-calls?${query}`, { headers: { Authorization: token } }),
 				400,
 				"invalid_filter",
 			);
 			expect(error.details?.[0].message).toMatch(
-				/is not a query option of this endpoint \(start_date, end_date, granularity, cost_type, group_by\)$/,
+				/is not a query option of this endpoint \(start_date, end_date, granularity, cost_type, group_by\); filter by a cost dimension with dim\[<name>\]=<values> or exclude\[<name>\]=<values>$/,
 			);
 		}
 	});

@@ -129,7 +129,7 @@ describe("D1 round trips per read", () => {
 			expect(r.res.status, r.body).toBe(200);
 			expect(r.sequential, `${query}: ${r.trips} round trips`).toBeLessThanOrEqual(2);
 		}
-		for (const query of ["", "?group_by=custom:Client&granularity=month"]) {
+		for (const query of ["", "?group_by=custom:Client&granularity=month", "?exclude%5BLineItemType%5D=Tax,Credit&dim%5BService%5D=x"]) {
 			const unit = await withRoundTrips(`/unit-cost/v1/unit-cost/costs${query}`, auth);
 			expect(unit.res.status, unit.body).toBe(200);
 			expect(unit.sequential, `unit cost${query}: ${unit.trips} round trips`).toBeLessThanOrEqual(2);
@@ -141,6 +141,10 @@ describe("D1 round trips per read", () => {
 		expect((await withRoundTrips("/unit-cost/v1/unit-cost/nothing-here", auth)).res.status).toBe(404);
 		const badGroup = await withRoundTrips("/unit-cost/v1/unit-cost/costs?group_by=Service", auth);
 		expect(JSON.parse(badGroup.body).error.code).toBe("unknown_filter_keys");
+		// A filter on an undefined custom dimension is found in the same batch.
+		const badFilter = await withRoundTrips("/unit-cost/v1/unit-cost/costs?exclude%5Bcustom%3ANope%5D=x", auth);
+		expect(JSON.parse(badFilter.body).error.code).toBe("unknown_dimension");
+		expect(badFilter.sequential).toBeLessThanOrEqual(2);
 	});
 
 	it("the revocation check is in the read's batch: a revoked token gets 403, before any 404 or 400", async () => {

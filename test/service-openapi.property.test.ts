@@ -241,21 +241,21 @@ const KNOWN_GAPS: KnownGap[] = [
 	{
 		operations: /^GET \/unit-cost\/v1\/(costs|unit-cost\/\{metric_name\})$/,
 		codes: ["unknown_dimension", "unknown_filter_keys"],
-		at: /^(group_by|dim\[.*)$/,
-		when: (req) =>
-			[String(req.param.group_by ?? ""), ...Object.keys((req.param.dim as object | undefined) ?? {})].some(
-				(n) => n !== "" && (req.operation.endsWith("{metric_name}") || n.startsWith("custom:")),
-			),
+		at: /^(group_by|(dim|exclude)\[.*)$/,
+		when: (req, path) =>
+			path === "group_by"
+				? String(req.param.group_by ?? "").startsWith("custom:") || req.operation.endsWith("{metric_name}")
+				: filterNames(req).some((n) => n.startsWith("custom:")),
 		reason:
-			"a custom:<name> dimension must be one the organization defined, and a unit cost's group_by one of the stream's associated_cost names: state the service holds",
+			"a custom:<name> dimension (in group_by or a dim[…] or exclude[…] filter) must be one the organization defined, and a unit cost's group_by one of the stream's associated_cost names: state the service holds",
 	},
 	{
 		operations: READS_WITH_FILTERS,
 		codes: ["unknown_filter_keys"],
-		at: /^dim\[/,
+		at: /^(dim|exclude)\[/,
 		when: (req) => filterOnUnknownDimension(req),
 		reason:
-			"a filter dim[<name>] must name a dimension the stream or metric has: state the service holds, which no schema of the parameter can know",
+			"a filter dim[<name>] or exclude[<name>] must name a dimension the stream or metric has: state the service holds, which no schema of the parameter can know",
 	},
 	{
 		operations: /^(POST|DELETE) \/(unit-cost|streams|v2)\//,
@@ -444,10 +444,15 @@ function readTarget(req: GeneratedRequest): string {
 	return req.operation.includes("/allocation/") ? `al:${String(req.param.name)}` : `cz:${String(req.param.name)}`;
 }
 
+/** The dimension names a read's filters (dim[…] and exclude[…]) name. */
+function filterNames(req: GeneratedRequest): string[] {
+	return ["dim", "exclude"].flatMap((kind) => Object.keys((req.param[kind] as object | undefined) ?? {}));
+}
+
 /** Whether a read filters on a dimension the test never saw written to its stream or metric. */
 function filterOnUnknownDimension(req: GeneratedRequest): boolean {
 	const known = state.dims.get(readTarget(req));
-	return Object.keys((req.param.dim as object | undefined) ?? {}).some((name) => !known?.has(name));
+	return filterNames(req).some((name) => !known?.has(name));
 }
 
 // ---- the document ---------------------------------------------------------------------------
@@ -628,7 +633,7 @@ function isDeepObject(p: Parameter): boolean {
 }
 
 /**
- * Filters for a read (the deepObject `dim`): mostly on dimensions the addressed stream or metric
+ * Filters for a read (the deepObjects `dim` and `exclude`): mostly on dimensions the addressed stream or metric
  * was written with earlier in the run (with values written, or any), now and then on names it
  * does not have (unknown_filter_keys), or whatever the schema allows.
  */
@@ -646,10 +651,11 @@ function filterValue(info: OperationInfo, p: Parameter, params: Map<Parameter, u
 		const names = [...known.keys()];
 		for (let k = 1 + r.int(Math.min(names.length, 3)); k > 0; k--) {
 			const name = r.pick(names);
-			const seen = known.get(name) ?? [];
+			const seen = (known.get(name) ?? []).filter((v): v is string => typeof v === "string");
+			// A value written is sent as the filter syntax writes it: a comma or backslash escaped.
 			out[name] =
 				seen.length > 0 && r.int(4) !== 0
-					? r.pick(seen)
+					? r.pick(seen).replace(/[\\,]/g, "\\$&")
 					: (sample(doc, (deref(doc, p.schema) as Obj).additionalProperties as Schema, r, { channel: "query", exampleRate }) as string);
 		}
 		if (choice === 0) out[`${r.pick(names)}-unknown`] = "x";

@@ -2,10 +2,11 @@
 // is read with one row more than asked for, which says whether there is a next one and where it
 // starts) and CSV output.
 import type { Context } from "hono";
+import { dimensionName } from "../cost/dimensions";
 import { ApiError, type ErrorDetail } from "../lib/api-error";
 import { csvLine } from "../lib/csv";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
-import { FILTER_PARAM } from "../schemas/common";
+import { type DimensionFilter, FILTER_PARAM } from "../schemas/common";
 import type { AppEnv } from "./app-env";
 
 /** The inclusive day range of a read: open ends mean "from the first" and "to the last" day. */
@@ -16,60 +17,89 @@ export function dayRange(startDate: string | undefined, endDate: string | undefi
 	return [startDay, endDay];
 }
 
-/** The dimension filters among a read's query parameters, refusing what is neither a filter nor an option (invalid_filter). */
-export function filterParams(
-	params: Record<string, string[]>,
-	options: ReadonlySet<string>,
-	whose: string,
-): Array<[key: string, values: string[]]> {
-	const filters: Array<[string, string[]]> = [];
+/**
+ * A filter parameter's value split into its values: on every comma, with `\,` a comma and `\\` a
+ * backslash inside a value; the problem as text for any other backslash.
+ */
+function filterValues(text: string): string[] | string {
+	const values: string[] = [];
+	let value = "";
+	for (let i = 0; i < text.length; i++) {
+		const c = text[i];
+		if (c === ",") {
+			values.push(value);
+			value = "";
+		} else if (c !== "\\") value += c;
+		else if (text[i + 1] === "\\" || text[i + 1] === ",") value += text[++i];
+		else if (i + 1 === text.length) return "the value ends with a lone backslash; write \\\\ for a backslash";
+		else
+			return `'\\${String.fromCodePoint(text.codePointAt(i + 1)!)}' is not an escape: in a filter value, write \\, for a comma and \\\\ for a backslash`;
+	}
+	values.push(value);
+	return values;
+}
+
+/**
+ * The dimension filters among a read's query parameters (dim[<name>] and exclude[<name>], each
+ * with its values split on commas), refusing what is neither a filter nor an option, and a value
+ * with a backslash that escapes nothing (invalid_filter, naming the parameter).
+ */
+export function filterParams(params: Record<string, string[]>, options: ReadonlySet<string>, whose: string): DimensionFilter[] {
+	const filters: DimensionFilter[] = [];
 	const malformed: ErrorDetail[] = [];
-	for (const [param, values] of Object.entries(params)) {
+	for (const [param, texts] of Object.entries(params)) {
 		const filter = FILTER_PARAM.exec(param);
-		if (filter) filters.push([filter[1], values]);
-		else if (!options.has(param)) {
-			malformed.push({
-				code: "invalid_filter",
-				message: `'${param.slice(0, 200)}' is not a query option of this endpoint; filter by a ${whose} with dim[<name>]=<value>`,
-				path: param.slice(0, 200),
-			});
+		if (!filter) {
+			if (!options.has(param))
+				malformed.push({
+					code: "invalid_filter",
+					message: `'${param.slice(0, 200)}' is not a query option of this endpoint (${[...options].join(", ")}); filter by a ${whose} with dim[<name>]=<values> or exclude[<name>]=<values>`,
+					path: param.slice(0, 200),
+				});
+			continue;
 		}
+		const [, kind, name] = filter;
+		const path = `${kind}[${name.slice(0, 200)}]`;
+		const values: string[] = [];
+		for (const text of texts) {
+			const split = filterValues(text);
+			if (typeof split === "string") malformed.push({ code: "invalid_filter", message: `${path}: ${split}`, path });
+			else values.push(...split);
+		}
+		filters.push({ name, values, exclude: kind === "exclude", param: path });
 	}
 	if (malformed.length > 0)
-		throw new ApiError(400, "invalid_filter", "Invalid filter: filters are written dim[<dimension name>]=<value>", malformed);
+		throw new ApiError(
+			400,
+			"invalid_filter",
+			"Invalid filter: filters are written dim[<dimension name>]=<values> or exclude[<dimension name>]=<values>, the values separated by commas",
+			malformed,
+		);
 	return filters;
 }
 
-/** For a read without filters: refuses every query parameter that is not one of its options (invalid_filter). */
-export function refuseUnknownParams(params: Record<string, string[]>, options: ReadonlySet<string>): void {
-	const unknown = Object.keys(params).filter((param) => !options.has(param));
-	if (unknown.length === 0) return;
-	const takes = [...options].join(", ");
-	throw new ApiError(
-		400,
-		"invalid_filter",
-		`Unknown query parameter: this endpoint takes ${takes}`,
-		unknown.map((param) => ({
-			code: "invalid_filter",
-			message: `'${param.slice(0, 200)}' is not a query option of this endpoint (${takes})`,
-			path: param.slice(0, 200),
-		})),
-	);
+/**
+ * Filters on cost dimensions, named as D1 reads them (dimensionName: Tag:x is tag:x, custom:<name>
+ * as written); 400 unknown_dimension naming the parameter for a name that is no cost dimension.
+ * `pathOf` learns the parameter of each name, for the custom:<name>s D1 finds undefined.
+ */
+export function costFilters(filters: DimensionFilter[], pathOf: Map<string, string>): DimensionFilter[] {
+	return filters.map((filter) => {
+		const name = dimensionName(filter.name, filter.param);
+		if (!pathOf.has(name)) pathOf.set(name, filter.param);
+		return { ...filter, name };
+	});
 }
 
 /** The filters, once every one names a dimension the data has (else unknown_filter_keys). */
-export function checkFilterKeys(
-	filters: Array<[key: string, values: string[]]>,
-	dimensionKeys: string[],
-	whose: string,
-): Array<[key: string, values: string[]]> {
+export function checkFilterKeys(filters: DimensionFilter[], dimensionKeys: string[], whose: string): DimensionFilter[] {
 	const known = new Set(dimensionKeys);
-	const unknown = filters.filter(([key]) => !known.has(key));
+	const unknown = filters.filter(({ name }) => !known.has(name));
 	if (unknown.length > 0) {
-		const details: ErrorDetail[] = unknown.map(([key]) => ({
+		const details: ErrorDetail[] = unknown.map(({ name, param }) => ({
 			code: "unknown_filter_keys",
-			message: `'${key.slice(0, 200)}' is not a ${whose} (${dimensionKeys.join(", ") || "none"})`,
-			path: `dim[${key.slice(0, 200)}]`,
+			message: `'${name.slice(0, 200)}' is not a ${whose} (${dimensionKeys.join(", ") || "none"})`,
+			path: param,
 		}));
 		throw new ApiError(400, "unknown_filter_keys", "Invalid Schema: Unrecognized filter keys", details);
 	}

@@ -41,7 +41,10 @@ export const ERROR_CATALOG = {
 		"All records in a stream must contain the same filter keys (associated_cost names; an allocation stream's filter keys).",
 	],
 	unknown_filter_keys: [400, "Unrecognized filter keys: a dimension the stream or metric does not have."],
-	invalid_filter: [400, "A read filter parameter does not follow the documented `dim[<name>]=<value>` syntax."],
+	invalid_filter: [
+		400,
+		"A query parameter is neither an option of the read nor a filter written `dim[<name>]=<values>` or `exclude[<name>]=<values>`, or a filter value has a backslash that escapes neither a comma nor a backslash.",
+	],
 	invalid_stream_name: [400, "A stream or metric name that could not be addressed in a URL (`.`, `..`) or breaks the naming rule."],
 	telemetry_stream_mismatch: [
 		400,

@@ -286,6 +286,10 @@ export const MetricPointsQuerySchema = z.object({
 		.record(z.string(), z.string())
 		.optional()
 		.openapi(filterParamDocumentation({ team: "growth" })),
+	exclude: z
+		.record(z.string(), z.string())
+		.optional()
+		.openapi(filterParamDocumentation({ env: "dev,test" }, "exclude")),
 });
 
 export const MetricNameParamsSchema = z.object({

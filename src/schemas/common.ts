@@ -123,21 +123,48 @@ export function canonicalDimensions(dims: Record<string, string> | undefined, ke
 }
 
 /**
- * Read filters are `dim[<dimension name>]=<value>`: every dimension name, whatever its characters
- * (`limit`, `custom:Client`, `a]b`), is addressable and never mistaken for a query option. The
- * name runs from the first `[` to the last `]`. Repeating a filter matches any of its values.
+ * Read filters are `dim[<dimension name>]=<values>` (keep what has one of the values) and
+ * `exclude[<dimension name>]=<values>` (keep what has none of them): every dimension name,
+ * whatever its characters (`limit`, `custom:Client`, `a]b`), is addressable and never mistaken
+ * for a query option. The name runs from the first `[` to the last `]`. The values are split on
+ * commas; in a value, `\,` is a comma and `\\` a backslash (http/reads.ts parses them).
  */
-export const FILTER_PARAM = /^dim\[(.+)\]$/s;
+export const FILTER_PARAM = /^(dim|exclude)\[(.+)\]$/s;
+
+/** The two filter parameters: `dim` includes, `exclude` excludes. */
+export type FilterKind = "dim" | "exclude";
+
+/** A filter's values as written: every backslash starts an escape, `\\` or `\,`. */
+export const FILTER_VALUES_PATTERN = String.raw`^(?:[^\\]|\\[\\,])*$`;
+
+/** One filter of a read, parsed (http/reads.ts filterParams); a read's filters must all pass. */
+export interface DimensionFilter {
+	/** The dimension name as written between the brackets (a cost read resolves it: Tag:x is tag:x). */
+	name: string;
+	/** The values, unescaped: the filter's parameter values, each split on its unescaped commas. */
+	values: string[];
+	/** exclude[...]: passes what has none of the values; dim[...]: what has one of them. */
+	exclude: boolean;
+	/** The parameter as written, `dim[<name>]` or `exclude[<name>]` (the name cut to 200 characters), for error details. */
+	param: string;
+}
 
 export const FILTER_SYNTAX_DESCRIPTION =
-	"Filter by a dimension with `dim[<dimension name>]=<value>` (names and values percent-encoded as usual, e.g. `dim[custom:Client]=Patric%20Star`); repeat a filter to match any of several values; several filters must all match.";
+	"Filter with `dim[<dimension name>]=<values>` (keep what has one of the values) and `exclude[<dimension name>]=<values>` (leave out what has one of them); names and values are percent-encoded as usual, e.g. `dim[custom:Client]=Patric%20Star`. `<values>` is one value or several separated by commas: `dim[LineItemType]=Usage,Tax` is Usage or Tax, like repeating the parameter (`dim[LineItemType]=Usage&dim[LineItemType]=Tax`). Commas are read after percent-decoding, so `%2C` separates too; in a value, write a comma as `\\,` and a backslash as `\\\\` (any other backslash, or one at the end, is 400 `invalid_filter`). An empty value (`dim[Region]=`, or `a,` for a and the empty value) is the empty string. Every filter must pass, and `dim` and `exclude` may name the same dimension: `dim[LineItemType]=Usage,Tax&exclude[LineItemType]=Tax` keeps Usage.";
 
-/** The `dim` query parameter as the OpenAPI document shows it (the handler reads the parameters itself). */
-export function filterParamDocumentation(example: Record<string, string>): object {
+const FILTER_DESCRIPTIONS: Record<FilterKind, string> = {
+	dim: "Filters that keep what has one of their values: `dim[<dimension name>]=<value>,<value>…`, a comma in a value written `\\,` and a backslash `\\\\`.",
+	exclude:
+		"Filters that leave out what has one of their values: `exclude[<dimension name>]=<value>,<value>…`, a comma in a value written `\\,` and a backslash `\\\\`.",
+};
+
+/** A filter query parameter (`dim` or `exclude`) as the OpenAPI document shows it (the handler reads the parameters itself). */
+export function filterParamDocumentation(example: Record<string, string>, kind: FilterKind = "dim"): object {
 	return {
-		param: { name: "dim", in: "query", style: "deepObject", explode: true },
+		param: { name: kind, in: "query", style: "deepObject", explode: true },
 		propertyNames: { minLength: 1 },
-		description: FILTER_SYNTAX_DESCRIPTION,
+		additionalProperties: { type: "string", pattern: FILTER_VALUES_PATTERN },
+		description: FILTER_DESCRIPTIONS[kind],
 		example,
 	};
 }

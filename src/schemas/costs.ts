@@ -6,7 +6,7 @@ import { CBF_NUMBER_PATTERN, COLUMN_KIND, COST_TYPES, MAX_CBF_NUMBER, MAX_CBF_TE
 import { COST_DIMENSION_PATTERN, CUSTOM_DIMENSION_NAME, DIMENSION_SOURCE_PATTERN } from "../cost/dimensions";
 import { MAX_MONTHS_AHEAD, MONTH_PATTERN, parseMonth } from "../cost/months";
 import { TIMESTAMP_PATTERN } from "../lib/timestamps";
-import { DaySchema, fail, filterParamDocumentation, NewOrgSchema, StreamNameSchema, wellFormed } from "./common";
+import { DaySchema, type FilterKind, fail, filterParamDocumentation, NewOrgSchema, StreamNameSchema, wellFormed } from "./common";
 import { z } from "./zod";
 
 // ---- names -----------------------------------------------------------------------------------
@@ -199,6 +199,16 @@ const GranularitySchema = z
 	.openapi({ description: "Periods: UTC days (YYYY-MM-DD) or months (YYYY-MM)" });
 const GroupBySchema = z.string().openapi({ pattern: COST_DIMENSION_PATTERN, example: "Service" } as object);
 
+/** A cost filter parameter (dim or exclude) as the document shows it: its names are cost dimensions. */
+const costFilterParam = (example: Record<string, string>, kind: FilterKind) =>
+	z
+		.record(z.string(), z.string())
+		.optional()
+		.openapi({
+			...filterParamDocumentation(example, kind),
+			propertyNames: { type: "string", pattern: COST_DIMENSION_PATTERN },
+		} as object);
+
 export const CostQuerySchema = z.object({
 	start_date: DaySchema.optional().openapi({ description: "First UTC day, inclusive (YYYY-MM-DD)", example: "2024-08-01" }),
 	end_date: DaySchema.optional().openapi({ description: "Last UTC day, inclusive (YYYY-MM-DD)", example: "2024-08-31" }),
@@ -211,13 +221,8 @@ export const CostQuerySchema = z.object({
 	limit: z.coerce.number().int().min(1).max(50_000).default(1000),
 	cursor: z.string().max(4000).optional().openapi({ description: "next_cursor of the previous page" }),
 	format: z.enum(["json", "csv"]).default("json"),
-	dim: z
-		.record(z.string(), z.string())
-		.optional()
-		.openapi({
-			...filterParamDocumentation({ Service: "Compute" }),
-			propertyNames: { type: "string", pattern: COST_DIMENSION_PATTERN },
-		} as object),
+	dim: costFilterParam({ Service: "Compute" }, "dim"),
+	exclude: costFilterParam({ LineItemType: "Tax,Credit" }, "exclude"),
 });
 
 const PeriodSchema = z.string().openapi({ description: "YYYY-MM-DD (day) or YYYY-MM (month), UTC", example: "2024-08-16" });
@@ -257,6 +262,8 @@ export const UnitCostQuerySchema = z.object({
 		description: "One of the stream's associated_cost names (e.g. custom:Customer): one result per value of it",
 		example: "custom:Client",
 	}),
+	dim: costFilterParam({ Service: "Compute" }, "dim"),
+	exclude: costFilterParam({ LineItemType: "Tax,Credit" }, "exclude"),
 });
 
 export const UnitCostSchema = z

@@ -2,8 +2,9 @@
 // parameterized; rows travel as JSON parameters (see json-params.ts), so a request of 10,000 records
 // is a handful of statements whatever its size.
 import type { AllocationGranularity, AllocationRow, Filter } from "../schemas/allocation";
+import type { DimensionFilter } from "../schemas/common";
 import type { D1Reader } from "./d1";
-import { jsonChunks, MAX_JSON_PARAM_CHARS } from "./json-params";
+import { filtersParam, jsonChunks, MAX_JSON_PARAM_CHARS } from "./json-params";
 
 export interface AllocationStreamRow {
 	id: number;
@@ -309,8 +310,8 @@ export interface AllocationValueQuery {
 	/** First and last day (YYYY-MM-DD, inclusive): the values of the periods that overlap them. */
 	startDay: string;
 	endDay: string;
-	/** [filter key, wanted values]: a group matches when, for every key, its values include one of the wanted. None: every group. */
-	filters: Array<[key: string, values: string[]]>;
+	/** Every filter must pass: dim[key] when the group's values of key include one of the filter's, exclude[key] when they include none (a group without the key has none). None: every group. */
+	filters: DimensionFilter[];
 	/** Element names wanted; none: every element. */
 	elements: string[];
 	/** Keyset cursor: rows after this (period, group id, element id). */
@@ -320,13 +321,14 @@ export interface AllocationValueQuery {
 
 const STREAM_BY_NAME = "(SELECT id FROM allocation_streams WHERE org_id = ?1 AND name = ?2 AND deleted_at IS NULL)";
 
-// The groups matching the filters (?8, JSON [[key, [values]]]): keys are matched through json_each,
-// so keys with dots or quotes need no escaping.
+// The groups passing the filters (?8, JSON [[key, [values], exclude]], see filtersParam): a filter
+// fails when whether the group lists one of its values for the key equals its exclude flag. Keys
+// are matched through json_each, so keys with dots or quotes need no escaping.
 const FILTERED_GROUPS = `AND v.group_id IN (
 	SELECT fg.id FROM allocation_filter_groups fg WHERE fg.stream_id = ${STREAM_BY_NAME} AND NOT EXISTS (
-		SELECT 1 FROM json_each(?8) f WHERE NOT EXISTS (
+		SELECT 1 FROM json_each(?8) f WHERE EXISTS (
 			SELECT 1 FROM json_each(fg.filter) gk, json_each(gk.value) gv, json_each(f.value -> 1) w
-			WHERE gk.key = f.value ->> 0 AND gv.value = w.value)))`;
+			WHERE gk.key = f.value ->> 0 AND gv.value = w.value) = f.value ->> 2))`;
 // The elements wanted (?9, JSON array of names), found by name; their values through allocation_values_by_element.
 const FILTERED_ELEMENTS = `AND v.element_id IN (
 	SELECT fe.id FROM allocation_elements fe WHERE fe.stream_id = ${STREAM_BY_NAME} AND fe.name IN (SELECT value FROM json_each(?9)))`;
@@ -363,7 +365,7 @@ export function allocationValuesQuery(db: D1Reader, q: AllocationValueQuery): D1
 			afterPeriod,
 			afterGroup,
 			afterElement,
-			byGroup ? JSON.stringify(q.filters) : null,
+			byGroup ? filtersParam(q.filters) : null,
 			byElement ? JSON.stringify(q.elements) : null,
 			q.limit,
 		);

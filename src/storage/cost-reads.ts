@@ -5,7 +5,9 @@ import type { CostType } from "../cost/cbf-rows";
 import { BUILTIN_COST_DIMENSIONS } from "../cost/dimensions";
 import type { MatchedCostRow, UnitsRow } from "../cost/unit-cost";
 import { costOfSums, type Decimal } from "../lib/decimal";
+import type { DimensionFilter } from "../schemas/common";
 import type { D1Reader } from "./d1";
+import { filtersParam } from "./json-params";
 
 export type Granularity = "day" | "month";
 
@@ -68,8 +70,8 @@ export interface CostQuery {
 	granularity: Granularity;
 	/** A dimension name (Service, tag:<key>, Connection, custom:<name>, ...), or null for one group. */
 	groupBy: string | null;
-	/** Dimension name and the values it accepts; every filter must accept a row. */
-	filters: Array<[name: string, values: string[]]>;
+	/** Filters on dimension names (Service, tag:<key>, Connection, custom:<name>, ...); every filter must pass a row. */
+	filters: DimensionFilter[];
 	/** The last line of the previous page: lines after it in (period, group, currency) order. */
 	after: [period: string, group: string, currency: string] | null;
 	limit: number;
@@ -82,9 +84,21 @@ export interface CostLine {
 	cost: Decimal;
 }
 
-/** SQL: whether the dimension set `d` passes the read's filters (but Connection's, applied to `conns`). */
+/**
+ * SQL: the read's filters (JSON [[name, [values], exclude]], see filtersParam) as `flt`, each name
+ * resolved to the dimension it reads (`source`, NULL for an undefined custom:<name>) and its path
+ * in a dimension set's JSON. A filter fails a value when whether the value is one of `vals` equals
+ * `excl` (1 for exclude[...], 0 for dim[...]).
+ */
+const FILTERS = (param: string) =>
+	`flt AS MATERIALIZED (SELECT s.source, ${jsonKeyPath("s.source")} AS path, s.vals, s.excl FROM (SELECT ${sourceOfName("f.value ->> 0")} AS source, f.value -> 1 AS vals, f.value ->> 2 AS excl FROM json_each(${param}) f) s)`;
+/** SQL: the organization's connections (org ?1) that pass the read's Connection filters, with their currency. */
+const FILTERED_CONNECTIONS = `conns AS MATERIALIZED (
+					SELECT connection_id, currency FROM cost_connections k WHERE org_id = ?1
+						AND NOT EXISTS (SELECT 1 FROM flt WHERE flt.source = 'Connection' AND (k.connection_id IN (SELECT value FROM json_each(flt.vals))) = flt.excl))`;
+/** SQL: whether the dimension set `d` passes the read's filters (but Connection's, applied to `conns`); a missing value is ''. */
 const SET_PASSES = `NOT EXISTS (SELECT 1 FROM flt WHERE flt.source IS NOT 'Connection'
-	AND COALESCE(json_extract(d.dims, flt.path), '') NOT IN (SELECT value FROM json_each(flt.vals)))`;
+	AND (COALESCE(json_extract(d.dims, flt.path), '') IN (SELECT value FROM json_each(flt.vals))) = flt.excl)`;
 /** SQL: the group value of the dimension set `d` ('' without group_by). */
 const SET_GROUP = "COALESCE(json_extract(d.dims, (SELECT path FROM grp)), '')";
 const GROUP_OF = (connection: string, setGroup: string) =>
@@ -119,6 +133,11 @@ function linesByDay(costType: CostType, range: { from: string; to: string }): st
 					GROUP BY 1, 2, 3)`;
 }
 
+/** The names among `names` that read no cost dimension (an undefined custom:<name>), as one statement. */
+function unknownNamesQuery(db: D1Reader, org: string, names: string[]): D1PreparedStatement {
+	return db.prepare(`SELECT value AS name FROM json_each(?2) WHERE (${sourceOfName("value")}) IS NULL`).bind(org, JSON.stringify(names));
+}
+
 /**
  * A page of cost lines (period, group value, currency) in that order (SQLite's binary order, which
  * the cursor follows too), and the names among groupBy and the filters that name no dimension
@@ -126,24 +145,22 @@ function linesByDay(costType: CostType, range: { from: string; to: string }): st
  */
 export async function readCostLines(db: D1Reader, q: CostQuery): Promise<{ unknownNames: string[]; lines: CostLine[]; rowsRead: number }> {
 	const range = { from: "?2", to: "?3" };
-	const names = [...(q.groupBy === null ? [] : [q.groupBy]), ...q.filters.map(([name]) => name)];
+	const names = [...(q.groupBy === null ? [] : [q.groupBy]), ...q.filters.map((f) => f.name)];
 	const [resolved, lines] = await db.batch<Record<string, unknown>>([
-		db.prepare(`SELECT value AS name FROM json_each(?2) WHERE (${sourceOfName("value")}) IS NULL`).bind(q.org, JSON.stringify(names)),
+		unknownNamesQuery(db, q.org, names),
 		db
 			.prepare(
 				`WITH
-				flt AS MATERIALIZED (SELECT s.source, ${jsonKeyPath("s.source")} AS path, s.vals FROM (SELECT ${sourceOfName("f.value ->> 0")} AS source, f.value -> 1 AS vals FROM json_each(?6) f) s),
+				${FILTERS("?6")},
 				grp AS MATERIALIZED (SELECT source, ${jsonKeyPath("source")} AS path FROM (SELECT ${sourceOfName("?5")} AS source)),
-				conns AS MATERIALIZED (
-					SELECT connection_id, currency FROM cost_connections k WHERE org_id = ?1
-						AND NOT EXISTS (SELECT 1 FROM flt WHERE flt.source = 'Connection' AND k.connection_id NOT IN (SELECT value FROM json_each(flt.vals)))),
+				${FILTERED_CONNECTIONS},
 				${q.granularity === "month" ? linesByMonth(q.costType, range) : linesByDay(q.costType, range)}
 				SELECT period, grp, currency, hi, lo, frac FROM lines
 				WHERE (period, grp, currency) > (?7, ?8, ?9)
 				ORDER BY period, grp, currency
 				LIMIT ?10`,
 			)
-			.bind(q.org, q.startDay, q.endDay, q.granularity, q.groupBy, JSON.stringify(q.filters), ...(q.after ?? ["", "", ""]), q.limit),
+			.bind(q.org, q.startDay, q.endDay, q.granularity, q.groupBy, filtersParam(q.filters), ...(q.after ?? ["", "", ""]), q.limit),
 	]);
 	return {
 		rowsRead: rowsReadOf([resolved, lines]),
@@ -169,17 +186,24 @@ export interface UnitCostQuery {
 	granularity: Granularity;
 	/** One of the stream's associated_cost names, or null for one group. */
 	groupBy: string | null;
+	/** Filters on the cost rows, as for the cost read (cost dimension names); units are not filtered. */
+	filters: DimensionFilter[];
 }
 
 const STREAM = "st AS (SELECT id, dimension_keys FROM streams WHERE org_id = ?1 AND name = ?2 AND deleted_at IS NULL)";
 /** SQL: a series' group, the value of its group_by name ?6 ('' without one). */
 const SERIES_GROUP = `CASE WHEN ?6 IS NULL THEN '' ELSE COALESCE(json_extract(s.series_key, ${jsonKeyPath("?6")}), '') END`;
 
-/** SQL: the group of each (connection, dimension set) pair in `pairs_in` (a subquery): its series' group, or NULL when none matches. */
+/**
+ * SQL: the group of each (connection, dimension set) pair in `pairs_in` (a subquery) whose set
+ * passes the filters: its series' group, or NULL when none matches. A pair the filters leave out
+ * has no row, so its cost is neither matched nor unmatched.
+ */
 const PAIR_GROUPS = (pairsIn: string) => `tuples AS MATERIALIZED (
 					SELECT p.connection_id, p.dims_id, (SELECT json_group_array(
 						CASE k.source WHEN 'Connection' THEN p.connection_id ELSE COALESCE(json_extract(d.dims, k.cost_path), '') END) FROM keys k) AS tuple
-					FROM (${pairsIn}) p JOIN cost_dimension_sets d ON d.id = p.dims_id),
+					FROM (${pairsIn}) p JOIN cost_dimension_sets d ON d.id = p.dims_id
+					WHERE ${SET_PASSES}),
 				pairs AS MATERIALIZED (
 					SELECT t.connection_id, t.dims_id, CASE WHEN (SELECT ok FROM known) THEN (SELECT m.grp FROM ser m WHERE m.tuple = t.tuple) END AS grp
 					FROM tuples t)`;
@@ -213,17 +237,20 @@ function matchedByDay(costType: CostType, range: { from: string; to: string }): 
  * metric's units, and the cost its series match. A cost row is matched by the series whose values
  * of the stream's associated_cost names equal the row's values of the dimensions those names read
  * (as JSON arrays in the names' order); a series has one such tuple, and distinct series of one
- * tuple have one group, since group_by is one of the names. Also the names that read no dimension
- * (they make every cost unmatched). A cost row's group is found once per (connection, dimension
- * set) in `pairs`, not per daily row: the series' tuples have no index to join on.
+ * tuple have one group, since group_by is one of the names. The filters choose the cost rows
+ * before they are matched (a row they leave out is neither matched nor unmatched); units are not
+ * filtered. Also the stream's names that read no dimension (they make every cost unmatched), and
+ * the filter names that read none (a 400 for the route). A cost row's group is found once per
+ * (connection, dimension set) in `pairs`, not per daily row: the series' tuples have no index to
+ * join on.
  */
 export async function readUnitCostSums(
 	db: D1Reader,
 	q: UnitCostQuery,
-): Promise<{ unknownNames: string[]; units: UnitsRow[]; costs: MatchedCostRow[]; rowsRead: number }> {
+): Promise<{ unknownNames: string[]; unknownFilterNames: string[]; units: UnitsRow[]; costs: MatchedCostRow[]; rowsRead: number }> {
 	const params = [q.org, q.stream, q.startDay, q.endDay, q.granularity, q.groupBy];
 	const range = { from: "?3", to: "?4" };
-	const [unknown, units, costs] = await db.batch<Record<string, unknown>>([
+	const [unknown, units, costs, unknownFilters] = await db.batch<Record<string, unknown>>([
 		db
 			.prepare(`WITH ${STREAM} SELECT k.value AS name FROM st, json_each(st.dimension_keys) k WHERE (${sourceOfName("k.value")}) IS NULL`)
 			.bind(q.org, q.stream),
@@ -248,15 +275,22 @@ export async function readUnitCostSums(
 				ser AS MATERIALIZED (
 					SELECT DISTINCT (SELECT json_group_array(COALESCE(json_extract(s.series_key, k.series_path), '')) FROM keys k) AS tuple, ${SERIES_GROUP} AS grp
 					FROM series s WHERE s.stream_id = (SELECT id FROM st)),
-				conns AS MATERIALIZED (SELECT connection_id, currency FROM cost_connections WHERE org_id = ?1),
+				${FILTERS("?7")},
+				${FILTERED_CONNECTIONS},
 				${q.granularity === "month" ? matchedByMonth(q.costType, range) : matchedByDay(q.costType, range)}
 				GROUP BY 1, 2, 3`,
 			)
-			.bind(...params),
+			.bind(...params, filtersParam(q.filters)),
+		unknownNamesQuery(
+			db,
+			q.org,
+			q.filters.map((f) => f.name),
+		),
 	]);
 	return {
-		rowsRead: rowsReadOf([unknown, units, costs]),
+		rowsRead: rowsReadOf([unknown, units, costs, unknownFilters]),
 		unknownNames: (unknown.results as Array<{ name: string }>).map((r) => r.name),
+		unknownFilterNames: (unknownFilters.results as Array<{ name: string }>).map((r) => r.name),
 		units: (units.results as Array<{ period: string; grp: string; units: number | null }>).map((r) => ({
 			period: r.period,
 			group: r.grp,

@@ -1,8 +1,9 @@
 // SQL for the Cloudthread-compatible custom metrics. As everywhere in storage/, statements are
 // parameterized and record data travels as JSON parameters unpacked with json_each.
 import type { AggFunc } from "../schemas/cloudthread";
+import type { DimensionFilter } from "../schemas/common";
 import type { D1Reader } from "./d1";
-import { jsonChunks } from "./json-params";
+import { filtersParam, jsonChunks } from "./json-params";
 
 /**
  * A validated ingest request of one organization and aggregation function, ready to apply in
@@ -175,19 +176,20 @@ export interface MetricPointQuery {
 	granularity: "day" | "hour";
 	startDay: string;
 	endDay: string;
-	/** [dimension key, accepted values]: a record matches when every key has one of its values. */
-	filters: Array<[key: string, values: string[]]>;
+	/** Every filter must pass: dim[key] when the record's value of key is one of its values, exclude[key] when it is none of them (a record without the key has none). */
+	filters: DimensionFilter[];
 	/** Keyset cursor: points after this (timestamp, record ID). */
 	after: [timestamp: string, recordId: string] | null;
 	limit: number;
 }
 
-// Filters travel as one JSON parameter; dimensions are matched by key through json_each,
-// so keys with dots or quotes need no JSON-path escaping.
+// Filters travel as one JSON parameter (filtersParam); a filter fails when whether the record
+// has one of its values equals its exclude flag. Dimensions are matched by key through
+// json_each, so keys with dots or quotes need no JSON-path escaping.
 const DIMENSION_FILTER = `(?6 IS NULL OR NOT EXISTS (
-	SELECT 1 FROM json_each(?6) f WHERE NOT EXISTS (
+	SELECT 1 FROM json_each(?6) f WHERE EXISTS (
 		SELECT 1 FROM json_each(r.dimensions) d JOIN json_each(f.value -> 1) w
-		WHERE d.key = f.value ->> 0 AND d.value = w.value)))`;
+		WHERE d.key = f.value ->> 0 AND d.value = w.value) = f.value ->> 2))`;
 
 // ?1 org, ?8 name, ?9 function.
 const METRIC_BY_NAME = "(SELECT id FROM custom_metrics WHERE org_id = ?1 AND name = ?8 AND agg_func = ?9)";
@@ -216,7 +218,7 @@ export function metricPointsQuery(db: D1Reader, q: MetricPointQuery): D1Prepared
 			q.endDay,
 			afterTimestamp,
 			afterRecord,
-			q.filters.length > 0 ? JSON.stringify(q.filters) : null,
+			q.filters.length > 0 ? filtersParam(q.filters) : null,
 			q.limit,
 			q.name,
 			q.aggFunc,

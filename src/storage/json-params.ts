@@ -1,6 +1,8 @@
 // Record data travels to D1 as JSON parameters unpacked with json_each, so that a 10,000-record
 // request is a handful of statements in one transaction rather than 10,000 round trips.
 
+import type { DimensionFilter } from "../schemas/common";
+
 // D1 allows 2 MB per string value; chunks stay well below it.
 export const MAX_JSON_PARAM_CHARS = 400_000;
 
@@ -32,4 +34,13 @@ export function joinJsonChunks(items: Iterable<string>): Array<{ first: number; 
 	}
 	if (current.length > 0) chunks.push({ first, json: `[${current.join(",")}]` });
 	return chunks;
+}
+
+/**
+ * A read's filters as the one JSON parameter its SQL unpacks with json_each: [name, [values],
+ * exclude] per filter, exclude as 1 or 0, so that SQL compares it with whether a value matched
+ * (matched = exclude fails the filter).
+ */
+export function filtersParam(filters: readonly DimensionFilter[]): string {
+	return JSON.stringify(filters.map((f) => [f.name, f.values, f.exclude ? 1 : 0]));
 }

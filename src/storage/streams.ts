@@ -1,8 +1,9 @@
 // CloudZero streams, their series and daily values (migrations 0001 and 0006). Statements are
 // parameterized; rows travel as JSON parameters (see json-params.ts).
 import type { ValueRow } from "../schemas/cloudzero";
+import type { DimensionFilter } from "../schemas/common";
 import type { D1Reader } from "./d1";
-import { jsonChunks, MAX_JSON_PARAM_CHARS } from "./json-params";
+import { filtersParam, jsonChunks, MAX_JSON_PARAM_CHARS } from "./json-params";
 
 export interface StreamRow {
 	id: number;
@@ -241,8 +242,8 @@ export interface ValueQuery {
 	name: string;
 	startDay: string;
 	endDay: string;
-	/** [dimension key, accepted values]: a series matches when every key has one of its values. None: every series. */
-	filters: Array<[key: string, values: string[]]>;
+	/** Every filter must pass: dim[key] when the series' value of key is one of its values, exclude[key] when it is none of them (a series without the key has none). None: every series. */
+	filters: DimensionFilter[];
 	/** Keyset cursor: rows after this (day, series id). */
 	after: [day: string, seriesId: number] | null;
 	limit: number;
@@ -250,15 +251,16 @@ export interface ValueQuery {
 
 const STREAM_BY_NAME = "(SELECT id FROM streams WHERE org_id = ?1 AND name = ?2 AND deleted_at IS NULL)";
 
-// The series matching the filters (?7, JSON [[key, [values]]]), found from the series' keys:
-// dimensions are matched by key through json_each, so keys with dots or quotes need no escaping.
-// A separate statement text, so that SQLite reads a filtered series through its index
-// (daily_values_by_series) rather than every row of the stream.
+// The series passing the filters (?7, JSON [[key, [values], exclude]], see filtersParam), found
+// from the series' keys: a filter fails when whether the series has one of its values equals its
+// exclude flag. Dimensions are matched by key through json_each, so keys with dots or quotes need
+// no escaping. A separate statement text, so that SQLite reads a filtered series through its
+// index (daily_values_by_series) rather than every row of the stream.
 const FILTERED_SERIES = `AND v.series_id IN (
 	SELECT se.id FROM series se WHERE se.stream_id = ${STREAM_BY_NAME} AND NOT EXISTS (
-		SELECT 1 FROM json_each(?7) f WHERE NOT EXISTS (
+		SELECT 1 FROM json_each(?7) f WHERE EXISTS (
 			SELECT 1 FROM json_each(se.series_key) d JOIN json_each(f.value -> 1) w
-			WHERE d.key = f.value ->> 0 AND d.value = w.value)))`;
+			WHERE d.key = f.value ->> 0 AND d.value = w.value) = f.value ->> 2))`;
 
 /** Daily values of a stream in (day, series) order (no rows when there is no such live stream), as one statement. */
 export function valuesQuery(db: D1Reader, q: ValueQuery): D1PreparedStatement {
@@ -273,5 +275,5 @@ export function valuesQuery(db: D1Reader, q: ValueQuery): D1PreparedStatement {
 			ORDER BY v.day, v.series_id
 			LIMIT ?8`,
 		)
-		.bind(q.org, q.name, q.startDay, q.endDay, afterDay, afterSeries, filtered ? JSON.stringify(q.filters) : null, q.limit);
+		.bind(q.org, q.name, q.startDay, q.endDay, afterDay, afterSeries, filtered ? filtersParam(q.filters) : null, q.limit);
 }

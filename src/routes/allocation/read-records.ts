@@ -7,7 +7,13 @@ import { checkFilterKeys, csvPage, cursorPosition, dayRange, filterParams, isTup
 import { streamNotFound } from "../../lib/api-error";
 import { formatValue } from "../../lib/numbers";
 import { ALLOCATION_GRANULARITIES, type Filter } from "../../schemas/allocation";
-import { DaySchema, FILTER_SYNTAX_DESCRIPTION, filterParamDocumentation, StreamNameSchema } from "../../schemas/common";
+import {
+	DaySchema,
+	type DimensionFilter,
+	FILTER_SYNTAX_DESCRIPTION,
+	filterParamDocumentation,
+	StreamNameSchema,
+} from "../../schemas/common";
 import {
 	type AllocationValueRow,
 	allocationValuesQuery,
@@ -30,9 +36,13 @@ const QuerySchema = z.object({
 		.record(z.string(), z.string())
 		.optional()
 		.openapi(filterParamDocumentation({ "custom:feature": "billing" })),
+	exclude: z
+		.record(z.string(), z.string())
+		.optional()
+		.openapi(filterParamDocumentation({ "custom:feature": "search,export" }, "exclude")),
 });
-// `dim[...]` parameters are the filters, read by filterParams; `dim` alone is no option.
-const QUERY_OPTIONS = new Set(Object.keys(QuerySchema.shape).filter((key) => key !== "dim"));
+// `dim[...]` and `exclude[...]` parameters are the filters, read by filterParams; `dim` and `exclude` alone are no options.
+const QUERY_OPTIONS = new Set(Object.keys(QuerySchema.shape).filter((key) => key !== "dim" && key !== "exclude"));
 
 const ReadRecordSchema = z
 	.object({
@@ -58,7 +68,7 @@ const route = createRoute({
 	path: "/unit-cost/v1/telemetry/allocation/{name}",
 	tags: ["CloudZero allocation telemetry"],
 	summary: "Read an allocation stream's values",
-	description: `Values in (period, filter, element) order, deleted ones excluded, in the shape they are written: a record read can be sent back as it is. ${FILTER_SYNTAX_DESCRIPTION} A filter matches the values whose filter lists one of its values for that name. \`element\` keeps one element's values. Any other query parameter is refused (400 \`invalid_filter\`), and so is a filter on a name that is not one of the stream's filter keys (400 \`unknown_filter_keys\`). In CSV, each filter key is a column holding its values as a JSON array, and a text cell that a spreadsheet would run as a formula is prefixed with an apostrophe.`,
+	description: `Values in (period, filter, element) order, deleted ones excluded, in the shape they are written: a record read can be sent back as it is. ${FILTER_SYNTAX_DESCRIPTION} A value's filter lists values per name: \`dim\` keeps the values whose filter lists one of its values for that name, \`exclude\` those whose filter lists none of them (a filter without the name lists none). \`element\` keeps one element's values. Any other query parameter is refused (400 \`invalid_filter\`), and so is a filter on a name that is not one of the stream's filter keys (400 \`unknown_filter_keys\`). In CSV, each filter key is a column holding its values as a JSON array, and a text cell that a spreadsheet would run as a formula is prefixed with an apostrophe.`,
 	...streamTokenWithScope("read", "in_read"),
 	request: {
 		params: z.object({ name: StreamNameSchema.openapi({ example: "my-allocation-stream" }) }),
@@ -93,7 +103,7 @@ export function registerAllocationRead(app: OpenAPIHono<AppEnv>) {
 			startDay: string;
 			endDay: string;
 			after: [string, number, number] | null;
-			filters: Array<[string, string[]]>;
+			filters: DimensionFilter[];
 			elements: string[];
 		};
 		try {

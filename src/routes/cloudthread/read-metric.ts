@@ -8,11 +8,11 @@ import { ApiError } from "../../lib/api-error";
 import { formatValue } from "../../lib/numbers";
 import { metricStreamName } from "../../objects/cloudthread-metrics-protocol";
 import { MetricNameParamsSchema, MetricPointsQuerySchema, MetricPointsSchema } from "../../schemas/cloudthread";
-import { FILTER_SYNTAX_DESCRIPTION } from "../../schemas/common";
+import { type DimensionFilter, FILTER_SYNTAX_DESCRIPTION } from "../../schemas/common";
 import { type MetricPointRow, metricPointsQuery, metricQuery, metricRow } from "../../storage/custom-metrics";
 
-// `dim[...]` parameters are the filters, read by filterParams; `dim` alone is no option.
-const QUERY_OPTIONS = new Set(Object.keys(MetricPointsQuerySchema.shape).filter((key) => key !== "dim"));
+// `dim[...]` and `exclude[...]` parameters are the filters, read by filterParams; `dim` and `exclude` alone are no options.
+const QUERY_OPTIONS = new Set(Object.keys(MetricPointsQuerySchema.shape).filter((key) => key !== "dim" && key !== "exclude"));
 
 const route = createRoute({
 	method: "get",
@@ -20,7 +20,7 @@ const route = createRoute({
 	path: "/streams/metrics/{metric_name}",
 	tags: ["Cloudthread custom data"],
 	summary: "Read a custom metric's daily aggregates or hourly points",
-	description: `Per record ID, in (timestamp, record ID) order. ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a filter on a custom dimension the metric does not have (400 \`unknown_filter_keys\`). In CSV, a text cell that a spreadsheet would run as a formula (starting with \`=\`, \`+\`, \`-\`, \`@\`, a tab or a carriage return, unless it is a plain number) is prefixed with an apostrophe.`,
+	description: `Per record ID, in (timestamp, record ID) order. ${FILTER_SYNTAX_DESCRIPTION} A record without a filter's dimension (the records of a metric may have different keys) matches no \`dim\` filter and passes every \`exclude\` filter. Any other query parameter is refused (400 \`invalid_filter\`), and so is a filter on a custom dimension the metric does not have (400 \`unknown_filter_keys\`). In CSV, a text cell that a spreadsheet would run as a formula (starting with \`=\`, \`+\`, \`-\`, \`@\`, a tab or a carriage return, unless it is a plain number) is prefixed with an apostrophe.`,
 	...streamTokenWithScope("read", "in_read"),
 	request: {
 		params: MetricNameParamsSchema,
@@ -53,7 +53,7 @@ export function registerCustomMetricRead(app: OpenAPIHono<AppEnv>) {
 		// One D1 round trip: the token's revocation, the metric and its points in one batch. A 404
 		// still comes before the query's own 400s, as when the metric was read first, and a 403
 		// for a revoked token before both.
-		let read: { startDay: string; endDay: string; after: [string, string] | null; filters: Array<[string, string[]]> };
+		let read: { startDay: string; endDay: string; after: [string, string] | null; filters: DimensionFilter[] };
 		try {
 			const [startDay, endDay] = dayRange(query.start_date, query.end_date);
 			const position = cursorPosition(

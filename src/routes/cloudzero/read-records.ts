@@ -6,7 +6,13 @@ import { BOOKMARK_RESPONSE_HEADER, BookmarkHeadersSchema, readSession } from "..
 import { checkFilterKeys, csvPage, cursorPosition, dayRange, filterParams, isTuple, pageOf } from "../../http/reads";
 import { streamNotFound } from "../../lib/api-error";
 import { formatValue } from "../../lib/numbers";
-import { DaySchema, FILTER_SYNTAX_DESCRIPTION, filterParamDocumentation, StreamParamsSchema } from "../../schemas/common";
+import {
+	DaySchema,
+	type DimensionFilter,
+	FILTER_SYNTAX_DESCRIPTION,
+	filterParamDocumentation,
+	StreamParamsSchema,
+} from "../../schemas/common";
 import { liveStreamQuery, liveStreamRow, type ValueReadRow, valuesQuery } from "../../storage/streams";
 
 /** Page size ceiling: a year of 200 series (73,000 rows) fits in two pages. */
@@ -22,9 +28,13 @@ const QuerySchema = z.object({
 		.record(z.string(), z.string())
 		.optional()
 		.openapi(filterParamDocumentation({ "custom:Client": "Patric Star" })),
+	exclude: z
+		.record(z.string(), z.string())
+		.optional()
+		.openapi(filterParamDocumentation({ Region: "Europe" }, "exclude")),
 });
-// `dim[...]` parameters are the filters, read by filterParams; `dim` alone is no option.
-const QUERY_OPTIONS = new Set(Object.keys(QuerySchema.shape).filter((key) => key !== "dim"));
+// `dim[...]` and `exclude[...]` parameters are the filters, read by filterParams; `dim` and `exclude` alone are no options.
+const QUERY_OPTIONS = new Set(Object.keys(QuerySchema.shape).filter((key) => key !== "dim" && key !== "exclude"));
 
 const ReadRecordSchema = z
 	.object({
@@ -78,7 +88,7 @@ export function registerMetricRead(app: OpenAPIHono<AppEnv>) {
 		// One D1 round trip: the token's revocation, the stream and its values (the filters applied
 		// in SQL) in one batch. A 404 still comes before the query's own 400s, as when the stream
 		// was read first, and a 403 for a revoked token before both.
-		let read: { startDay: string; endDay: string; after: [string, number] | null; filters: Array<[string, string[]]> };
+		let read: { startDay: string; endDay: string; after: [string, number] | null; filters: DimensionFilter[] };
 		try {
 			const [startDay, endDay] = dayRange(query.start_date, query.end_date);
 			const after = cursorPosition(query.cursor, isTuple<[string, number]>("string", "integer"));

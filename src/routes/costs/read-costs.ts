@@ -4,12 +4,13 @@ import { dimensionName, refuseUnknownNames } from "../../cost/dimensions";
 import { formatCost } from "../../cost/money";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
-import { csvPage, cursorPosition, dayRange, filterParams, isTuple, pageOf } from "../../http/reads";
+import { costFilters, csvPage, cursorPosition, dayRange, filterParams, isTuple, pageOf } from "../../http/reads";
 import { FILTER_SYNTAX_DESCRIPTION } from "../../schemas/common";
 import { CostPageSchema, CostQuerySchema } from "../../schemas/costs";
 import { readCostLines } from "../../storage/cost-reads";
 
-const QUERY_OPTIONS = new Set(Object.keys(CostQuerySchema.shape).filter((key) => key !== "dim"));
+// `dim[...]` and `exclude[...]` parameters are the filters, read by filterParams; `dim` and `exclude` alone are no options.
+const QUERY_OPTIONS = new Set(Object.keys(CostQuerySchema.shape).filter((key) => key !== "dim" && key !== "exclude"));
 
 const route = createRoute({
 	method: "get",
@@ -36,16 +37,11 @@ export function registerCostRead(app: OpenAPIHono<AppEnv>) {
 		c.set("logFields", { operation: "read_costs" });
 		const [startDay, endDay] = dayRange(query.start_date, query.end_date);
 		const after = cursorPosition(query.cursor, isTuple<[string, string, string]>("string", "string", "string"));
-		const filterValues = filterParams(c.req.queries(), QUERY_OPTIONS, "cost dimension");
+		const parsed = filterParams(c.req.queries(), QUERY_OPTIONS, "cost dimension");
 		const pathOf = new Map<string, string>();
 		const groupBy = query.group_by === undefined ? null : dimensionName(query.group_by, "group_by");
 		if (groupBy !== null) pathOf.set(groupBy, "group_by");
-		const filters = filterValues.map(([name, values]): [string, string[]] => {
-			const path = `dim[${name.slice(0, 200)}]`;
-			const source = dimensionName(name, path);
-			if (!pathOf.has(source)) pathOf.set(source, path);
-			return [source, values];
-		});
+		const filters = costFilters(parsed, pathOf);
 
 		// One round trip: D1 resolves custom dimensions, filters, groups, sums and pages.
 		const { unknownNames, lines, rowsRead } = await readCostLines(c.env.DB, {
