@@ -897,6 +897,8 @@ function invalidParts(info: OperationInfo, r: Rng): { parts: Parts; what: string
 		if (!m) continue;
 		// Headers carry bytes: a mutation that made one unsendable is not a request.
 		if (p.in === "header" && !/^[\x20-\x7e]*$/.test(paramText(m.value))) continue;
+		// HTTP trims a header value's outer whitespace on the way: such a mutation arrives valid.
+		if (p.in === "header" && paramText(m.value).trim() !== paramText(m.value)) continue;
 		parts.params.set(p, m.value);
 		return { parts, what: `${p.in} parameter ${p.name} ${m.what}` };
 	}

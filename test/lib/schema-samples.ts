@@ -643,6 +643,8 @@ export const MUTATIONS: Record<string, Mutation> = {
 	"required field dropped": (r, loc) => {
 		const required = (loc.schema.required as string[] | undefined) ?? [];
 		if (required.length === 0 || loc.value === null || typeof loc.value !== "object" || Array.isArray(loc.value)) return null;
+		// Under anyOf/oneOf the value may still match another alternative without the field.
+		if (Array.isArray(loc.schema.__alternatives)) return null;
 		const name = r.pick(required);
 		const { [name]: _dropped, ...rest } = loc.value as Record<string, unknown>;
 		return { value: rest, what: `without '${name}'` };
