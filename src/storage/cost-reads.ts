@@ -70,10 +70,13 @@ function allocatedRows(costType: CostType, p: { from: string; to: string }, name
 				ast AS MATERIALIZED (
 					SELECT s.id, CASE s.granularity WHEN 'MONTHLY' THEN 7 ELSE 10 END AS len FROM allocation_streams s
 					WHERE s.org_id = ?1 AND s.name = substr((SELECT source FROM asrc), 12) AND s.deleted_at IS NULL),
-				agk AS MATERIALIZED (
-					SELECT group_id, source, ${jsonKeyPath("source")} AS path, vals FROM (
+				ag AS MATERIALIZED (
+					SELECT group_id, json_group_array(json_array(source, ${jsonKeyPath("source")}, json(vals))) AS keys FROM (
 						SELECT g.id AS group_id, ${sourceOfName("j.key")} AS source, j.value AS vals
-						FROM allocation_filter_groups g, json_each(g.filter) j WHERE g.stream_id = (SELECT id FROM ast))),
+						FROM allocation_filter_groups g, json_each(g.filter) j WHERE g.stream_id = (SELECT id FROM ast))
+					GROUP BY group_id
+					UNION ALL
+					SELECT g.id, '[]' FROM allocation_filter_groups g WHERE g.stream_id = (SELECT id FROM ast) AND g.filter = '{}'),
 				avals AS MATERIALIZED (
 					SELECT substr(v.period, 1, (SELECT len FROM ast)) AS dk, v.group_id, v.element_id, SUM(v.value) AS w
 					FROM allocation_values v
@@ -81,24 +84,31 @@ function allocatedRows(costType: CostType, p: { from: string; to: string }, name
 						AND v.period BETWEEN substr(${p.from}, 1, (SELECT len FROM ast)) AND ${p.to} || 'U'
 					GROUP BY 1, 2, 3),
 				apg AS MATERIALIZED (
-					SELECT p.connection_id, p.dims_id, g.id AS group_id
+					SELECT p.connection_id, p.dims_id, g.group_id
 					FROM (SELECT DISTINCT c.connection_id, c.dims_id FROM ${dailyRows(p)} WHERE EXISTS (SELECT 1 FROM ast)) p
 					JOIN cost_dimension_sets d ON d.id = p.dims_id
-					CROSS JOIN allocation_filter_groups g ON g.stream_id = (SELECT id FROM ast)
-					WHERE NOT EXISTS (SELECT 1 FROM agk WHERE agk.group_id = g.id
-						AND (CASE agk.source WHEN 'Connection' THEN p.connection_id ELSE COALESCE(json_extract(d.dims, agk.path), '') END)
-							NOT IN (SELECT value FROM json_each(agk.vals)))),
+					CROSS JOIN ag g
+					WHERE NOT EXISTS (SELECT 1 FROM json_each(g.keys) k
+						WHERE (CASE k.value ->> 0 WHEN 'Connection' THEN p.connection_id ELSE COALESCE(json_extract(d.dims, k.value ->> 1), '') END)
+							NOT IN (SELECT value FROM json_each(k.value -> 2)))),
+				apk AS MATERIALIZED (
+					SELECT connection_id, dims_id, json_group_array(group_id) AS pk
+					FROM (SELECT * FROM apg ORDER BY connection_id, dims_id, group_id)
+					GROUP BY connection_id, dims_id),
+				pkg AS MATERIALIZED (SELECT q.pk, j.value AS group_id FROM (SELECT DISTINCT pk FROM apk) q, json_each(q.pk) j),
+				pools AS MATERIALIZED (
+					SELECT a.dk, q.pk, e.name AS element, SUM(a.w) AS w
+					FROM pkg q JOIN avals a ON a.group_id = q.group_id JOIN allocation_elements e ON e.id = a.element_id
+					GROUP BY 1, 2, 3
+					HAVING SUM(a.w) > 0),
 				shares AS MATERIALIZED (
-					SELECT dk, connection_id, dims_id, element, COALESCE(LAG(fcur) OVER win, 0.0) AS fprev, fcur, n = cnt AS last FROM (
-						SELECT a.dk, m.connection_id, m.dims_id, e.name AS element,
-							SUM(SUM(a.w)) OVER (PARTITION BY a.dk, m.connection_id, m.dims_id ORDER BY e.name ROWS UNBOUNDED PRECEDING)
-								/ SUM(SUM(a.w)) OVER (PARTITION BY a.dk, m.connection_id, m.dims_id) AS fcur,
-							ROW_NUMBER() OVER (PARTITION BY a.dk, m.connection_id, m.dims_id ORDER BY e.name) AS n,
-							COUNT(*) OVER (PARTITION BY a.dk, m.connection_id, m.dims_id) AS cnt
-						FROM apg m JOIN avals a ON a.group_id = m.group_id JOIN allocation_elements e ON e.id = a.element_id
-						GROUP BY a.dk, m.connection_id, m.dims_id, e.name
-						HAVING SUM(a.w) > 0)
-					WINDOW win AS (PARTITION BY dk, connection_id, dims_id ORDER BY element)),
+					SELECT dk, pk, element, COALESCE(LAG(fcur) OVER win, 0.0) AS fprev, fcur, n = cnt AS last FROM (
+						SELECT dk, pk, element,
+							SUM(w) OVER (PARTITION BY dk, pk ORDER BY element ROWS UNBOUNDED PRECEDING) / SUM(w) OVER (PARTITION BY dk, pk) AS fcur,
+							ROW_NUMBER() OVER (PARTITION BY dk, pk ORDER BY element) AS n,
+							COUNT(*) OVER (PARTITION BY dk, pk) AS cnt
+						FROM pools)
+					WINDOW win AS (PARTITION BY dk, pk ORDER BY element)),
 				crows AS (
 					SELECT c.connection_id, k.currency, c.day, c.dims_id, COALESCE(sh.element, '') AS alloc,
 						CASE WHEN sh.element IS NULL THEN ${W} ELSE (CASE WHEN sh.last THEN ${W} ELSE ${wholeAt("sh.fcur")} END) - ${wholeAt("sh.fprev")} END
@@ -106,7 +116,8 @@ function allocatedRows(costType: CostType, p: { from: string; to: string }, name
 						CASE WHEN sh.element IS NULL THEN ${F} ELSE (CASE WHEN sh.last THEN ${F} ELSE ${fracAt("sh.fcur")} END) - ${fracAt("sh.fprev")} END
 							AS ${costType}_frac
 					FROM ${dailyRows(p)}
-					LEFT JOIN shares sh ON sh.dk = substr(c.day, 1, (SELECT len FROM ast)) AND sh.connection_id = c.connection_id AND sh.dims_id = c.dims_id)`;
+					LEFT JOIN apk m ON m.connection_id = c.connection_id AND m.dims_id = c.dims_id
+					LEFT JOIN shares sh ON sh.dk = substr(c.day, 1, (SELECT len FROM ast)) AND sh.pk = m.pk)`;
 }
 
 /**
@@ -179,15 +190,15 @@ const GROUP_OF = (connection: string, alloc: string, setGroup: string) =>
 	`CASE WHEN (SELECT source FROM grp) = 'Connection' THEN ${connection} WHEN ${IS_ALLOCATION("(SELECT source FROM grp)")} THEN ${alloc} ELSE ${setGroup} END`;
 
 /*
- * The lines CTE of a cost read, by granularity (each measured fastest for its own on 600,000 daily
- * rows of 20,000 sets in node:sqlite). Months: the rows are first summed per (connection, month,
- * set), so the sets are looked up once per month and set (20,000 times, not 600,000). Days: the
- * organization's sets are resolved once (filters, group value) and the rows joined to them, since
- * summing per day and set first would not reduce them.
+ * The lines CTE of a cost read: the (allocated) rows are first summed per (connection, period,
+ * set, element), then each such sum's set is looked up by its key for the filters and the group
+ * value (months: 20,000 lookups for 600,000 daily rows of 20,000 sets). Days were joined to the
+ * organization's sets resolved once, which was faster for days; with the allocated rows as a
+ * subquery SQLite no longer indexes that join (a scan of the sets per row), so days go this way too.
  */
-function linesByMonth(costType: CostType): string {
+function linesByPeriod(costType: CostType, granularity: Granularity): string {
 	return `per AS (
-					SELECT c.connection_id, c.currency, substr(c.day, 1, 7) AS period, c.dims_id, c.alloc,
+					SELECT c.connection_id, c.currency, ${granularity === "month" ? "substr(c.day, 1, 7)" : "c.day"} AS period, c.dims_id, c.alloc,
 						SUM(c.${costType}_whole / 1000000000) AS hi, SUM(c.${costType}_whole % 1000000000) AS lo, SUM(c.${costType}_frac) AS frac
 					FROM crows c
 					WHERE ${ALLOC_PASSES}
@@ -197,15 +208,6 @@ function linesByMonth(costType: CostType): string {
 						CAST(SUM(per.hi) AS TEXT) AS hi, CAST(SUM(per.lo) AS TEXT) AS lo, CAST(SUM(per.frac) AS TEXT) AS frac
 					FROM per JOIN cost_dimension_sets d ON d.id = per.dims_id
 					WHERE ${SET_PASSES}
-					GROUP BY 1, 2, 3)`;
-}
-
-function linesByDay(costType: CostType): string {
-	return `sets AS MATERIALIZED (SELECT d.id, ${SET_GROUP} AS value FROM cost_dimension_sets d WHERE d.org_id = ?1 AND ${SET_PASSES}),
-				lines AS (
-					SELECT c.day AS period, ${GROUP_OF("c.connection_id", "c.alloc", "s.value")} AS grp, c.currency, ${costSums(costType)}
-					FROM crows c JOIN sets s ON s.id = c.dims_id
-					WHERE ${ALLOC_PASSES}
 					GROUP BY 1, 2, 3)`;
 }
 
@@ -250,7 +252,7 @@ export async function readCostLines(
 				grp AS MATERIALIZED (SELECT source, ${jsonKeyPath("source")} AS path FROM (SELECT ${sourceOfName("?5")} AS source)),
 				${FILTERED_CONNECTIONS},
 				${allocatedRows(q.costType, range, "SELECT source FROM flt UNION ALL SELECT source FROM grp")},
-				${q.granularity === "month" ? linesByMonth(q.costType) : linesByDay(q.costType)}
+				${linesByPeriod(q.costType, q.granularity)}
 				SELECT period, grp, currency, hi, lo, frac FROM lines
 				WHERE (period, grp, currency) > (?7, ?8, ?9)
 				ORDER BY period, grp, currency
@@ -308,7 +310,7 @@ const PAIR_GROUPS = (pairsIn: string) => `tuples AS MATERIALIZED (
 					FROM tuples t)`;
 
 /*
- * The matched cost of unit cost, by granularity, as for the cost reads (linesByMonth): months sum
+ * The matched cost of unit cost, by granularity, as for the cost reads (linesByPeriod): months sum
  * the rows per (connection, month, set) first, then match each once; days match each (connection,
  * set) pair the period's rows use once, then sum the rows through it.
  */
@@ -328,7 +330,7 @@ function matchedByMonth(costType: CostType): string {
 function matchedByDay(costType: CostType): string {
 	return `${PAIR_GROUPS("SELECT DISTINCT c.connection_id, c.dims_id, c.alloc FROM crows c WHERE EXISTS (SELECT 1 FROM st)")}
 				SELECT c.day AS period, p.grp, c.currency, ${costSums(costType)}
-				FROM crows c JOIN pairs p ON p.connection_id = c.connection_id AND p.dims_id = c.dims_id AND p.alloc = c.alloc
+				FROM crows c CROSS JOIN pairs p ON p.connection_id = c.connection_id AND p.dims_id = c.dims_id AND p.alloc = c.alloc
 				WHERE EXISTS (SELECT 1 FROM st)`;
 }
 
