@@ -46,7 +46,9 @@ const IS_ALLOCATION = (source: string) => `substr(${source}, 1, 11) IS 'allocati
  * SQL CTEs: the split of the read's cost rows by its allocation dimension (docs/unit-cost.md,
  * "Allocated cost"). `names` is a subquery of the read's resolved sources (column `source`); the
  * read may name one allocation stream (the route refuses two). Without one, `ast` is empty, every
- * CTE below is empty and `crows` is the daily rows with alloc ''.
+ * CTE below is empty and `crows` is the daily rows with alloc ''. `names` null: the read names
+ * none (no allocation:<stream>, no custom:<name> that could stand for one), and `crows` is just
+ * the daily rows, with alloc ''.
  * - ast: the live stream and the length of its period's day key (7: a month's records apply to
  *   each of its days; 10: a day's, hourly records summed to their day).
  * - agk: each filter group's keys, resolved like the read's names (NULL: names no dimension, so
@@ -61,7 +63,12 @@ const IS_ALLOCATION = (source: string) => `substr(${source}, 1, 11) IS 'allocati
  *   (whole, 10^-10) integers, P(0) = (0, 0) and the last element's P(fcur) = (W, F): the parts
  *   telescope to the row exactly, whatever the doubles.
  */
-function allocatedRows(costType: CostType, p: { from: string; to: string }, names: string): string {
+function allocatedRows(costType: CostType, p: { from: string; to: string }, names: string | null): string {
+	if (names === null) {
+		return `crows AS (
+					SELECT c.connection_id, k.currency, c.day, c.dims_id, '' AS alloc, c.${costType}_whole, c.${costType}_frac
+					FROM ${dailyRows(p)})`;
+	}
 	const W = `c.${costType}_whole`;
 	const F = `c.${costType}_frac`;
 	const wholeAt = (f: string) => `CAST(${W} * ${f} AS INTEGER)`;
@@ -193,9 +200,19 @@ const GROUP_OF = (connection: string, alloc: string, setGroup: string) =>
  * The lines CTE of a cost read: the (allocated) rows are first summed per (connection, period,
  * set, element), then each such sum's set is looked up by its key for the filters and the group
  * value (months: 20,000 lookups for 600,000 daily rows of 20,000 sets). Days were joined to the
- * organization's sets resolved once, which was faster for days; with the allocated rows as a
- * subquery SQLite no longer indexes that join (a scan of the sets per row), so days go this way too.
+ * organization's sets resolved once, which is faster for days (linesByDay), but with the allocated
+ * rows as a subquery SQLite no longer indexes that join (a scan of the sets per row): days of a
+ * read that may split by an allocation go this way too.
  */
+/** Days of a read that names no allocation: the organization's sets resolved once, the rows joined to them (the faster for days). */
+function linesByDay(costType: CostType): string {
+	return `sets AS MATERIALIZED (SELECT d.id, ${SET_GROUP} AS value FROM cost_dimension_sets d WHERE d.org_id = ?1 AND ${SET_PASSES}),
+				lines AS (
+					SELECT c.day AS period, ${GROUP_OF("c.connection_id", "c.alloc", "s.value")} AS grp, c.currency, ${costSums(costType)}
+					FROM crows c JOIN sets s ON s.id = c.dims_id
+					GROUP BY 1, 2, 3)`;
+}
+
 function linesByPeriod(costType: CostType, granularity: Granularity): string {
 	return `per AS (
 					SELECT c.connection_id, c.currency, ${granularity === "month" ? "substr(c.day, 1, 7)" : "c.day"} AS period, c.dims_id, c.alloc,
@@ -210,6 +227,9 @@ function linesByPeriod(costType: CostType, granularity: Granularity): string {
 					WHERE ${SET_PASSES}
 					GROUP BY 1, 2, 3)`;
 }
+
+/** Whether a (resolved as far as TS can) name may read an allocation stream: allocation:<stream>, or a custom:<name>. */
+const mayBeAllocation = (name: string) => name.startsWith(ALLOCATION_PREFIX) || name.startsWith("custom:");
 
 /** Each of `names` with the dimension it reads (NULL: none, an undefined custom:<name>), as one statement. */
 function resolveNamesQuery(db: D1Reader, org: string, names: string[]): D1PreparedStatement {
@@ -243,6 +263,7 @@ export async function readCostLines(
 ): Promise<{ unknownNames: string[]; allocations: Array<{ name: string; source: string }>; lines: CostLine[]; rowsRead: number }> {
 	const range = { from: "?2", to: "?3" };
 	const names = [...(q.groupBy === null ? [] : [q.groupBy]), ...q.filters.map((f) => f.name)];
+	const allocating = names.some(mayBeAllocation);
 	const [resolved, lines] = await db.batch<Record<string, unknown>>([
 		resolveNamesQuery(db, q.org, names),
 		db
@@ -251,8 +272,8 @@ export async function readCostLines(
 				${FILTERS("?6")},
 				grp AS MATERIALIZED (SELECT source, ${jsonKeyPath("source")} AS path FROM (SELECT ${sourceOfName("?5")} AS source)),
 				${FILTERED_CONNECTIONS},
-				${allocatedRows(q.costType, range, "SELECT source FROM flt UNION ALL SELECT source FROM grp")},
-				${linesByPeriod(q.costType, q.granularity)}
+				${allocatedRows(q.costType, range, allocating ? "SELECT source FROM flt UNION ALL SELECT source FROM grp" : null)},
+				${allocating || q.granularity === "month" ? linesByPeriod(q.costType, q.granularity) : linesByDay(q.costType)}
 				SELECT period, grp, currency, hi, lo, frac FROM lines
 				WHERE (period, grp, currency) > (?7, ?8, ?9)
 				ORDER BY period, grp, currency
