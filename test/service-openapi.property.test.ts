@@ -250,6 +250,20 @@ const KNOWN_GAPS: KnownGap[] = [
 			"a custom:<name> dimension (in group_by or a dim[…] or exclude[…] filter) must be one the organization defined, and a unit cost's group_by one of the stream's associated_cost names: state the service holds",
 	},
 	{
+		operations: /^GET \/unit-cost\/v1\/(costs|unit-cost\/\{metric_name\})$/,
+		codes: ["bad_request"],
+		at: /^(group_by|metric_name|(dim|exclude)\[.*)$/,
+		when: (req) => {
+			const names = [String(req.param.group_by ?? ""), ...filterNames(req)];
+			return (
+				new Set(names.filter((n) => n.startsWith("allocation:"))).size + names.filter((n) => n.startsWith("custom:")).length >= 2 ||
+				(req.operation.endsWith("{metric_name}") && names.some((n) => n.startsWith("allocation:") || n.startsWith("custom:")))
+			);
+		},
+		reason:
+			"a read splits cost by one allocation stream: names reading two (allocation:<a> and allocation:<b>, or a custom dimension, or a metric's associated_cost name, defined as another) are refused; which streams a custom:<name> or a metric's names read is state the service holds",
+	},
+	{
 		operations: READS_WITH_FILTERS,
 		codes: ["unknown_filter_keys"],
 		at: /^(dim|exclude)\[/,

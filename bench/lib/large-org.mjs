@@ -2,10 +2,12 @@
 // `--only large-org` and with `--only costs`: one organization with 20,050 resources in two
 // connections over September 2024, one CBF row per resource and day (601,500 daily cost rows),
 // loaded with 10,000-row `sum` drops; a custom dimension Customer (tag:customer) and a
-// 500-series metric on it. Then four reads, each 12 times (the first 2 discarded), while the RSS
+// 500-series metric on it; an allocation stream splitting each Service among 5 products. Then
+// five reads, each 12 times (the first 2 discarded), while the RSS
 // of wrangler's workerd runtime is sampled every 50 ms:
 //   (a) cost by Service, whole month;  (b) cost by Service per day;
-//   (c) the small connection's cost per day;  (d) unit cost of the metric by custom:Customer.
+//   (c) the small connection's cost per day;  (d) unit cost of the metric by custom:Customer;
+//   (e) cost by allocation:<stream>, whole month (issue 19).
 // Every cost is a whole number of cents, so every expected total is exact (BigInt); the
 // answers' decimal strings are compared with them exactly, as decimals.
 
@@ -31,6 +33,8 @@ const ACCOUNTS = 12;
 const REGIONS = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1"];
 const CUSTOMERS = 500;
 const METRIC = "large-org-customers";
+const ALLOCATION = "large-org-products";
+const PRODUCTS = 5;
 const RUNS = 12;
 const DISCARDED = 2;
 const SAMPLE_MS = 50;
@@ -134,6 +138,13 @@ export function decimalEquals(text, units, scale = 2) {
 	// digits × 10^exp10 == units × 10^-scale  <=>  digits × 10^(exp10 + scale) == units
 	const shift = exp10 + scale;
 	return shift >= 0 ? digits * 10n ** BigInt(shift) === units : digits === units * 10n ** BigInt(-shift);
+}
+
+/** A plain decimal string ("12.3", "-0.05") as an exact count of 10^-scale. */
+function decimalUnits(text, scale) {
+	const [whole, fraction = ""] = String(text).replace("-", "").split(".");
+	const n = BigInt(whole) * 10n ** BigInt(scale) + BigInt(fraction.padEnd(scale, "0").slice(0, scale) || "0");
+	return String(text).startsWith("-") ? -n : n;
 }
 
 /** Compares answer lines with expected amounts; keeps a few examples of what differs. */
@@ -307,6 +318,19 @@ export async function largeOrgCase({ port, pid, adminToken, log }) {
 	}
 	for (let i = 0; i < records.length; i += 10_000)
 		await call(ctx, "POST", `/unit-cost/v1/telemetry/metric/${METRIC}/sum`, { records: records.slice(i, i + 10_000) });
+	// (e)'s allocation stream: each Service's cost split among 5 products by daily values.
+	const allocation = [];
+	for (let d = 0; d < DAYS; d++)
+		for (let s = 0; s < SERVICES; s++)
+			for (let p = 0; p < PRODUCTS; p++)
+				allocation.push({
+					timestamp: dayOf(d),
+					granularity: "DAILY",
+					filter: { Service: [serviceOf(s)] },
+					element_name: `product-${p}`,
+					value: 1 + ((d + s + p * 3) % 7),
+				});
+	await call(ctx, "POST", `/unit-cost/v1/telemetry/allocation/${ALLOCATION}/sum`, { records: allocation });
 	const load = {
 		drops: plan.length,
 		rows: expected.rows,
@@ -355,6 +379,26 @@ export async function largeOrgCase({ port, pid, adminToken, log }) {
 					(l) => `${l.period}|${l.currency}`,
 					(l) => l.cost,
 				),
+		},
+		{
+			name: "by allocation (5 products), month",
+			path: `costs?${range}&granularity=month&group_by=allocation:${ALLOCATION}`,
+			run: () => readCosts(ctx, `${range}&granularity=month&group_by=allocation:${ALLOCATION}`),
+			// Each product's part is a proportion (not a whole number of cents), shown to 15
+			// significant digits: the lines must add up to the month's total within their rounding
+			// (half a unit of each line's 15th digit), and be the 5 products (every row is split).
+			verify: ({ lines }) => {
+				const total = [...expected.byServiceMonth.values()].reduce((a, c) => a + c, 0n) * 10n ** 8n;
+				const sum = lines.reduce((a, l) => a + decimalUnits(l.cost, 10), 0n);
+				const slack = lines.reduce(
+					(a, l) => a + 10n ** BigInt(Math.max(0, l.cost.replace("-", "").split(".")[0].length - 15 + 10)) / 2n,
+					0n,
+				);
+				const names = lines.map((l) => l.group[`allocation:${ALLOCATION}`]).join(",");
+				const off = sum > total ? sum - total : total - sum;
+				const ok = off <= slack && names === Array.from({ length: PRODUCTS }, (_, p) => `product-${p}`).join(",");
+				return { status: ok ? "ok" : "MISMATCH", examples: ok ? [] : [{ names, sum: String(sum), total_cents: String(total) }] };
+			},
 		},
 		{
 			name: "unit cost by custom:Customer, month",
@@ -464,7 +508,7 @@ export async function largeOrgCase({ port, pid, adminToken, log }) {
 		memory,
 		verification: Object.values(results).every((r) => r.verification.status === "ok") ? "ok" : "MISMATCH",
 		targets: {
-			"large org (601,500 daily cost rows): each of the 4 reads p50 <= 1 s": p50s.every((ms) => ms <= 1000),
+			"large org (601,500 daily cost rows): each of the 5 reads p50 <= 1 s": p50s.every((ms) => ms <= 1000),
 			"large org: workerd runtime RSS growth during the reads <= 100 MiB": memory.growth_mib <= 100,
 		},
 	};

@@ -169,12 +169,12 @@ export const DimensionBodySchema = z
 				.string()
 				.regex(
 					new RegExp(DIMENSION_SOURCE_PATTERN, "u"),
-					"source is Service, Account, Region, UsageFamily, LineItemType, Resource, Connection or tag:<key>",
+					"source is Service, Account, Region, UsageFamily, LineItemType, Resource, Connection, tag:<key> or allocation:<stream>",
 				),
 			"source",
 		).openapi({
 			description:
-				"The dimension it names: Service, Account, Region, UsageFamily, LineItemType, Resource, Connection or tag:<key> (also Tag:<key>)",
+				"The dimension it names: Service, Account, Region, UsageFamily, LineItemType, Resource, Connection, tag:<key> (also Tag:<key>) or allocation:<stream> (an allocation stream's elements, see docs/unit-cost.md)",
 			pattern: DIMENSION_SOURCE_PATTERN,
 			example: "tag:customer",
 		}),

@@ -2,7 +2,7 @@
 // paged by D1, so a read's memory in the Worker grows with the lines it answers, never with the
 // rows stored. Sums are exact: whole units and 10^-10 fractions are summed apart (migration 0010).
 import type { CostType } from "../cost/cbf-rows";
-import { BUILTIN_COST_DIMENSIONS } from "../cost/dimensions";
+import { ALLOCATION_PREFIX, BUILTIN_COST_DIMENSIONS } from "../cost/dimensions";
 import type { MatchedCostRow, UnitsRow } from "../cost/unit-cost";
 import { costOfSums, type Decimal } from "../lib/decimal";
 import type { DimensionFilter } from "../schemas/common";
@@ -24,6 +24,7 @@ export const sourceOfName = (name: string) => `CASE
 		WHEN substr(${name}, 1, 7) = 'custom:' THEN (
 			SELECT source FROM cost_custom_dimensions WHERE org_id = ?1 AND name = substr(${name}, 8))
 		WHEN ${name} IN (${BUILTIN_COST_DIMENSIONS.map((d) => `'${d}'`).join(", ")}) THEN ${name}
+		WHEN substr(${name}, 1, 11) = 'allocation:' AND length(${name}) BETWEEN 12 AND 267 THEN ${name}
 		WHEN substr(${name}, 1, 4) IN ('tag:', 'Tag:') AND length(${name}) BETWEEN 5 AND 132 THEN 'tag:' || substr(${name}, 5)
 	END`;
 
@@ -37,6 +38,94 @@ const PERIOD = (day: string, granularity: string) => `CASE ${granularity} WHEN '
  */
 const dailyRows = (p: { from: string; to: string }) =>
 	`conns k CROSS JOIN cost_daily c ON c.org_id = ?1 AND c.connection_id = k.connection_id AND c.day BETWEEN ${p.from} AND ${p.to}`;
+
+/** SQL: whether a resolved source (a column of a CTE) is an allocation dimension. */
+const IS_ALLOCATION = (source: string) => `substr(${source}, 1, 11) IS 'allocation:'`;
+
+/**
+ * SQL CTEs: the split of the read's cost rows by its allocation dimension (docs/unit-cost.md,
+ * "Allocated cost"). `names` is a subquery of the read's resolved sources (column `source`); the
+ * read may name one allocation stream (the route refuses two). Without one, `ast` is empty, every
+ * CTE below is empty and `crows` is the daily rows with alloc ''. `names` null: the read names
+ * none (no allocation:<stream>, no custom:<name> that could stand for one), and `crows` is just
+ * the daily rows, with alloc ''.
+ * - ast: the live stream and the length of its period's day key (7: a month's records apply to
+ *   each of its days; 10: a day's, hourly records summed to their day).
+ * - agk: each filter group's keys, resolved like the read's names (NULL: names no dimension, so
+ *   no row has one of its values); avals: the records per (day key, group, element) in range.
+ * - apg: the groups each (connection, dimension set) of the period matches: once per pair, not
+ *   per daily row.
+ * - shares: per (day key, pair, element with a positive pooled value), the cumulative share of
+ *   the elements before it (fprev) and up to it (fcur), in element name order, and whether it is
+ *   the last; a pool whose values add up to 0 has none.
+ * - crows: each daily row once per element of its pool (its part) or once with alloc '' (no pool).
+ *   A part is P(fcur) - P(fprev), P(f) = (trunc(W f), round((W f - trunc(W f)) 10^10 + F f)) as
+ *   (whole, 10^-10) integers, P(0) = (0, 0) and the last element's P(fcur) = (W, F): the parts
+ *   telescope to the row exactly, whatever the doubles.
+ */
+function allocatedRows(costType: CostType, p: { from: string; to: string }, names: string | null): string {
+	if (names === null) {
+		return `crows AS (
+					SELECT c.connection_id, k.currency, c.day, c.dims_id, '' AS alloc, c.${costType}_whole, c.${costType}_frac
+					FROM ${dailyRows(p)})`;
+	}
+	const W = `c.${costType}_whole`;
+	const F = `c.${costType}_frac`;
+	const wholeAt = (f: string) => `CAST(${W} * ${f} AS INTEGER)`;
+	const fracAt = (f: string) => `CAST(round((${W} * ${f} - CAST(${W} * ${f} AS INTEGER)) * 10000000000 + ${F} * ${f}) AS INTEGER)`;
+	return `asrc AS MATERIALIZED (SELECT min(source) AS source FROM (${names}) WHERE ${IS_ALLOCATION("source")}),
+				ast AS MATERIALIZED (
+					SELECT s.id, CASE s.granularity WHEN 'MONTHLY' THEN 7 ELSE 10 END AS len FROM allocation_streams s
+					WHERE s.org_id = ?1 AND s.name = substr((SELECT source FROM asrc), 12) AND s.deleted_at IS NULL),
+				ag AS MATERIALIZED (
+					SELECT group_id, json_group_array(json_array(source, ${jsonKeyPath("source")}, json(vals))) AS keys FROM (
+						SELECT g.id AS group_id, ${sourceOfName("j.key")} AS source, j.value AS vals
+						FROM allocation_filter_groups g, json_each(g.filter) j WHERE g.stream_id = (SELECT id FROM ast))
+					GROUP BY group_id
+					UNION ALL
+					SELECT g.id, '[]' FROM allocation_filter_groups g WHERE g.stream_id = (SELECT id FROM ast) AND g.filter = '{}'),
+				avals AS MATERIALIZED (
+					SELECT substr(v.period, 1, (SELECT len FROM ast)) AS dk, v.group_id, v.element_id, SUM(v.value) AS w
+					FROM allocation_values v
+					WHERE v.stream_id = (SELECT id FROM ast)
+						AND v.period BETWEEN substr(${p.from}, 1, (SELECT len FROM ast)) AND ${p.to} || 'U'
+					GROUP BY 1, 2, 3),
+				apg AS MATERIALIZED (
+					SELECT p.connection_id, p.dims_id, g.group_id
+					FROM (SELECT DISTINCT c.connection_id, c.dims_id FROM ${dailyRows(p)} WHERE EXISTS (SELECT 1 FROM ast)) p
+					JOIN cost_dimension_sets d ON d.id = p.dims_id
+					CROSS JOIN ag g
+					WHERE NOT EXISTS (SELECT 1 FROM json_each(g.keys) k
+						WHERE (CASE k.value ->> 0 WHEN 'Connection' THEN p.connection_id ELSE COALESCE(json_extract(d.dims, k.value ->> 1), '') END)
+							NOT IN (SELECT value FROM json_each(k.value -> 2)))),
+				apk AS MATERIALIZED (
+					SELECT connection_id, dims_id, json_group_array(group_id) AS pk
+					FROM (SELECT * FROM apg ORDER BY connection_id, dims_id, group_id)
+					GROUP BY connection_id, dims_id),
+				pkg AS MATERIALIZED (SELECT q.pk, j.value AS group_id FROM (SELECT DISTINCT pk FROM apk) q, json_each(q.pk) j),
+				pools AS MATERIALIZED (
+					SELECT a.dk, q.pk, e.name AS element, SUM(a.w) AS w
+					FROM pkg q JOIN avals a ON a.group_id = q.group_id JOIN allocation_elements e ON e.id = a.element_id
+					GROUP BY 1, 2, 3
+					HAVING SUM(a.w) > 0),
+				shares AS MATERIALIZED (
+					SELECT dk, pk, element, COALESCE(LAG(fcur) OVER win, 0.0) AS fprev, fcur, n = cnt AS last FROM (
+						SELECT dk, pk, element,
+							SUM(w) OVER (PARTITION BY dk, pk ORDER BY element ROWS UNBOUNDED PRECEDING) / SUM(w) OVER (PARTITION BY dk, pk) AS fcur,
+							ROW_NUMBER() OVER (PARTITION BY dk, pk ORDER BY element) AS n,
+							COUNT(*) OVER (PARTITION BY dk, pk) AS cnt
+						FROM pools)
+					WINDOW win AS (PARTITION BY dk, pk ORDER BY element)),
+				crows AS (
+					SELECT c.connection_id, k.currency, c.day, c.dims_id, COALESCE(sh.element, '') AS alloc,
+						CASE WHEN sh.element IS NULL THEN ${W} ELSE (CASE WHEN sh.last THEN ${W} ELSE ${wholeAt("sh.fcur")} END) - ${wholeAt("sh.fprev")} END
+							AS ${costType}_whole,
+						CASE WHEN sh.element IS NULL THEN ${F} ELSE (CASE WHEN sh.last THEN ${F} ELSE ${fracAt("sh.fcur")} END) - ${fracAt("sh.fprev")} END
+							AS ${costType}_frac
+					FROM ${dailyRows(p)}
+					LEFT JOIN apk m ON m.connection_id = c.connection_id AND m.dims_id = c.dims_id
+					LEFT JOIN shares sh ON sh.dk = substr(c.day, 1, (SELECT len FROM ast)) AND sh.pk = m.pk)`;
+}
 
 /**
  * SQL: the sum of one cost type over the rows `c`. Whole units are summed as billions and a
@@ -96,65 +185,95 @@ const FILTERS = (param: string) =>
 const FILTERED_CONNECTIONS = `conns AS MATERIALIZED (
 					SELECT connection_id, currency FROM cost_connections k WHERE org_id = ?1
 						AND NOT EXISTS (SELECT 1 FROM flt WHERE flt.source = 'Connection' AND (k.connection_id IN (SELECT value FROM json_each(flt.vals))) = flt.excl))`;
+/** SQL: whether the allocated row `c` passes the read's allocation filters (its element, '' for cost no element has). */
+const ALLOC_PASSES = `NOT EXISTS (SELECT 1 FROM flt WHERE ${IS_ALLOCATION("flt.source")}
+	AND (c.alloc IN (SELECT value FROM json_each(flt.vals))) = flt.excl)`;
 /** SQL: whether the dimension set `d` passes the read's filters (but Connection's, applied to `conns`); a missing value is ''. */
-const SET_PASSES = `NOT EXISTS (SELECT 1 FROM flt WHERE flt.source IS NOT 'Connection'
+const SET_PASSES = `NOT EXISTS (SELECT 1 FROM flt WHERE flt.source IS NOT 'Connection' AND NOT ${IS_ALLOCATION("flt.source")}
 	AND (COALESCE(json_extract(d.dims, flt.path), '') IN (SELECT value FROM json_each(flt.vals))) = flt.excl)`;
 /** SQL: the group value of the dimension set `d` ('' without group_by). */
 const SET_GROUP = "COALESCE(json_extract(d.dims, (SELECT path FROM grp)), '')";
-const GROUP_OF = (connection: string, setGroup: string) =>
-	`CASE (SELECT source FROM grp) WHEN 'Connection' THEN ${connection} ELSE ${setGroup} END`;
+const GROUP_OF = (connection: string, alloc: string, setGroup: string) =>
+	`CASE WHEN (SELECT source FROM grp) = 'Connection' THEN ${connection} WHEN ${IS_ALLOCATION("(SELECT source FROM grp)")} THEN ${alloc} ELSE ${setGroup} END`;
 
 /*
- * The lines CTE of a cost read, by granularity (each measured fastest for its own on 600,000 daily
- * rows of 20,000 sets in node:sqlite). Months: the rows are first summed per (connection, month,
- * set), so the sets are looked up once per month and set (20,000 times, not 600,000). Days: the
- * organization's sets are resolved once (filters, group value) and the rows joined to them, since
- * summing per day and set first would not reduce them.
+ * The lines CTE of a cost read: the (allocated) rows are first summed per (connection, period,
+ * set, element), then each such sum's set is looked up by its key for the filters and the group
+ * value (months: 20,000 lookups for 600,000 daily rows of 20,000 sets). Days were joined to the
+ * organization's sets resolved once, which is faster for days (linesByDay), but with the allocated
+ * rows as a subquery SQLite no longer indexes that join (a scan of the sets per row): days of a
+ * read that may split by an allocation go this way too.
  */
-function linesByMonth(costType: CostType, range: { from: string; to: string }): string {
-	return `per AS (
-					SELECT c.connection_id, k.currency, substr(c.day, 1, 7) AS period, c.dims_id,
-						SUM(c.${costType}_whole / 1000000000) AS hi, SUM(c.${costType}_whole % 1000000000) AS lo, SUM(c.${costType}_frac) AS frac
-					FROM ${dailyRows(range)}
-					GROUP BY c.connection_id, 3, c.dims_id),
+/** Days of a read that names no allocation: the organization's sets resolved once, the rows joined to them (the faster for days). */
+function linesByDay(costType: CostType): string {
+	return `sets AS MATERIALIZED (SELECT d.id, ${SET_GROUP} AS value FROM cost_dimension_sets d WHERE d.org_id = ?1 AND ${SET_PASSES}),
 				lines AS (
-					SELECT per.period, ${GROUP_OF("per.connection_id", SET_GROUP)} AS grp, per.currency,
+					SELECT c.day AS period, ${GROUP_OF("c.connection_id", "c.alloc", "s.value")} AS grp, c.currency, ${costSums(costType)}
+					FROM crows c JOIN sets s ON s.id = c.dims_id
+					GROUP BY 1, 2, 3)`;
+}
+
+function linesByPeriod(costType: CostType, granularity: Granularity): string {
+	return `per AS (
+					SELECT c.connection_id, c.currency, ${granularity === "month" ? "substr(c.day, 1, 7)" : "c.day"} AS period, c.dims_id, c.alloc,
+						SUM(c.${costType}_whole / 1000000000) AS hi, SUM(c.${costType}_whole % 1000000000) AS lo, SUM(c.${costType}_frac) AS frac
+					FROM crows c
+					WHERE ${ALLOC_PASSES}
+					GROUP BY c.connection_id, 3, c.dims_id, c.alloc),
+				lines AS (
+					SELECT per.period, ${GROUP_OF("per.connection_id", "per.alloc", SET_GROUP)} AS grp, per.currency,
 						CAST(SUM(per.hi) AS TEXT) AS hi, CAST(SUM(per.lo) AS TEXT) AS lo, CAST(SUM(per.frac) AS TEXT) AS frac
 					FROM per JOIN cost_dimension_sets d ON d.id = per.dims_id
 					WHERE ${SET_PASSES}
 					GROUP BY 1, 2, 3)`;
 }
 
-function linesByDay(costType: CostType, range: { from: string; to: string }): string {
-	return `sets AS MATERIALIZED (SELECT d.id, ${SET_GROUP} AS value FROM cost_dimension_sets d WHERE d.org_id = ?1 AND ${SET_PASSES}),
-				lines AS (
-					SELECT c.day AS period, ${GROUP_OF("c.connection_id", "s.value")} AS grp, k.currency, ${costSums(costType)}
-					FROM ${dailyRows(range)} JOIN sets s ON s.id = c.dims_id
-					GROUP BY 1, 2, 3)`;
+/** Whether a (resolved as far as TS can) name may read an allocation stream: allocation:<stream>, or a custom:<name>. */
+const mayBeAllocation = (name: string) => name.startsWith(ALLOCATION_PREFIX) || name.startsWith("custom:");
+
+/** Each of `names` with the dimension it reads (NULL: none, an undefined custom:<name>), as one statement. */
+function resolveNamesQuery(db: D1Reader, org: string, names: string[]): D1PreparedStatement {
+	return db.prepare(`SELECT value AS name, ${sourceOfName("value")} AS source FROM json_each(?2)`).bind(org, JSON.stringify(names));
 }
 
-/** The names among `names` that read no cost dimension (an undefined custom:<name>), as one statement. */
-function unknownNamesQuery(db: D1Reader, org: string, names: string[]): D1PreparedStatement {
-	return db.prepare(`SELECT value AS name FROM json_each(?2) WHERE (${sourceOfName("value")}) IS NULL`).bind(org, JSON.stringify(names));
+interface ResolvedName {
+	name: string;
+	source: string | null;
+}
+
+/** The names that read no dimension, and the allocation streams (allocation:<stream>) the names read, each once. */
+function resolvedNames(rows: ResolvedName[]): { unknown: string[]; allocations: Array<{ name: string; source: string }> } {
+	const allocations = new Map<string, string>();
+	for (const r of rows) if (r.source?.startsWith(ALLOCATION_PREFIX) && !allocations.has(r.source)) allocations.set(r.source, r.name);
+	return {
+		unknown: rows.filter((r) => r.source === null).map((r) => r.name),
+		allocations: [...allocations].map(([source, name]) => ({ name, source })),
+	};
 }
 
 /**
  * A page of cost lines (period, group value, currency) in that order (SQLite's binary order, which
- * the cursor follows too), and the names among groupBy and the filters that name no dimension
- * (an undefined custom:<name>), checked in the same round trip.
+ * the cursor follows too), the names among groupBy and the filters that name no dimension (an
+ * undefined custom:<name>), and the allocation streams they read (the route refuses two), checked
+ * in the same round trip. With an allocation dimension, the rows are split first (allocatedRows).
  */
-export async function readCostLines(db: D1Reader, q: CostQuery): Promise<{ unknownNames: string[]; lines: CostLine[]; rowsRead: number }> {
+export async function readCostLines(
+	db: D1Reader,
+	q: CostQuery,
+): Promise<{ unknownNames: string[]; allocations: Array<{ name: string; source: string }>; lines: CostLine[]; rowsRead: number }> {
 	const range = { from: "?2", to: "?3" };
 	const names = [...(q.groupBy === null ? [] : [q.groupBy]), ...q.filters.map((f) => f.name)];
+	const allocating = names.some(mayBeAllocation);
 	const [resolved, lines] = await db.batch<Record<string, unknown>>([
-		unknownNamesQuery(db, q.org, names),
+		resolveNamesQuery(db, q.org, names),
 		db
 			.prepare(
 				`WITH
 				${FILTERS("?6")},
 				grp AS MATERIALIZED (SELECT source, ${jsonKeyPath("source")} AS path FROM (SELECT ${sourceOfName("?5")} AS source)),
 				${FILTERED_CONNECTIONS},
-				${q.granularity === "month" ? linesByMonth(q.costType, range) : linesByDay(q.costType, range)}
+				${allocatedRows(q.costType, range, allocating ? "SELECT source FROM flt UNION ALL SELECT source FROM grp" : null)},
+				${allocating || q.granularity === "month" ? linesByPeriod(q.costType, q.granularity) : linesByDay(q.costType)}
 				SELECT period, grp, currency, hi, lo, frac FROM lines
 				WHERE (period, grp, currency) > (?7, ?8, ?9)
 				ORDER BY period, grp, currency
@@ -162,9 +281,11 @@ export async function readCostLines(db: D1Reader, q: CostQuery): Promise<{ unkno
 			)
 			.bind(q.org, q.startDay, q.endDay, q.granularity, q.groupBy, filtersParam(q.filters), ...(q.after ?? ["", "", ""]), q.limit),
 	]);
+	const { unknown, allocations } = resolvedNames(resolved.results as unknown as ResolvedName[]);
 	return {
 		rowsRead: rowsReadOf([resolved, lines]),
-		unknownNames: (resolved.results as Array<{ name: string }>).map((r) => r.name),
+		unknownNames: unknown,
+		allocations,
 		lines: (lines.results as unknown as Array<SumColumns & { period: string; grp: string; currency: string }>).map((r) => ({
 			period: r.period,
 			group: r.grp,
@@ -195,41 +316,43 @@ const STREAM = "st AS (SELECT id, dimension_keys FROM streams WHERE org_id = ?1 
 const SERIES_GROUP = `CASE WHEN ?6 IS NULL THEN '' ELSE COALESCE(json_extract(s.series_key, ${jsonKeyPath("?6")}), '') END`;
 
 /**
- * SQL: the group of each (connection, dimension set) pair in `pairs_in` (a subquery) whose set
- * passes the filters: its series' group, or NULL when none matches. A pair the filters leave out
- * has no row, so its cost is neither matched nor unmatched.
+ * SQL: the group of each (connection, dimension set, allocation element) triple in `pairs_in` (a
+ * subquery) that passes the filters: its series' group, or NULL when none matches. A triple the
+ * filters leave out has no row, so its cost is neither matched nor unmatched.
  */
 const PAIR_GROUPS = (pairsIn: string) => `tuples AS MATERIALIZED (
-					SELECT p.connection_id, p.dims_id, (SELECT json_group_array(
-						CASE k.source WHEN 'Connection' THEN p.connection_id ELSE COALESCE(json_extract(d.dims, k.cost_path), '') END) FROM keys k) AS tuple
+					SELECT p.connection_id, p.dims_id, p.alloc, (SELECT json_group_array(
+						CASE WHEN k.source = 'Connection' THEN p.connection_id WHEN ${IS_ALLOCATION("k.source")} THEN p.alloc
+							ELSE COALESCE(json_extract(d.dims, k.cost_path), '') END) FROM keys k) AS tuple
 					FROM (${pairsIn}) p JOIN cost_dimension_sets d ON d.id = p.dims_id
-					WHERE ${SET_PASSES}),
+					WHERE ${SET_PASSES} AND ${ALLOC_PASSES.replaceAll("c.alloc", "p.alloc")}),
 				pairs AS MATERIALIZED (
-					SELECT t.connection_id, t.dims_id, CASE WHEN (SELECT ok FROM known) THEN (SELECT m.grp FROM ser m WHERE m.tuple = t.tuple) END AS grp
+					SELECT t.connection_id, t.dims_id, t.alloc, CASE WHEN (SELECT ok FROM known) THEN (SELECT m.grp FROM ser m WHERE m.tuple = t.tuple) END AS grp
 					FROM tuples t)`;
 
 /*
- * The matched cost of unit cost, by granularity, as for the cost reads (linesByMonth): months sum
+ * The matched cost of unit cost, by granularity, as for the cost reads (linesByPeriod): months sum
  * the rows per (connection, month, set) first, then match each once; days match each (connection,
  * set) pair the period's rows use once, then sum the rows through it.
  */
-function matchedByMonth(costType: CostType, range: { from: string; to: string }): string {
+function matchedByMonth(costType: CostType): string {
 	return `per AS MATERIALIZED (
-					SELECT c.connection_id, k.currency, substr(c.day, 1, 7) AS period, c.dims_id,
+					SELECT c.connection_id, c.currency, substr(c.day, 1, 7) AS period, c.dims_id, c.alloc,
 						SUM(c.${costType}_whole / 1000000000) AS hi, SUM(c.${costType}_whole % 1000000000) AS lo, SUM(c.${costType}_frac) AS frac
-					FROM ${dailyRows(range)}
+					FROM crows c
 					WHERE EXISTS (SELECT 1 FROM st)
-					GROUP BY c.connection_id, 3, c.dims_id),
-				${PAIR_GROUPS("SELECT DISTINCT connection_id, dims_id FROM per")}
+					GROUP BY c.connection_id, 3, c.dims_id, c.alloc),
+				${PAIR_GROUPS("SELECT DISTINCT connection_id, dims_id, alloc FROM per")}
 				SELECT per.period, p.grp, per.currency,
 					CAST(SUM(per.hi) AS TEXT) AS hi, CAST(SUM(per.lo) AS TEXT) AS lo, CAST(SUM(per.frac) AS TEXT) AS frac
-				FROM per JOIN pairs p ON p.connection_id = per.connection_id AND p.dims_id = per.dims_id`;
+				FROM per JOIN pairs p ON p.connection_id = per.connection_id AND p.dims_id = per.dims_id AND p.alloc = per.alloc`;
 }
 
-function matchedByDay(costType: CostType, range: { from: string; to: string }): string {
-	return `${PAIR_GROUPS(`SELECT DISTINCT c.connection_id, c.dims_id FROM ${dailyRows(range)} WHERE EXISTS (SELECT 1 FROM st)`)}
-				SELECT c.day AS period, p.grp, k.currency, ${costSums(costType)}
-				FROM ${dailyRows(range)} JOIN pairs p ON p.connection_id = c.connection_id AND p.dims_id = c.dims_id`;
+function matchedByDay(costType: CostType): string {
+	return `${PAIR_GROUPS("SELECT DISTINCT c.connection_id, c.dims_id, c.alloc FROM crows c WHERE EXISTS (SELECT 1 FROM st)")}
+				SELECT c.day AS period, p.grp, c.currency, ${costSums(costType)}
+				FROM crows c CROSS JOIN pairs p ON p.connection_id = c.connection_id AND p.dims_id = c.dims_id AND p.alloc = c.alloc
+				WHERE EXISTS (SELECT 1 FROM st)`;
 }
 
 /**
@@ -240,19 +363,27 @@ function matchedByDay(costType: CostType, range: { from: string; to: string }): 
  * tuple have one group, since group_by is one of the names. The filters choose the cost rows
  * before they are matched (a row they leave out is neither matched nor unmatched); units are not
  * filtered. Also the stream's names that read no dimension (they make every cost unmatched), and
- * the filter names that read none (a 400 for the route). A cost row's group is found once per
+ * the filter names that read none (a 400 for the route), and the allocation streams both read
+ * (the route refuses two); with one, the cost rows are split first (allocatedRows). A cost row's group is found once per
  * (connection, dimension set) in `pairs`, not per daily row: the series' tuples have no index to
  * join on.
  */
 export async function readUnitCostSums(
 	db: D1Reader,
 	q: UnitCostQuery,
-): Promise<{ unknownNames: string[]; unknownFilterNames: string[]; units: UnitsRow[]; costs: MatchedCostRow[]; rowsRead: number }> {
+): Promise<{
+	unknownNames: string[];
+	unknownFilterNames: string[];
+	allocations: Array<{ name: string; source: string }>;
+	units: UnitsRow[];
+	costs: MatchedCostRow[];
+	rowsRead: number;
+}> {
 	const params = [q.org, q.stream, q.startDay, q.endDay, q.granularity, q.groupBy];
 	const range = { from: "?3", to: "?4" };
 	const [unknown, units, costs, unknownFilters] = await db.batch<Record<string, unknown>>([
 		db
-			.prepare(`WITH ${STREAM} SELECT k.value AS name FROM st, json_each(st.dimension_keys) k WHERE (${sourceOfName("k.value")}) IS NULL`)
+			.prepare(`WITH ${STREAM} SELECT k.value AS name, ${sourceOfName("k.value")} AS source FROM st, json_each(st.dimension_keys) k`)
 			.bind(q.org, q.stream),
 		db
 			.prepare(
@@ -277,20 +408,28 @@ export async function readUnitCostSums(
 					FROM series s WHERE s.stream_id = (SELECT id FROM st)),
 				${FILTERS("?7")},
 				${FILTERED_CONNECTIONS},
-				${q.granularity === "month" ? matchedByMonth(q.costType, range) : matchedByDay(q.costType, range)}
+				${allocatedRows(q.costType, range, "SELECT source FROM flt UNION ALL SELECT source FROM keys")},
+				${q.granularity === "month" ? matchedByMonth(q.costType) : matchedByDay(q.costType)}
 				GROUP BY 1, 2, 3`,
 			)
 			.bind(...params, filtersParam(q.filters)),
-		unknownNamesQuery(
+		resolveNamesQuery(
 			db,
 			q.org,
 			q.filters.map((f) => f.name),
 		),
 	]);
+	const streamNames = resolvedNames(unknown.results as unknown as ResolvedName[]);
+	const filterNames = resolvedNames(unknownFilters.results as unknown as ResolvedName[]);
+	const allocations = [
+		...streamNames.allocations,
+		...filterNames.allocations.filter((a) => !streamNames.allocations.some((b) => b.source === a.source)),
+	];
 	return {
 		rowsRead: rowsReadOf([unknown, units, costs, unknownFilters]),
-		unknownNames: (unknown.results as Array<{ name: string }>).map((r) => r.name),
-		unknownFilterNames: (unknownFilters.results as Array<{ name: string }>).map((r) => r.name),
+		unknownNames: streamNames.unknown,
+		unknownFilterNames: filterNames.unknown,
+		allocations,
 		units: (units.results as Array<{ period: string; grp: string; units: number | null }>).map((r) => ({
 			period: r.period,
 			group: r.grp,

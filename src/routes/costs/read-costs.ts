@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
-import { dimensionName, refuseUnknownNames } from "../../cost/dimensions";
+import { dimensionName, refuseSecondAllocation, refuseUnknownNames } from "../../cost/dimensions";
 import { formatCost } from "../../cost/money";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
@@ -18,7 +18,7 @@ const route = createRoute({
 	path: "/unit-cost/v1/costs",
 	tags: ["Cost"],
 	summary: "Read cost by period, grouped by a dimension",
-	description: `The organization's cost of one cost type per period (UTC day or month), group_by value and currency: costs of different currencies are never added together. Dimensions: Service, Account, Region, UsageFamily, LineItemType, Resource, Connection, tag:<key> (or Tag:<key>) and custom:<name>; a row without a value for a dimension has the value "". ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a name that is no cost dimension (400 \`unknown_dimension\`). Costs are exact sums of the stored costs (10 decimal places each), rounded once to 15 significant digits, as plain decimals. Lines are in (period, group, currency) order, compared as UTF-8 bytes; D1 filters, groups and pages, so a page costs the daily rows of the selected connections in the period, whatever else is stored. In CSV, a cell a spreadsheet would run as a formula is prefixed with an apostrophe.`,
+	description: `The organization's cost of one cost type per period (UTC day or month), group_by value and currency: costs of different currencies are never added together. Dimensions: Service, Account, Region, UsageFamily, LineItemType, Resource, Connection, tag:<key> (or Tag:<key>), custom:<name> and allocation:<stream> (an allocation stream's elements: each day's cost a record group's filter matches is split among its elements in proportion to their values, exactly; a read splits by one stream, 400 \`bad_request\` for two); a row without a value for a dimension has the value "". ${FILTER_SYNTAX_DESCRIPTION} Any other query parameter is refused (400 \`invalid_filter\`), and so is a name that is no cost dimension (400 \`unknown_dimension\`). Costs are exact sums of the stored costs (10 decimal places each), rounded once to 15 significant digits, as plain decimals. Lines are in (period, group, currency) order, compared as UTF-8 bytes; D1 filters, groups and pages, so a page costs the daily rows of the selected connections in the period, whatever else is stored. In CSV, a cell a spreadsheet would run as a formula is prefixed with an apostrophe.`,
 	...streamTokenWithScope("read"),
 	request: { query: CostQuerySchema },
 	responses: {
@@ -44,7 +44,7 @@ export function registerCostRead(app: OpenAPIHono<AppEnv>) {
 		const filters = costFilters(parsed, pathOf);
 
 		// One round trip: D1 resolves custom dimensions, filters, groups, sums and pages.
-		const { unknownNames, lines, rowsRead } = await readCostLines(c.env.DB, {
+		const { unknownNames, allocations, lines, rowsRead } = await readCostLines(c.env.DB, {
 			org,
 			startDay,
 			endDay,
@@ -57,6 +57,7 @@ export function registerCostRead(app: OpenAPIHono<AppEnv>) {
 		});
 		c.set("logFields", { operation: "read_costs", rowsRead });
 		refuseUnknownNames(unknownNames, (name) => pathOf.get(name) ?? "group_by");
+		refuseSecondAllocation(allocations, (name) => pathOf.get(name) ?? "group_by");
 		const { page, nextCursor } = pageOf(lines, query.limit, (last) => [last.period, last.group, last.currency]);
 		if (query.format === "csv") {
 			const header = ["period", ...(query.group_by ? [query.group_by] : []), "currency", "cost"];

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
-import { refuseUnknownNames } from "../../cost/dimensions";
+import { refuseSecondAllocation, refuseUnknownNames } from "../../cost/dimensions";
 import { unitCostLines } from "../../cost/unit-cost";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
@@ -21,7 +21,7 @@ const route = createRoute({
 	tags: ["Cost"],
 	summary: "Unit cost: a metric's units against the cost they divide",
 	description: [
-		"The metric is a CloudZero telemetry stream. Each of its series divides the cost whose dimensions equal its associated_cost: `Service`, `Account`, `Region`, `UsageFamily`, `LineItemType`, `Resource`, `Connection`, `tag:<key>` (or `Tag:<key>`) are read from the cost rows, `custom:<name>` through the organization's custom dimension of that name. A series without associated_cost divides all of the organization's cost. An associated_cost name that names no cost dimension (an undefined custom dimension, say) is listed in `unknown_dimensions`, and no cost matches the stream's series.",
+		"The metric is a CloudZero telemetry stream. Each of its series divides the cost whose dimensions equal its associated_cost: `Service`, `Account`, `Region`, `UsageFamily`, `LineItemType`, `Resource`, `Connection`, `tag:<key>` (or `Tag:<key>`) are read from the cost rows, `allocation:<stream>` from the cost split among an allocation stream's elements, `custom:<name>` through the organization's custom dimension of that name. A series without associated_cost divides all of the organization's cost. An associated_cost name that names no cost dimension (an undefined custom dimension, say) is listed in `unknown_dimensions`, and no cost matches the stream's series.",
 		"Per period (UTC day or month) and group (the value of `group_by`, one of the stream's associated_cost names; one group without it): `units` is the sum of the group's series' values, `cost` the cost its series matched, `unit_cost` = cost ÷ units (null when units are 0). Costs of different currencies are never added: a group with cost in two currencies has one result per currency, each with the group's units; a group without matched cost has one result with currency null and cost 0.",
 		"`unmatched_cost`: the cost of each period and currency that no series of the metric matched. Values are plain decimal strings (never an exponent) of at most 15 significant digits; costs are exact sums rounded once. A group whose units add up beyond 1.79769313486231e308 is refused (400 `value_overflow`, naming the period and group).",
 		`Cost filters choose the cost rows before they are matched to the series, as on the cost read (\`GET /unit-cost/v1/costs\`): names are cost dimensions (a row without a value for one has the value ""), an unknown one is 400 \`unknown_dimension\` naming the parameter. Units are not filtered, and cost the filters leave out is in neither \`cost\` nor \`unmatched_cost\`: \`cost_type=discounted_amortized_cost&exclude[LineItemType]=Tax,Credit\` is the amortized unit cost without tax and credits. ${FILTER_SYNTAX_DESCRIPTION}`,
@@ -73,6 +73,7 @@ export function registerUnitCost(app: OpenAPIHono<AppEnv>) {
 		c.set("logFields", { stream: name, operation: "unit_cost", rowsRead: sums.rowsRead });
 		if (!stream) throw streamNotFound(name);
 		refuseUnknownNames(sums.unknownFilterNames, (filterName) => pathOf.get(filterName) ?? "dim");
+		refuseSecondAllocation(sums.allocations, (n) => pathOf.get(n) ?? "metric_name");
 		if (groupBy !== null && !stream.dimension_keys.includes(groupBy)) {
 			throw new ApiError(400, "unknown_filter_keys", "Invalid Schema: Unrecognized filter keys", [
 				{
