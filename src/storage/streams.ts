@@ -90,39 +90,52 @@ export interface ValueChunk {
 	lastDay: string;
 }
 
-// Upper bound of one encoded row with its comma, ["YYYY-MM-DD",index,value,record]: 12 + 5 + 24 (longest number) + 5 + 6.
-const MAX_ENCODED_ROW_CHARS = 54;
-
-/** Splits rows into compact chunks whose keys and rows each stay within the per-parameter budget. */
+/**
+ * Splits rows into compact chunks whose keys and rows each stay within the per-parameter budget.
+ * The JSON is written here, row by row, so each chunk is filled to its exact length (about 27
+ * characters a row: a 10,000-record request over 200 series is one chunk, three statements).
+ */
 export function valueChunks(rows: ValueRow[]): ValueChunk[] {
 	const chunks: ValueChunk[] = [];
+	const dayJson = new Map<string, string>();
 	let keyIndex = new Map<string, number>();
 	let keys: string[] = [];
-	let encoded: Array<[string, number, number, number]> = [];
+	let encoded: string[] = [];
 	let keyChars = 2;
+	let rowChars = 2;
 	let firstDay = "";
 	let lastDay = "";
-	const flush = () => chunks.push({ keys: JSON.stringify(keys), rows: JSON.stringify(encoded), firstDay, lastDay });
+	const flush = () => chunks.push({ keys: `[${keys.join(",")}]`, rows: `[${encoded.join(",")}]`, firstDay, lastDay });
 	for (const [day, key, value, record] of rows) {
+		let json = dayJson.get(day);
+		if (json === undefined) {
+			json = JSON.stringify(day);
+			dayJson.set(day, json);
+		}
 		let index = keyIndex.get(key);
-		const keyCost = index === undefined ? JSON.stringify(key).length + 1 : 0;
-		const full = (encoded.length + 1) * MAX_ENCODED_ROW_CHARS > MAX_JSON_PARAM_CHARS || keyChars + keyCost > MAX_JSON_PARAM_CHARS;
-		if (full && encoded.length > 0) {
+		let keyJson = index === undefined ? JSON.stringify(key) : "";
+		// JSON.stringify writes a finite number as String does.
+		let row = `[${json},${index ?? keys.length},${value},${record}]`;
+		if (encoded.length > 0 && (rowChars + row.length + 1 > MAX_JSON_PARAM_CHARS || keyChars + keyJson.length + 1 > MAX_JSON_PARAM_CHARS)) {
 			flush();
 			keyIndex = new Map();
 			keys = [];
 			encoded = [];
 			keyChars = 2;
+			rowChars = 2;
+			if (index !== undefined) keyJson = JSON.stringify(key);
 			index = undefined;
+			row = `[${json},0,${value},${record}]`;
 		}
 		if (index === undefined) {
-			index = keys.push(key) - 1;
-			keyIndex.set(key, index);
-			keyChars += JSON.stringify(key).length + 1;
+			keyIndex.set(key, keys.length);
+			keys.push(keyJson);
+			keyChars += keyJson.length + 1;
 		}
 		if (encoded.length === 0 || day < firstDay) firstDay = day;
 		if (encoded.length === 0 || day > lastDay) lastDay = day;
-		encoded.push([day, index, value, record]);
+		encoded.push(row);
+		rowChars += row.length + 1;
 	}
 	if (encoded.length > 0) flush();
 	return chunks;
