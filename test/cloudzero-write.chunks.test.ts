@@ -86,9 +86,11 @@ describe("valueChunks", () => {
 			expect(chunk.keys.length).toBeLessThanOrEqual(MAX_JSON_PARAM_CHARS);
 			expect(chunk.rows.length).toBeLessThanOrEqual(MAX_JSON_PARAM_CHARS);
 			const keys = JSON.parse(chunk.keys) as string[];
-			const encoded = JSON.parse(chunk.rows) as Array<[string, number, number, number]>;
+			const encoded = JSON.parse(chunk.rows) as Array<[string, number, number]>;
 			// Written by hand, the JSON is what JSON.stringify writes; each key once per chunk.
 			expect(chunk.rows).toBe(JSON.stringify(encoded));
+			expect(encoded.every((row) => row.length === 3)).toBe(true);
+			expect(JSON.parse(chunk.records)).toHaveLength(encoded.length);
 			expect(chunk.keys).toBe(JSON.stringify(keys));
 			expect(new Set(keys).size).toBe(keys.length);
 			expect(chunk.firstDay).toBe(encoded.map(([d]) => d).sort()[0]);
@@ -115,12 +117,15 @@ describe("valueChunks", () => {
 			(_, i): ValueRow => [day(i % 600), canonicalDimensions({ c: `${i}`.padStart(70, "x") }), 1e308, i],
 		);
 		expect(check(long).length).toBeGreaterThan(1);
-		// Rows of the longest numbers: the rows fill a chunk first.
-		const wide = Array.from({ length: 10_000 }, (_, i): ValueRow => [day(i % 3), "{}", 1.23456789012345e-300 * (i + 1), 1_000_000 + i]);
+		// Rows of long numbers: the rows fill a chunk first.
+		const wide = Array.from(
+			{ length: 10_000 },
+			(_, i): ValueRow => [day(i % 3), "{}", 1.23456789012345e-300 * (i + 1) + 1e-320, 1_000_000 + i],
+		);
 		expect(check(wide).length).toBeGreaterThan(1);
 		expect(check([])).toEqual([]);
 		expect(check([["2024-01-01", "{}", 7, 0]])).toEqual([
-			{ keys: '["{}"]', rows: '[["2024-01-01",0,7,0]]', firstDay: "2024-01-01", lastDay: "2024-01-01" },
+			{ keys: '["{}"]', rows: '[["2024-01-01",0,7]]', records: "[0]", firstDay: "2024-01-01", lastDay: "2024-01-01" },
 		]);
 	});
 });
