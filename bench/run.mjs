@@ -20,7 +20,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS) || 15;
 const CONNECTIONS = 8;
 const ORG = "bench";
 // --only rtt: the simulated round-trip cases alone (lib/rtt.mjs); --d1-rtt-ms 0,20: their delays.
-// --only costs, --only large-org: the cost cases; --only ingest: raw SQLite and the bulk cases.
+// --only costs, --only large-org: the cost cases; --only ingest: raw SQLite and the bulk cases;
+// --only small: the 1-record case and the latency floor, fresh and after some bulk requests.
 const RTT = rttOptions(process.argv.slice(2));
 
 const tmp = mkdtempSync(join(os.tmpdir(), "meterline-bench-"));
@@ -63,6 +64,7 @@ async function main() {
 	if (RTT.onlyRtt) return rttOnly();
 	if (RTT.only === "costs" || RTT.only === "large-org") return costsOnly(RTT.only);
 	if (RTT.only === "ingest") return ingestOnly();
+	if (RTT.only === "small") return smallOnly();
 	// Loaded here, so that --only costs runs without it (it imports src/storage/*.ts into Node).
 	const { rawSqliteUpsertRate, serviceSqlRate } = await import("./lib/raw-sqlite.mjs");
 	const rawSeconds = Math.min(SECONDS, 5);
@@ -90,16 +92,6 @@ async function main() {
 	// Warm-up: JIT, first Durable Object instances, first D1 statements.
 	await writeCase(ctx, { name: "warm-up", op: "sum", streams: 2, recordsPerRequest: 1000, seconds: 2, quiet: true });
 
-	// Small requests are timed twice: on the fresh server, and after the bulk cases have grown
-	// workerd's memory (its own latency floor rises then too); the target is checked on the worse.
-	const small = (when) => ({
-		name: `sum 1 x 1 stream, 1 conn, ${when}`,
-		op: "sum",
-		streams: 1,
-		recordsPerRequest: 1,
-		connections: 1,
-		seconds: Math.min(SECONDS, 10),
-	});
 	results.cases = {};
 	results.latency_floor = {};
 	results.latency_floor["before bulk"] = await harnessFloor(ctx, "before bulk");
@@ -328,6 +320,75 @@ async function ingestOnly() {
 	);
 }
 
+// ---- the 1-record case and the latency floor -------------------------------------------------
+
+/**
+ * The 1-record case. Small requests are timed twice: on the fresh server, and after the bulk
+ * cases have grown workerd's memory (its own latency floor moves then too); the target is checked
+ * on both, each against the floor measured next to it.
+ */
+function small(when, seconds = Math.min(SECONDS, 10)) {
+	return { name: `sum 1 x 1 stream, 1 conn, ${when}`, op: "sum", streams: 1, recordsPerRequest: 1, connections: 1, seconds };
+}
+
+/**
+ * `npm run bench -- --only small`: the 1-record target alone (about a minute), on fresh state
+ * after the full run's warm-up: the latency floor and the 1-record case, then 10,000-record sum
+ * and replace requests for BENCH_SMALL_BULK_SECONDS (default 10, each) to grow the runtime's
+ * memory as the bulk cases do, then the 1-record case and the floor again. BENCH_SMALL_ROUNDS=N
+ * measures each pair N times in a row at each point (floor, 1-record, floor, …; the 1-record
+ * cases BENCH_SECONDS or 10 s each). Prints each 1-record p50 above the floor's next to it, and
+ * the CPU each process used per request; CONTENDED when other processes used more than 25% of
+ * a core. Writes nothing.
+ */
+async function smallOnly() {
+	const rounds = Number(process.env.BENCH_SMALL_ROUNDS) || 1;
+	const bulkSeconds = Number(process.env.BENCH_SMALL_BULK_SECONDS) || 10;
+	log(`load average at the start: ${loadavg()}`);
+	service = await startService({ stateDir: join(tmp, "state"), logFile: join(tmp, "wrangler.log") });
+	const ctx = { port: service.port, pid: service.pid, auth: await createToken(service, ORG) };
+	await writeCase(ctx, { name: "warm-up", op: "sum", streams: 2, recordsPerRequest: 1000, seconds: 2, quiet: true });
+	const pairs = [];
+	const measure = async (when) => {
+		for (let r = 1; r <= rounds; r++) {
+			const label = rounds > 1 ? `${when} #${r}` : when;
+			const floor = await harnessFloor(ctx, label);
+			const one = await writeCase(ctx, small(label));
+			pairs.push({ when: label, floor, small: one });
+		}
+		// The last floor of the point too, so that every 1-record case has a floor on each side.
+		pairs.push({ when: `${when}, last floor`, floor: await harnessFloor(ctx, `${when}, last`) });
+	};
+	await measure("before bulk");
+	for (const op of ["sum", "replace"])
+		await writeCase(ctx, { name: `bulk ${op}`, op, streams: 1, recordsPerRequest: 10_000, days: 50, seconds: bulkSeconds });
+	await measure("after bulk");
+
+	log("");
+	const perRequest = (cpu, rps) => Object.fromEntries(["runtime", "proxy", "wrangler"].map((k) => [k, round((cpu[k] * 10) / rps, 2)]));
+	for (const [i, p] of pairs.entries()) {
+		if (!p.small) continue;
+		const next = pairs[i + 1].floor;
+		const floorP50 = round((p.floor.ms.p50 + next.ms.p50) / 2);
+		const cpu = p.small.cpu_percent_of_wall;
+		const ms = perRequest(cpu, p.small.requests_per_second);
+		const floorMs = perRequest(p.floor.cpu_percent_of_wall, p.floor.requests_per_second);
+		log(
+			`${p.when}: 1-record p50 ${p.small.latency_ms.p50} ms, ${round(p.small.latency_ms.p50 - floorP50)} ms above the floor's (${p.floor.ms.p50} before, ${next.ms.p50} after); ` +
+				`CPU ms per request runtime/proxy/wrangler ${ms.runtime}/${ms.proxy}/${ms.wrangler} (floor ${floorMs.runtime}/${floorMs.proxy}/${floorMs.wrangler}); ` +
+				`other processes ${cpu.others}% of a core${cpu.others > 25 || p.floor.cpu_percent_of_wall.others > 25 ? " CONTENDED" : ""}`,
+		);
+	}
+	log(`load average at the end: ${loadavg()}`);
+}
+
+function loadavg() {
+	return os
+		.loadavg()
+		.map((l) => round(l))
+		.join(", ");
+}
+
 // ---- writes -----------------------------------------------------------------------------
 
 async function writeCase(
@@ -437,14 +498,27 @@ async function verifyWrites(ctx, op, streamNames, targets) {
  */
 async function harnessFloor(ctx, when) {
 	const samples = [];
+	let before;
+	let started;
 	for (let i = 0; i < 1100; i++) {
+		if (i === 100) {
+			before = cpuSnapshot(ctx);
+			started = performance.now();
+		}
 		const res = await request(agentForReads, { port: ctx.port, method: "GET", path: "/bench-no-such-endpoint" });
 		if (res.status !== 404) throw new Error(`expected 404 from an unknown path, got ${res.status}`);
 		if (i >= 100) samples.push(res.ms);
 	}
+	const seconds = (performance.now() - started) / 1000;
+	const cpu = cpuDelta(before, cpuSnapshot(ctx), seconds);
 	const ms = summarize(samples);
 	log(`Latency floor ${when} (GET of an unknown path, 1 connection): p50 ${ms.p50} ms, p99 ${ms.p99} ms`);
-	return { what: "GET of an unknown path answered 404 by the router, 1 keep-alive connection", ms };
+	return {
+		what: "GET of an unknown path answered 404 by the router, 1 keep-alive connection",
+		ms,
+		requests_per_second: round(samples.length / seconds, 1),
+		cpu_percent_of_wall: cpu,
+	};
 }
 
 // ---- reads ------------------------------------------------------------------------------

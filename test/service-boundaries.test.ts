@@ -48,8 +48,14 @@ describe("numbers", () => {
 			expect(error.details).toEqual([expect.objectContaining({ code: "value_overflow", record: 1, path: "records[1].value" })]);
 		}
 		// A JSON number literal too large for a double: JSON.parse makes it Infinity.
-		const literal = await write(token, "overflow-one", "sum", `{"records":[{"timestamp":"${day}","value":1e400}]}`);
-		expect((await expectError(literal, 400, "value_overflow")).details?.[0]).toMatchObject({ record: 0 });
+		// Written every way JSON allows: a long integer, an exponent with leading zeros, space around ':'.
+		for (const value of ["1e400", `1${"0".repeat(400)}`, "1.5E+0400", "-1e400"]) {
+			for (const colon of [":", " :\n\t"]) {
+				const literal = await write(token, "overflow-one", "sum", `{"records":[{"timestamp":"${day}","value"${colon}${value}}]}`);
+				const code = value.startsWith("-") ? "negative_value" : "value_overflow";
+				expect((await expectError(literal, 400, code)).details?.[0], `${value} after '${colon}'`).toMatchObject({ record: 0 });
+			}
+		}
 		expect(await storageSnapshot()).toBe(before);
 	});
 
@@ -98,6 +104,7 @@ describe("numbers", () => {
 			`{"records":[{"timestamp":"${day}","value":0},{"timestamp":"${day}","value":1e-400}]}`,
 			`{"records":[{"timestamp":"${day}","value":0},{"timestamp":"${day}","value":"1e-400"}]}`,
 			`{"records":[{"timestamp":"${day}","value":0},{"timestamp":"${day}","value":0.${"0".repeat(400)}1}]}`,
+			`{"records":[{"timestamp":"${day}","value":0},{"timestamp":"${day}","value" :\r\n 1.5e-0324}]}`,
 		]) {
 			const error = await expectError(await write(token, "underflow", "sum", body), 400, "value_underflow");
 			expect(error.details).toEqual([expect.objectContaining({ record: 1, path: "records[1].value" })]);

@@ -10,9 +10,9 @@ import { startService } from "./server.mjs";
 import { requestBodies } from "./workload.mjs";
 
 export const DEFAULT_RTT_MS = [0, 20];
-const ONLY = ["rtt", "costs", "large-org", "ingest"];
+const ONLY = ["rtt", "costs", "large-org", "ingest", "small"];
 
-/** `--only rtt|costs|large-org|ingest` and `--d1-rtt-ms 0,20` from the command line. */
+/** `--only rtt|costs|large-org|ingest|small` and `--d1-rtt-ms 0,20` from the command line. */
 export function rttOptions(argv) {
 	const value = (flag) => {
 		const i = argv.indexOf(flag);

@@ -64,9 +64,13 @@ export async function readJsonBody(c: Context<AppEnv>, maxBytes: number, { optio
 const TOO_DEEP =
 	"Invalid JSON: the body is nested too deeply (arrays or objects thousands of levels deep); no endpoint takes more than a few levels";
 
-// A number literal with an exponent of three digits or more, or a run of 100 digits: the only
-// ones JSON.parse can turn into 0 or Infinity. Plain bodies skip the reviver below.
-const OUT_OF_RANGE_CANDIDATE = /[eE][+-]?0*[1-9]\d{2}|\d{100}|\.0{100}/;
+// A property's number literal with an exponent of three digits or more, or a run of 100 digits
+// before or after its point: the only ones JSON.parse can turn into 0 or Infinity (a literal of at
+// most 99 digits on either side and a two-digit exponent is within 1e-198 and 1e198). Plain bodies
+// skip the reviver below. Only a property's value can be a value field's, and it follows its ':'
+// (and JSON's whitespace): the search starts at a ':', not at every digit of a 2 MB body. Every
+// repetition is followed by a character it cannot match, so a failed attempt takes linear time.
+const OUT_OF_RANGE_CANDIDATE = /:[ \t\n\r]*-?(?:\d{100}|\d*\.\d{100}|\d+(?:\.\d+)?[eE][+-]?0*[1-9]\d{2})/;
 
 /** The fields whose numbers are stored values: CloudZero's value, Cloudthread's metric_value, CBF's costs and usage. */
 const VALUE_FIELDS: ReadonlySet<string> = new Set(["value", "metric_value", ...CBF_NUMBER_COLUMNS]);
