@@ -6,9 +6,9 @@ import { BOOKMARK_RESPONSE_HEADER, BookmarkHeadersSchema, readSession } from "..
 import { streamNotFound } from "../../lib/api-error";
 import { allocationLogName } from "../../objects/allocation-stream-protocol";
 import { StreamNameSchema } from "../../schemas/common";
+import { type IngestLogEntry, IngestLogPageSchema, IngestLogQuerySchema } from "../../schemas/ingest-log";
 import { findLiveAllocationStream } from "../../storage/allocation-streams";
 import { readIngestLog } from "../../storage/ingest-log";
-import { IngestLogPageSchema } from "../cloudzero/read-ingest-log";
 
 const route = createRoute({
 	method: "get",
@@ -21,14 +21,7 @@ const route = createRoute({
 	...streamTokenWithScope("read"),
 	request: {
 		params: z.object({ name: StreamNameSchema.openapi({ example: "my-allocation-stream" }) }),
-		query: z.object({
-			limit: z.coerce.number().int().min(1).max(1000).default(100),
-			cursor: z
-				.string()
-				.regex(/^\d+$/, "cursor is not one this service returned")
-				.optional()
-				.openapi({ description: "next_cursor of the previous page" }),
-		}),
+		query: IngestLogQuerySchema,
 		headers: BookmarkHeadersSchema,
 	},
 	responses: {
@@ -58,7 +51,7 @@ export function registerAllocationIngestLog(app: OpenAPIHono<AppEnv>) {
 		const page = rows.slice(0, limit);
 		return c.json(
 			{
-				entries: page.map(({ id: _internal, ...entry }) => entry as z.infer<typeof IngestLogPageSchema>["entries"][number]),
+				entries: page.map(({ id: _internal, ...entry }) => entry as IngestLogEntry),
 				next_cursor: rows.length > limit ? String(page[page.length - 1].id) : null,
 			},
 			200,

@@ -1,27 +1,13 @@
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamTokenWithScope } from "../../auth/middleware";
 import type { AppEnv } from "../../http/app-env";
 import { errorResponses } from "../../http/errors";
 import { BOOKMARK_RESPONSE_HEADER, BookmarkHeadersSchema, readSession } from "../../http/read-session";
 import { streamNotFound } from "../../lib/api-error";
 import { StreamParamsSchema } from "../../schemas/common";
+import { type IngestLogEntry, IngestLogPageSchema, IngestLogQuerySchema } from "../../schemas/ingest-log";
 import { readIngestLog } from "../../storage/ingest-log";
 import { findLiveStream } from "../../storage/streams";
-
-const IngestLogEntrySchema = z
-	.object({
-		request_id: z.string(),
-		operation: z.enum(["sum", "replace", "delete", "delete_stream"]),
-		token_id: z.string().openapi({ description: "The token that made the request" }),
-		record_count: z.number().int(),
-		created_at: z.string(),
-		idempotency_key: z.string().nullable().openapi({ description: "Kept for 24 hours" }),
-	})
-	.openapi("IngestLogEntry");
-
-export const IngestLogPageSchema = z
-	.object({ entries: z.array(IngestLogEntrySchema), next_cursor: z.string().nullable() })
-	.openapi("IngestLogPage");
 
 const route = createRoute({
 	method: "get",
@@ -33,14 +19,7 @@ const route = createRoute({
 	...streamTokenWithScope("read"),
 	request: {
 		params: StreamParamsSchema,
-		query: z.object({
-			limit: z.coerce.number().int().min(1).max(1000).default(100),
-			cursor: z
-				.string()
-				.regex(/^\d+$/, "cursor is not one this service returned")
-				.optional()
-				.openapi({ description: "next_cursor of the previous page" }),
-		}),
+		query: IngestLogQuerySchema,
 		headers: BookmarkHeadersSchema,
 	},
 	responses: {
@@ -70,7 +49,7 @@ export function registerIngestLog(app: OpenAPIHono<AppEnv>) {
 		const page = rows.slice(0, limit);
 		return c.json(
 			{
-				entries: page.map(({ id: _internal, ...entry }) => entry as z.infer<typeof IngestLogEntrySchema>),
+				entries: page.map(({ id: _internal, ...entry }) => entry as IngestLogEntry),
 				next_cursor: rows.length > limit ? String(page[page.length - 1].id) : null,
 			},
 			200,
